@@ -1,0 +1,218 @@
+package topology
+
+import (
+	"context"
+	"log/slog"
+)
+
+// Spout is a source of tuples. The runtime calls every method of one Spout
+// from one goroutine at a time (its task's actor), so a Spout needs no locks
+// of its own. None of its methods may block for long: NextTuple in particular
+// should return soon when it has nothing to emit (the task then waits a little
+// before calling it again), and blocking I/O belongs on a goroutine the spout
+// owns, handing results over through a channel that NextTuple polls.
+type Spout interface {
+	// Open is called once when the task starts, before any other method.
+	// An error stops the task, which its supervisor restarts with backoff.
+	Open(ctx context.Context, tc *Context, c SpoutCollector) error
+	// NextTuple emits zero or more tuples through the collector.
+	NextTuple()
+	// Ack is called when the tree of the tuple emitted with msgID completed.
+	Ack(msgID any)
+	// Fail is called when that tree failed or timed out; the spout may replay.
+	Fail(msgID any)
+	// Activate is called when the topology is activated (after Open too).
+	Activate()
+	// Deactivate is called when the topology is deactivated: NextTuple is not
+	// called until Activate, but Ack and Fail still are.
+	Deactivate()
+	// Close is called when the task stops. It is not called when the process dies.
+	Close() error
+}
+
+// Bolt processes tuples. Like a Spout, one Bolt is called from one goroutine
+// at a time; Execute must not block for long.
+type Bolt interface {
+	// Prepare is called once when the task starts, before Execute.
+	Prepare(ctx context.Context, tc *Context, c OutputCollector) error
+	// Execute processes one input tuple. Every tuple must eventually be acked
+	// or failed through the collector (BasicBolt does that for you).
+	Execute(t Tuple)
+	// Cleanup is called when the task stops.
+	Cleanup() error
+}
+
+// BasicBolt is the common bolt shape: every tuple it emits while executing an
+// input is anchored to that input, and the input is acked when Execute
+// returns nil, failed when it returns an error. Wrap it with Basic.
+type BasicBolt interface {
+	Prepare(ctx context.Context, tc *Context) error
+	Execute(t Tuple, c BasicCollector) error
+	Cleanup() error
+}
+
+// SpoutCollector is how a spout emits. It is valid from Open until Close, and
+// only on the spout's own goroutine.
+type SpoutCollector interface {
+	// Emit emits values on the default stream. A non-nil msgID starts a tuple
+	// tree: the spout's Ack or Fail is called with msgID when it completes.
+	Emit(values Values, msgID any)
+	// EmitStream emits on the named stream.
+	EmitStream(stream StreamID, values Values, msgID any)
+	// EmitDirect emits to one task of a bolt that consumes stream with a
+	// direct grouping; the stream must have been declared direct.
+	EmitDirect(task TaskID, stream StreamID, values Values, msgID any)
+	// ReportError records err as the component's last error.
+	ReportError(err error)
+}
+
+// OutputCollector is how a bolt emits, acks and fails. It is valid from
+// Prepare until Cleanup, and only on the bolt's own goroutine.
+type OutputCollector interface {
+	// Emit emits values on the default stream, anchored to anchors (none:
+	// the new tuple is not part of any tree).
+	Emit(values Values, anchors ...Tuple)
+	// EmitStream emits on the named stream.
+	EmitStream(stream StreamID, values Values, anchors ...Tuple)
+	// EmitDirect emits to one task of a direct-grouped consumer of stream.
+	EmitDirect(task TaskID, stream StreamID, values Values, anchors ...Tuple)
+	// Ack acks t: its part of every tree it belongs to is done.
+	Ack(t Tuple)
+	// Fail fails every tree t belongs to; the spouts see Fail at once.
+	Fail(t Tuple)
+	// ResetTimeout restarts the timeout of every tree t belongs to.
+	ResetTimeout(t Tuple)
+	// ReportError records err as the component's last error.
+	ReportError(err error)
+}
+
+// BasicCollector is the collector a BasicBolt emits through: every emit is
+// anchored to the input being executed.
+type BasicCollector interface {
+	Emit(values Values)
+	EmitStream(stream StreamID, values Values)
+	EmitDirect(task TaskID, stream StreamID, values Values)
+	ReportError(err error)
+}
+
+// Context tells a task who it is.
+type Context struct {
+	// Topology is the running topology's name.
+	Topology string
+	// Component is this task's component.
+	Component ComponentID
+	// Task is this task's ID; TaskIndex is its index among its component's tasks.
+	Task      TaskID
+	TaskIndex int
+	// Config is the topology's configuration (read only).
+	Config Config
+	// Logger logs with the topology, component and task as fields.
+	Logger *slog.Logger
+	// topo answers the questions below.
+	topo *Topology
+}
+
+// NewContext returns the context of task of topology t; runtimes call it.
+func NewContext(t *Topology, task TaskID, logger *slog.Logger) *Context {
+	c := t.componentOfTask(task)
+	idx := 0
+	for i, id := range c.Tasks {
+		if id == task {
+			idx = i
+		}
+	}
+	return &Context{
+		Topology:  t.Name,
+		Component: c.ID,
+		Task:      task,
+		TaskIndex: idx,
+		Config:    t.Config,
+		Logger:    logger,
+		topo:      t,
+	}
+}
+
+// ComponentTasks returns the task IDs of component id, in order.
+func (c *Context) ComponentTasks(id ComponentID) []TaskID {
+	if comp := c.topo.Component(id); comp != nil {
+		return append([]TaskID(nil), comp.Tasks...)
+	}
+	return nil
+}
+
+// BaseSpout gives a Spout no-op defaults for every method but NextTuple;
+// embed it and override what you need.
+type BaseSpout struct{}
+
+func (BaseSpout) Open(context.Context, *Context, SpoutCollector) error { return nil }
+func (BaseSpout) Ack(any)                                               {}
+func (BaseSpout) Fail(any)                                              {}
+func (BaseSpout) Activate()                                             {}
+func (BaseSpout) Deactivate()                                           {}
+func (BaseSpout) Close() error                                          { return nil }
+
+// BaseBolt gives a Bolt or BasicBolt no-op Prepare and Cleanup.
+type BaseBolt struct{}
+
+func (BaseBolt) Cleanup() error { return nil }
+
+// BoltFunc adapts a function to a BasicBolt with no-op Prepare and Cleanup.
+type BoltFunc func(t Tuple, c BasicCollector) error
+
+func (f BoltFunc) Prepare(context.Context, *Context) error { return nil }
+func (f BoltFunc) Execute(t Tuple, c BasicCollector) error { return f(t, c) }
+func (f BoltFunc) Cleanup() error                          { return nil }
+
+var _ BasicBolt = BoltFunc(nil)
+
+// Basic turns a BasicBolt factory into a Bolt factory: the returned bolt
+// anchors every emit to its input and acks the input when Execute returns nil,
+// fails it when Execute returns an error or panics.
+func Basic(factory func() BasicBolt) func() Bolt {
+	return func() Bolt { return &basicBolt{inner: factory()} }
+}
+
+type basicBolt struct {
+	inner BasicBolt
+	out   OutputCollector
+	input Tuple
+	anch  [1]Tuple
+}
+
+var _ Bolt = (*basicBolt)(nil)
+
+func (b *basicBolt) Prepare(ctx context.Context, tc *Context, c OutputCollector) error {
+	b.out = c
+	return b.inner.Prepare(ctx, tc)
+}
+
+func (b *basicBolt) Execute(t Tuple) {
+	b.input = t
+	b.anch[0] = t
+	ok := false
+	defer func() {
+		b.input, b.anch[0] = nil, nil
+		if !ok {
+			b.out.Fail(t)
+		}
+	}()
+	if err := b.inner.Execute(t, b); err != nil {
+		b.out.ReportError(err)
+		return
+	}
+	ok = true
+	b.out.Ack(t)
+}
+
+func (b *basicBolt) Cleanup() error { return b.inner.Cleanup() }
+
+// The basic bolt is its own BasicCollector; the anchor slice is reused so an
+// emit allocates nothing beyond the tuple.
+func (b *basicBolt) Emit(values Values) { b.out.EmitStream(DefaultStream, values, b.anch[:]...) }
+func (b *basicBolt) EmitStream(stream StreamID, values Values) {
+	b.out.EmitStream(stream, values, b.anch[:]...)
+}
+func (b *basicBolt) EmitDirect(task TaskID, stream StreamID, values Values) {
+	b.out.EmitDirect(task, stream, values, b.anch[:]...)
+}
+func (b *basicBolt) ReportError(err error) { b.out.ReportError(err) }
