@@ -1,0 +1,260 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/squall-streams/squall/topology"
+)
+
+// boltTask runs one bolt task: it executes input tuples, keeps the ones the
+// bolt holds (neither acked nor failed yet), and turns acks and fails into
+// tracker updates.
+type boltTask struct {
+	env   *Env
+	comp  *topology.Component
+	task  topology.TaskID
+	tc    *topology.Context
+	bolt  topology.Bolt
+	out   *output
+	stats *TaskStats
+
+	// held are the input tuples the bolt has not acked or failed; a tuple
+	// knows its slot, so holding and releasing are O(1).
+	held []*tuple
+	// cur and next are the batch being executed and the index of the next
+	// tuple in it, so a crash can fail the tuples it never reached.
+	cur    *tupleBatch
+	next   int
+	ready  bool
+	panics panicBudget
+
+	tickEvery int64
+	lastTick  int64
+}
+
+func newBoltTask(env *Env, c *topology.Component, task topology.TaskID) *boltTask {
+	return &boltTask{
+		env: env, comp: c, task: task, stats: env.Stats(task),
+		panics:    panicBudget{max: env.Topology.Runtime.MaxTaskFailures},
+		tickEvery: int64(env.Topology.Runtime.TickFreq),
+	}
+}
+
+// Receive implements actor.Actor.
+func (b *boltTask) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *tupleBatch:
+		b.executeBatch(m)
+	case *flushMsg:
+		b.out.flush()
+		return
+	case *tickMsg:
+		b.maybeTick()
+	case *actor.Started:
+		b.start(ctx)
+	case *actor.Restarting:
+		// The old instance's last message: fail what it held, clean up.
+		b.stats.Restarts.Add(1)
+		b.abandon()
+		b.cleanup()
+		return
+	case *actor.Stopping:
+		b.abandon()
+		b.cleanup()
+		return
+	}
+	if b.panics.exceeded() {
+		b.out.flush()
+		b.panics.crash(fmt.Sprintf("bolt %q task %d", b.comp.ID, b.task))
+	}
+	b.out.afterMessage()
+}
+
+func (b *boltTask) start(ctx actor.Context) {
+	b.tc = topology.NewContext(b.env.Topology, b.task, b.env.Logger.With("component", b.comp.ID, "task", b.task))
+	b.out = newOutput(b.env, b.comp, b.task, b.tc)
+	b.out.self = ctx.Self()
+	b.bolt = b.comp.NewBolt()
+	b.lastTick = b.env.now()
+	if err := b.bolt.Prepare(context.Background(), b.tc, b); err != nil {
+		b.stats.recordError(err)
+		panic(fmt.Errorf("bolt %q task %d: prepare: %w", b.comp.ID, b.task, err))
+	}
+	b.ready = true
+}
+
+func (b *boltTask) cleanup() {
+	if !b.ready {
+		return
+	}
+	b.ready = false
+	defer func() {
+		if r := recover(); r != nil {
+			b.stats.recordError(fmt.Errorf("bolt %q task %d: Cleanup panicked: %v", b.comp.ID, b.task, r))
+		}
+	}()
+	if err := b.bolt.Cleanup(); err != nil {
+		b.stats.recordError(err)
+	}
+}
+
+func (b *boltTask) executeBatch(m *tupleBatch) {
+	b.cur = m
+	for b.next = 0; b.next < len(m.tuples); {
+		t := m.tuples[b.next]
+		b.next++
+		b.execute(t)
+		if b.panics.exceeded() {
+			// Leave the rest of the batch to abandon(), run on restart.
+			return
+		}
+	}
+	b.finishBatch()
+}
+
+func (b *boltTask) finishBatch() {
+	if b.cur == nil {
+		return
+	}
+	if b.cur.untracked > 0 {
+		b.env.inflight.Add(-b.cur.untracked)
+	}
+	b.stats.Executed.Add(int64(b.next))
+	b.cur, b.next = nil, 0
+}
+
+func (b *boltTask) execute(t *tuple) {
+	if len(t.anchors) > 0 {
+		t.held = int32(len(b.held))
+		b.held = append(b.held, t)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			b.stats.recordError(fmt.Errorf("bolt %q task %d: Execute panicked on %s: %v", b.comp.ID, b.task, topology.Describe(t), r))
+			b.panics.record(b.env.now())
+			b.Fail(t)
+		}
+	}()
+	b.bolt.Execute(t)
+}
+
+// abandon fails every tuple the task holds or never reached: their trees
+// fail at once and replay, instead of waiting for the timeout.
+func (b *boltTask) abandon() {
+	if b.cur != nil {
+		for _, t := range b.cur.tuples[b.next:] {
+			for _, e := range t.anchors {
+				b.out.trackFail(e.root)
+			}
+		}
+		b.next = len(b.cur.tuples)
+		b.finishBatch()
+	}
+	for len(b.held) > 0 {
+		b.Fail(b.held[len(b.held)-1])
+	}
+	if b.out != nil {
+		b.out.flush()
+	}
+}
+
+func (b *boltTask) release(t *tuple) bool {
+	i := t.held
+	if i < 0 || int(i) >= len(b.held) || b.held[i] != t {
+		return false
+	}
+	last := len(b.held) - 1
+	b.held[i] = b.held[last]
+	b.held[i].held = i
+	b.held[last] = nil
+	b.held = b.held[:last]
+	t.held = -1
+	return true
+}
+
+func (b *boltTask) maybeTick() {
+	if b.tickEvery <= 0 || !b.ready {
+		return
+	}
+	now := b.env.now()
+	if now-b.lastTick < b.tickEvery {
+		return
+	}
+	b.lastTick = now
+	t := &tuple{TupleData: topology.MakeTupleData(topology.SystemComponent, topology.SystemTask, topology.TickStream, topology.Fields{"rate_secs"}, topology.Values{int64(b.tickEvery / 1e9)}), held: -1}
+	b.execute(t)
+}
+
+// OutputCollector.
+
+func (b *boltTask) Emit(values topology.Values, anchors ...topology.Tuple) {
+	b.out.emitAnchored(topology.DefaultStream, values, anchors, 0)
+}
+
+func (b *boltTask) EmitStream(stream topology.StreamID, values topology.Values, anchors ...topology.Tuple) {
+	b.out.emitAnchored(stream, values, anchors, 0)
+}
+
+func (b *boltTask) EmitDirect(task topology.TaskID, stream topology.StreamID, values topology.Values, anchors ...topology.Tuple) {
+	if task == 0 {
+		panic(fmt.Errorf("bolt %q: EmitDirect to task 0", b.comp.ID))
+	}
+	b.out.emitAnchored(stream, values, anchors, task)
+}
+
+func (b *boltTask) Ack(t topology.Tuple) {
+	rt, ok := t.(*tuple)
+	if !ok {
+		return
+	}
+	if len(rt.anchors) == 0 {
+		if !topology.IsTick(rt) {
+			b.stats.Acked.Add(1)
+		}
+		return
+	}
+	if !b.release(rt) {
+		return // acked or failed already
+	}
+	for _, e := range rt.anchors {
+		b.out.trackAck(e.root, e.id^rt.ackVal)
+	}
+	b.stats.Acked.Add(1)
+}
+
+func (b *boltTask) Fail(t topology.Tuple) {
+	rt, ok := t.(*tuple)
+	if !ok {
+		return
+	}
+	if len(rt.anchors) == 0 {
+		if !topology.IsTick(rt) {
+			b.stats.Failed.Add(1)
+		}
+		return
+	}
+	if !b.release(rt) {
+		return
+	}
+	for _, e := range rt.anchors {
+		b.out.trackFail(e.root)
+	}
+	b.stats.Failed.Add(1)
+}
+
+func (b *boltTask) ResetTimeout(t topology.Tuple) {
+	rt, ok := t.(*tuple)
+	if !ok || rt.held < 0 {
+		return
+	}
+	for _, e := range rt.anchors {
+		b.out.trackReset(e.root)
+	}
+}
+
+func (b *boltTask) ReportError(err error) { b.stats.recordError(err) }
+
+var _ topology.OutputCollector = (*boltTask)(nil)

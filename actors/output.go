@@ -1,0 +1,285 @@
+package actors
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/squall-streams/squall/topology"
+)
+
+// maxBatch is how many tuples (or tracker updates) a task buffers for one
+// destination before it sends them without waiting for its mailbox to drain.
+const maxBatch = 256
+
+// output is the sending half of a task: it routes emitted tuples, creates
+// their edges, and buffers tuples per destination task and tracker updates
+// per tracker task. Buffers are sent when they are full and, at the latest,
+// when the task's mailbox has drained the messages that were queued when the
+// first tuple was buffered (a flush message the task sends itself). So a
+// busy task sends large batches and an idle one adds no delay.
+type output struct {
+	env     *Env
+	task    topology.TaskID
+	comp    topology.ComponentID
+	self    *actor.PID
+	stats   *TaskStats
+	routers map[topology.StreamID]*streamRouter
+	targets []topology.TaskID // scratch for routing
+
+	bufs      [][]*tuple // by task-1
+	untracked []int64    // by task-1
+	dirty     []topology.TaskID
+
+	trackers []topology.TaskID
+	trk      []*trackerBatch // by tracker index
+	trkDirty []int
+
+	// completions go from a tracker to spout tasks.
+	done      [][]completion // by task-1
+	doneDirty []topology.TaskID
+
+	flushQueued bool
+}
+
+func newOutput(env *Env, c *topology.Component, task topology.TaskID, tc *topology.Context) *output {
+	o := &output{
+		env: env, task: task, stats: env.Stats(task),
+		bufs:      make([][]*tuple, env.Topology.NumTasks()),
+		untracked: make([]int64, env.Topology.NumTasks()),
+		trackers:  env.Topology.Trackers,
+		trk:       make([]*trackerBatch, len(env.Topology.Trackers)),
+	}
+	if c != nil {
+		o.comp = c.ID
+		o.routers = newRouters(c, tc, env.Directory.Local, uint64(task)*0x9e3779b97f4a7c15)
+	}
+	return o
+}
+
+// randID returns a random non-zero 64-bit id (root and edge ids).
+func randID() uint64 { return rand.Uint64() | 1 }
+
+// router returns the router of stream, panicking with a clear message when
+// the component did not declare it (the task recovers, counts and reports it).
+func (o *output) router(stream topology.StreamID) *streamRouter {
+	r := o.routers[stream]
+	if r == nil {
+		panic(fmt.Errorf("%s %q: emit on undeclared stream %q", "component", o.comp, stream))
+	}
+	return r
+}
+
+// routeTo computes the destination tasks of an emit.
+func (o *output) routeTo(r *streamRouter, values topology.Values, direct topology.TaskID) []topology.TaskID {
+	if direct != 0 {
+		if !r.direct {
+			panic(fmt.Errorf("component %q: EmitDirect on stream %q, which is not declared direct", o.comp, r.stream))
+		}
+		if !r.directTasks[direct] {
+			panic(fmt.Errorf("component %q: EmitDirect to task %d, which does not consume stream %q with a direct grouping", o.comp, direct, r.stream))
+		}
+		o.targets = append(o.targets[:0], direct)
+		return o.targets
+	}
+	if r.direct {
+		panic(fmt.Errorf("component %q: Emit on direct stream %q (use EmitDirect)", o.comp, r.stream))
+	}
+	if len(values) != len(r.fields) {
+		panic(fmt.Errorf("component %q: emitted %d values on stream %q, which declares %d fields %v", o.comp, len(values), r.stream, len(r.fields), []string(r.fields)))
+	}
+	o.targets = r.route(values, o.targets[:0])
+	return o.targets
+}
+
+func (o *output) newTuple(r *streamRouter, values topology.Values) *tuple {
+	return &tuple{TupleData: topology.MakeTupleData(o.comp, o.task, r.stream, r.fields, values), held: -1}
+}
+
+// emitRoot emits a spout tuple that starts tree root (0: untracked) and
+// returns the XOR of the edges created and the number of tuples sent.
+func (o *output) emitRoot(stream topology.StreamID, values topology.Values, root uint64, direct topology.TaskID) (xor uint64, n int) {
+	r := o.router(stream)
+	targets := o.routeTo(r, values, direct)
+	for _, task := range targets {
+		t := o.newTuple(r, values)
+		if root != 0 {
+			e := randID()
+			xor ^= e
+			t.inline[0] = edge{root: root, id: e}
+			t.anchors = t.inline[:1]
+		}
+		o.buffer(task, t)
+	}
+	o.stats.Emitted.Add(1)
+	o.stats.Transferred.Add(int64(len(targets)))
+	return xor, len(targets)
+}
+
+// emitAnchored emits a bolt tuple anchored to anchors: for every destination
+// and every anchor in a tree, a new edge id is XORed into the anchor's ack
+// value and into the new tuple's id for each of the anchor's roots.
+func (o *output) emitAnchored(stream topology.StreamID, values topology.Values, anchors []topology.Tuple, direct topology.TaskID) {
+	r := o.router(stream)
+	targets := o.routeTo(r, values, direct)
+	for _, task := range targets {
+		t := o.newTuple(r, values)
+		for _, a := range anchors {
+			at, ok := a.(*tuple)
+			if !ok || len(at.anchors) == 0 || at.held < 0 {
+				continue
+			}
+			e := randID()
+			at.ackVal ^= e
+			for _, ae := range at.anchors {
+				t.addAnchor(ae.root, e)
+			}
+		}
+		o.buffer(task, t)
+	}
+	o.stats.Emitted.Add(1)
+	o.stats.Transferred.Add(int64(len(targets)))
+}
+
+func (o *output) buffer(task topology.TaskID, t *tuple) {
+	i := task - 1
+	if len(o.bufs[i]) == 0 {
+		o.dirty = append(o.dirty, task)
+		o.bufs[i] = make([]*tuple, 0, 16)
+	}
+	o.bufs[i] = append(o.bufs[i], t)
+	if len(t.anchors) == 0 {
+		o.untracked[i]++
+	}
+	if len(o.bufs[i]) >= maxBatch {
+		o.sendTuples(task)
+	}
+}
+
+func (o *output) sendTuples(task topology.TaskID) {
+	i := task - 1
+	b := &tupleBatch{tuples: o.bufs[i], untracked: o.untracked[i]}
+	o.bufs[i], o.untracked[i] = nil, 0
+	if b.untracked > 0 {
+		o.env.inflight.Add(b.untracked)
+	}
+	if pid := o.env.Directory.PID(task); pid != nil {
+		o.env.System.Root.Send(pid, b)
+	} else if b.untracked > 0 {
+		o.env.inflight.Add(-b.untracked) // lost; tracked ones time out and replay
+	}
+}
+
+func (o *output) trackerOf(root uint64) int { return int(root % uint64(len(o.trackers))) }
+
+func (o *output) trackerBuf(i int) *trackerBatch {
+	b := o.trk[i]
+	if b == nil {
+		b = &trackerBatch{}
+		o.trk[i] = b
+		o.trkDirty = append(o.trkDirty, i)
+	}
+	return b
+}
+
+func (o *output) trackInit(root, xor uint64) {
+	i := o.trackerOf(root)
+	b := o.trackerBuf(i)
+	b.inits = append(b.inits, trackerInit{root: root, xor: xor, spout: o.task})
+	o.maybeSendTracker(i, b)
+}
+
+func (o *output) trackAck(root, xor uint64) {
+	i := o.trackerOf(root)
+	b := o.trackerBuf(i)
+	b.acks = append(b.acks, trackerAck{root: root, xor: xor})
+	o.maybeSendTracker(i, b)
+}
+
+func (o *output) trackFail(root uint64) {
+	i := o.trackerOf(root)
+	b := o.trackerBuf(i)
+	b.fails = append(b.fails, root)
+	o.maybeSendTracker(i, b)
+}
+
+func (o *output) trackReset(root uint64) {
+	i := o.trackerOf(root)
+	b := o.trackerBuf(i)
+	b.resets = append(b.resets, root)
+	o.maybeSendTracker(i, b)
+}
+
+func (o *output) maybeSendTracker(i int, b *trackerBatch) {
+	if len(b.inits)+len(b.acks)+len(b.fails)+len(b.resets) >= maxBatch {
+		o.sendTracker(i)
+	}
+}
+
+func (o *output) sendTracker(i int) {
+	b := o.trk[i]
+	if b == nil {
+		return
+	}
+	o.trk[i] = nil
+	if pid := o.env.Directory.PID(o.trackers[i]); pid != nil {
+		o.env.System.Root.Send(pid, b)
+	}
+}
+
+// complete buffers a completion for a spout task (trackers only).
+func (o *output) complete(spout topology.TaskID, root uint64, kind completionKind) {
+	i := spout - 1
+	if int(i) < 0 || int(i) >= len(o.done) {
+		return
+	}
+	if len(o.done[i]) == 0 {
+		o.doneDirty = append(o.doneDirty, spout)
+	}
+	o.done[i] = append(o.done[i], completion{root: root, kind: kind})
+	if len(o.done[i]) >= maxBatch {
+		o.sendCompletions(spout)
+	}
+}
+
+func (o *output) sendCompletions(spout topology.TaskID) {
+	i := spout - 1
+	if len(o.done[i]) == 0 {
+		return
+	}
+	b := &completionBatch{done: o.done[i]}
+	o.done[i] = nil
+	if pid := o.env.Directory.PID(spout); pid != nil {
+		o.env.System.Root.Send(pid, b)
+	}
+}
+
+// afterMessage queues a flush behind what is in the mailbox now, if anything
+// is buffered and no flush is queued yet.
+func (o *output) afterMessage() {
+	if o.flushQueued || (len(o.dirty) == 0 && len(o.trkDirty) == 0 && len(o.doneDirty) == 0) {
+		return
+	}
+	o.flushQueued = true
+	o.env.System.Root.Send(o.self, theFlush)
+}
+
+// flush sends everything buffered.
+func (o *output) flush() {
+	o.flushQueued = false
+	for _, task := range o.dirty {
+		if len(o.bufs[task-1]) > 0 {
+			o.sendTuples(task)
+		}
+	}
+	o.dirty = o.dirty[:0]
+	for _, i := range o.trkDirty {
+		o.sendTracker(i)
+	}
+	o.trkDirty = o.trkDirty[:0]
+	for _, s := range o.doneDirty {
+		o.sendCompletions(s)
+	}
+	o.doneDirty = o.doneDirty[:0]
+}

@@ -1,0 +1,139 @@
+package actors
+
+import (
+	"math"
+	"math/bits"
+	"sync/atomic"
+	"time"
+
+	"github.com/squall-streams/squall/topology"
+)
+
+// TaskStats are one task's counters. The task writes them on its own
+// goroutine; anyone may read them at any time. They count every tuple (no
+// sampling) with one uncontended atomic add each.
+type TaskStats struct {
+	Task      topology.TaskID
+	Component topology.ComponentID
+	// Emitted counts emit calls; Transferred counts tuples sent to tasks.
+	Emitted, Transferred atomic.Int64
+	// Acked and Failed count trees at spouts and input tuples at bolts.
+	Acked, Failed atomic.Int64
+	// Executed counts input tuples given to a bolt's Execute.
+	Executed atomic.Int64
+	// TimedOut counts trees a spout failed because they timed out.
+	TimedOut atomic.Int64
+	// Errors counts ReportError calls and panics caught in user code.
+	Errors atomic.Int64
+	// Restarts counts restarts of the task by its supervisor.
+	Restarts atomic.Int64
+	// Pending is the number of trees a spout task is waiting for.
+	Pending atomic.Int64
+	// CompleteLatency is the time from a spout's emit to its Ack.
+	CompleteLatency Histogram
+	lastError       atomic.Pointer[ErrorRecord]
+}
+
+// ErrorRecord is a task's last error.
+type ErrorRecord struct {
+	Err  string
+	Time time.Time
+}
+
+// LastError returns the task's last error, or nil.
+func (s *TaskStats) LastError() *ErrorRecord { return s.lastError.Load() }
+
+func (s *TaskStats) recordError(err error) {
+	s.Errors.Add(1)
+	s.lastError.Store(&ErrorRecord{Err: err.Error(), Time: time.Now()})
+}
+
+// Histogram is a log-linear histogram of durations from 1 µs to ~1 h with
+// 8 sub-buckets per power of two (values within 9% of their bucket). One
+// goroutine records; any goroutine reads.
+type Histogram struct {
+	buckets [histBuckets]atomic.Int64
+	count   atomic.Int64
+	sum     atomic.Int64
+}
+
+const (
+	histSub     = 8
+	histBuckets = 33 * histSub
+)
+
+func bucketOf(ns int64) int {
+	us := uint64(ns / 1000)
+	if us < histSub {
+		return int(us)
+	}
+	e := bits.Len64(us) - 4 // us has e+4 bits: top 4 give the exponent step and 3 the sub-bucket
+	b := e*histSub + int(us>>uint(e))
+	if b >= histBuckets {
+		return histBuckets - 1
+	}
+	return b
+}
+
+// lowerBound returns the smallest duration in bucket b, in ns.
+func lowerBound(b int) int64 {
+	if b < histSub*2 {
+		return int64(b) * 1000
+	}
+	e := b/histSub - 1
+	m := uint64(b - e*histSub)
+	return int64(m<<uint(e)) * 1000
+}
+
+// Record adds one duration.
+func (h *Histogram) Record(d time.Duration) {
+	h.buckets[bucketOf(int64(d))].Add(1)
+	h.count.Add(1)
+	h.sum.Add(int64(d))
+}
+
+// Count is the number of durations recorded.
+func (h *Histogram) Count() int64 { return h.count.Load() }
+
+// Mean is the mean duration.
+func (h *Histogram) Mean() time.Duration {
+	n := h.count.Load()
+	if n == 0 {
+		return 0
+	}
+	return time.Duration(h.sum.Load() / n)
+}
+
+// Quantile returns the q-quantile (0..1), as the midpoint of its bucket.
+func (h *Histogram) Quantile(q float64) time.Duration {
+	var counts [histBuckets]int64
+	var total int64
+	for i := range counts {
+		counts[i] = h.buckets[i].Load()
+		total += counts[i]
+	}
+	if total == 0 {
+		return 0
+	}
+	rank := int64(math.Ceil(q * float64(total)))
+	rank = max(rank, 1)
+	var seen int64
+	for i, c := range counts {
+		seen += c
+		if seen >= rank {
+			lo := lowerBound(i)
+			hi := lowerBound(i + 1)
+			return time.Duration((lo + hi) / 2)
+		}
+	}
+	return time.Duration(lowerBound(histBuckets - 1))
+}
+
+// Reset forgets every recorded duration (benchmarks use it between phases).
+func (h *Histogram) Reset() {
+	for i := range h.buckets {
+		h.buckets[i].Store(0)
+	}
+	h.count.Store(0)
+	h.sum.Store(0)
+}

@@ -1,0 +1,292 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/squall-streams/squall/actors"
+	"github.com/squall-streams/squall/topology"
+)
+
+// ErrTopologyExists is returned when a topology of that name already runs.
+var ErrTopologyExists = errors.New("topology already running")
+
+// ErrNotFound is returned for a topology the node does not run.
+var ErrNotFound = errors.New("no such topology")
+
+// ErrStopped is returned by a Node after Shutdown.
+var ErrStopped = errors.New("node stopped")
+
+// Node runs topologies in this process. Safe for concurrent use.
+type Node struct {
+	system *actor.ActorSystem
+	logger *slog.Logger
+
+	mu         sync.Mutex
+	topologies map[string]*Running
+	stopped    bool
+	once       sync.Once
+}
+
+// NewNode starts an actor system for topologies. logger may be nil.
+func NewNode(logger *slog.Logger) *Node {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	sys := actor.NewActorSystem(
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger.With("lib", "protoactor") }),
+		actor.WithDeadLetterThrottleInterval(10*time.Millisecond),
+	)
+	return &Node{system: sys, logger: logger, topologies: map[string]*Running{}}
+}
+
+// System is the node's actor system.
+func (n *Node) System() *actor.ActorSystem { return n.system }
+
+// Start runs every task of t on this node and activates its spouts.
+func (n *Node) Start(ctx context.Context, t *topology.Topology) (*Running, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.stopped {
+		return nil, ErrStopped
+	}
+	if n.topologies[t.Name] != nil {
+		return nil, fmt.Errorf("%w: %q", ErrTopologyExists, t.Name)
+	}
+	r, err := start(ctx, n.system, t, n.logger)
+	if err != nil {
+		return nil, err
+	}
+	n.topologies[t.Name] = r
+	r.onStop = func() {
+		n.mu.Lock()
+		if n.topologies[t.Name] == r {
+			delete(n.topologies, t.Name)
+		}
+		n.mu.Unlock()
+	}
+	return r, nil
+}
+
+// Get returns the running topology called name.
+func (n *Node) Get(name string) (*Running, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if r := n.topologies[name]; r != nil {
+		return r, nil
+	}
+	return nil, fmt.Errorf("%w: %q", ErrNotFound, name)
+}
+
+// Running lists the running topologies.
+func (n *Node) Running() []*Running {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]*Running, 0, len(n.topologies))
+	for _, r := range n.topologies {
+		out = append(out, r)
+	}
+	return out
+}
+
+// Shutdown drains every topology (bounded by ctx), stops them and the actor
+// system. It is safe to call more than once.
+func (n *Node) Shutdown(ctx context.Context) error {
+	var err error
+	n.once.Do(func() {
+		n.mu.Lock()
+		n.stopped = true
+		rs := make([]*Running, 0, len(n.topologies))
+		for _, r := range n.topologies {
+			rs = append(rs, r)
+		}
+		n.mu.Unlock()
+		var errs []error
+		for _, r := range rs {
+			errs = append(errs, r.Kill(ctx))
+		}
+		n.system.Shutdown()
+		err = errors.Join(errs...)
+	})
+	return err
+}
+
+// Running is one topology running on a node.
+type Running struct {
+	Topology *topology.Topology
+	env      *actors.Env
+	dir      *localDirectory
+	sup      *actor.PID
+	backoff  *Backoff
+	system   *actor.ActorSystem
+	stopClk  context.CancelFunc
+	clkDone  chan struct{}
+	onStop   func()
+	stopOnce sync.Once
+	stopped  atomic.Bool
+}
+
+// localDirectory is the in-process task -> PID table of one topology.
+type localDirectory struct {
+	pids []atomic.Pointer[actor.PID] // by task-1
+}
+
+func (d *localDirectory) PID(task topology.TaskID) *actor.PID {
+	if task < 1 || int(task) > len(d.pids) {
+		return nil
+	}
+	return d.pids[task-1].Load()
+}
+
+func (d *localDirectory) Local(topology.TaskID) bool { return true }
+
+func start(ctx context.Context, sys *actor.ActorSystem, t *topology.Topology, logger *slog.Logger) (*Running, error) {
+	dir := &localDirectory{pids: make([]atomic.Pointer[actor.PID], t.NumTasks())}
+	env := actors.NewEnv(t, 1, sys, dir, logger)
+	r := &Running{Topology: t, env: env, dir: dir, backoff: DefaultBackoff(), system: sys, clkDone: make(chan struct{})}
+	spawned := make(chan struct{})
+	props := actor.PropsFromProducer(func() actor.Actor {
+		return &topologySupervisor{r: r, spawned: spawned}
+	}, actor.WithSupervisor(r.backoff))
+	pid, err := sys.Root.SpawnNamed(props, fmt.Sprintf("%s/e%d", t.Name, env.Epoch))
+	if err != nil {
+		return nil, fmt.Errorf("topology %q: spawn supervisor: %w", t.Name, err)
+	}
+	r.sup = pid
+	select {
+	case <-spawned:
+	case <-ctx.Done():
+		sys.Root.Stop(pid)
+		return nil, ctx.Err()
+	}
+	clkCtx, cancel := context.WithCancel(context.Background())
+	r.stopClk = cancel
+	go func() {
+		defer close(r.clkDone)
+		env.RunClock(clkCtx)
+	}()
+	r.Activate()
+	return r, nil
+}
+
+// topologySupervisor is the parent of a topology's task actors; its props
+// carry the Backoff strategy that restarts them.
+type topologySupervisor struct {
+	r       *Running
+	spawned chan struct{}
+}
+
+func (s *topologySupervisor) Receive(ctx actor.Context) {
+	if _, ok := ctx.Message().(*actor.Started); !ok {
+		return
+	}
+	t := s.r.Topology
+	for task := topology.TaskID(1); int(task) <= t.NumTasks(); task++ {
+		props := actor.PropsFromProducer(s.r.env.Producer(task), actor.WithMailbox(actor.Unbounded()))
+		pid, err := ctx.SpawnNamed(props, fmt.Sprintf("t%d", task))
+		if err != nil {
+			panic(fmt.Errorf("topology %q: spawn task %d: %w", t.Name, task, err))
+		}
+		s.r.dir.pids[task-1].Store(pid)
+	}
+	close(s.spawned)
+}
+
+// Env is the topology's shared task state (statistics, flow control).
+func (r *Running) Env() *actors.Env { return r.env }
+
+// Stats returns every task's statistics, in task order.
+func (r *Running) Stats() []*actors.TaskStats { return r.env.AllStats() }
+
+// Activate lets the spouts call NextTuple.
+func (r *Running) Activate() { r.setActive(true) }
+
+// Deactivate stops the spouts' NextTuple calls; trees in flight still complete.
+func (r *Running) Deactivate() { r.setActive(false) }
+
+func (r *Running) setActive(on bool) {
+	r.env.SetActive(on)
+	var msg any = &actors.Deactivate{}
+	if on {
+		msg = &actors.Activate{}
+	}
+	for _, c := range r.Topology.Components {
+		if c.Kind != topology.KindSpout {
+			continue
+		}
+		for _, task := range c.Tasks {
+			if pid := r.dir.PID(task); pid != nil {
+				r.system.Root.Send(pid, msg)
+			}
+		}
+	}
+}
+
+// InFlight is the number of trees pending at spouts plus untracked tuples
+// not yet executed.
+func (r *Running) InFlight() int64 {
+	n := r.env.Inflight()
+	for _, c := range r.Topology.Components {
+		if c.Kind == topology.KindSpout {
+			for _, task := range c.Tasks {
+				n += r.env.Stats(task).Pending.Load()
+			}
+		}
+	}
+	return n
+}
+
+// Drain deactivates the spouts and waits until nothing is in flight or ctx
+// is done (then it returns ctx's error; what was in flight replays).
+func (r *Running) Drain(ctx context.Context) error {
+	r.Deactivate()
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for r.InFlight() > 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("topology %q: drain: %d in flight: %w", r.Topology.Name, r.InFlight(), ctx.Err())
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// Stop stops every task (closing spouts, cleaning up bolts) and waits for
+// them, bounded by ctx. It does not drain: use Kill for that. Safe twice.
+func (r *Running) Stop(ctx context.Context) error {
+	var err error
+	r.stopOnce.Do(func() {
+		r.stopped.Store(true)
+		r.stopClk()
+		<-r.clkDone
+		r.backoff.Close()
+		f := r.system.Root.StopFuture(r.sup)
+		done := make(chan error, 1)
+		go func() { done <- f.Wait() }()
+		select {
+		case err = <-done:
+		case <-ctx.Done():
+			err = fmt.Errorf("topology %q: stop: %w", r.Topology.Name, ctx.Err())
+		}
+		if r.onStop != nil {
+			r.onStop()
+		}
+	})
+	return err
+}
+
+// Kill drains (bounded by ctx) and then stops the topology, like `storm kill`.
+func (r *Running) Kill(ctx context.Context) error {
+	derr := r.Drain(ctx)
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return errors.Join(derr, r.Stop(stopCtx))
+}
