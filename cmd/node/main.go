@@ -1,0 +1,170 @@
+// Command node is squall's one binary. For now it runs registered
+// topologies in local mode:
+//
+//	node run TOPOLOGY [--set key=value]...
+//
+// runs TOPOLOGY in this process, in the foreground, like `storm local`.
+// Ctrl-C or SIGTERM deactivates its spouts, drains the trees in flight and
+// stops. A finite topology (the word count over a file) stops by itself when
+// its input is done.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/squall-streams/squall/local"
+	"github.com/squall-streams/squall/topology"
+)
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, `usage: node COMMAND [flags]
+
+commands:
+  run TOPOLOGY [--set key=value]...   run a registered topology in local mode
+  topologies                          list the registered topologies
+
+registered topologies:
+`)
+	for _, name := range registeredNames() {
+		fmt.Fprintf(w, "  %-16s %s\n", name, registry[name].description)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "run":
+		if err := runCmd(ctx, args[1:], stdout, stderr); err != nil {
+			fmt.Fprintln(stderr, "node run:", err)
+			if errors.Is(err, errUsage) {
+				return 2
+			}
+			return 1
+		}
+		return 0
+	case "topologies":
+		for _, name := range registeredNames() {
+			fmt.Fprintf(stdout, "%s\t%s\n", name, registry[name].description)
+		}
+		return 0
+	case "-h", "--help", "help":
+		usage(stdout)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "node: unknown command %q\n", args[0])
+		usage(stderr)
+		return 2
+	}
+}
+
+var errUsage = errors.New("usage")
+
+// setFlags collects repeated --set key=value flags.
+type setFlags topology.Config
+
+func (s setFlags) String() string { return "" }
+func (s setFlags) Set(v string) error {
+	return topology.Config(s).Set(v)
+}
+
+func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("node run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	conf := topology.Config{}
+	fs.Var(setFlags(conf), "set", "topology config `key=value` (repeatable)")
+	verbose := fs.Bool("v", false, "log lifecycle events to stderr")
+	drain := fs.Duration("drain", 30*time.Second, "how long to wait for trees in flight when stopping")
+	// Flags may come before or after the topology name.
+	var name string
+	rest := args
+	for {
+		if err := fs.Parse(rest); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		rest = fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if name != "" {
+			return fmt.Errorf("%w: unexpected argument %q", errUsage, rest[0])
+		}
+		name, rest = rest[0], rest[1:]
+	}
+	if name == "" {
+		return fmt.Errorf("%w: name a topology: one of %s", errUsage, strings.Join(registeredNames(), ", "))
+	}
+	reg, ok := registry[name]
+	if !ok {
+		return fmt.Errorf("%w: no topology %q registered: one of %s", errUsage, name, strings.Join(registeredNames(), ", "))
+	}
+	logger := slog.New(slog.DiscardHandler)
+	if *verbose {
+		logger = slog.New(slog.NewTextHandler(stderr, nil))
+	}
+	job, err := reg.build(conf)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	c, err := local.Start(ctx, job.topology, local.WithLogger(logger), local.WithDrainTimeout(*drain))
+	if err != nil {
+		return err
+	}
+	logger.Info("topology running", "topology", job.topology.Name, "tasks", job.topology.NumTasks())
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(stderr, "node run: stopping: draining trees in flight")
+	case <-job.done:
+	}
+	elapsed := time.Since(start)
+	if err := c.Stop(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	if job.report != nil {
+		return job.report(stdout, elapsed)
+	}
+	return nil
+}
+
+// registration is a topology the binary can run.
+type registration struct {
+	description string
+	build       func(conf topology.Config) (*job, error)
+}
+
+// job is a built topology with its hooks.
+type job struct {
+	topology *topology.Topology
+	done     <-chan struct{} // closed when a finite topology is done; nil otherwise
+	// report runs after the topology stopped.
+	report func(w io.Writer, elapsed time.Duration) error
+}
+
+func registeredNames() []string {
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}

@@ -1,0 +1,311 @@
+// Package wordcount is the word count topology: a spout reads lines (the
+// message id is the line number), a split bolt emits the words of a line
+// anchored to it, and a count bolt, fields-grouped on the word, counts them.
+// It is registered in cmd/node as "wordcount" and run by examples/wordcount.
+package wordcount
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unicode"
+
+	"github.com/squall-streams/squall/topology"
+)
+
+// Configuration keys (set with --set on node run).
+const (
+	KeyInput    = "wordcount.input"     // a text file; empty: generated text
+	KeyOutput   = "wordcount.output"    // where to write word<TAB>count lines
+	KeyFailRate = "wordcount.fail-rate" // fraction of split tuples to fail
+	KeyLines    = "wordcount.lines"     // lines of generated text (default 200000)
+	KeySplit    = "wordcount.split.parallelism"
+	KeyCount    = "wordcount.count.parallelism"
+)
+
+// Words splits a line into words: maximal runs of Unicode letters or digits,
+// lowercased.
+func Words(line string) []string {
+	ws := strings.FieldsFunc(line, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	for i, w := range ws {
+		ws[i] = strings.ToLower(w)
+	}
+	return ws
+}
+
+// Job is one run of the word count: its lines, its progress and its counts.
+// The components of the topology report into it; it is safe for concurrent use.
+type Job struct {
+	Lines []string
+
+	acked, failed, replayed atomic.Int64
+	done                    chan struct{}
+	doneOnce                sync.Once
+
+	mu     sync.Mutex
+	counts map[string]int64
+}
+
+// NewJob makes a job over lines.
+func NewJob(lines []string) *Job {
+	j := &Job{Lines: lines, done: make(chan struct{}), counts: map[string]int64{}}
+	if len(lines) == 0 {
+		j.finish()
+	}
+	return j
+}
+
+// ReadLines reads the lines of r.
+func ReadLines(r io.Reader) ([]string, error) {
+	var lines []string
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	return lines, sc.Err()
+}
+
+// GenerateLines makes n lines of random words from a fixed vocabulary with a
+// Zipf-like skew, seeded so every run reads the same text (like storm-perf's
+// FileReadWordCount input).
+func GenerateLines(n int, seed uint64) []string {
+	vocab := strings.Fields(`the of and to in is was he for it with as his on be at by had are but from
+		or have an they which one you were her all she there would their we him been has when who will more no
+		if out so said what up its about into than them can only other new some could time these two may then do
+		first any my now such like our over man me even most made after also did many before must through back
+		years where much your way well down should because each just those people how too little state good very
+		make world still own see men work long get here between both life being under never day same another know
+		while last might us great old year off come since against go came right used take three storm spout bolt
+		tuple stream squall kafka actor gossip python`)
+	r := rand.New(rand.NewPCG(seed, seed^0x5eed))
+	z := rand.NewZipf(r, 1.1, 2, uint64(len(vocab)-1))
+	lines := make([]string, n)
+	var b strings.Builder
+	for i := range lines {
+		b.Reset()
+		k := 4 + r.IntN(12)
+		for w := range k {
+			if w > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(vocab[z.Uint64()])
+		}
+		lines[i] = b.String()
+	}
+	return lines
+}
+
+// Done is closed when every line has been acked.
+func (j *Job) Done() <-chan struct{} { return j.done }
+
+func (j *Job) finish() { j.doneOnce.Do(func() { close(j.done) }) }
+
+// Progress is the job's counters.
+type Progress struct {
+	Lines    int   `json:"lines"`
+	Acked    int64 `json:"acked"`
+	Failed   int64 `json:"failed"`
+	Replayed int64 `json:"replayed"`
+}
+
+// Progress returns the job's counters now.
+func (j *Job) Progress() Progress {
+	return Progress{Lines: len(j.Lines), Acked: j.acked.Load(), Failed: j.failed.Load(), Replayed: j.replayed.Load()}
+}
+
+// Counts returns the word counts merged from every count task that has
+// stopped (they hand their counts over in Cleanup).
+func (j *Job) Counts() map[string]int64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return maps.Clone(j.counts)
+}
+
+
+// WriteCounts writes word<TAB>count lines sorted by word.
+func WriteCounts(w io.Writer, counts map[string]int64) error {
+	words := make([]string, 0, len(counts))
+	for w := range counts {
+		words = append(words, w)
+	}
+	slices.Sort(words)
+	bw := bufio.NewWriter(w)
+	for _, word := range words {
+		fmt.Fprintf(bw, "%s\t%d\n", word, counts[word])
+	}
+	return bw.Flush()
+}
+
+// Build returns the word count topology for job. failRate is the fraction
+// of lines the split bolt fails (they replay).
+func Build(job *Job, conf topology.Config) (*topology.Topology, error) {
+	failRate, err := floatConf(conf, KeyFailRate)
+	if err != nil {
+		return nil, err
+	}
+	if failRate < 0 || failRate >= 1 {
+		return nil, fmt.Errorf("config %s: must be in [0, 1), got %v", KeyFailRate, failRate)
+	}
+	split, err := conf.Int(KeySplit, 2)
+	if err != nil {
+		return nil, err
+	}
+	count, err := conf.Int(KeyCount, 2)
+	if err != nil {
+		return nil, err
+	}
+	b := topology.NewBuilder("wordcount")
+	b.SetSpout("lines", func() topology.Spout { return &LineSpout{job: job} }, 1).Output("line_no", "line")
+	b.SetBasicBolt("split", func() topology.BasicBolt { return &SplitBolt{FailRate: failRate} }, split).
+		ShuffleGrouping("lines").Output("word", "line_no", "pos")
+	b.SetBolt("count", func() topology.Bolt { return &CountBolt{job: job} }, count).
+		FieldsGrouping("split", "word")
+	return b.Build(conf)
+}
+
+func floatConf(conf topology.Config, key string) (float64, error) {
+	switch v := conf[key].(type) {
+	case nil:
+		return 0, nil
+	case float64:
+		return v, nil
+	case int:
+		return float64(v), nil
+	case string:
+		var f float64
+		if _, err := fmt.Sscan(v, &f); err != nil {
+			return 0, fmt.Errorf("config %s: %q is not a number", key, v)
+		}
+		return f, nil
+	default:
+		return 0, fmt.Errorf("config %s: %v (%T) is not a number", key, v, v)
+	}
+}
+
+// LineSpout emits every line once with its line number as message id, and
+// again after every Fail, until it is acked.
+type LineSpout struct {
+	topology.BaseSpout
+	job    *Job
+	out    topology.SpoutCollector
+	next   int
+	replay []int
+	acked  []bool
+	left   int
+}
+
+func (s *LineSpout) Open(_ context.Context, _ *topology.Context, c topology.SpoutCollector) error {
+	s.out = c
+	s.acked = make([]bool, len(s.job.Lines))
+	s.left = len(s.job.Lines)
+	return nil
+}
+
+func (s *LineSpout) NextTuple() {
+	var n int
+	switch {
+	case len(s.replay) > 0:
+		n = s.replay[len(s.replay)-1]
+		s.replay = s.replay[:len(s.replay)-1]
+		s.job.replayed.Add(1)
+	case s.next < len(s.job.Lines):
+		n = s.next
+		s.next++
+	default:
+		return
+	}
+	s.out.Emit(topology.Values{int64(n), s.job.Lines[n]}, n)
+}
+
+func (s *LineSpout) Ack(id any) {
+	n := id.(int)
+	if s.acked[n] {
+		return
+	}
+	s.acked[n] = true
+	s.job.acked.Add(1)
+	if s.left--; s.left == 0 {
+		s.job.finish()
+	}
+}
+
+func (s *LineSpout) Fail(id any) {
+	s.job.failed.Add(1)
+	s.replay = append(s.replay, id.(int))
+}
+
+// SplitBolt emits (word, line_no, pos) for every word of a line. With a
+// FailRate it fails that fraction of lines at random, before emitting.
+type SplitBolt struct {
+	topology.BaseBolt
+	FailRate float64
+}
+
+// errInjected is the failure SplitBolt injects.
+var errInjected = fmt.Errorf("wordcount: injected failure")
+
+func (b *SplitBolt) Prepare(context.Context, *topology.Context) error { return nil }
+
+func (b *SplitBolt) Execute(t topology.Tuple, c topology.BasicCollector) error {
+	if b.FailRate > 0 && rand.Float64() < b.FailRate {
+		return errInjected
+	}
+	v := t.Values()
+	for i, w := range Words(v[1].(string)) {
+		c.Emit(topology.Values{w, v[0], int64(i)})
+	}
+	return nil
+}
+
+// CountBolt counts words and hands its counts to the job in Cleanup.
+type CountBolt struct {
+	job    *Job
+	out    topology.OutputCollector
+	counts map[string]int64
+}
+
+func (b *CountBolt) Prepare(_ context.Context, _ *topology.Context, c topology.OutputCollector) error {
+	b.out = c
+	b.counts = map[string]int64{}
+	return nil
+}
+
+func (b *CountBolt) Execute(t topology.Tuple) {
+	b.counts[t.Values()[0].(string)]++
+	b.out.Ack(t)
+}
+
+func (b *CountBolt) Cleanup() error {
+	b.job.mu.Lock()
+	defer b.job.mu.Unlock()
+	for w, n := range b.counts {
+		b.job.counts[w] += n
+	}
+	return nil
+}
+
+// LoadLines reads the input file named in conf, or generates text.
+func LoadLines(conf topology.Config) ([]string, error) {
+	if path := conf.String(KeyInput, ""); path != "" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("config %s: %w", KeyInput, err)
+		}
+		defer f.Close()
+		return ReadLines(f)
+	}
+	n, err := conf.Int(KeyLines, 200000)
+	if err != nil {
+		return nil, err
+	}
+	return GenerateLines(n, 42), nil
+}
