@@ -1,0 +1,362 @@
+// Package perf holds the storm-perf shaped workloads (ConstSpoutOnly,
+// ConstSpout->NullBolt, ConstSpout->IdBolt->NullBolt, FileReadWordCount) and
+// a runner that measures them in-process: tuples per second, complete
+// latency percentiles, CPU cores used and resident memory. cmd/bench prints
+// one JSON line per run; perf_test.go wraps the same runs as Go benchmarks.
+package perf
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/squall-streams/squall/examples/wordcount/wordcount"
+	"github.com/squall-streams/squall/local"
+	"github.com/squall-streams/squall/supervisor"
+	"github.com/squall-streams/squall/topology"
+)
+
+// Workload names, as storm-perf calls its topologies.
+const (
+	ConstSpoutOnly        = "ConstSpoutOnly"
+	ConstSpoutNullBolt    = "ConstSpoutNullBolt"
+	ConstSpoutIDNullBolt  = "ConstSpoutIdBoltNullBolt"
+	FileReadWordCount     = "FileReadWordCount"
+	defaultMaxSpoutPendng = 1000
+)
+
+// Run is one measured run.
+type Run struct {
+	Workload        string  `json:"workload"`
+	Acking          bool    `json:"acking"`
+	MaxSpoutPending int     `json:"max_spout_pending"`
+	RateLimit       float64 `json:"rate_limit_per_sec,omitempty"`
+	Spouts          int     `json:"spouts"`
+	Bolts           int     `json:"bolts_per_component"`
+	// Measured.
+	Seconds     float64 `json:"seconds"`
+	Tuples      int64   `json:"tuples"`
+	TuplesPerS  float64 `json:"tuples_per_sec"`
+	Unit        string  `json:"unit"`
+	P50ms       float64 `json:"complete_latency_p50_ms"`
+	P99ms       float64 `json:"complete_latency_p99_ms"`
+	P999ms      float64 `json:"complete_latency_p999_ms"`
+	Cores       float64 `json:"cores_used"`
+	RSSMiB      float64 `json:"rss_mib"`
+	Failed      int64   `json:"failed"`
+	GoMaxProcs  int     `json:"gomaxprocs,omitempty"`
+	Description string  `json:"description,omitempty"`
+}
+
+// Spec says what to run.
+type Spec struct {
+	Workload        string
+	Acking          bool
+	MaxSpoutPending int     // 0: squall's default (1000)
+	RateLimit       float64 // tuples/s over all spout tasks; 0: as fast as possible
+	Spouts, Bolts   int     // parallelism; 0: 1
+	Warmup, Measure time.Duration
+}
+
+// ConstSpout emits the same string forever, with a message id when acking.
+type ConstSpout struct {
+	topology.BaseSpout
+	out   topology.SpoutCollector
+	ack   bool
+	seq   int64
+	rate  float64 // per task; 0: unlimited
+	start time.Time
+	value topology.Values
+}
+
+func (s *ConstSpout) Open(_ context.Context, _ *topology.Context, c topology.SpoutCollector) error {
+	s.out = c
+	s.start = time.Now()
+	s.value = topology.Values{"some data"}
+	return nil
+}
+
+func (s *ConstSpout) NextTuple() {
+	if s.rate > 0 {
+		due := int64(time.Since(s.start).Seconds() * s.rate)
+		if s.seq >= due {
+			return
+		}
+	}
+	s.seq++
+	if s.ack {
+		s.out.Emit(s.value, s.seq)
+	} else {
+		s.out.Emit(s.value, nil)
+	}
+}
+
+// NullBolt acks and drops every tuple, counting them.
+type NullBolt struct {
+	out  topology.OutputCollector
+	seen *atomic.Int64
+	n    int64
+}
+
+func (b *NullBolt) Prepare(_ context.Context, _ *topology.Context, c topology.OutputCollector) error {
+	b.out = c
+	return nil
+}
+
+func (b *NullBolt) Execute(t topology.Tuple) {
+	b.out.Ack(t)
+	b.n++
+	if b.n&255 == 0 {
+		b.seen.Add(256)
+	}
+}
+
+func (b *NullBolt) Cleanup() error { return nil }
+
+// IDBolt re-emits every tuple anchored to it and acks it.
+type IDBolt struct{ out topology.OutputCollector }
+
+func (b *IDBolt) Prepare(_ context.Context, _ *topology.Context, c topology.OutputCollector) error {
+	b.out = c
+	return nil
+}
+
+func (b *IDBolt) Execute(t topology.Tuple) {
+	b.out.Emit(t.Values(), t)
+	b.out.Ack(t)
+}
+
+func (b *IDBolt) Cleanup() error { return nil }
+
+// FileReadSpout emits lines of a (generated) file round and round.
+type FileReadSpout struct {
+	topology.BaseSpout
+	lines []string
+	out   topology.SpoutCollector
+	i     int
+	seq   int64
+	ack   bool
+}
+
+func (s *FileReadSpout) Open(_ context.Context, _ *topology.Context, c topology.SpoutCollector) error {
+	s.out = c
+	return nil
+}
+
+func (s *FileReadSpout) NextTuple() {
+	line := s.lines[s.i]
+	s.i = (s.i + 1) % len(s.lines)
+	s.seq++
+	if s.ack {
+		s.out.Emit(topology.Values{line}, s.seq)
+	} else {
+		s.out.Emit(topology.Values{line}, nil)
+	}
+}
+
+// SplitBolt emits the words of a line, anchored.
+type SplitBolt struct{ out topology.OutputCollector }
+
+func (b *SplitBolt) Prepare(_ context.Context, _ *topology.Context, c topology.OutputCollector) error {
+	b.out = c
+	return nil
+}
+
+func (b *SplitBolt) Execute(t topology.Tuple) {
+	for _, w := range wordcount.Words(t.Values()[0].(string)) {
+		b.out.Emit(topology.Values{w}, t)
+	}
+	b.out.Ack(t)
+}
+
+func (b *SplitBolt) Cleanup() error { return nil }
+
+// CountBolt counts words and counts what it executed.
+type CountBolt struct {
+	out    topology.OutputCollector
+	counts map[string]int64
+	seen   *atomic.Int64
+	n      int64
+}
+
+func (b *CountBolt) Prepare(_ context.Context, _ *topology.Context, c topology.OutputCollector) error {
+	b.out = c
+	b.counts = map[string]int64{}
+	return nil
+}
+
+func (b *CountBolt) Execute(t topology.Tuple) {
+	b.counts[t.Values()[0].(string)]++
+	b.out.Ack(t)
+	b.n++
+	if b.n&255 == 0 {
+		b.seen.Add(256)
+	}
+}
+
+func (b *CountBolt) Cleanup() error { return nil }
+
+// Build returns the topology of spec and the counter its sink bolt advances.
+func Build(spec Spec) (*topology.Topology, *atomic.Int64, error) {
+	spouts, bolts := max(spec.Spouts, 1), max(spec.Bolts, 1)
+	seen := &atomic.Int64{}
+	conf := topology.Config{}
+	if !spec.Acking {
+		conf[topology.AckerExecutors] = 0
+	}
+	if spec.MaxSpoutPending > 0 {
+		conf[topology.MaxSpoutPending] = spec.MaxSpoutPending
+	}
+	rate := spec.RateLimit / float64(spouts)
+	b := topology.NewBuilder(spec.Workload)
+	switch spec.Workload {
+	case ConstSpoutOnly:
+		b.SetSpout("spout", func() topology.Spout { return &ConstSpout{ack: spec.Acking, rate: rate} }, spouts).Output("str")
+	case ConstSpoutNullBolt:
+		b.SetSpout("spout", func() topology.Spout { return &ConstSpout{ack: spec.Acking, rate: rate} }, spouts).Output("str")
+		b.SetBolt("bolt", func() topology.Bolt { return &NullBolt{seen: seen} }, bolts).LocalOrShuffleGrouping("spout")
+	case ConstSpoutIDNullBolt:
+		b.SetSpout("spout", func() topology.Spout { return &ConstSpout{ack: spec.Acking, rate: rate} }, spouts).Output("str")
+		b.SetBolt("bolt1", func() topology.Bolt { return &IDBolt{} }, bolts).LocalOrShuffleGrouping("spout").Output("str")
+		b.SetBolt("bolt2", func() topology.Bolt { return &NullBolt{seen: seen} }, bolts).LocalOrShuffleGrouping("bolt1")
+	case FileReadWordCount:
+		lines := wordcount.GenerateLines(20000, 7)
+		b.SetSpout("spout", func() topology.Spout { return &FileReadSpout{lines: lines, ack: spec.Acking} }, spouts).Output("sentence")
+		b.SetBolt("split", func() topology.Bolt { return &SplitBolt{} }, bolts).LocalOrShuffleGrouping("spout").Output("word")
+		b.SetBolt("count", func() topology.Bolt { return &CountBolt{seen: seen} }, bolts).FieldsGrouping("split", "word")
+	default:
+		return nil, nil, fmt.Errorf("unknown workload %q", spec.Workload)
+	}
+	t, err := b.Build(conf)
+	return t, seen, err
+}
+
+// Measure runs spec and measures it.
+func Measure(ctx context.Context, spec Spec) (Run, error) {
+	t, seen, err := Build(spec)
+	if err != nil {
+		return Run{}, err
+	}
+	c, err := local.Start(ctx, t)
+	if err != nil {
+		return Run{}, err
+	}
+	r := c.Topology()
+	if err := sleepCtx(ctx, spec.Warmup); err != nil {
+		return Run{}, err
+	}
+	count := func() (int64, int64) {
+		var acked, emitted, failed int64
+		for _, s := range r.Stats() {
+			if comp := t.Component(s.Component); comp != nil && comp.Kind == topology.KindSpout {
+				acked += s.Acked.Load()
+				emitted += s.Emitted.Load()
+				failed += s.Failed.Load()
+			}
+		}
+		switch {
+		case spec.Workload == ConstSpoutOnly:
+			return emitted, failed
+		case spec.Acking:
+			if spec.Workload == FileReadWordCount {
+				return seen.Load(), failed // words counted
+			}
+			return acked, failed
+		default:
+			return seen.Load(), failed
+		}
+	}
+	spoutHists(r, t, func(h interface{ Reset() }) { h.Reset() })
+	n0, f0 := count()
+	cpu0 := cpuTime()
+	start := time.Now()
+	measureErr := sleepCtx(ctx, spec.Measure)
+	n1, f1 := count()
+	elapsed := time.Since(start)
+	cpu := cpuTime() - cpu0
+	run := Run{
+		Workload: spec.Workload, Acking: spec.Acking, RateLimit: spec.RateLimit,
+		MaxSpoutPending: t.Runtime.MaxSpoutPending, Spouts: max(spec.Spouts, 1), Bolts: max(spec.Bolts, 1),
+		Seconds: elapsed.Seconds(), Tuples: n1 - n0, TuplesPerS: float64(n1-n0) / elapsed.Seconds(),
+		Cores: cpu.Seconds() / elapsed.Seconds(), RSSMiB: rssMiB(), Failed: f1 - f0, Unit: "tuples",
+	}
+	if spec.Workload == FileReadWordCount {
+		run.Unit = "words"
+	}
+	if spec.Acking {
+		p50, p99, p999 := latencies(r, t)
+		run.P50ms, run.P99ms, run.P999ms = ms(p50), ms(p99), ms(p999)
+	}
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := c.Stop(stopCtx); err != nil {
+		return run, err
+	}
+	return run, measureErr
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func spoutHists(r *supervisor.Running, t *topology.Topology, fn func(h interface{ Reset() })) {
+	for _, s := range r.Stats() {
+		if comp := t.Component(s.Component); comp != nil && comp.Kind == topology.KindSpout {
+			fn(&s.CompleteLatency)
+		}
+	}
+}
+
+// latencies merges the spouts' histograms (one spout task is the common
+// case; with more the worst task's percentiles are reported).
+func latencies(r *supervisor.Running, t *topology.Topology) (p50, p99, p999 time.Duration) {
+	for _, s := range r.Stats() {
+		if comp := t.Component(s.Component); comp != nil && comp.Kind == topology.KindSpout {
+			h := &s.CompleteLatency
+			p50 = max(p50, h.Quantile(0.5))
+			p99 = max(p99, h.Quantile(0.99))
+			p999 = max(p999, h.Quantile(0.999))
+		}
+	}
+	return
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// rssMiB reads the current resident set size from /proc (Linux), else 0.
+func rssMiB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				kb, _ := strconv.ParseFloat(f[0], 64)
+				return kb / 1024
+			}
+		}
+	}
+	return 0
+}
