@@ -82,6 +82,13 @@ func (e *expiring[V]) expire(deadline int64, fn func(id uint64, v V)) {
 // they outnumber the live ones, so its size stays proportional to the map's
 // and the work is amortised O(1) per put.
 func (e *expiring[V]) maybeCompact() {
+	if e.head >= 1024 && e.head >= len(e.queue)/2 {
+		// Reclaim the consumed front, or a sliding window of puts and
+		// expiries would keep every key it ever saw.
+		n := copy(e.queue, e.queue[e.head:])
+		clear(e.queue[n:])
+		e.queue, e.head = e.queue[:n], 0
+	}
 	live := len(e.queue) - e.head
 	if live < 1024 || live < 2*len(e.m)+1024 {
 		if e.head > 0 && e.head == len(e.queue) {

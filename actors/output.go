@@ -59,7 +59,13 @@ func newOutput(env *Env, c *topology.Component, task topology.TaskID, tc *topolo
 }
 
 // randID returns a random non-zero 64-bit id (root and edge ids).
-func randID() uint64 { return rand.Uint64() | 1 }
+func randID() uint64 {
+	for {
+		if id := rand.Uint64(); id != 0 {
+			return id
+		}
+	}
+}
 
 // router returns the router of stream, panicking with a clear message when
 // the component did not declare it (the task recovers, counts and reports it).
@@ -171,7 +177,8 @@ func (o *output) sendTuples(task topology.TaskID) {
 	}
 }
 
-func (o *output) trackerOf(root uint64) int { return int(root % uint64(len(o.trackers))) }
+// trackerOf is the tracker shard that owns tree root.
+func (o *output) trackerOf(root uint64) int { return int(mix64(root) % uint64(len(o.trackers))) }
 
 func (o *output) trackerBuf(i int) *trackerBatch {
 	b := o.trk[i]

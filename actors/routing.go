@@ -49,7 +49,7 @@ func newChooser(sub topology.Subscription, tc *topology.Context, stream topology
 		return &partialKeyChooser{tasks: tasks, idx: sub.FieldIndex, load: make([]uint64, len(tasks))}
 	case topology.KindCustom:
 		sub.Grouping.Custom.Prepare(tc, stream, append([]topology.TaskID(nil), tasks...))
-		return customChooser{g: sub.Grouping.Custom}
+		return &customChooser{g: sub.Grouping.Custom}
 	default: // shuffle, none
 		return &shuffleChooser{tasks: tasks, next: seed}
 	}
@@ -122,10 +122,16 @@ func (c *partialKeyChooser) choose(values topology.Values, dst []topology.TaskID
 	return append(dst, c.tasks[a])
 }
 
-type customChooser struct{ g topology.CustomStreamGrouping }
+// customChooser gives the user's grouping an empty scratch slice, as its
+// contract says, and appends its choice to what other subscriptions chose.
+type customChooser struct {
+	g       topology.CustomStreamGrouping
+	scratch []topology.TaskID
+}
 
-func (c customChooser) choose(values topology.Values, dst []topology.TaskID) []topology.TaskID {
-	return c.g.ChooseTasks(values, dst)
+func (c *customChooser) choose(values topology.Values, dst []topology.TaskID) []topology.TaskID {
+	c.scratch = c.g.ChooseTasks(values, c.scratch[:0])
+	return append(dst, c.scratch...)
 }
 
 // FieldsHash is the hash fields grouping uses: xxhash64 over a canonical,

@@ -48,7 +48,7 @@ func (s *TaskStats) recordError(err error) {
 	s.lastError.Store(&ErrorRecord{Err: err.Error(), Time: time.Now()})
 }
 
-// Histogram is a log-linear histogram of durations from 1 µs to ~1 h with
+// Histogram is a log-linear histogram of durations from 1 µs to ~9 h with
 // 8 sub-buckets per power of two (values within 9% of their bucket). One
 // goroutine records; any goroutine reads.
 type Histogram struct {
@@ -63,7 +63,7 @@ const (
 )
 
 func bucketOf(ns int64) int {
-	us := uint64(ns / 1000)
+	us := uint64(max(ns, 0) / 1000)
 	if us < histSub {
 		return int(us)
 	}

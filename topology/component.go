@@ -70,7 +70,8 @@ type SpoutCollector interface {
 // Prepare until Cleanup, and only on the bolt's own goroutine.
 type OutputCollector interface {
 	// Emit emits values on the default stream, anchored to anchors (none:
-	// the new tuple is not part of any tree).
+	// the new tuple is not part of any tree). The collector does not keep
+	// the anchors slice: callers may reuse it.
 	Emit(values Values, anchors ...Tuple)
 	// EmitStream emits on the named stream.
 	EmitStream(stream StreamID, values Values, anchors ...Tuple)
@@ -145,11 +146,11 @@ func (c *Context) ComponentTasks(id ComponentID) []TaskID {
 type BaseSpout struct{}
 
 func (BaseSpout) Open(context.Context, *Context, SpoutCollector) error { return nil }
-func (BaseSpout) Ack(any)                                               {}
-func (BaseSpout) Fail(any)                                              {}
-func (BaseSpout) Activate()                                             {}
-func (BaseSpout) Deactivate()                                           {}
-func (BaseSpout) Close() error                                          { return nil }
+func (BaseSpout) Ack(any)                                              {}
+func (BaseSpout) Fail(any)                                             {}
+func (BaseSpout) Activate()                                            {}
+func (BaseSpout) Deactivate()                                          {}
+func (BaseSpout) Close() error                                         { return nil }
 
 // BaseBolt gives a Bolt or BasicBolt no-op Prepare and Cleanup.
 type BaseBolt struct{}

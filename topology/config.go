@@ -68,10 +68,11 @@ func (c Config) Merge(o Config) Config {
 // Set parses "key=value" (the form of --set) into c.
 func (c Config) Set(kv string) error {
 	k, v, ok := strings.Cut(kv, "=")
+	k = strings.TrimSpace(k)
 	if !ok || k == "" {
 		return fmt.Errorf("config %q: want key=value", kv)
 	}
-	c[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	c[k] = strings.TrimSpace(v)
 	return nil
 }
 
@@ -139,6 +140,8 @@ func (c Config) Seconds(key string, def time.Duration) (time.Duration, error) {
 	case int:
 		return time.Duration(x) * time.Second, nil
 	case int64:
+		return time.Duration(x) * time.Second, nil
+	case int32:
 		return time.Duration(x) * time.Second, nil
 	case float64:
 		return time.Duration(x * float64(time.Second)), nil
