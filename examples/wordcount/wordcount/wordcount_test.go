@@ -1,0 +1,124 @@
+package wordcount_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/squall-streams/squall/examples/wordcount/wordcount"
+	"github.com/squall-streams/squall/local"
+	"github.com/squall-streams/squall/topology"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestWords(t *testing.T) {
+	cases := []struct {
+		line string
+		want []string
+	}{
+		{"Hello, World!", []string{"hello", "world"}},
+		{"naïve CAFÉ x2y 42", []string{"naïve", "café", "x2y", "42"}},
+		{"  --  ", nil},
+		{"don't stop", []string{"don", "t", "stop"}},
+		{"Straße_ÆON", []string{"straße", "æon"}},
+	}
+	for _, c := range cases {
+		got := wordcount.Words(c.line)
+		if strings.Join(got, "|") != strings.Join(c.want, "|") {
+			t.Errorf("Words(%q) = %q, want %q", c.line, got, c.want)
+		}
+	}
+}
+
+// trueCounts counts words the plain way.
+func trueCounts(lines []string) map[string]int64 {
+	m := map[string]int64{}
+	for _, l := range lines {
+		for _, w := range wordcount.Words(l) {
+			m[w]++
+		}
+	}
+	return m
+}
+
+func runJob(t *testing.T, lines []string, conf topology.Config) *wordcount.Job {
+	t.Helper()
+	job := wordcount.NewJob(lines)
+	topo, err := wordcount.Build(job, conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := local.Start(context.Background(), topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-job.Done():
+	case <-time.After(60 * time.Second):
+		t.Errorf("not done after 60 s: %+v", job.Progress())
+	}
+	if err := c.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return job
+}
+
+func TestCountsAreExactWithoutFailures(t *testing.T) {
+	lines := wordcount.GenerateLines(20000, 3)
+	job := runJob(t, lines, nil)
+	want := trueCounts(lines)
+	got := job.Counts()
+	if len(got) != len(want) {
+		t.Fatalf("%d distinct words, want %d", len(got), len(want))
+	}
+	for w, n := range want {
+		if got[w] != n {
+			t.Errorf("count[%q] = %d, want %d", w, got[w], n)
+		}
+	}
+	p := job.Progress()
+	if p.Acked != int64(len(lines)) || p.Failed != 0 || p.Replayed != 0 {
+		t.Errorf("progress %+v", p)
+	}
+}
+
+func TestEveryLineIsAckedDespiteFailures(t *testing.T) {
+	lines := wordcount.GenerateLines(5000, 4)
+	job := runJob(t, lines, topology.Config{wordcount.KeyFailRate: 0.1})
+	p := job.Progress()
+	if p.Acked != int64(len(lines)) {
+		t.Fatalf("acked %d of %d lines", p.Acked, len(lines))
+	}
+	if p.Failed == 0 || p.Replayed != p.Failed {
+		t.Errorf("failed %d, replayed %d: want failures, each replayed", p.Failed, p.Replayed)
+	}
+	got := job.Counts()
+	for w, n := range trueCounts(lines) {
+		if got[w] < n {
+			t.Errorf("count[%q] = %d, below the true %d", w, got[w], n)
+		}
+	}
+}
+
+func TestWriteCountsSortedByWord(t *testing.T) {
+	var b bytes.Buffer
+	if err := wordcount.WriteCounts(&b, map[string]int64{"b": 2, "a": 1, "é": 3}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := b.String(), "a\t1\nb\t2\né\t3\n"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+func TestBuildRejectsBadFailRate(t *testing.T) {
+	for _, v := range []any{"x", 1.5, -0.1} {
+		if _, err := wordcount.Build(wordcount.NewJob(nil), topology.Config{wordcount.KeyFailRate: v}); err == nil || !strings.Contains(err.Error(), wordcount.KeyFailRate) {
+			t.Errorf("fail-rate %v: err = %v, want one naming %s", v, err, wordcount.KeyFailRate)
+		}
+	}
+}
