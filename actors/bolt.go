@@ -48,6 +48,8 @@ func (b *boltTask) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *tupleBatch:
 		b.executeBatch(m)
+	case *submitted:
+		b.runSubmitted(m.fn)
 	case *flushMsg:
 		b.out.flush()
 		return
@@ -77,6 +79,7 @@ func (b *boltTask) start(ctx actor.Context) {
 	b.tc = topology.NewContext(b.env.Topology, b.task, b.env.Logger.With("component", b.comp.ID, "task", b.task))
 	b.out = newOutput(b.env, b.comp, b.task, b.tc)
 	b.out.self = ctx.Self()
+	b.tc.SetSubmit(b.out.submit)
 	b.bolt = b.comp.NewBolt()
 	b.lastTick = b.env.now()
 	if err := b.bolt.Prepare(context.Background(), b.tc, b); err != nil {
@@ -139,6 +142,19 @@ func (b *boltTask) execute(t *tuple) {
 		}
 	}()
 	b.bolt.Execute(t)
+}
+
+func (b *boltTask) runSubmitted(fn func()) {
+	if !b.ready {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			b.stats.recordError(fmt.Errorf("bolt %q task %d: submitted function panicked: %v", b.comp.ID, b.task, r))
+			b.panics.record(b.env.now())
+		}
+	}()
+	fn()
 }
 
 // abandon fails every tuple the task holds or never reached: their trees

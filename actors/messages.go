@@ -48,6 +48,9 @@ type completionBatch struct {
 	done []completion
 }
 
+// submitted is a function a component handed to Context.Submit.
+type submitted struct{ fn func() }
+
 type (
 	nextMsg  struct{} // a spout task: call NextTuple
 	flushMsg struct{} // send what is buffered

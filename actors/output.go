@@ -262,6 +262,11 @@ func (o *output) sendCompletions(spout topology.TaskID) {
 	}
 }
 
+// submit sends fn to the task's own mailbox (Context.Submit).
+func (o *output) submit(fn func()) {
+	o.env.System.Root.Send(o.self, &submitted{fn: fn})
+}
+
 // afterMessage queues a flush behind what is in the mailbox now, if anything
 // is buffered and no flush is queued yet.
 func (o *output) afterMessage() {

@@ -65,6 +65,8 @@ func (s *spoutTask) Receive(ctx actor.Context) {
 		s.run()
 	case *completionBatch:
 		s.completed(m)
+	case *submitted:
+		s.call("submitted function", m.fn)
 	case *flushMsg:
 		s.out.flush()
 		return
@@ -95,6 +97,7 @@ func (s *spoutTask) start(ctx actor.Context) {
 	s.tc = topology.NewContext(s.env.Topology, s.task, s.env.Logger.With("component", s.comp.ID, "task", s.task))
 	s.out = newOutput(s.env, s.comp, s.task, s.tc)
 	s.out.self = ctx.Self()
+	s.tc.SetSubmit(s.out.submit)
 	s.spout = s.comp.NewSpout()
 	if err := s.spout.Open(context.Background(), s.tc, s); err != nil {
 		s.stats.recordError(err)

@@ -513,3 +513,32 @@ func TestRunStopsWhenContextIsDone(t *testing.T) {
 		t.Fatal("Run did not return after cancel")
 	}
 }
+
+// asyncBolt acks each input from another goroutine, through Context.Submit.
+type asyncBolt struct {
+	tc  *topology.Context
+	out topology.OutputCollector
+}
+
+func (b *asyncBolt) Prepare(_ context.Context, tc *topology.Context, c topology.OutputCollector) error {
+	b.tc, b.out = tc, c
+	return nil
+}
+
+func (b *asyncBolt) Execute(t topology.Tuple) {
+	go func() {
+		b.tc.Submit(func() { b.out.Ack(t) })
+	}()
+}
+
+func (b *asyncBolt) Cleanup() error { return nil }
+
+func TestSubmitRunsOnTheTask(t *testing.T) {
+	const n = 200
+	st := newSpoutState(n, 0)
+	b := topology.NewBuilder("submit")
+	b.SetSpout("s", func() topology.Spout { return &ledgerSpout{st: st} }, 1).Output("id")
+	b.SetBolt("a", func() topology.Bolt { return &asyncBolt{} }, 2).ShuffleGrouping("s")
+	start(t, b, nil)
+	poll.Until(t, 20*time.Second, "every tree acked", func() bool { return st.ackedCount() == n })
+}

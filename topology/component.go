@@ -111,7 +111,27 @@ type Context struct {
 	Logger *slog.Logger
 	// topo answers the questions below.
 	topo *Topology
+	// submit is set by the runtime; see Submit.
+	submit func(fn func())
 }
+
+// Submit runs fn on the task's own goroutine, between calls of the
+// component's methods, so fn may use the collector. It is safe to call from
+// any goroutine and never blocks; functions run in the order submitted. Use
+// it to hand results from a component's own I/O goroutine back to the task
+// (a subprocess reader, a client callback). Submitted functions that have
+// not run when the task stops are dropped. It reports false when the
+// runtime cannot run fn (no runtime, or the task is stopping).
+func (c *Context) Submit(fn func()) bool {
+	if c.submit == nil {
+		return false
+	}
+	c.submit(fn)
+	return true
+}
+
+// SetSubmit is called by runtimes to implement Submit.
+func (c *Context) SetSubmit(fn func(func())) { c.submit = fn }
 
 // NewContext returns the context of task of topology t; runtimes call it.
 func NewContext(t *Topology, task TaskID, logger *slog.Logger) *Context {
