@@ -1,0 +1,120 @@
+package cluster
+
+import (
+	"cmp"
+	"encoding/binary"
+	"slices"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// Member is a node as placement sees it.
+type Member struct {
+	Name string
+	// Capacity weighs how many tasks the node takes relative to the others
+	// (0 counts as 1).
+	Capacity int
+}
+
+// Workload is one topology to place: tasks 1..Tasks.
+type Workload struct {
+	Topology string
+	Tasks    int
+}
+
+// Slot is one task of one topology.
+type Slot struct {
+	Topology string
+	Task     int32
+}
+
+// Placement maps every task to the node that runs it.
+type Placement map[Slot]string
+
+// Place assigns every task of every workload to a member. It is a pure
+// function of its inputs (their order does not matter), so every node that
+// sees the same membership and topologies computes the same placement.
+//
+// Each task ranks the members by a hash of (topology, task, member) —
+// rendezvous hashing — and goes to the first member in its ranking that is
+// below its share of the tasks (capacity-weighted, rounded up). Rendezvous
+// ranking moves few tasks when a member joins or leaves (only tasks that
+// ranked it first move to it; only its own tasks move away), and the bound
+// keeps the spread even: no member gets more than its rounded-up share.
+func Place(members []Member, workloads []Workload) Placement {
+	out := Placement{}
+	if len(members) == 0 {
+		return out
+	}
+	ms := slices.Clone(members)
+	slices.SortFunc(ms, func(a, b Member) int { return cmp.Compare(a.Name, b.Name) })
+	ms = slices.CompactFunc(ms, func(a, b Member) bool { return a.Name == b.Name })
+	ws := slices.Clone(workloads)
+	slices.SortFunc(ws, func(a, b Workload) int { return cmp.Compare(a.Topology, b.Topology) })
+
+	total, capSum := 0, 0
+	for _, w := range ws {
+		total += w.Tasks
+	}
+	for _, m := range ms {
+		capSum += max(m.Capacity, 1)
+	}
+	limit := make([]int, len(ms))
+	for i, m := range ms {
+		c := max(m.Capacity, 1)
+		limit[i] = (total*c + capSum - 1) / capSum // ceil(total * c / capSum)
+	}
+	load := make([]int, len(ms))
+	order := make([]int, len(ms))
+	score := make([]uint64, len(ms))
+	for _, w := range ws {
+		for task := int32(1); int(task) <= w.Tasks; task++ {
+			for i, m := range ms {
+				order[i] = i
+				score[i] = weight(w.Topology, task, m.Name)
+			}
+			slices.SortFunc(order, func(a, b int) int { return cmp.Compare(score[b], score[a]) })
+			chosen := order[0]
+			for _, i := range order {
+				if load[i] < limit[i] {
+					chosen = i
+					break
+				}
+			}
+			load[chosen]++
+			out[Slot{Topology: w.Topology, Task: task}] = ms[chosen].Name
+		}
+	}
+	return out
+}
+
+// weight is the rendezvous score of a task on a member.
+func weight(topology string, task int32, member string) uint64 {
+	var d xxhash.Digest
+	d.Reset()
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], uint32(len(topology)))
+	d.Write(b[:])
+	d.WriteString(topology)
+	binary.LittleEndian.PutUint32(b[:], uint32(task))
+	d.Write(b[:])
+	d.WriteString(member)
+	return d.Sum64()
+}
+
+// Moves counts the slots whose node differs between two placements (slots
+// present in only one count as moved).
+func Moves(a, b Placement) int {
+	n := 0
+	for s, node := range a {
+		if b[s] != node {
+			n++
+		}
+	}
+	for s := range b {
+		if _, ok := a[s]; !ok {
+			n++
+		}
+	}
+	return n
+}
