@@ -191,6 +191,8 @@ func (b *boltTask) release(t *tuple) bool {
 	return true
 }
 
+var tickHeader = &topology.TupleHeader{Component: topology.SystemComponent, Task: topology.SystemTask, Stream: topology.TickStream, Fields: topology.Fields{"rate_secs"}}
+
 func (b *boltTask) maybeTick() {
 	if b.tickEvery <= 0 || !b.ready {
 		return
@@ -200,7 +202,7 @@ func (b *boltTask) maybeTick() {
 		return
 	}
 	b.lastTick = now
-	t := &tuple{TupleData: topology.MakeTupleData(topology.SystemComponent, topology.SystemTask, topology.TickStream, topology.Fields{"rate_secs"}, topology.Values{int64(b.tickEvery / 1e9)}), held: -1}
+	t := &tuple{TupleData: topology.MakeTupleData(tickHeader, topology.Values{int64(b.tickEvery / 1e9)}), held: -1}
 	b.execute(t)
 }
 

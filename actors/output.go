@@ -31,6 +31,11 @@ type output struct {
 	bufs      [][]*tuple // by task-1
 	untracked []int64    // by task-1
 	dirty     []topology.TaskID
+	// sizes remembers the last batch size per destination (tuples by
+	// task-1, tracker updates by tracker index, completions by task-1), so a
+	// new batch is allocated once at about the size it will reach.
+	sizes    []int
+	trkSizes []int
 
 	trackers []topology.TaskID
 	trk      []*trackerBatch // by tracker index
@@ -50,6 +55,8 @@ func newOutput(env *Env, c *topology.Component, task topology.TaskID, tc *topolo
 		untracked: make([]int64, env.Topology.NumTasks()),
 		trackers:  env.Topology.Trackers,
 		trk:       make([]*trackerBatch, len(env.Topology.Trackers)),
+		sizes:     make([]int, env.Topology.NumTasks()),
+		trkSizes:  make([]int, len(env.Topology.Trackers)),
 	}
 	if c != nil {
 		o.comp = c.ID
@@ -100,7 +107,7 @@ func (o *output) routeTo(r *streamRouter, values topology.Values, direct topolog
 }
 
 func (o *output) newTuple(r *streamRouter, values topology.Values) *tuple {
-	return &tuple{TupleData: topology.MakeTupleData(o.comp, o.task, r.stream, r.fields, values), held: -1}
+	return &tuple{TupleData: topology.MakeTupleData(r.header, values), held: -1}
 }
 
 // emitRoot emits a spout tuple that starts tree root (0: untracked) and
@@ -152,7 +159,7 @@ func (o *output) buffer(task topology.TaskID, t *tuple) {
 	i := task - 1
 	if len(o.bufs[i]) == 0 {
 		o.dirty = append(o.dirty, task)
-		o.bufs[i] = make([]*tuple, 0, 16)
+		o.bufs[i] = make([]*tuple, 0, sizeHint(o.sizes[i]))
 	}
 	o.bufs[i] = append(o.bufs[i], t)
 	if len(t.anchors) == 0 {
@@ -166,6 +173,7 @@ func (o *output) buffer(task topology.TaskID, t *tuple) {
 func (o *output) sendTuples(task topology.TaskID) {
 	i := task - 1
 	b := &tupleBatch{tuples: o.bufs[i], untracked: o.untracked[i]}
+	o.sizes[i] = len(b.tuples)
 	o.bufs[i], o.untracked[i] = nil, 0
 	if b.untracked > 0 {
 		o.env.inflight.Add(b.untracked)
@@ -183,7 +191,14 @@ func (o *output) trackerOf(root uint64) int { return int(mix64(root) % uint64(le
 func (o *output) trackerBuf(i int) *trackerBatch {
 	b := o.trk[i]
 	if b == nil {
-		b = &trackerBatch{}
+		// One kind of update dominates each task (inits at spouts, acks at
+		// bolts): size that one.
+		n := sizeHint(o.trkSizes[i])
+		if o.comp != "" && o.env.Topology.Component(o.comp).Kind == topology.KindSpout {
+			b = &trackerBatch{inits: make([]trackerInit, 0, n)}
+		} else {
+			b = &trackerBatch{acks: make([]trackerAck, 0, n)}
+		}
 		o.trk[i] = b
 		o.trkDirty = append(o.trkDirty, i)
 	}
@@ -229,6 +244,7 @@ func (o *output) sendTracker(i int) {
 	if b == nil {
 		return
 	}
+	o.trkSizes[i] = len(b.inits) + len(b.acks) + len(b.fails) + len(b.resets)
 	o.trk[i] = nil
 	if pid := o.env.Directory.PID(o.trackers[i]); pid != nil {
 		o.env.System.Root.Send(pid, b)
@@ -243,6 +259,7 @@ func (o *output) complete(spout topology.TaskID, root uint64, kind completionKin
 	}
 	if len(o.done[i]) == 0 {
 		o.doneDirty = append(o.doneDirty, spout)
+		o.done[i] = make([]completion, 0, sizeHint(o.sizes[i]))
 	}
 	o.done[i] = append(o.done[i], completion{root: root, kind: kind})
 	if len(o.done[i]) >= maxBatch {
@@ -256,6 +273,7 @@ func (o *output) sendCompletions(spout topology.TaskID) {
 		return
 	}
 	b := &completionBatch{done: o.done[i]}
+	o.sizes[i] = len(b.done)
 	o.done[i] = nil
 	if pid := o.env.Directory.PID(spout); pid != nil {
 		o.env.System.Root.Send(pid, b)
@@ -266,6 +284,9 @@ func (o *output) sendCompletions(spout topology.TaskID) {
 func (o *output) submit(fn func()) {
 	o.env.System.Root.Send(o.self, &submitted{fn: fn})
 }
+
+// sizeHint is the capacity of a new batch after one of last elements.
+func sizeHint(last int) int { return min(max(last+last/4, 8), maxBatch) }
 
 // afterMessage queues a flush behind what is in the mailbox now, if anything
 // is buffered and no flush is queued yet.

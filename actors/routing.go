@@ -228,6 +228,7 @@ func mix64(x uint64) uint64 {
 type streamRouter struct {
 	stream   topology.StreamID
 	fields   topology.Fields
+	header   *topology.TupleHeader // shared by every tuple this task emits on the stream
 	direct   bool
 	choosers []chooser
 	// directTasks is every task that consumes this stream with a direct grouping.
@@ -248,7 +249,8 @@ func (r *streamRouter) route(values topology.Values, dst []topology.TaskID) []to
 func newRouters(comp *topology.Component, tc *topology.Context, local func(topology.TaskID) bool, seed uint64) map[topology.StreamID]*streamRouter {
 	out := make(map[topology.StreamID]*streamRouter, len(comp.Streams))
 	for id, s := range comp.Streams {
-		r := &streamRouter{stream: id, fields: s.Fields, direct: s.Direct}
+		r := &streamRouter{stream: id, fields: s.Fields, direct: s.Direct,
+			header: &topology.TupleHeader{Component: comp.ID, Task: tc.Task, Stream: id, Fields: s.Fields}}
 		for _, sub := range comp.Consumers[id] {
 			if sub.Grouping.Kind == topology.KindDirect {
 				if r.directTasks == nil {

@@ -58,32 +58,40 @@ type Tuple interface {
 	Values() Values
 }
 
-// TupleData is the plain part of a Tuple: where it came from and its values.
-// Runtimes embed it in their tuple type; tests use it through NewTuple.
-type TupleData struct {
-	component ComponentID
-	task      TaskID
-	stream    StreamID
-	fields    Fields
-	values    Values
+// TupleHeader is what every tuple one task emits on one stream shares: its
+// origin and the stream's fields. Runtimes make one per (task, stream) and
+// point every tuple at it, so a tuple carries one pointer, not five fields.
+type TupleHeader struct {
+	Component ComponentID
+	Task      TaskID
+	Stream    StreamID
+	Fields    Fields
 }
 
-// MakeTupleData returns tuple data with the given header and values.
-func MakeTupleData(component ComponentID, task TaskID, stream StreamID, fields Fields, values Values) TupleData {
-	return TupleData{component: component, task: task, stream: stream, fields: fields, values: values}
+// TupleData is the plain part of a Tuple: its header and its values.
+// Runtimes embed it in their tuple type; tests use it through NewTuple.
+type TupleData struct {
+	header *TupleHeader
+	values Values
+}
+
+// MakeTupleData returns tuple data with the given header and values. The
+// header must not be modified afterwards.
+func MakeTupleData(h *TupleHeader, values Values) TupleData {
+	return TupleData{header: h, values: values}
 }
 
 // SourceComponent implements Tuple.
-func (d *TupleData) SourceComponent() ComponentID { return d.component }
+func (d *TupleData) SourceComponent() ComponentID { return d.header.Component }
 
 // SourceTask implements Tuple.
-func (d *TupleData) SourceTask() TaskID { return d.task }
+func (d *TupleData) SourceTask() TaskID { return d.header.Task }
 
 // Stream implements Tuple.
-func (d *TupleData) Stream() StreamID { return d.stream }
+func (d *TupleData) Stream() StreamID { return d.header.Stream }
 
 // Fields implements Tuple.
-func (d *TupleData) Fields() Fields { return d.fields }
+func (d *TupleData) Fields() Fields { return d.header.Fields }
 
 // Values implements Tuple.
 func (d *TupleData) Values() Values { return d.values }
@@ -91,7 +99,7 @@ func (d *TupleData) Values() Values { return d.values }
 // NewTuple returns a standalone Tuple, for unit tests of bolts. Acking it
 // through a runtime collector does nothing.
 func NewTuple(component ComponentID, task TaskID, stream StreamID, fields Fields, values Values) Tuple {
-	d := MakeTupleData(component, task, stream, fields, slices.Clone(values))
+	d := MakeTupleData(&TupleHeader{Component: component, Task: task, Stream: stream, Fields: fields}, slices.Clone(values))
 	return &d
 }
 
