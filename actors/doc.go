@@ -2,30 +2,30 @@
 //
 // It is the whole tuple flow
 //
-//	spout task -> (routing in the spout) -> bolt task -> tracker task -> spout task
+//		spout task -> (routing in the spout) -> bolt task -> tracker task -> spout task
 //
-//   - A spout task (spout.go) calls NextTuple while it has credit: fewer
-//     pending trees than topology.max.spout.pending, and fewer untracked
-//     tuples queued in the topology than topology.executor.receive.buffer.size.
-//     It sends itself a next message per round of calls, so acks, fails and
-//     control messages interleave with emission in one mailbox. An emit with
-//     a message id draws a random root id and one random edge id per
-//     destination task, and tells the tracker shard of the root (mix64(root)
-//     mod #trackers) the XOR of those edges.
-//   - Routing (routing.go) is a pure chooser per subscription, run inside the
-//     emitting task: hash(fields) mod #tasks with xxhash over a canonical
-//     encoding, round robin, broadcast, lowest task, the emitter's choice,
-//     local first, two-choice partial key, or the user's custom grouping.
-//   - output.go buffers tuples per destination task and tracker updates per
-//     tracker task, and sends a batch when it is full or when the task's
-//     mailbox has drained what was queued before it (a flush message the task
-//     sends itself): big batches under load, no added delay when idle.
-//   - A bolt task (bolt.go) executes tuples, remembers the ones the bolt holds
-//     in O(1), and turns Ack into one tracker update per tree: the input's
-//     edge XOR every edge created from it; Fail fails the trees.
-//   - A tracker task (tracker.go) keeps the Ledger (ledger.go) and tells spout
-//     tasks which trees completed or failed, in batches. The spout owns the
-//     timeout (expiring.go: FIFO over the pending map, exact to a tick).
+//	  - A spout task (spout.go) calls NextTuple while it has credit: fewer
+//	    pending trees than topology.max.spout.pending, and fewer untracked
+//	    tuples queued in the topology than topology.executor.receive.buffer.size.
+//	    It sends itself a next message per round of calls, so acks, fails and
+//	    control messages interleave with emission in one mailbox. An emit with
+//	    a message id draws a random root id and one random edge id per
+//	    destination task, and tells the tracker shard of the root (mix64(root)
+//	    mod #trackers) the XOR of those edges.
+//	  - Routing (routing.go) is a pure chooser per subscription, run inside the
+//	    emitting task: hash(fields) mod #tasks with xxhash over a canonical
+//	    encoding, round robin, broadcast, lowest task, the emitter's choice,
+//	    local first, two-choice partial key, or the user's custom grouping.
+//	  - output.go buffers tuples per destination task and tracker updates per
+//	    tracker task, and sends a batch when it is full or when the task's
+//	    mailbox has drained what was queued before it (a flush message the task
+//	    sends itself): big batches under load, no added delay when idle.
+//	  - A bolt task (bolt.go) executes tuples, remembers the ones the bolt holds
+//	    in O(1), and turns Ack into one tracker update per tree: the input's
+//	    edge XOR every edge created from it; Fail fails the trees.
+//	  - A tracker task (tracker.go) keeps the Ledger (ledger.go) and tells spout
+//	    tasks which trees completed or failed, in batches. The spout owns the
+//	    timeout (expiring.go: FIFO over the pending map, exact to a tick).
 //
 // User code runs only on its task's goroutine; panics in it are caught,
 // counted and fail the tuple, and a task past its panic budget crashes on
