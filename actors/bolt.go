@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/squall-streams/squall/messages"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -33,6 +34,7 @@ type boltTask struct {
 
 	tickEvery int64
 	lastTick  int64
+	hs        headers // of tuples received from other processes
 }
 
 func newBoltTask(env *Env, c *topology.Component, task topology.TaskID) *boltTask {
@@ -48,6 +50,15 @@ func (b *boltTask) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *tupleBatch:
 		b.executeBatch(m)
+	case *messages.TupleBatch:
+		if !b.env.current(m.Topology, m.Epoch) {
+			b.stats.Dropped.Add(int64(len(m.Tuples)))
+			return
+		}
+		if b.hs == nil {
+			b.hs = headers{}
+		}
+		b.executeBatch(b.env.fromWireTuples(m, b.task, b.hs, b.stats))
 	case *submitted:
 		b.runSubmitted(m.fn)
 	case *flushMsg:

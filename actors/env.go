@@ -27,7 +27,6 @@ type Directory interface {
 // Every field is set before the first task starts and read-only afterwards.
 type Env struct {
 	Topology  *topology.Topology
-	Epoch     uint64
 	System    *actor.ActorSystem
 	Directory Directory
 	Logger    *slog.Logger
@@ -39,10 +38,19 @@ type Env struct {
 	// wake is set by an idle spout task to be sent a next at the clock's next pulse.
 	wake  []atomic.Bool // by task-1
 	start time.Time
+	// epoch is the current assignment's epoch: batches from other nodes
+	// that carry another epoch are dropped (their trees replay).
+	epoch atomic.Uint64
 	// active is the topology's activation state: spout tasks call NextTuple
 	// only while it is set. It outlives task restarts.
 	active atomic.Bool
 }
+
+// Epoch is the current assignment epoch.
+func (e *Env) Epoch() uint64 { return e.epoch.Load() }
+
+// SetEpoch moves the tasks to a new assignment epoch.
+func (e *Env) SetEpoch(epoch uint64) { e.epoch.Store(epoch) }
 
 // SetActive activates or deactivates the topology's spouts. The caller then
 // sends every spout task an Activate or Deactivate message.
@@ -57,12 +65,13 @@ func NewEnv(t *topology.Topology, epoch uint64, sys *actor.ActorSystem, dir Dire
 		logger = slog.New(slog.DiscardHandler)
 	}
 	e := &Env{
-		Topology: t, Epoch: epoch, System: sys, Directory: dir,
+		Topology: t, System: sys, Directory: dir,
 		Logger: logger.With("topology", t.Name),
 		stats:  make([]*TaskStats, t.NumTasks()),
 		wake:   make([]atomic.Bool, t.NumTasks()),
 		start:  time.Now(),
 	}
+	e.epoch.Store(epoch)
 	for i := range e.stats {
 		task := topology.TaskID(i + 1)
 		comp := topology.TrackerComponent

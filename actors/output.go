@@ -175,13 +175,20 @@ func (o *output) sendTuples(task topology.TaskID) {
 	b := &tupleBatch{tuples: o.bufs[i], untracked: o.untracked[i]}
 	o.sizes[i] = len(b.tuples)
 	o.bufs[i], o.untracked[i] = nil, 0
-	if b.untracked > 0 {
-		o.env.inflight.Add(b.untracked)
-	}
-	if pid := o.env.Directory.PID(task); pid != nil {
+	pid := o.env.Directory.PID(task)
+	switch {
+	case pid == nil:
+		// No task there (yet): tracked tuples time out and replay.
+	case o.env.Directory.Local(task):
+		if b.untracked > 0 {
+			o.env.inflight.Add(b.untracked)
+		}
 		o.env.System.Root.Send(pid, b)
-	} else if b.untracked > 0 {
-		o.env.inflight.Add(-b.untracked) // lost; tracked ones time out and replay
+	default:
+		// Untracked tuples to another process are not counted: nothing
+		// reports their execution back (flow control across nodes is by
+		// max.spout.pending only).
+		o.env.System.Root.Send(pid, o.wireTuples(b, task))
 	}
 }
 
@@ -246,8 +253,13 @@ func (o *output) sendTracker(i int) {
 	}
 	o.trkSizes[i] = len(b.inits) + len(b.acks) + len(b.fails) + len(b.resets)
 	o.trk[i] = nil
-	if pid := o.env.Directory.PID(o.trackers[i]); pid != nil {
-		o.env.System.Root.Send(pid, b)
+	tracker := o.trackers[i]
+	if pid := o.env.Directory.PID(tracker); pid != nil {
+		if o.env.Directory.Local(tracker) {
+			o.env.System.Root.Send(pid, b)
+		} else {
+			o.env.System.Root.Send(pid, o.wireTracker(b, tracker))
+		}
 	}
 }
 
@@ -276,7 +288,11 @@ func (o *output) sendCompletions(spout topology.TaskID) {
 	o.sizes[i] = len(b.done)
 	o.done[i] = nil
 	if pid := o.env.Directory.PID(spout); pid != nil {
-		o.env.System.Root.Send(pid, b)
+		if o.env.Directory.Local(spout) {
+			o.env.System.Root.Send(pid, b)
+		} else {
+			o.env.System.Root.Send(pid, o.wireCompletions(b, spout))
+		}
 	}
 }
 

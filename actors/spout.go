@@ -7,6 +7,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/squall-streams/squall/messages"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -65,6 +66,12 @@ func (s *spoutTask) Receive(ctx actor.Context) {
 		s.run()
 	case *completionBatch:
 		s.completed(m)
+	case *messages.CompletionBatch:
+		if !s.env.current(m.Topology, m.Epoch) {
+			s.stats.Dropped.Add(int64(len(m.Completions)))
+			break
+		}
+		s.completed(fromWireCompletions(m))
 	case *submitted:
 		s.call("submitted function", m.fn)
 	case *flushMsg:

@@ -27,6 +27,9 @@ type TaskStats struct {
 	Errors atomic.Int64
 	// Restarts counts restarts of the task by its supervisor.
 	Restarts atomic.Int64
+	// Dropped counts tuples and tracker updates received from other
+	// processes for another topology or epoch (they replay).
+	Dropped atomic.Int64
 	// Pending is the number of trees a spout task is waiting for.
 	Pending atomic.Int64
 	// CompleteLatency is the time from a spout's emit to its Ack.

@@ -3,6 +3,7 @@ package actors
 import (
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/squall-streams/squall/messages"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -28,6 +29,12 @@ func (k *trackerTask) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *trackerBatch:
 		k.apply(m)
+	case *messages.TrackerBatch:
+		if !k.env.current(m.Topology, m.Epoch) {
+			k.stats.Dropped.Add(int64(len(m.Inits) + len(m.Acks) + len(m.Fails)))
+			break
+		}
+		k.apply(fromWireTracker(m))
 	case *flushMsg:
 		k.out.flush()
 		return

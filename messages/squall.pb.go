@@ -633,13 +633,15 @@ func (x *TrackerFail) GetRoot() uint64 {
 
 // TrackerBatch carries tracker updates for one tracker task.
 type TrackerBatch struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Topology      string                 `protobuf:"bytes,1,opt,name=topology,proto3" json:"topology,omitempty"`
-	Epoch         uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
-	TrackerTask   int32                  `protobuf:"varint,3,opt,name=tracker_task,json=trackerTask,proto3" json:"tracker_task,omitempty"`
-	Inits         []*TrackerInit         `protobuf:"bytes,4,rep,name=inits,proto3" json:"inits,omitempty"`
-	Acks          []*TrackerAck          `protobuf:"bytes,5,rep,name=acks,proto3" json:"acks,omitempty"`
-	Fails         []*TrackerFail         `protobuf:"bytes,6,rep,name=fails,proto3" json:"fails,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Topology    string                 `protobuf:"bytes,1,opt,name=topology,proto3" json:"topology,omitempty"`
+	Epoch       uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	TrackerTask int32                  `protobuf:"varint,3,opt,name=tracker_task,json=trackerTask,proto3" json:"tracker_task,omitempty"`
+	Inits       []*TrackerInit         `protobuf:"bytes,4,rep,name=inits,proto3" json:"inits,omitempty"`
+	Acks        []*TrackerAck          `protobuf:"bytes,5,rep,name=acks,proto3" json:"acks,omitempty"`
+	Fails       []*TrackerFail         `protobuf:"bytes,6,rep,name=fails,proto3" json:"fails,omitempty"`
+	// resets restart the timeout of trees (ResetTimeout).
+	Resets        []uint64 `protobuf:"fixed64,7,rep,packed,name=resets,proto3" json:"resets,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -716,13 +718,22 @@ func (x *TrackerBatch) GetFails() []*TrackerFail {
 	return nil
 }
 
+func (x *TrackerBatch) GetResets() []uint64 {
+	if x != nil {
+		return x.Resets
+	}
+	return nil
+}
+
 // Completion tells a spout task that a tree completed or failed.
 type Completion struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Root          uint64                 `protobuf:"fixed64,1,opt,name=root,proto3" json:"root,omitempty"`
-	Failed        bool                   `protobuf:"varint,2,opt,name=failed,proto3" json:"failed,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Root   uint64                 `protobuf:"fixed64,1,opt,name=root,proto3" json:"root,omitempty"`
+	Failed bool                   `protobuf:"varint,2,opt,name=failed,proto3" json:"failed,omitempty"`
+	// restart_timeout asks the spout to restart the tree's timeout; the tree is not done.
+	RestartTimeout bool `protobuf:"varint,3,opt,name=restart_timeout,json=restartTimeout,proto3" json:"restart_timeout,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Completion) Reset() {
@@ -765,6 +776,13 @@ func (x *Completion) GetRoot() uint64 {
 func (x *Completion) GetFailed() bool {
 	if x != nil {
 		return x.Failed
+	}
+	return false
+}
+
+func (x *Completion) GetRestartTimeout() bool {
+	if x != nil {
+		return x.RestartTimeout
 	}
 	return false
 }
@@ -899,6 +917,222 @@ func (x *Control) GetKind() Control_Kind {
 	return Control_KIND_UNSPECIFIED
 }
 
+// TopologySpec is a submitted topology as the cluster gossips it: which
+// registered topology to build, with what configuration. Every node builds
+// the same topology from it.
+type TopologySpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is the running topology's name (unique in the cluster).
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// kind is the registered topology to build (e.g. "wordcount").
+	Kind string            `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	Conf map[string]string `protobuf:"bytes,3,rep,name=conf,proto3" json:"conf,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// version orders changes of the same name: the higher version wins.
+	Version         uint64 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	Killed          bool   `protobuf:"varint,5,opt,name=killed,proto3" json:"killed,omitempty"`
+	Active          bool   `protobuf:"varint,6,opt,name=active,proto3" json:"active,omitempty"`
+	SubmittedUnixMs int64  `protobuf:"varint,7,opt,name=submitted_unix_ms,json=submittedUnixMs,proto3" json:"submitted_unix_ms,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *TopologySpec) Reset() {
+	*x = TopologySpec{}
+	mi := &file_squall_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TopologySpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TopologySpec) ProtoMessage() {}
+
+func (x *TopologySpec) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TopologySpec.ProtoReflect.Descriptor instead.
+func (*TopologySpec) Descriptor() ([]byte, []int) {
+	return file_squall_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *TopologySpec) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *TopologySpec) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *TopologySpec) GetConf() map[string]string {
+	if x != nil {
+		return x.Conf
+	}
+	return nil
+}
+
+func (x *TopologySpec) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *TopologySpec) GetKilled() bool {
+	if x != nil {
+		return x.Killed
+	}
+	return false
+}
+
+func (x *TopologySpec) GetActive() bool {
+	if x != nil {
+		return x.Active
+	}
+	return false
+}
+
+func (x *TopologySpec) GetSubmittedUnixMs() int64 {
+	if x != nil {
+		return x.SubmittedUnixMs
+	}
+	return 0
+}
+
+// ClusterState is the state every node gossips and merges (push/pull).
+type ClusterState struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Topologies    []*TopologySpec        `protobuf:"bytes,1,rep,name=topologies,proto3" json:"topologies,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClusterState) Reset() {
+	*x = ClusterState{}
+	mi := &file_squall_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClusterState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClusterState) ProtoMessage() {}
+
+func (x *ClusterState) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClusterState.ProtoReflect.Descriptor instead.
+func (*ClusterState) Descriptor() ([]byte, []int) {
+	return file_squall_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ClusterState) GetTopologies() []*TopologySpec {
+	if x != nil {
+		return x.Topologies
+	}
+	return nil
+}
+
+// NodeMeta is a node's memberlist metadata (at most 512 bytes).
+type NodeMeta struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// remote_addr is the node's actor transport address (host:port).
+	RemoteAddr string `protobuf:"bytes,1,opt,name=remote_addr,json=remoteAddr,proto3" json:"remote_addr,omitempty"`
+	// http_addr is the node's HTTP API address.
+	HttpAddr string `protobuf:"bytes,2,opt,name=http_addr,json=httpAddr,proto3" json:"http_addr,omitempty"`
+	Capacity int32  `protobuf:"varint,3,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	// boot_id is new for every process start: actor names carry it, so
+	// messages meant for a dead process never reach its successor.
+	BootId        string `protobuf:"bytes,4,opt,name=boot_id,json=bootId,proto3" json:"boot_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NodeMeta) Reset() {
+	*x = NodeMeta{}
+	mi := &file_squall_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NodeMeta) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NodeMeta) ProtoMessage() {}
+
+func (x *NodeMeta) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NodeMeta.ProtoReflect.Descriptor instead.
+func (*NodeMeta) Descriptor() ([]byte, []int) {
+	return file_squall_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *NodeMeta) GetRemoteAddr() string {
+	if x != nil {
+		return x.RemoteAddr
+	}
+	return ""
+}
+
+func (x *NodeMeta) GetHttpAddr() string {
+	if x != nil {
+		return x.HttpAddr
+	}
+	return ""
+}
+
+func (x *NodeMeta) GetCapacity() int32 {
+	if x != nil {
+		return x.Capacity
+	}
+	return 0
+}
+
+func (x *NodeMeta) GetBootId() string {
+	if x != nil {
+		return x.BootId
+	}
+	return ""
+}
+
 var File_squall_proto protoreflect.FileDescriptor
 
 const file_squall_proto_rawDesc = "" +
@@ -940,18 +1174,20 @@ const file_squall_proto_rawDesc = "" +
 	"\x04root\x18\x01 \x01(\x06R\x04root\x12\x10\n" +
 	"\x03xor\x18\x02 \x01(\x06R\x03xor\"!\n" +
 	"\vTrackerFail\x12\x12\n" +
-	"\x04root\x18\x01 \x01(\x06R\x04root\"\xea\x01\n" +
+	"\x04root\x18\x01 \x01(\x06R\x04root\"\x82\x02\n" +
 	"\fTrackerBatch\x12\x1a\n" +
 	"\btopology\x18\x01 \x01(\tR\btopology\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12!\n" +
 	"\ftracker_task\x18\x03 \x01(\x05R\vtrackerTask\x12,\n" +
 	"\x05inits\x18\x04 \x03(\v2\x16.squall.v1.TrackerInitR\x05inits\x12)\n" +
 	"\x04acks\x18\x05 \x03(\v2\x15.squall.v1.TrackerAckR\x04acks\x12,\n" +
-	"\x05fails\x18\x06 \x03(\v2\x16.squall.v1.TrackerFailR\x05fails\"8\n" +
+	"\x05fails\x18\x06 \x03(\v2\x16.squall.v1.TrackerFailR\x05fails\x12\x16\n" +
+	"\x06resets\x18\a \x03(\x06R\x06resets\"a\n" +
 	"\n" +
 	"Completion\x12\x12\n" +
 	"\x04root\x18\x01 \x01(\x06R\x04root\x12\x16\n" +
-	"\x06failed\x18\x02 \x01(\bR\x06failed\"\x9b\x01\n" +
+	"\x06failed\x18\x02 \x01(\bR\x06failed\x12'\n" +
+	"\x0frestart_timeout\x18\x03 \x01(\bR\x0erestartTimeout\"\x9b\x01\n" +
 	"\x0fCompletionBatch\x12\x1a\n" +
 	"\btopology\x18\x01 \x01(\tR\btopology\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x1d\n" +
@@ -966,7 +1202,28 @@ const file_squall_proto_rawDesc = "" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rKIND_ACTIVATE\x10\x01\x12\x13\n" +
 	"\x0fKIND_DEACTIVATE\x10\x02\x12\r\n" +
-	"\tKIND_KILL\x10\x03B+Z)github.com/squall-streams/squall/messagesb\x06proto3"
+	"\tKIND_KILL\x10\x03\"\x9c\x02\n" +
+	"\fTopologySpec\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x125\n" +
+	"\x04conf\x18\x03 \x03(\v2!.squall.v1.TopologySpec.ConfEntryR\x04conf\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\x04R\aversion\x12\x16\n" +
+	"\x06killed\x18\x05 \x01(\bR\x06killed\x12\x16\n" +
+	"\x06active\x18\x06 \x01(\bR\x06active\x12*\n" +
+	"\x11submitted_unix_ms\x18\a \x01(\x03R\x0fsubmittedUnixMs\x1a7\n" +
+	"\tConfEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"G\n" +
+	"\fClusterState\x127\n" +
+	"\n" +
+	"topologies\x18\x01 \x03(\v2\x17.squall.v1.TopologySpecR\n" +
+	"topologies\"}\n" +
+	"\bNodeMeta\x12\x1f\n" +
+	"\vremote_addr\x18\x01 \x01(\tR\n" +
+	"remoteAddr\x12\x1b\n" +
+	"\thttp_addr\x18\x02 \x01(\tR\bhttpAddr\x12\x1a\n" +
+	"\bcapacity\x18\x03 \x01(\x05R\bcapacity\x12\x17\n" +
+	"\aboot_id\x18\x04 \x01(\tR\x06bootIdB+Z)github.com/squall-streams/squall/messagesb\x06proto3"
 
 var (
 	file_squall_proto_rawDescOnce sync.Once
@@ -981,7 +1238,7 @@ func file_squall_proto_rawDescGZIP() []byte {
 }
 
 var file_squall_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_squall_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_squall_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_squall_proto_goTypes = []any{
 	(Control_Kind)(0),       // 0: squall.v1.Control.Kind
 	(*Value)(nil),           // 1: squall.v1.Value
@@ -996,6 +1253,10 @@ var file_squall_proto_goTypes = []any{
 	(*Completion)(nil),      // 10: squall.v1.Completion
 	(*CompletionBatch)(nil), // 11: squall.v1.CompletionBatch
 	(*Control)(nil),         // 12: squall.v1.Control
+	(*TopologySpec)(nil),    // 13: squall.v1.TopologySpec
+	(*ClusterState)(nil),    // 14: squall.v1.ClusterState
+	(*NodeMeta)(nil),        // 15: squall.v1.NodeMeta
+	nil,                     // 16: squall.v1.TopologySpec.ConfEntry
 }
 var file_squall_proto_depIdxs = []int32{
 	2,  // 0: squall.v1.Value.list:type_name -> squall.v1.List
@@ -1008,11 +1269,13 @@ var file_squall_proto_depIdxs = []int32{
 	8,  // 7: squall.v1.TrackerBatch.fails:type_name -> squall.v1.TrackerFail
 	10, // 8: squall.v1.CompletionBatch.completions:type_name -> squall.v1.Completion
 	0,  // 9: squall.v1.Control.kind:type_name -> squall.v1.Control.Kind
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	16, // 10: squall.v1.TopologySpec.conf:type_name -> squall.v1.TopologySpec.ConfEntry
+	13, // 11: squall.v1.ClusterState.topologies:type_name -> squall.v1.TopologySpec
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_squall_proto_init() }
@@ -1034,7 +1297,7 @@ func file_squall_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_squall_proto_rawDesc), len(file_squall_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   12,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -50,8 +50,41 @@ func NewNode(logger *slog.Logger) *Node {
 // System is the node's actor system.
 func (n *Node) System() *actor.ActorSystem { return n.system }
 
-// Start runs every task of t on this node and activates its spouts.
+// Assignment is the part of a topology a node runs.
+type Assignment struct {
+	// Epoch numbers the assignment; batches from other nodes carrying
+	// another epoch are dropped.
+	Epoch uint64
+	// Instance names this node's incarnation in actor names (the cluster
+	// uses the node's boot id), so messages meant for a previous process
+	// never reach this one. See TaskActorID.
+	Instance string
+	// Tasks are the tasks to run on this node.
+	Tasks []topology.TaskID
+	// Directory resolves every task of the topology, here or elsewhere.
+	// Nil: every task runs here (local mode).
+	Directory actors.Directory
+	// Active is whether the spouts start active.
+	Active bool
+}
+
+// TaskActorID is the actor id of task of topology on the node incarnation
+// instance: "<topology>/<instance>/t<task>".
+func TaskActorID(topologyName, instance string, task topology.TaskID) string {
+	return fmt.Sprintf("%s/%s/t%d", topologyName, instance, task)
+}
+
+// Start runs every task of t on this node and activates its spouts (local mode).
 func (n *Node) Start(ctx context.Context, t *topology.Topology) (*Running, error) {
+	all := make([]topology.TaskID, t.NumTasks())
+	for i := range all {
+		all[i] = topology.TaskID(i + 1)
+	}
+	return n.StartAssigned(ctx, t, Assignment{Epoch: 1, Instance: "local", Tasks: all, Active: true})
+}
+
+// StartAssigned runs the tasks of t that a is about on this node.
+func (n *Node) StartAssigned(ctx context.Context, t *topology.Topology, a Assignment) (*Running, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.stopped {
@@ -60,7 +93,7 @@ func (n *Node) Start(ctx context.Context, t *topology.Topology) (*Running, error
 	if n.topologies[t.Name] != nil {
 		return nil, fmt.Errorf("%w: %q", ErrTopologyExists, t.Name)
 	}
-	r, err := start(ctx, n.system, t, n.logger)
+	r, err := start(ctx, n.system, t, n.logger, a)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +155,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 type Running struct {
 	Topology *topology.Topology
 	env      *actors.Env
-	dir      *localDirectory
+	local    *localDirectory // nil in a cluster: the cluster's directory resolves
 	sup      *actor.PID
 	backoff  *Backoff
 	system   *actor.ActorSystem
@@ -147,24 +180,30 @@ func (d *localDirectory) PID(task topology.TaskID) *actor.PID {
 
 func (d *localDirectory) Local(topology.TaskID) bool { return true }
 
-func start(ctx context.Context, sys *actor.ActorSystem, t *topology.Topology, logger *slog.Logger) (*Running, error) {
-	dir := &localDirectory{pids: make([]atomic.Pointer[actor.PID], t.NumTasks())}
-	env := actors.NewEnv(t, 1, sys, dir, logger)
-	r := &Running{Topology: t, env: env, dir: dir, backoff: DefaultBackoff(), system: sys, clkDone: make(chan struct{})}
-	spawned := make(chan struct{})
+func start(ctx context.Context, sys *actor.ActorSystem, t *topology.Topology, logger *slog.Logger, a Assignment) (*Running, error) {
+	var dir actors.Directory
+	var local *localDirectory
+	if a.Directory == nil {
+		local = &localDirectory{pids: make([]atomic.Pointer[actor.PID], t.NumTasks())}
+		dir = local
+	} else {
+		dir = a.Directory
+	}
+	env := actors.NewEnv(t, a.Epoch, sys, dir, logger)
+	r := &Running{Topology: t, env: env, local: local, backoff: DefaultBackoff(), system: sys, clkDone: make(chan struct{})}
 	props := actor.PropsFromProducer(func() actor.Actor {
-		return &topologySupervisor{r: r, spawned: spawned}
+		return &topologySupervisor{r: r, tasks: map[topology.TaskID]*actor.PID{}}
 	}, actor.WithSupervisor(r.backoff))
-	pid, err := sys.Root.SpawnNamed(props, fmt.Sprintf("%s/e%d", t.Name, env.Epoch))
+	// Tasks are the supervisor's children, so their ids are the
+	// supervisor's id plus "/t<task>": TaskActorID.
+	pid, err := sys.Root.SpawnNamed(props, t.Name+"/"+a.Instance)
 	if err != nil {
 		return nil, fmt.Errorf("topology %q: spawn supervisor: %w", t.Name, err)
 	}
 	r.sup = pid
-	select {
-	case <-spawned:
-	case <-ctx.Done():
+	if err := r.apply(ctx, a.Tasks); err != nil {
 		sys.Root.Stop(pid)
-		return nil, ctx.Err()
+		return nil, err
 	}
 	clkCtx, cancel := context.WithCancel(context.Background())
 	r.stopClk = cancel
@@ -172,31 +211,94 @@ func start(ctx context.Context, sys *actor.ActorSystem, t *topology.Topology, lo
 		defer close(r.clkDone)
 		env.RunClock(clkCtx)
 	}()
-	r.Activate()
+	// Spouts start inactive and are activated once every task is spawned,
+	// so no tuple is routed to a task that does not exist yet.
+	r.setActive(a.Active)
 	return r, nil
 }
 
-// topologySupervisor is the parent of a topology's task actors; its props
-// carry the Backoff strategy that restarts them.
+// topologySupervisor is the parent of a topology's task actors on this
+// node; its props carry the Backoff strategy that restarts them. It spawns
+// and stops tasks as assignments change.
 type topologySupervisor struct {
-	r       *Running
-	spawned chan struct{}
+	r     *Running
+	tasks map[topology.TaskID]*actor.PID
 }
 
+// setTasks asks the supervisor to run exactly these tasks.
+type setTasks struct{ tasks []topology.TaskID }
+
 func (s *topologySupervisor) Receive(ctx actor.Context) {
-	if _, ok := ctx.Message().(*actor.Started); !ok {
+	m, ok := ctx.Message().(*setTasks)
+	if !ok {
 		return
 	}
-	t := s.r.Topology
-	for task := topology.TaskID(1); int(task) <= t.NumTasks(); task++ {
-		props := actor.PropsFromProducer(s.r.env.Producer(task), actor.WithMailbox(actor.Unbounded()))
-		pid, err := ctx.SpawnNamed(props, fmt.Sprintf("t%d", task))
-		if err != nil {
-			panic(fmt.Errorf("topology %q: spawn task %d: %w", t.Name, task, err))
-		}
-		s.r.dir.pids[task-1].Store(pid)
+	want := map[topology.TaskID]bool{}
+	for _, task := range m.tasks {
+		want[task] = true
 	}
-	close(s.spawned)
+	for task, pid := range s.tasks {
+		if !want[task] {
+			ctx.Stop(pid)
+			delete(s.tasks, task)
+			if s.r.local != nil {
+				s.r.local.pids[task-1].Store(nil)
+			}
+		}
+	}
+	var err error
+	for _, task := range m.tasks {
+		if s.tasks[task] != nil {
+			continue
+		}
+		props := actor.PropsFromProducer(s.r.env.Producer(task), actor.WithMailbox(actor.Unbounded()))
+		pid, serr := ctx.SpawnNamed(props, fmt.Sprintf("t%d", task))
+		if serr != nil {
+			err = errors.Join(err, fmt.Errorf("topology %q: spawn task %d: %w", s.r.Topology.Name, task, serr))
+			continue
+		}
+		s.tasks[task] = pid
+		if s.r.local != nil {
+			s.r.local.pids[task-1].Store(pid)
+		}
+	}
+	ctx.Respond(err)
+}
+
+// apply makes the node run exactly tasks, waiting until they are spawned.
+func (r *Running) apply(ctx context.Context, tasks []topology.TaskID) error {
+	f := r.system.Root.RequestFuture(r.sup, &setTasks{tasks: tasks}, 30*time.Second)
+	done := make(chan struct{})
+	var res any
+	var ferr error
+	go func() {
+		res, ferr = f.Result()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if ferr != nil {
+		return fmt.Errorf("topology %q: apply assignment: %w", r.Topology.Name, ferr)
+	}
+	if err, ok := res.(error); ok && err != nil {
+		return err
+	}
+	return nil
+}
+
+// Apply moves the topology on this node to a new assignment: tasks that
+// left are stopped (what they held fails and replays), new ones are
+// spawned, the rest keep running under the new epoch.
+func (r *Running) Apply(ctx context.Context, a Assignment) error {
+	r.env.SetEpoch(a.Epoch)
+	if err := r.apply(ctx, a.Tasks); err != nil {
+		return err
+	}
+	r.setActive(a.Active)
+	return nil
 }
 
 // Env is the topology's shared task state (statistics, flow control).
@@ -222,7 +324,7 @@ func (r *Running) setActive(on bool) {
 			continue
 		}
 		for _, task := range c.Tasks {
-			if pid := r.dir.PID(task); pid != nil {
+			if pid := r.env.Directory.PID(task); pid != nil && r.env.Directory.Local(task) {
 				r.system.Root.Send(pid, msg)
 			}
 		}
