@@ -7,19 +7,23 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/squall-streams/squall/topology"
 )
 
-// Directory resolves a task to the actor that runs it. Implementations must
-// be safe for concurrent use and must not block: tasks call PID once per
-// batch they send. The local runner has an in-process directory; the cluster
-// implements one over its assignment.
+// Directory resolves a task to where it runs. Implementations must be safe
+// for concurrent use and must not block: tasks call it once per batch they
+// send. The local runner has an in-process directory; the cluster
+// implements one over its assignment and its transport.
 type Directory interface {
-	// PID returns the actor of task, or nil when no actor runs it (yet).
-	PID(task topology.TaskID) *actor.PID
-	// Local reports whether task runs in this process.
-	Local(task topology.TaskID) bool
+	// Local returns the actor of task when task runs in this process.
+	Local(task topology.TaskID) (*actor.PID, bool)
+	// SendRemote sends a batch (a *messages.TupleBatch, TrackerBatch or
+	// CompletionBatch) to task in another process. It reports false when
+	// task runs nowhere known or the batch cannot be queued; what it carried
+	// then times out and replays.
+	SendRemote(task topology.TaskID, batch proto.Message) bool
 }
 
 // Env is what the tasks of one topology on one node share: the compiled
@@ -137,7 +141,7 @@ func (e *Env) RunClock(ctx context.Context) {
 		case now := <-pulse.C:
 			for i := range e.wake {
 				if e.wake[i].Load() && e.wake[i].CompareAndSwap(true, false) {
-					if pid := e.Directory.PID(topology.TaskID(i + 1)); pid != nil {
+					if pid, ok := e.Directory.Local(topology.TaskID(i + 1)); ok {
 						root.Send(pid, theNext)
 					}
 				}
@@ -147,7 +151,7 @@ func (e *Env) RunClock(ctx context.Context) {
 			}
 			nextTick = now.Add(tickEvery)
 			for i := range e.stats {
-				if pid := e.Directory.PID(topology.TaskID(i + 1)); pid != nil {
+				if pid, ok := e.Directory.Local(topology.TaskID(i + 1)); ok {
 					root.Send(pid, theTick)
 				}
 			}

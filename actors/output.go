@@ -60,7 +60,8 @@ func newOutput(env *Env, c *topology.Component, task topology.TaskID, tc *topolo
 	}
 	if c != nil {
 		o.comp = c.ID
-		o.routers = newRouters(c, tc, env.Directory.Local, uint64(task)*0x9e3779b97f4a7c15)
+		local := func(t topology.TaskID) bool { _, ok := env.Directory.Local(t); return ok }
+		o.routers = newRouters(c, tc, local, uint64(task)*0x9e3779b97f4a7c15)
 	}
 	return o
 }
@@ -175,21 +176,18 @@ func (o *output) sendTuples(task topology.TaskID) {
 	b := &tupleBatch{tuples: o.bufs[i], untracked: o.untracked[i]}
 	o.sizes[i] = len(b.tuples)
 	o.bufs[i], o.untracked[i] = nil, 0
-	pid := o.env.Directory.PID(task)
-	switch {
-	case pid == nil:
-		// No task there (yet): tracked tuples time out and replay.
-	case o.env.Directory.Local(task):
+	if pid, ok := o.env.Directory.Local(task); ok {
 		if b.untracked > 0 {
 			o.env.inflight.Add(b.untracked)
 		}
 		o.env.System.Root.Send(pid, b)
-	default:
-		// Untracked tuples to another process are not counted: nothing
-		// reports their execution back (flow control across nodes is by
-		// max.spout.pending only).
-		o.env.System.Root.Send(pid, o.wireTuples(b, task))
+		return
 	}
+	// Untracked tuples to another process are not counted: nothing reports
+	// their execution back (flow control across nodes is by
+	// max.spout.pending only). If the send fails, tracked tuples time out
+	// and replay.
+	o.env.Directory.SendRemote(task, o.wireTuples(b, task))
 }
 
 // trackerOf is the tracker shard that owns tree root.
@@ -254,12 +252,10 @@ func (o *output) sendTracker(i int) {
 	o.trkSizes[i] = len(b.inits) + len(b.acks) + len(b.fails) + len(b.resets)
 	o.trk[i] = nil
 	tracker := o.trackers[i]
-	if pid := o.env.Directory.PID(tracker); pid != nil {
-		if o.env.Directory.Local(tracker) {
-			o.env.System.Root.Send(pid, b)
-		} else {
-			o.env.System.Root.Send(pid, o.wireTracker(b, tracker))
-		}
+	if pid, ok := o.env.Directory.Local(tracker); ok {
+		o.env.System.Root.Send(pid, b)
+	} else {
+		o.env.Directory.SendRemote(tracker, o.wireTracker(b, tracker))
 	}
 }
 
@@ -287,12 +283,10 @@ func (o *output) sendCompletions(spout topology.TaskID) {
 	b := &completionBatch{done: o.done[i]}
 	o.sizes[i] = len(b.done)
 	o.done[i] = nil
-	if pid := o.env.Directory.PID(spout); pid != nil {
-		if o.env.Directory.Local(spout) {
-			o.env.System.Root.Send(pid, b)
-		} else {
-			o.env.System.Root.Send(pid, o.wireCompletions(b, spout))
-		}
+	if pid, ok := o.env.Directory.Local(spout); ok {
+		o.env.System.Root.Send(pid, b)
+	} else {
+		o.env.Directory.SendRemote(spout, o.wireCompletions(b, spout))
 	}
 }
 

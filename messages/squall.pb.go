@@ -1133,6 +1133,115 @@ func (x *NodeMeta) GetBootId() string {
 	return ""
 }
 
+// Envelope is one frame of the node-to-node transport: a batch for the
+// actor called target on the receiving node.
+type Envelope struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// target is the receiving actor's id ("<topology>/<boot id>/t<task>").
+	Target string `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	// Types that are valid to be assigned to Payload:
+	//
+	//	*Envelope_Tuples
+	//	*Envelope_Tracker
+	//	*Envelope_Completions
+	Payload       isEnvelope_Payload `protobuf_oneof:"payload"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Envelope) Reset() {
+	*x = Envelope{}
+	mi := &file_squall_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Envelope) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Envelope) ProtoMessage() {}
+
+func (x *Envelope) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Envelope.ProtoReflect.Descriptor instead.
+func (*Envelope) Descriptor() ([]byte, []int) {
+	return file_squall_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *Envelope) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *Envelope) GetPayload() isEnvelope_Payload {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
+func (x *Envelope) GetTuples() *TupleBatch {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_Tuples); ok {
+			return x.Tuples
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetTracker() *TrackerBatch {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_Tracker); ok {
+			return x.Tracker
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetCompletions() *CompletionBatch {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_Completions); ok {
+			return x.Completions
+		}
+	}
+	return nil
+}
+
+type isEnvelope_Payload interface {
+	isEnvelope_Payload()
+}
+
+type Envelope_Tuples struct {
+	Tuples *TupleBatch `protobuf:"bytes,2,opt,name=tuples,proto3,oneof"`
+}
+
+type Envelope_Tracker struct {
+	Tracker *TrackerBatch `protobuf:"bytes,3,opt,name=tracker,proto3,oneof"`
+}
+
+type Envelope_Completions struct {
+	Completions *CompletionBatch `protobuf:"bytes,4,opt,name=completions,proto3,oneof"`
+}
+
+func (*Envelope_Tuples) isEnvelope_Payload() {}
+
+func (*Envelope_Tracker) isEnvelope_Payload() {}
+
+func (*Envelope_Completions) isEnvelope_Payload() {}
+
 var File_squall_proto protoreflect.FileDescriptor
 
 const file_squall_proto_rawDesc = "" +
@@ -1223,7 +1332,13 @@ const file_squall_proto_rawDesc = "" +
 	"remoteAddr\x12\x1b\n" +
 	"\thttp_addr\x18\x02 \x01(\tR\bhttpAddr\x12\x1a\n" +
 	"\bcapacity\x18\x03 \x01(\x05R\bcapacity\x12\x17\n" +
-	"\aboot_id\x18\x04 \x01(\tR\x06bootIdB+Z)github.com/squall-streams/squall/messagesb\x06proto3"
+	"\aboot_id\x18\x04 \x01(\tR\x06bootId\"\xd3\x01\n" +
+	"\bEnvelope\x12\x16\n" +
+	"\x06target\x18\x01 \x01(\tR\x06target\x12/\n" +
+	"\x06tuples\x18\x02 \x01(\v2\x15.squall.v1.TupleBatchH\x00R\x06tuples\x123\n" +
+	"\atracker\x18\x03 \x01(\v2\x17.squall.v1.TrackerBatchH\x00R\atracker\x12>\n" +
+	"\vcompletions\x18\x04 \x01(\v2\x1a.squall.v1.CompletionBatchH\x00R\vcompletionsB\t\n" +
+	"\apayloadB+Z)github.com/squall-streams/squall/messagesb\x06proto3"
 
 var (
 	file_squall_proto_rawDescOnce sync.Once
@@ -1238,7 +1353,7 @@ func file_squall_proto_rawDescGZIP() []byte {
 }
 
 var file_squall_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_squall_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_squall_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_squall_proto_goTypes = []any{
 	(Control_Kind)(0),       // 0: squall.v1.Control.Kind
 	(*Value)(nil),           // 1: squall.v1.Value
@@ -1256,7 +1371,8 @@ var file_squall_proto_goTypes = []any{
 	(*TopologySpec)(nil),    // 13: squall.v1.TopologySpec
 	(*ClusterState)(nil),    // 14: squall.v1.ClusterState
 	(*NodeMeta)(nil),        // 15: squall.v1.NodeMeta
-	nil,                     // 16: squall.v1.TopologySpec.ConfEntry
+	(*Envelope)(nil),        // 16: squall.v1.Envelope
+	nil,                     // 17: squall.v1.TopologySpec.ConfEntry
 }
 var file_squall_proto_depIdxs = []int32{
 	2,  // 0: squall.v1.Value.list:type_name -> squall.v1.List
@@ -1269,13 +1385,16 @@ var file_squall_proto_depIdxs = []int32{
 	8,  // 7: squall.v1.TrackerBatch.fails:type_name -> squall.v1.TrackerFail
 	10, // 8: squall.v1.CompletionBatch.completions:type_name -> squall.v1.Completion
 	0,  // 9: squall.v1.Control.kind:type_name -> squall.v1.Control.Kind
-	16, // 10: squall.v1.TopologySpec.conf:type_name -> squall.v1.TopologySpec.ConfEntry
+	17, // 10: squall.v1.TopologySpec.conf:type_name -> squall.v1.TopologySpec.ConfEntry
 	13, // 11: squall.v1.ClusterState.topologies:type_name -> squall.v1.TopologySpec
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	5,  // 12: squall.v1.Envelope.tuples:type_name -> squall.v1.TupleBatch
+	9,  // 13: squall.v1.Envelope.tracker:type_name -> squall.v1.TrackerBatch
+	11, // 14: squall.v1.Envelope.completions:type_name -> squall.v1.CompletionBatch
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_squall_proto_init() }
@@ -1291,13 +1410,18 @@ func file_squall_proto_init() {
 		(*Value_Bool)(nil),
 		(*Value_List)(nil),
 	}
+	file_squall_proto_msgTypes[15].OneofWrappers = []any{
+		(*Envelope_Tuples)(nil),
+		(*Envelope_Tracker)(nil),
+		(*Envelope_Completions)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_squall_proto_rawDesc), len(file_squall_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

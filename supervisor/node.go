@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/squall-streams/squall/actors"
 	"github.com/squall-streams/squall/topology"
@@ -171,14 +172,16 @@ type localDirectory struct {
 	pids []atomic.Pointer[actor.PID] // by task-1
 }
 
-func (d *localDirectory) PID(task topology.TaskID) *actor.PID {
+func (d *localDirectory) Local(task topology.TaskID) (*actor.PID, bool) {
 	if task < 1 || int(task) > len(d.pids) {
-		return nil
+		return nil, false
 	}
-	return d.pids[task-1].Load()
+	pid := d.pids[task-1].Load()
+	return pid, pid != nil
 }
 
-func (d *localDirectory) Local(topology.TaskID) bool { return true }
+// SendRemote implements actors.Directory: in local mode nothing is remote.
+func (d *localDirectory) SendRemote(topology.TaskID, proto.Message) bool { return false }
 
 func start(ctx context.Context, sys *actor.ActorSystem, t *topology.Topology, logger *slog.Logger, a Assignment) (*Running, error) {
 	var dir actors.Directory
@@ -324,7 +327,7 @@ func (r *Running) setActive(on bool) {
 			continue
 		}
 		for _, task := range c.Tasks {
-			if pid := r.env.Directory.PID(task); pid != nil && r.env.Directory.Local(task) {
+			if pid, ok := r.env.Directory.Local(task); ok {
 				r.system.Root.Send(pid, msg)
 			}
 		}

@@ -245,6 +245,14 @@ type Topology struct {
 	byTask   []*Component // index task-1; nil for trackers
 }
 
+// Renamed returns a copy of t running under another name (the cluster
+// names each submitted instance of a registered topology).
+func (t *Topology) Renamed(name string) *Topology {
+	c := *t
+	c.Name = name
+	return &c
+}
+
 // Component returns the component called id, or nil.
 func (t *Topology) Component(id ComponentID) *Component { return t.byID[id] }
 

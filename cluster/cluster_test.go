@@ -1,0 +1,179 @@
+package cluster_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/squall-streams/squall/cluster"
+	"github.com/squall-streams/squall/cluster/clustertest"
+	"github.com/squall-streams/squall/internal/poll"
+	"github.com/squall-streams/squall/topology"
+)
+
+// source is a replayable input shared by every spout instance in the test
+// process, like a Kafka topic: a new spout instance starts again from the
+// first id not yet acked, so ids in flight at a dead spout are not lost.
+type source struct {
+	n     int
+	mu    sync.Mutex
+	acked map[int]bool
+	seen  map[int]int // executions per id at the sink
+	opens int
+}
+
+func newSource(n int) *source { return &source{n: n, acked: map[int]bool{}, seen: map[int]int{}} }
+
+func (s *source) ackedCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.acked)
+}
+
+type replaySpout struct {
+	topology.BaseSpout
+	src    *source
+	out    topology.SpoutCollector
+	next   int
+	replay []int
+}
+
+func (sp *replaySpout) Open(_ context.Context, _ *topology.Context, c topology.SpoutCollector) error {
+	sp.out = c
+	sp.src.mu.Lock()
+	sp.src.opens++
+	sp.src.mu.Unlock()
+	return nil
+}
+
+func (sp *replaySpout) NextTuple() {
+	var id int
+	switch {
+	case len(sp.replay) > 0:
+		id, sp.replay = sp.replay[0], sp.replay[1:]
+	default:
+		sp.src.mu.Lock()
+		for sp.next < sp.src.n && sp.src.acked[sp.next] {
+			sp.next++
+		}
+		sp.src.mu.Unlock()
+		if sp.next >= sp.src.n {
+			return
+		}
+		id = sp.next
+		sp.next++
+	}
+	sp.out.Emit(topology.Values{int64(id), fmt.Sprintf("k%d", id%97)}, id)
+}
+
+func (sp *replaySpout) Ack(m any) {
+	sp.src.mu.Lock()
+	sp.src.acked[m.(int)] = true
+	sp.src.mu.Unlock()
+}
+
+func (sp *replaySpout) Fail(m any) { sp.replay = append(sp.replay, m.(int)) }
+
+type sinkBolt struct {
+	src *source
+	out topology.OutputCollector
+}
+
+func (b *sinkBolt) Prepare(_ context.Context, _ *topology.Context, c topology.OutputCollector) error {
+	b.out = c
+	return nil
+}
+
+func (b *sinkBolt) Execute(t topology.Tuple) {
+	id, _ := topology.Int64(t, "id")
+	b.src.mu.Lock()
+	b.src.seen[int(id)]++
+	b.src.mu.Unlock()
+	b.out.Ack(t)
+}
+
+func (b *sinkBolt) Cleanup() error { return nil }
+
+func factory(src *source) cluster.Factory {
+	return func(conf topology.Config) (*topology.Topology, error) {
+		b := topology.NewBuilder("ids")
+		b.SetSpout("ids", func() topology.Spout { return &replaySpout{src: src} }, 1).Output("id", "key")
+		b.SetBasicBolt("relay", func() topology.BasicBolt {
+			return topology.BoltFunc(func(t topology.Tuple, c topology.BasicCollector) error {
+				c.Emit(t.Values())
+				return nil
+			})
+		}, 3).ShuffleGrouping("ids").Output("id", "key")
+		b.SetBolt("sink", func() topology.Bolt { return &sinkBolt{src: src} }, 4).FieldsGrouping("relay", "key")
+		return b.Build(topology.Config{topology.MessageTimeoutSecs: 3, topology.MaxSpoutPending: 200, topology.AckerExecutors: 2}.Merge(conf))
+	}
+}
+
+func TestClusterRunsATopologyAcrossNodes(t *testing.T) {
+	const n = 3000
+	src := newSource(n)
+	c := clustertest.New(t, 3, map[string]cluster.Factory{"ids": factory(src)})
+	if err := c.Node(0).Submit("ids", "ids", nil); err != nil {
+		t.Fatal(err)
+	}
+	poll.Until(t, 60*time.Second, "every id acked", func() bool { return src.ackedCount() == n })
+	// Every node got tasks: 1+3+4+2 = 10 tasks over 3 nodes, at most
+	// ceil(10/3) = 4 each, so at least 2 each.
+	total := 0
+	for _, m := range c.Node(1).Members() {
+		total += m.Tasks
+		if m.Tasks < 2 || m.Tasks > 4 {
+			t.Errorf("member %s has %d tasks, want 2..4", m.Name, m.Tasks)
+		}
+	}
+	if total != 10 {
+		t.Errorf("members hold %d tasks, want 10", total)
+	}
+	infos := c.Node(2).Topologies(context.Background())
+	if len(infos) != 1 || infos[0].Status != "ACTIVE" || len(infos[0].Spouts) != 1 || infos[0].Spouts[0].Acked < n {
+		t.Errorf("topologies = %+v", infos)
+	}
+	if err := c.Node(1).Kill(context.Background(), "ids", 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	poll.Until(t, 20*time.Second, "every node stopped the topology", func() bool {
+		for i := range 3 {
+			if len(c.Node(i).LocalTopologies()) != 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func TestClusterRecoversFromAKilledNode(t *testing.T) {
+	const n = 20000
+	src := newSource(n)
+	c := clustertest.New(t, 3, map[string]cluster.Factory{"ids": factory(src)})
+	if err := c.Node(0).Submit("ids", "ids", nil); err != nil {
+		t.Fatal(err)
+	}
+	poll.Until(t, 60*time.Second, "some ids acked", func() bool { return src.ackedCount() > n/10 })
+	c.Kill(2)
+	killed := time.Now()
+	poll.Until(t, 120*time.Second, "every id acked after the kill", func() bool { return src.ackedCount() == n })
+	t.Logf("all %d ids acked %v after the kill; spout opened %d times", n, time.Since(killed).Round(time.Millisecond), src.opens)
+	src.mu.Lock()
+	dups := 0
+	for id := range n {
+		if src.seen[id] == 0 {
+			t.Errorf("id %d never reached the sink", id)
+		}
+		dups += max(src.seen[id]-1, 0)
+	}
+	src.mu.Unlock()
+	t.Logf("%d duplicate executions at the sink", dups)
+	// The killed node comes back under its name and gets tasks again.
+	c.Restart(2)
+	c.WaitMembers(3)
+	poll.Until(t, 30*time.Second, "the restarted node runs tasks", func() bool {
+		return len(c.Node(2).LocalTopologies()) == 1
+	})
+}

@@ -1,0 +1,175 @@
+// Package clustertest starts an in-process squall cluster for tests: several
+// nodes in one process, each with its own actor system, gossip and HTTP API
+// on loopback, with short failure-detection timers. Kill a node abruptly to
+// test recovery, and restart it under the same name.
+//
+//	c := clustertest.New(t, 3, map[string]cluster.Factory{"wc": buildWordCount})
+//	c.Node(0).Submit("wc", "wc", nil)
+//	c.Kill(1)
+package clustertest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/squall-streams/squall/cluster"
+)
+
+// Cluster is a set of in-process nodes sharing a gossip key.
+type Cluster struct {
+	t          testing.TB
+	key        []byte
+	topologies map[string]cluster.Factory
+	mu         sync.Mutex
+	nodes      []*cluster.Node
+	addrs      []string // gossip address per index
+	// Configure, if set, adjusts each node's config before it starts.
+	Configure func(i int, c *cluster.Config)
+}
+
+// New starts n nodes and waits until each sees all of them. They are shut
+// down when the test ends.
+func New(t testing.TB, n int, topologies map[string]cluster.Factory) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t, key: cluster.Keygen(), topologies: topologies, nodes: make([]*cluster.Node, n), addrs: make([]string, n)}
+	t.Cleanup(c.shutdown)
+	for i := range n {
+		c.addrs[i] = freeAddr(t)
+		c.start(i)
+	}
+	c.WaitMembers(n)
+	return c
+}
+
+// freeAddr returns a loopback address whose port was free a moment ago
+// (gossip needs the same port for UDP and TCP).
+func freeAddr(t testing.TB) string {
+	for range 20 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		u, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			continue
+		}
+		u.Close()
+		return addr
+	}
+	t.Fatal("no free port for gossip")
+	return ""
+}
+
+func (c *Cluster) config(i int) cluster.Config {
+	cfg := cluster.LocalConfig()
+	cfg.Name = fmt.Sprintf("node-%d", i)
+	cfg.Bind = c.addrs[i]
+	cfg.HTTP = "127.0.0.1:0"
+	cfg.GossipKey = c.key
+	cfg.Topologies = c.topologies
+	for j, a := range c.addrs {
+		if j != i && a != "" && c.nodes[j] != nil {
+			cfg.Join = append(cfg.Join, a)
+		}
+	}
+	if c.Configure != nil {
+		c.Configure(i, &cfg)
+	}
+	return cfg
+}
+
+func (c *Cluster) start(i int) {
+	c.t.Helper()
+	c.mu.Lock()
+	cfg := c.config(i)
+	c.mu.Unlock()
+	n, err := cluster.Start(context.Background(), cfg)
+	if err != nil {
+		c.t.Fatalf("start node %d: %v", i, err)
+	}
+	c.mu.Lock()
+	c.nodes[i] = n
+	c.mu.Unlock()
+}
+
+// Node returns node i (nil after Kill until Restart).
+func (c *Cluster) Node(i int) *cluster.Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nodes[i]
+}
+
+// Kill stops node i abruptly: no goodbye to the cluster, like SIGKILL.
+func (c *Cluster) Kill(i int) {
+	c.t.Helper()
+	c.mu.Lock()
+	n := c.nodes[i]
+	c.nodes[i] = nil
+	c.mu.Unlock()
+	if n == nil {
+		return
+	}
+	if err := n.KillAbruptly(context.Background()); err != nil {
+		c.t.Logf("kill node %d: %v", i, err)
+	}
+}
+
+// Restart starts node i again under the same name and address.
+func (c *Cluster) Restart(i int) {
+	c.t.Helper()
+	c.start(i)
+}
+
+// WaitMembers waits until every running node sees exactly n alive members.
+func (c *Cluster) WaitMembers(n int) {
+	c.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ok := true
+		c.mu.Lock()
+		nodes := append([]*cluster.Node(nil), c.nodes...)
+		c.mu.Unlock()
+		for _, node := range nodes {
+			if node == nil {
+				continue
+			}
+			alive := 0
+			for _, m := range node.Members() {
+				if m.Status == "alive" {
+					alive++
+				}
+			}
+			if alive != n {
+				ok = false
+			}
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("members did not converge to %d alive within 30 s", n)
+		}
+		time.Sleep(10 * time.Millisecond) // polling interval, not synchronisation
+	}
+}
+
+func (c *Cluster) shutdown() {
+	c.mu.Lock()
+	nodes := append([]*cluster.Node(nil), c.nodes...)
+	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, n := range nodes {
+		if n != nil {
+			wg.Go(func() { _ = n.Shutdown(ctx) })
+		}
+	}
+	wg.Wait()
+}

@@ -1,0 +1,126 @@
+package cluster
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/squall-streams/squall/topology"
+)
+
+// ErrConfig is wrapped by every configuration error.
+var ErrConfig = errors.New("invalid node config")
+
+// Factory builds a registered topology from its configuration.
+type Factory func(conf topology.Config) (*topology.Topology, error)
+
+// Config configures a Node. Start from DefaultConfig (LAN timers) or
+// LocalConfig (fast failure detection, for tests on one machine).
+type Config struct {
+	// Name is the node's unique name in the cluster.
+	Name string
+	// Bind is the gossip address host:port (UDP and TCP).
+	Bind string
+	// Join lists gossip addresses of nodes already in the cluster; empty
+	// starts a new cluster.
+	Join []string
+	// HTTP is the address of the HTTP API; empty: no HTTP server.
+	HTTP string
+	// Remote is the actor transport address; port 0 picks a free port.
+	// Default: Bind's host, port 0.
+	Remote string
+	// GossipKey encrypts gossip (16, 24 or 32 bytes). Required: without a
+	// key, random bytes at the gossip port can add phantom members.
+	GossipKey []byte
+	// Capacity weighs how many tasks the node takes (default 1).
+	Capacity int
+	// Topologies are the topologies this node can build, by name.
+	Topologies map[string]Factory
+	// Logger is the node's logger (default: discard).
+	Logger *slog.Logger
+
+	// Failure detection (memberlist): how often a peer is probed, how long
+	// a probe may take, and the suspicion multiplier before a silent peer
+	// is declared dead.
+	ProbeInterval time.Duration
+	ProbeTimeout  time.Duration
+	SuspicionMult int
+	// GossipInterval and PushPullInterval pace state dissemination.
+	GossipInterval   time.Duration
+	PushPullInterval time.Duration
+}
+
+// DefaultConfig has memberlist's LAN timers: a killed node is declared
+// dead in about 5-7 s.
+func DefaultConfig() Config {
+	return Config{
+		Bind: "127.0.0.1:7946", HTTP: "127.0.0.1:8080", Capacity: 1,
+		ProbeInterval: time.Second, ProbeTimeout: 500 * time.Millisecond, SuspicionMult: 4,
+		GossipInterval: 200 * time.Millisecond, PushPullInterval: 30 * time.Second,
+	}
+}
+
+// LocalConfig has short timers for nodes on one machine (tests): a killed
+// node is declared dead in about a second.
+func LocalConfig() Config {
+	c := DefaultConfig()
+	c.ProbeInterval, c.ProbeTimeout, c.SuspicionMult = 200*time.Millisecond, 100*time.Millisecond, 2
+	c.GossipInterval, c.PushPullInterval = 50*time.Millisecond, 2*time.Second
+	return c
+}
+
+// ParseGossipKey decodes a base64 key of 16, 24 or 32 bytes.
+func ParseGossipKey(s string) ([]byte, error) {
+	k, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: gossip key: not base64: %v", ErrConfig, err)
+	}
+	if n := len(k); n != 16 && n != 24 && n != 32 {
+		return nil, fmt.Errorf("%w: gossip key: %d bytes, want 16, 24 or 32", ErrConfig, n)
+	}
+	return k, nil
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...))
+	}
+	if c.Name == "" {
+		bad("name is empty (set --name)")
+	}
+	if _, _, err := splitHostPort(c.Bind); err != nil {
+		bad("bind %q: %v", c.Bind, err)
+	}
+	if c.Remote != "" {
+		if _, _, err := splitHostPort(c.Remote); err != nil {
+			bad("remote %q: %v", c.Remote, err)
+		}
+	}
+	if n := len(c.GossipKey); n != 16 && n != 24 && n != 32 {
+		bad("gossip key is %d bytes, want 16, 24 or 32 (generate one with `node keygen`)", n)
+	}
+	if c.Capacity < 0 {
+		bad("capacity %d < 0", c.Capacity)
+	}
+	if c.ProbeInterval <= 0 || c.ProbeTimeout <= 0 || c.SuspicionMult < 1 || c.GossipInterval <= 0 || c.PushPullInterval <= 0 {
+		bad("failure-detection timers must be positive (start from DefaultConfig)")
+	}
+	return errors.Join(errs...)
+}
+
+func splitHostPort(addr string) (string, int, error) {
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("bad port %q", p)
+	}
+	return h, port, nil
+}

@@ -1,0 +1,64 @@
+package cluster
+
+import (
+	"sync/atomic"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/squall-streams/squall/messages"
+	"github.com/squall-streams/squall/topology"
+)
+
+// directory resolves the tasks of one topology to where the current
+// assignment placed them: an actor here, or a node address and actor id
+// there. The node swaps the whole table on every assignment; tasks read it
+// once per batch, lock-free.
+type directory struct {
+	table atomic.Pointer[dirTable]
+	t     *transport
+}
+
+type dirTable struct {
+	entries []dirEntry // by task-1
+}
+
+type dirEntry struct {
+	local  *actor.PID // set when the task runs here
+	addr   string     // the transport address of the node running it
+	target string     // the task's actor id there
+}
+
+// Local implements actors.Directory.
+func (d *directory) Local(task topology.TaskID) (*actor.PID, bool) {
+	e, ok := d.entry(task)
+	return e.local, ok && e.local != nil
+}
+
+// SendRemote implements actors.Directory.
+func (d *directory) SendRemote(task topology.TaskID, batch proto.Message) bool {
+	e, ok := d.entry(task)
+	if !ok || e.addr == "" {
+		return false
+	}
+	env := &messages.Envelope{Target: e.target}
+	switch b := batch.(type) {
+	case *messages.TupleBatch:
+		env.Payload = &messages.Envelope_Tuples{Tuples: b}
+	case *messages.TrackerBatch:
+		env.Payload = &messages.Envelope_Tracker{Tracker: b}
+	case *messages.CompletionBatch:
+		env.Payload = &messages.Envelope_Completions{Completions: b}
+	default:
+		return false
+	}
+	return d.t.Send(e.addr, env)
+}
+
+func (d *directory) entry(task topology.TaskID) (dirEntry, bool) {
+	t := d.table.Load()
+	if t == nil || task < 1 || int(task) > len(t.entries) {
+		return dirEntry{}, false
+	}
+	return t.entries[task-1], true
+}

@@ -1,0 +1,310 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/squall-streams/squall/topology"
+)
+
+// ComponentStats are a component's counts summed over its tasks.
+type ComponentStats struct {
+	Component string `json:"component"`
+	Kind      string `json:"kind"`
+	Tasks     int    `json:"tasks"`
+	Emitted   int64  `json:"emitted"`
+	Acked     int64  `json:"acked"`
+	Failed    int64  `json:"failed"`
+	Executed  int64  `json:"executed"`
+	Errors    int64  `json:"errors"`
+	Restarts  int64  `json:"restarts"`
+	LastError string `json:"last_error,omitempty"`
+}
+
+// LocalTopology is what one node runs of a topology.
+type LocalTopology struct {
+	Name       string           `json:"name"`
+	Tasks      []int32          `json:"tasks"`
+	InFlight   int64            `json:"in_flight"`
+	Components []ComponentStats `json:"components"`
+}
+
+// TopologyInfo is a topology as `node list --json` shows it: its status and
+// its components' counts summed over the nodes that answered.
+type TopologyInfo struct {
+	Name            string            `json:"name"`
+	Kind            string            `json:"kind"`
+	Status          string            `json:"status"` // ACTIVE, INACTIVE, KILLED
+	Version         uint64            `json:"version"`
+	SubmittedUnixMs int64             `json:"submitted_unix_ms"`
+	Conf            map[string]string `json:"conf,omitempty"`
+	InFlight        int64             `json:"in_flight"`
+	Spouts          []ComponentStats  `json:"spouts"`
+	Bolts           []ComponentStats  `json:"bolts"`
+}
+
+// SubmitRequest is the body of POST /api/v1/topologies.
+type SubmitRequest struct {
+	Name string            `json:"name"`
+	Kind string            `json:"kind"`
+	Conf map[string]string `json:"conf,omitempty"`
+}
+
+// Handler serves the node's JSON API:
+//
+//	GET  /api/v1/members                       cluster members (any node)
+//	GET  /api/v1/topologies                    topologies with counts over all nodes
+//	POST /api/v1/topologies                    submit {name, kind, conf}
+//	POST /api/v1/topologies/{name}/activate
+//	POST /api/v1/topologies/{name}/deactivate
+//	POST /api/v1/topologies/{name}/kill?wait=30s
+//	GET  /api/v1/local/topologies              what this node runs
+func (n *Node) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/members", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, n.Members())
+	})
+	mux.HandleFunc("GET /api/v1/local/topologies", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, n.LocalTopologies())
+	})
+	mux.HandleFunc("GET /api/v1/topologies", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, n.Topologies(r.Context()))
+	})
+	mux.HandleFunc("POST /api/v1/topologies", func(w http.ResponseWriter, r *http.Request) {
+		var req SubmitRequest
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
+			writeErr(w, http.StatusBadRequest, fmt.Errorf("bad request body: %w", err))
+			return
+		}
+		if err := n.Submit(req.Name, req.Kind, req.Conf); err != nil {
+			writeErr(w, statusOf(err), err)
+			return
+		}
+		writeJSON(w, http.StatusAccepted, map[string]string{"status": "submitted", "name": req.Name})
+	})
+	mux.HandleFunc("POST /api/v1/topologies/{name}/{action}", func(w http.ResponseWriter, r *http.Request) {
+		name, action := r.PathValue("name"), r.PathValue("action")
+		var err error
+		switch action {
+		case "activate":
+			err = n.Activate(name)
+		case "deactivate":
+			err = n.Deactivate(name)
+		case "kill":
+			wait := 30 * time.Second
+			if s := r.URL.Query().Get("wait"); s != "" {
+				if wait, err = time.ParseDuration(s); err != nil {
+					writeErr(w, http.StatusBadRequest, fmt.Errorf("wait %q: %w", s, err))
+					return
+				}
+			}
+			err = n.Kill(r.Context(), name, wait)
+		default:
+			writeErr(w, http.StatusNotFound, fmt.Errorf("unknown action %q", action))
+			return
+		}
+		if err != nil {
+			writeErr(w, statusOf(err), err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": action + "d", "name": name})
+	})
+	return mux
+}
+
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, ErrTopologyNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, ErrTopologyExists):
+		return http.StatusConflict
+	default:
+		return http.StatusBadRequest
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeErr(w http.ResponseWriter, code int, err error) {
+	writeJSON(w, code, map[string]string{"error": err.Error()})
+}
+
+// LocalTopologies reports what this node runs.
+func (n *Node) LocalTopologies() []LocalTopology {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []LocalTopology
+	for name, p := range n.running {
+		lt := LocalTopology{Name: name, InFlight: p.run.InFlight()}
+		for _, t := range p.tasks {
+			lt.Tasks = append(lt.Tasks, int32(t))
+		}
+		byComp := map[topology.ComponentID]*ComponentStats{}
+		var order []topology.ComponentID
+		for _, task := range p.tasks {
+			s := p.run.Env().Stats(task)
+			cs := byComp[s.Component]
+			if cs == nil {
+				kind := "bolt"
+				if c := p.run.Topology.Component(s.Component); c != nil && c.Kind == topology.KindSpout {
+					kind = "spout"
+				} else if c == nil {
+					kind = "tracker"
+				}
+				cs = &ComponentStats{Component: string(s.Component), Kind: kind}
+				byComp[s.Component] = cs
+				order = append(order, s.Component)
+			}
+			cs.Tasks++
+			cs.Emitted += s.Emitted.Load()
+			cs.Acked += s.Acked.Load()
+			cs.Failed += s.Failed.Load()
+			cs.Executed += s.Executed.Load()
+			cs.Errors += s.Errors.Load()
+			cs.Restarts += s.Restarts.Load()
+			if le := s.LastError(); le != nil {
+				cs.LastError = le.Err
+			}
+		}
+		for _, c := range order {
+			lt.Components = append(lt.Components, *byComp[c])
+		}
+		out = append(out, lt)
+	}
+	slices.SortFunc(out, func(a, b LocalTopology) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// peerLocal fetches every live member's LocalTopologies (this node's
+// directly), in parallel, each bounded by a short timeout.
+func (n *Node) peerLocal(ctx context.Context) [][]LocalTopology {
+	var out [][]LocalTopology
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, m := range n.members() {
+		if m.name == n.cfg.Name {
+			mu.Lock()
+			out = append(out, n.LocalTopologies())
+			mu.Unlock()
+			continue
+		}
+		if m.meta.HttpAddr == "" {
+			continue
+		}
+		addr := m.meta.HttpAddr
+		wg.Go(func() {
+			var lts []LocalTopology
+			if err := getJSON(ctx, "http://"+addr+"/api/v1/local/topologies", &lts); err != nil {
+				n.log.Debug("peer stats unavailable", "peer", addr, "err", err)
+				return
+			}
+			mu.Lock()
+			out = append(out, lts)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+var apiClient = &http.Client{Timeout: 2 * time.Second}
+
+func getJSON(ctx context.Context, url string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := apiClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// clusterInFlight sums the topology's in-flight count over the live nodes.
+func (n *Node) clusterInFlight(ctx context.Context, name string) int64 {
+	var total int64
+	for _, lts := range n.peerLocal(ctx) {
+		for _, lt := range lts {
+			if lt.Name == name {
+				total += lt.InFlight
+			}
+		}
+	}
+	return total
+}
+
+// Topologies lists the cluster's topologies with counts summed over nodes.
+func (n *Node) Topologies(ctx context.Context) []TopologyInfo {
+	local := n.peerLocal(ctx)
+	var out []TopologyInfo
+	for _, s := range n.state.All() {
+		ti := TopologyInfo{Name: s.Name, Kind: s.Kind, Version: s.Version, SubmittedUnixMs: s.SubmittedUnixMs, Conf: s.Conf, Status: "ACTIVE"}
+		switch {
+		case s.Killed:
+			ti.Status = "KILLED"
+		case !s.Active:
+			ti.Status = "INACTIVE"
+		}
+		agg := map[string]*ComponentStats{}
+		for _, lts := range local {
+			for _, lt := range lts {
+				if lt.Name != s.Name {
+					continue
+				}
+				ti.InFlight += lt.InFlight
+				for _, c := range lt.Components {
+					a := agg[c.Component]
+					if a == nil {
+						a = &ComponentStats{Component: c.Component, Kind: c.Kind}
+						agg[c.Component] = a
+					}
+					a.Tasks += c.Tasks
+					a.Emitted += c.Emitted
+					a.Acked += c.Acked
+					a.Failed += c.Failed
+					a.Executed += c.Executed
+					a.Errors += c.Errors
+					a.Restarts += c.Restarts
+					if c.LastError != "" {
+						a.LastError = c.LastError
+					}
+				}
+			}
+		}
+		for _, k := range sortedKeys(agg) {
+			switch agg[k].Kind {
+			case "spout":
+				ti.Spouts = append(ti.Spouts, *agg[k])
+			case "bolt":
+				ti.Bolts = append(ti.Bolts, *agg[k])
+			}
+		}
+		out = append(out, ti)
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,125 @@
+package cluster
+
+import (
+	"sync"
+
+	"github.com/hashicorp/memberlist"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/squall-streams/squall/messages"
+)
+
+// delegate connects memberlist to the node. memberlist calls it from its
+// own goroutines, some under its node lock: nothing here blocks or calls
+// back into memberlist; changes are signalled on a channel the node's loop
+// reads.
+type delegate struct {
+	meta    []byte
+	state   *State
+	queue   *memberlist.TransmitLimitedQueue
+	changed chan struct{} // capacity 1: a pending "reconcile"
+
+	mu       sync.Mutex
+	departed map[string]*memberlist.Node // dead or left, by name
+}
+
+func (d *delegate) signal() {
+	select {
+	case d.changed <- struct{}{}:
+	default:
+	}
+}
+
+// NodeMeta implements memberlist.Delegate.
+func (d *delegate) NodeMeta(limit int) []byte {
+	if len(d.meta) > limit {
+		return nil
+	}
+	return d.meta
+}
+
+// NotifyMsg receives broadcast topology specs.
+func (d *delegate) NotifyMsg(b []byte) {
+	specs, err := DecodeState(b)
+	if err != nil {
+		return // malformed: ignore; push/pull repairs anything lost
+	}
+	if d.state.Merge(specs) {
+		// Re-broadcast what was new to us: broadcasts are best effort.
+		d.broadcast(specs)
+		d.signal()
+	}
+}
+
+// GetBroadcasts implements memberlist.Delegate.
+func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
+	return d.queue.GetBroadcasts(overhead, limit)
+}
+
+// LocalState implements memberlist.Delegate: the whole topology set.
+func (d *delegate) LocalState(bool) []byte { return d.state.Encode() }
+
+// MergeRemoteState implements memberlist.Delegate.
+func (d *delegate) MergeRemoteState(b []byte, _ bool) {
+	specs, err := DecodeState(b)
+	if err != nil {
+		return
+	}
+	if d.state.Merge(specs) {
+		d.signal()
+	}
+}
+
+func (d *delegate) broadcast(specs []*messages.TopologySpec) {
+	for _, s := range specs {
+		b, err := proto.Marshal(&messages.ClusterState{Topologies: []*messages.TopologySpec{s}})
+		if err != nil {
+			continue
+		}
+		d.queue.QueueBroadcast(specBroadcast{name: s.Name, msg: b})
+	}
+}
+
+// NotifyJoin implements memberlist.EventDelegate.
+func (d *delegate) NotifyJoin(n *memberlist.Node) {
+	d.mu.Lock()
+	delete(d.departed, n.Name)
+	d.mu.Unlock()
+	d.signal()
+}
+
+// NotifyLeave implements memberlist.EventDelegate.
+func (d *delegate) NotifyLeave(n *memberlist.Node) {
+	c := *n
+	d.mu.Lock()
+	d.departed[n.Name] = &c
+	d.mu.Unlock()
+	d.signal()
+}
+
+// NotifyUpdate implements memberlist.EventDelegate.
+func (d *delegate) NotifyUpdate(*memberlist.Node) { d.signal() }
+
+func (d *delegate) departedNodes() []memberlist.Node {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]memberlist.Node, 0, len(d.departed))
+	for _, n := range d.departed {
+		out = append(out, *n)
+	}
+	return out
+}
+
+// specBroadcast is one topology spec to gossip; a newer one for the same
+// name replaces it in the queue.
+type specBroadcast struct {
+	name string
+	msg  []byte
+}
+
+func (b specBroadcast) Invalidates(o memberlist.Broadcast) bool {
+	ob, ok := o.(specBroadcast)
+	return ok && ob.name == b.name
+}
+func (b specBroadcast) Message() []byte { return b.msg }
+func (b specBroadcast) Finished()       {}

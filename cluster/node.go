@@ -1,0 +1,608 @@
+package cluster
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/cespare/xxhash/v2"
+	"github.com/hashicorp/memberlist"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/squall-streams/squall/messages"
+	"github.com/squall-streams/squall/supervisor"
+	"github.com/squall-streams/squall/topology"
+)
+
+// Errors callers branch on.
+var (
+	ErrNameInUse        = errors.New("node name in use by a live node")
+	ErrUnknownTopology  = errors.New("no such registered topology")
+	ErrTopologyNotFound = errors.New("no such topology in the cluster")
+	ErrTopologyExists   = errors.New("a topology of that name is running")
+)
+
+// Node is one squall node: a member of the gossip cluster that runs the
+// tasks the placement gives it. Safe for concurrent use.
+type Node struct {
+	cfg    Config
+	log    *slog.Logger
+	boot   string
+	sup    *supervisor.Node
+	tr     *transport
+	ml     *memberlist.Memberlist
+	del    *delegate
+	state  *State
+	http   *http.Server
+	httpLn net.Listener
+
+	mu       sync.Mutex
+	running  map[string]*placed
+	built    map[string]*built
+	buildErr map[string]string // last build error per topology name
+
+	conflict chan string // name conflicts seen while joining
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	once     sync.Once
+}
+
+// placed is a topology with tasks on this node.
+type placed struct {
+	run    *supervisor.Running
+	dir    *directory
+	epoch  uint64
+	active bool
+	tasks  []topology.TaskID
+}
+
+type built struct {
+	digest string
+	topo   *topology.Topology
+}
+
+// MemberInfo describes a cluster member.
+type MemberInfo struct {
+	Name       string `json:"name"`
+	GossipAddr string `json:"gossip_addr"`
+	RemoteAddr string `json:"remote_addr"`
+	HTTPAddr   string `json:"http_addr"`
+	Status     string `json:"status"` // alive, suspect, dead
+	Tasks      int    `json:"tasks"`
+	BootID     string `json:"boot_id"`
+}
+
+// Start starts a node: the actor transport, the HTTP API, gossip, and
+// joins the cluster at cfg.Join.
+func Start(ctx context.Context, cfg Config) (*Node, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	logger = logger.With("node", cfg.Name)
+	var bootBytes [8]byte
+	_, _ = rand.Read(bootBytes[:])
+	n := &Node{
+		cfg: cfg, log: logger, boot: hex.EncodeToString(bootBytes[:]),
+		state: NewState(), running: map[string]*placed{}, built: map[string]*built{}, buildErr: map[string]string{},
+		conflict: make(chan string, 4), stop: make(chan struct{}),
+	}
+	bindHost, bindPort, _ := splitHostPort(cfg.Bind)
+	remoteAddr := cfg.Remote
+	if remoteAddr == "" {
+		remoteAddr = net.JoinHostPort(bindHost, "0")
+	}
+	n.sup = supervisor.NewNode(logger)
+	tr, err := listenTransport(remoteAddr, logger.With("lib", "transport"), n.deliver)
+	if err != nil {
+		_ = n.sup.Shutdown(ctx)
+		return nil, err
+	}
+	n.tr = tr
+	httpAddr := ""
+	if cfg.HTTP != "" {
+		ln, err := net.Listen("tcp", cfg.HTTP)
+		if err != nil {
+			n.closeTransport()
+			return nil, fmt.Errorf("http api on %s: %w", cfg.HTTP, err)
+		}
+		n.httpLn = ln
+		httpAddr = ln.Addr().String()
+		n.http = &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		n.wg.Go(func() { _ = n.http.Serve(ln) })
+	}
+	meta, _ := proto.Marshal(&messages.NodeMeta{
+		RemoteAddr: tr.Addr(), HttpAddr: httpAddr,
+		Capacity: int32(max(cfg.Capacity, 1)), BootId: n.boot,
+	})
+	n.del = &delegate{meta: meta, state: n.state, changed: make(chan struct{}, 1), departed: map[string]*memberlist.Node{}}
+
+	mc := memberlist.DefaultLANConfig()
+	mc.Name = cfg.Name
+	mc.BindAddr, mc.BindPort = bindHost, bindPort
+	mc.AdvertiseAddr, mc.AdvertisePort = bindHost, bindPort
+	mc.SecretKey = cfg.GossipKey
+	mc.ProbeInterval, mc.ProbeTimeout, mc.SuspicionMult = cfg.ProbeInterval, cfg.ProbeTimeout, cfg.SuspicionMult
+	mc.GossipInterval, mc.PushPullInterval = cfg.GossipInterval, cfg.PushPullInterval
+	// A node restarted under the name of a dead one may rejoin from a new
+	// address at once (memberlist refuses that by default).
+	mc.DeadNodeReclaimTime = time.Nanosecond
+	mc.Delegate, mc.Events, mc.Conflict = n.del, n.del, conflictDelegate{n: n}
+	mc.Logger = log.New(slogWriter{logger.With("lib", "memberlist")}, "", 0)
+	ml, err := memberlist.Create(mc)
+	if err != nil {
+		n.closeTransport()
+		return nil, fmt.Errorf("gossip on %s: %w", cfg.Bind, err)
+	}
+	n.ml = ml
+	n.del.queue = &memberlist.TransmitLimitedQueue{NumNodes: ml.NumMembers, RetransmitMult: 4}
+	if len(cfg.Join) > 0 {
+		if _, err := ml.Join(cfg.Join); err != nil {
+			n.abort()
+			return nil, fmt.Errorf("join %v: %w (is the cluster up, and is --gossip-key the cluster's?)", cfg.Join, err)
+		}
+		select {
+		case other := <-n.conflict:
+			n.abort()
+			return nil, fmt.Errorf("%w: %q is alive at %s; pick another --name", ErrNameInUse, cfg.Name, other)
+		default:
+		}
+	}
+	n.wg.Go(n.loop)
+	n.del.signal()
+	logger.Info("node started", "gossip", cfg.Bind, "transport", tr.Addr(), "http", httpAddr, "boot", n.boot)
+	return n, nil
+}
+
+type conflictDelegate struct{ n *Node }
+
+func (c conflictDelegate) NotifyConflict(existing, other *memberlist.Node) {
+	if existing.Name == c.n.cfg.Name {
+		select {
+		case c.n.conflict <- other.Address():
+		default:
+		}
+	}
+}
+
+// slogWriter adapts memberlist's log.Logger output to slog.
+type slogWriter struct{ l *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	w.l.Debug(string(trimNL(p)))
+	return len(p), nil
+}
+
+func trimNL(p []byte) []byte {
+	for len(p) > 0 && (p[len(p)-1] == '\n' || p[len(p)-1] == '\r') {
+		p = p[:len(p)-1]
+	}
+	return p
+}
+
+// Name is the node's name.
+func (n *Node) Name() string { return n.cfg.Name }
+
+// HTTPAddr is the address the HTTP API listens on ("" when disabled).
+func (n *Node) HTTPAddr() string {
+	if n.httpLn == nil {
+		return ""
+	}
+	return n.httpLn.Addr().String()
+}
+
+// GossipAddr is the gossip address.
+func (n *Node) GossipAddr() string { return n.cfg.Bind }
+
+// loop reconciles what runs here with membership and the topology set
+// whenever either changes, and at least every second (timeouts of a
+// broadcast that was missed are repaired by push/pull).
+func (n *Node) loop() {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case <-n.del.changed:
+		case <-tick.C:
+		}
+		n.reconcile(context.Background())
+	}
+}
+
+type member struct {
+	name string
+	meta *messages.NodeMeta
+	node memberlist.Node
+}
+
+// members returns the live members (alive or suspect) with valid metadata.
+func (n *Node) members() []member {
+	var out []member
+	for _, m := range n.ml.Members() {
+		var meta messages.NodeMeta
+		if proto.Unmarshal(m.Meta, &meta) != nil || meta.RemoteAddr == "" {
+			continue // no metadata (yet): not a squall node we can place on
+		}
+		out = append(out, member{name: m.Name, meta: &meta, node: *m})
+	}
+	slices.SortFunc(out, func(a, b member) int { return cmp.Compare(a.name, b.name) })
+	return out
+}
+
+func (n *Node) build(spec *messages.TopologySpec) (*topology.Topology, error) {
+	digest := spec.Kind + "\x00" + fmt.Sprint(sortedConf(spec.Conf))
+	if b := n.built[spec.Name]; b != nil && b.digest == digest {
+		return b.topo, nil
+	}
+	f := n.cfg.Topologies[spec.Kind]
+	if f == nil {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownTopology, spec.Kind)
+	}
+	conf := topology.Config{}
+	for k, v := range spec.Conf {
+		conf[k] = v
+	}
+	t, err := f(conf)
+	if err != nil {
+		return nil, err
+	}
+	if t.Name != spec.Name {
+		t = t.Renamed(spec.Name)
+	}
+	n.built[spec.Name] = &built{digest: digest, topo: t}
+	return t, nil
+}
+
+func sortedConf(m map[string]string) []string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, k+"="+m[k])
+	}
+	return out
+}
+
+// reconcile computes the placement from the current view and makes this
+// node run exactly its share.
+func (n *Node) reconcile(ctx context.Context) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	select {
+	case <-n.stop:
+		return
+	default:
+	}
+	ms := n.members()
+	byName := map[string]member{}
+	var pm []Member
+	for _, m := range ms {
+		byName[m.name] = m
+		pm = append(pm, Member{Name: m.name, Capacity: int(m.meta.Capacity)})
+	}
+	specs := n.state.All()
+	live := map[string]*messages.TopologySpec{}
+	topos := map[string]*topology.Topology{}
+	var ws []Workload
+	for _, s := range specs {
+		if s.Killed {
+			continue
+		}
+		t, err := n.build(s)
+		if err != nil {
+			if n.buildErr[s.Name] != err.Error() {
+				n.log.Error("cannot build topology", "topology", s.Name, "kind", s.Kind, "err", err)
+				n.buildErr[s.Name] = err.Error()
+			}
+			continue
+		}
+		delete(n.buildErr, s.Name)
+		live[s.Name], topos[s.Name] = s, t
+		ws = append(ws, Workload{Topology: s.Name, Tasks: t.NumTasks()})
+	}
+	pl := Place(pm, ws)
+	for name, s := range live {
+		t := topos[name]
+		tbl := &dirTable{entries: make([]dirEntry, t.NumTasks())}
+		h := xxhash.New()
+		var mine []topology.TaskID
+		for task := topology.TaskID(1); int(task) <= t.NumTasks(); task++ {
+			node, ok := pl[Slot{Topology: name, Task: int32(task)}]
+			if !ok {
+				continue
+			}
+			m := byName[node]
+			id := supervisor.TaskActorID(name, m.meta.BootId, task)
+			if node == n.cfg.Name {
+				tbl.entries[task-1] = dirEntry{local: actor.NewPID(n.sup.System().Address(), id)}
+				mine = append(mine, task)
+			} else {
+				tbl.entries[task-1] = dirEntry{addr: m.meta.RemoteAddr, target: id}
+			}
+			var b [4]byte
+			binary.LittleEndian.PutUint32(b[:], uint32(task))
+			h.Write(b[:])
+			h.WriteString(node + "\x00" + m.meta.BootId + "\x00")
+		}
+		epoch := h.Sum64() | 1
+		p := n.running[name]
+		switch {
+		case p == nil && len(mine) > 0:
+			d := &directory{t: n.tr}
+			d.table.Store(tbl)
+			run, err := n.sup.StartAssigned(ctx, t, supervisor.Assignment{Epoch: epoch, Instance: n.boot, Tasks: mine, Directory: d, Active: s.Active})
+			if err != nil {
+				n.log.Error("cannot start topology", "topology", name, "err", err)
+				continue
+			}
+			n.running[name] = &placed{run: run, dir: d, epoch: epoch, active: s.Active, tasks: mine}
+			n.log.Info("running tasks", "topology", name, "tasks", mine, "epoch", epoch)
+		case p != nil && len(mine) == 0:
+			n.stopPlaced(ctx, name, p)
+		case p != nil && (p.epoch != epoch || p.active != s.Active):
+			p.dir.table.Store(tbl)
+			if err := p.run.Apply(ctx, supervisor.Assignment{Epoch: epoch, Instance: n.boot, Tasks: mine, Directory: p.dir, Active: s.Active}); err != nil {
+				n.log.Error("cannot apply assignment", "topology", name, "err", err)
+				continue
+			}
+			if !slices.Equal(p.tasks, mine) {
+				n.log.Info("reassigned tasks", "topology", name, "tasks", mine, "epoch", epoch)
+			}
+			p.epoch, p.active, p.tasks = epoch, s.Active, mine
+		}
+	}
+	for name, p := range n.running {
+		if live[name] == nil {
+			n.stopPlaced(ctx, name, p)
+		}
+	}
+}
+
+func (n *Node) stopPlaced(ctx context.Context, name string, p *placed) {
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := p.run.Stop(sctx); err != nil {
+		n.log.Error("stopping topology", "topology", name, "err", err)
+	}
+	delete(n.running, name)
+	n.log.Info("stopped tasks", "topology", name)
+}
+
+// Submit adds a topology to the cluster: every node builds kind with conf
+// and runs its share of the tasks.
+func (n *Node) Submit(name, kind string, conf map[string]string) error {
+	if name == "" {
+		return fmt.Errorf("%w: empty topology name", ErrConfig)
+	}
+	f := n.cfg.Topologies[kind]
+	if f == nil {
+		return fmt.Errorf("%w: %q (registered: %v)", ErrUnknownTopology, kind, slices.Sorted(maps.Keys(n.cfg.Topologies)))
+	}
+	c := topology.Config{}
+	for k, v := range conf {
+		c[k] = v
+	}
+	if _, err := f(c); err != nil { // validate before gossiping it
+		return err
+	}
+	if s, ok := n.state.Get(name); ok && !s.Killed {
+		return fmt.Errorf("%w: %q", ErrTopologyExists, name)
+	}
+	n.publish(&messages.TopologySpec{Name: name, Kind: kind, Conf: conf, Active: true, SubmittedUnixMs: time.Now().UnixMilli()})
+	return nil
+}
+
+func (n *Node) publish(s *messages.TopologySpec) {
+	stored := n.state.Put(s)
+	n.del.broadcast([]*messages.TopologySpec{stored})
+	n.del.signal()
+}
+
+func (n *Node) update(name string, fn func(*messages.TopologySpec)) error {
+	s, ok := n.state.Get(name)
+	if !ok || s.Killed {
+		return fmt.Errorf("%w: %q", ErrTopologyNotFound, name)
+	}
+	fn(s)
+	n.publish(s)
+	return nil
+}
+
+// Activate lets the topology's spouts emit.
+func (n *Node) Activate(name string) error {
+	return n.update(name, func(s *messages.TopologySpec) { s.Active = true })
+}
+
+// Deactivate stops the topology's spouts; trees in flight still complete.
+func (n *Node) Deactivate(name string) error {
+	return n.update(name, func(s *messages.TopologySpec) { s.Active = false })
+}
+
+// Kill deactivates the topology, waits up to wait for the trees in flight
+// on every node to complete, then removes it: every node stops its tasks.
+func (n *Node) Kill(ctx context.Context, name string, wait time.Duration) error {
+	if err := n.Deactivate(name); err != nil {
+		return err
+	}
+	if wait > 0 {
+		wctx, cancel := context.WithTimeout(ctx, wait)
+		tick := time.NewTicker(20 * time.Millisecond)
+		for {
+			if n.clusterInFlight(wctx, name) == 0 {
+				break
+			}
+			select {
+			case <-wctx.Done():
+			case <-tick.C:
+				continue
+			}
+			break
+		}
+		tick.Stop()
+		cancel()
+	}
+	return n.update(name, func(s *messages.TopologySpec) { s.Killed = true; s.Active = false })
+}
+
+// localInFlight is the topology's in-flight count on this node.
+func (n *Node) localInFlight(name string) int64 {
+	n.mu.Lock()
+	p := n.running[name]
+	n.mu.Unlock()
+	if p == nil {
+		return 0
+	}
+	return p.run.InFlight()
+}
+
+// Members lists the members this node knows, dead ones included.
+func (n *Node) Members() []MemberInfo {
+	var out []MemberInfo
+	seen := map[string]bool{}
+	for _, m := range n.ml.Members() {
+		var meta messages.NodeMeta
+		_ = proto.Unmarshal(m.Meta, &meta)
+		st := "alive"
+		if m.State == memberlist.StateSuspect {
+			st = "suspect"
+		}
+		seen[m.Name] = true
+		out = append(out, MemberInfo{Name: m.Name, GossipAddr: m.Address(), RemoteAddr: meta.RemoteAddr, HTTPAddr: meta.HttpAddr, Status: st, BootID: meta.BootId})
+	}
+	for _, m := range n.del.departedNodes() {
+		if seen[m.Name] {
+			continue
+		}
+		var meta messages.NodeMeta
+		_ = proto.Unmarshal(m.Meta, &meta)
+		out = append(out, MemberInfo{Name: m.Name, GossipAddr: m.Address(), RemoteAddr: meta.RemoteAddr, HTTPAddr: meta.HttpAddr, Status: "dead", BootID: meta.BootId})
+	}
+	// Task counts come from the placement every node computes alike.
+	counts := n.placementCounts()
+	for i := range out {
+		out[i].Tasks = counts[out[i].Name]
+	}
+	slices.SortFunc(out, func(a, b MemberInfo) int { return cmp.Compare(a.Name, b.Name) })
+	return out
+}
+
+func (n *Node) placementCounts() map[string]int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var pm []Member
+	for _, m := range n.members() {
+		pm = append(pm, Member{Name: m.name, Capacity: int(m.meta.Capacity)})
+	}
+	var ws []Workload
+	for _, s := range n.state.All() {
+		if b := n.built[s.Name]; b != nil && !s.Killed {
+			ws = append(ws, Workload{Topology: s.Name, Tasks: b.topo.NumTasks()})
+		}
+	}
+	out := map[string]int{}
+	for _, node := range Place(pm, ws) {
+		out[node]++
+	}
+	return out
+}
+
+// Shutdown leaves the cluster gracefully: its tasks stop (their trees
+// replay elsewhere), gossip announces the departure, the transport and the
+// HTTP API close. Safe to call twice.
+func (n *Node) Shutdown(ctx context.Context) error {
+	var err error
+	n.once.Do(func() {
+		_ = n.ml.Leave(2 * time.Second)
+		err = n.close(ctx)
+	})
+	return err
+}
+
+// Kill stops the node abruptly, without telling the cluster (like SIGKILL,
+// for tests): peers find out through failure detection.
+func (n *Node) KillAbruptly(ctx context.Context) error {
+	var err error
+	n.once.Do(func() { err = n.close(ctx) })
+	return err
+}
+
+func (n *Node) close(ctx context.Context) error {
+	close(n.stop)
+	n.mu.Lock()
+	n.mu.Unlock() // wait for a reconcile in progress
+	errs := []error{n.ml.Shutdown()}
+	if n.http != nil {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		errs = append(errs, n.http.Shutdown(sctx))
+		cancel()
+	}
+	n.wg.Wait()
+	n.mu.Lock()
+	for name, p := range n.running {
+		n.stopPlaced(ctx, name, p)
+	}
+	n.mu.Unlock()
+	errs = append(errs, n.sup.Shutdown(ctx))
+	n.tr.Close()
+	return errors.Join(errs...)
+}
+
+// abort undoes a Start that failed after gossip was created.
+func (n *Node) abort() {
+	_ = n.ml.Shutdown()
+	n.closeTransport()
+}
+
+func (n *Node) closeTransport() {
+	if n.http != nil {
+		_ = n.http.Close()
+	} else if n.httpLn != nil {
+		_ = n.httpLn.Close()
+	}
+	n.wg.Wait()
+	n.tr.Close()
+	_ = n.sup.Shutdown(context.Background())
+}
+
+// deliver hands a batch from another node to the local actor it names.
+// Batches for actors that do not exist here (a task that moved, a previous
+// incarnation) go to protoactor's dead letters and replay.
+func (n *Node) deliver(env *messages.Envelope) {
+	var payload any
+	switch p := env.Payload.(type) {
+	case *messages.Envelope_Tuples:
+		payload = p.Tuples
+	case *messages.Envelope_Tracker:
+		payload = p.Tracker
+	case *messages.Envelope_Completions:
+		payload = p.Completions
+	}
+	if payload == nil {
+		return
+	}
+	n.sup.System().Root.Send(actor.NewPID(n.sup.System().Address(), env.Target), payload)
+}
+
+// Keygen returns a new random 32-byte gossip key.
+func Keygen() []byte {
+	k := make([]byte, 32)
+	_, _ = rand.Read(k)
+	return k
+}
+

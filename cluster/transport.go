@@ -1,0 +1,258 @@
+package cluster
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/squall-streams/squall/messages"
+)
+
+// The node-to-node transport. Each frame is a 4-byte big-endian length and
+// a protobuf messages.Envelope: a batch for one actor on the receiving node.
+// One TCP connection per destination node carries everything sent there;
+// a writer goroutine drains a bounded queue and flushes when it runs dry,
+// so frames are coalesced under load and sent at once when idle.
+//
+// squall does not use protoactor-go's remote: its Start rewrites gRPC's
+// process-global logger (a data race with every other gRPC server in the
+// process, so in-process clusters fail under -race), a malformed message
+// panics inside its handler, its send queues are unbounded and a failed
+// reconnect sleeps 2 s inside the writer (specs/libraries.md). Here a
+// malformed frame closes that connection and is logged, queues are bounded
+// (a full queue drops the batch: its trees time out and replay), and
+// liveness is memberlist's business, not the transport's.
+
+const (
+	maxFrame     = 64 << 20 // larger frames are rejected
+	peerQueue    = 4096     // frames queued per destination
+	dialTimeout  = 2 * time.Second
+	writeTimeout = 10 * time.Second
+)
+
+type transport struct {
+	ln      net.Listener
+	log     *slog.Logger
+	deliver func(*messages.Envelope)
+
+	mu      sync.Mutex
+	peers   map[string]*peer
+	inbound map[net.Conn]struct{}
+	closed  bool
+	done    chan struct{}
+	wg      sync.WaitGroup
+
+	// Dropped counts frames dropped because a queue was full or a peer
+	// unreachable; Rejected counts malformed inbound frames.
+	Dropped, Rejected atomic.Int64
+}
+
+func listenTransport(addr string, logger *slog.Logger, deliver func(*messages.Envelope)) (*transport, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("transport on %s: %w", addr, err)
+	}
+	t := &transport{ln: ln, log: logger, deliver: deliver, peers: map[string]*peer{}, inbound: map[net.Conn]struct{}{}, done: make(chan struct{})}
+	t.wg.Go(t.accept)
+	return t, nil
+}
+
+// Addr is the address other nodes send to.
+func (t *transport) Addr() string { return t.ln.Addr().String() }
+
+func (t *transport) accept() {
+	for {
+		c, err := t.ln.Accept()
+		if err != nil {
+			return
+		}
+		t.mu.Lock()
+		if t.closed {
+			t.mu.Unlock()
+			c.Close()
+			return
+		}
+		t.inbound[c] = struct{}{}
+		t.mu.Unlock()
+		t.wg.Go(func() { t.read(c) })
+	}
+}
+
+// read delivers the frames of one inbound connection until it ends or a
+// frame is malformed (then the connection is closed: the sender redials).
+func (t *transport) read(c net.Conn) {
+	defer func() {
+		c.Close()
+		t.mu.Lock()
+		delete(t.inbound, c)
+		t.mu.Unlock()
+	}()
+	r := bufio.NewReaderSize(c, 64<<10)
+	var hdr [4]byte
+	var buf []byte
+	for {
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return
+		}
+		n := binary.BigEndian.Uint32(hdr[:])
+		if n == 0 || n > maxFrame {
+			t.reject(c, fmt.Errorf("frame of %d bytes (limit %d)", n, maxFrame))
+			return
+		}
+		if cap(buf) < int(n) {
+			buf = make([]byte, n)
+		}
+		buf = buf[:n]
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return
+		}
+		env := &messages.Envelope{}
+		if err := proto.Unmarshal(buf, env); err != nil {
+			t.reject(c, fmt.Errorf("undecodable frame: %w", err))
+			return
+		}
+		if env.Target == "" || env.Payload == nil {
+			t.reject(c, errors.New("frame without target or payload"))
+			return
+		}
+		t.deliver(env)
+	}
+}
+
+func (t *transport) reject(c net.Conn, err error) {
+	t.Rejected.Add(1)
+	t.log.Warn("rejected malformed transport input", "from", c.RemoteAddr().String(), "err", err)
+}
+
+// Send queues env for the node at addr. It never blocks: when the queue is
+// full the frame is dropped and false returned.
+func (t *transport) Send(addr string, env *messages.Envelope) bool {
+	b, err := proto.Marshal(env)
+	if err != nil || len(b) > maxFrame {
+		t.Dropped.Add(1)
+		return false
+	}
+	frame := make([]byte, 4+len(b))
+	binary.BigEndian.PutUint32(frame, uint32(len(b)))
+	copy(frame[4:], b)
+	p := t.peer(addr)
+	if p == nil {
+		return false
+	}
+	select {
+	case p.q <- frame:
+		return true
+	default:
+		t.Dropped.Add(1)
+		return false
+	}
+}
+
+func (t *transport) peer(addr string) *peer {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return nil
+	}
+	p := t.peers[addr]
+	if p == nil {
+		p = &peer{addr: addr, q: make(chan []byte, peerQueue)}
+		t.peers[addr] = p
+		t.wg.Go(func() { t.write(p) })
+	}
+	return p
+}
+
+type peer struct {
+	addr string
+	q    chan []byte
+}
+
+// write sends p's frames, dialling as needed. While the peer cannot be
+// reached, frames are dropped (their trees replay) and dialling backs off.
+func (t *transport) write(p *peer) {
+	var c net.Conn
+	var w *bufio.Writer
+	backoff := 50 * time.Millisecond
+	defer func() {
+		if c != nil {
+			c.Close()
+		}
+	}()
+	for {
+		var frame []byte
+		select {
+		case <-t.done:
+			return
+		case frame = <-p.q:
+		}
+		if c == nil {
+			d := net.Dialer{Timeout: dialTimeout}
+			conn, err := d.Dial("tcp", p.addr)
+			if err != nil {
+				t.Dropped.Add(1)
+				t.log.Debug("peer unreachable", "peer", p.addr, "err", err)
+				select {
+				case <-t.done:
+					return
+				case <-time.After(backoff):
+				}
+				backoff = min(2*backoff, time.Second)
+				continue
+			}
+			c, w, backoff = conn, bufio.NewWriterSize(conn, 256<<10), 50*time.Millisecond
+		}
+		_ = c.SetWriteDeadline(time.Now().Add(writeTimeout))
+		err := t.writeFrames(w, p, frame)
+		if err == nil {
+			err = w.Flush()
+		}
+		if err != nil {
+			t.Dropped.Add(1)
+			t.log.Debug("peer write failed", "peer", p.addr, "err", err)
+			c.Close()
+			c, w = nil, nil
+		}
+	}
+}
+
+// writeFrames writes frame and whatever else is queued right now.
+func (t *transport) writeFrames(w *bufio.Writer, p *peer, frame []byte) error {
+	for {
+		if _, err := w.Write(frame); err != nil {
+			return err
+		}
+		select {
+		case frame = <-p.q:
+		default:
+			return nil
+		}
+	}
+}
+
+// Close stops accepting, closes every connection and waits for the
+// transport's goroutines. Safe twice.
+func (t *transport) Close() {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return
+	}
+	t.closed = true
+	close(t.done)
+	t.ln.Close()
+	for c := range t.inbound {
+		c.Close()
+	}
+	t.mu.Unlock()
+	t.wg.Wait()
+}
