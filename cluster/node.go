@@ -605,4 +605,3 @@ func Keygen() []byte {
 	_, _ = rand.Read(k)
 	return k
 }
-
