@@ -32,11 +32,20 @@ func main() {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintf(w, `usage: node COMMAND [flags]
+	fmt.Fprintf(w, `usage: node [flags]                 start a cluster node (node --help for its flags)
+       node COMMAND [flags]
 
 commands:
   run TOPOLOGY [--set key=value]...   run a registered topology in local mode
   topologies                          list the registered topologies
+  submit TOPOLOGY [--name N] [--set key=value]...
+                                      submit a registered topology to the cluster
+  list [--json]                       the cluster's topologies with spout counts
+  members [--json]                    the cluster's nodes
+  kill NAME [--wait 30s]              deactivate, wait for trees in flight, remove
+  activate NAME / deactivate NAME     start / pause a topology's spouts
+  keygen                              print a new gossip key
+Client commands take --addr HOST:PORT (a node's HTTP API; default 127.0.0.1:8080).
 
 registered topologies:
 `)
@@ -60,6 +69,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	case "submit", "list", "members", "kill", "activate", "deactivate":
+		return exit(clientCmd(ctx, args[0], args[1:], stdout, stderr), "node "+args[0], stderr)
+	case "keygen":
+		return exit(keygenCmd(stdout), "node keygen", stderr)
 	case "topologies":
 		for _, name := range registeredNames() {
 			fmt.Fprintf(stdout, "%s\t%s\n", name, registry[name].description)
@@ -67,8 +80,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "-h", "--help", "help":
 		usage(stdout)
+		fmt.Fprintln(stdout)
+		_ = daemonCmd(ctx, []string{"--help"}, stdout)
 		return 0
 	default:
+		if strings.HasPrefix(args[0], "-") {
+			return exit(daemonCmd(ctx, args, stderr), "node", stderr)
+		}
 		fmt.Fprintf(stderr, "node: unknown command %q\n", args[0])
 		usage(stderr)
 		return 2
@@ -76,6 +94,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 var errUsage = errors.New("usage")
+
+// exit turns a command's error into an exit code: 2 for usage errors, 1
+// for the rest.
+func exit(err error, what string, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", what, err)
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	return 1
+}
 
 // setFlags collects repeated --set key=value flags.
 type setFlags topology.Config

@@ -7,11 +7,13 @@ package wordcount
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -24,7 +26,8 @@ import (
 // Configuration keys (set with --set on node run).
 const (
 	KeyInput    = "wordcount.input"     // a text file; empty: generated text
-	KeyOutput   = "wordcount.output"    // where to write word<TAB>count lines
+	KeyOutput   = "wordcount.output"    // a file for the merged counts, or a directory for counts-<task>.tsv per count task
+	KeyLedger   = "wordcount.ledger"    // a directory: each count task appends line<TAB>position<TAB>word per tuple
 	KeyFailRate = "wordcount.fail-rate" // fraction of split tuples to fail
 	KeyLines    = "wordcount.lines"     // lines of generated text (default 200000)
 	KeySplit    = "wordcount.split.parallelism"
@@ -167,7 +170,14 @@ func Build(job *Job, conf topology.Config) (*topology.Topology, error) {
 	b.SetSpout("lines", func() topology.Spout { return &LineSpout{job: job} }, 1).Output("line_no", "line")
 	b.SetBasicBolt("split", func() topology.BasicBolt { return &SplitBolt{FailRate: failRate} }, split).
 		ShuffleGrouping("lines").Output("word", "line_no", "pos")
-	b.SetBolt("count", func() topology.Bolt { return &CountBolt{job: job} }, count).
+	outDir := ""
+	if out := conf.String(KeyOutput, ""); out != "" {
+		if fi, err := os.Stat(out); err == nil && fi.IsDir() {
+			outDir = out
+		}
+	}
+	ledger := conf.String(KeyLedger, "")
+	b.SetBolt("count", func() topology.Bolt { return &CountBolt{job: job, OutputDir: outDir, LedgerDir: ledger} }, count).
 		FieldsGrouping("split", "word")
 	return b.Build(conf)
 }
@@ -266,31 +276,78 @@ func (b *SplitBolt) Execute(t topology.Tuple, c topology.BasicCollector) error {
 	return nil
 }
 
-// CountBolt counts words and hands its counts to the job in Cleanup.
+// CountBolt counts words and hands its counts to the job in Cleanup. With
+// OutputDir it also writes them to OutputDir/counts-<task>.tsv in Cleanup
+// (a clean stop: counts in memory die with a killed node). With LedgerDir
+// it appends line<TAB>position<TAB>word for every tuple to
+// LedgerDir/ledger-<task>.tsv and writes it before acking: an at-least-once
+// file sink (like Storm's HdfsBolt) that shows after a crash what was
+// counted.
 type CountBolt struct {
-	job    *Job
-	out    topology.OutputCollector
-	counts map[string]int64
+	job       *Job
+	OutputDir string
+	LedgerDir string
+	out       topology.OutputCollector
+	counts    map[string]int64
+	task      topology.TaskID
+	ledger    *os.File
+	line      []byte
 }
 
-func (b *CountBolt) Prepare(_ context.Context, _ *topology.Context, c topology.OutputCollector) error {
+func (b *CountBolt) Prepare(_ context.Context, tc *topology.Context, c topology.OutputCollector) error {
 	b.out = c
 	b.counts = map[string]int64{}
+	b.task = tc.Task
+	if b.LedgerDir != "" {
+		if err := os.MkdirAll(b.LedgerDir, 0o755); err != nil {
+			return fmt.Errorf("config %s: %w", KeyLedger, err)
+		}
+		f, err := os.OpenFile(filepath.Join(b.LedgerDir, fmt.Sprintf("ledger-%d.tsv", tc.Task)), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return fmt.Errorf("config %s: %w", KeyLedger, err)
+		}
+		b.ledger = f
+	}
 	return nil
 }
 
 func (b *CountBolt) Execute(t topology.Tuple) {
-	b.counts[t.Values()[0].(string)]++
+	v := t.Values()
+	word := v[0].(string)
+	if b.ledger != nil {
+		lineNo, _ := v[1].(int64)
+		pos, _ := v[2].(int64)
+		b.line = fmt.Appendf(b.line[:0], "%d\t%d\t%s\n", lineNo, pos, word)
+		if _, err := b.ledger.Write(b.line); err != nil {
+			b.out.ReportError(err)
+			b.out.Fail(t) // not recorded: replay
+			return
+		}
+	}
+	b.counts[word]++
 	b.out.Ack(t)
 }
 
 func (b *CountBolt) Cleanup() error {
-	b.job.mu.Lock()
-	defer b.job.mu.Unlock()
-	for w, n := range b.counts {
-		b.job.counts[w] += n
+	var errs []error
+	if b.ledger != nil {
+		errs = append(errs, b.ledger.Close())
 	}
-	return nil
+	if b.OutputDir != "" {
+		f, err := os.Create(filepath.Join(b.OutputDir, fmt.Sprintf("counts-%d.tsv", b.task)))
+		if err == nil {
+			err = errors.Join(WriteCounts(f, b.counts), f.Close())
+		}
+		errs = append(errs, err)
+	}
+	if b.job != nil {
+		b.job.mu.Lock()
+		for w, n := range b.counts {
+			b.job.counts[w] += n
+		}
+		b.job.mu.Unlock()
+	}
+	return errors.Join(errs...)
 }
 
 // LoadLines reads the input file named in conf, or generates text.

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/squall-streams/squall/cluster"
+	"github.com/squall-streams/squall/topology"
+)
+
+// clientCmd runs the client subcommands against a node's HTTP API.
+func clientCmd(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("node "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", env("SQUALL_ADDR", "127.0.0.1:8080"), "a node's HTTP API `host:port` (env SQUALL_ADDR)")
+	asJSON := fs.Bool("json", false, "machine-readable output")
+	name := fs.String("name", "", "submit: the running topology's `name` (default: the registered name)")
+	wait := fs.Duration("wait", 30*time.Second, "kill: how long to wait for trees in flight")
+	conf := topology.Config{}
+	fs.Var(setFlags(conf), "set", "submit: topology config `key=value` (repeatable)")
+	var pos []string
+	rest := args
+	for {
+		if err := fs.Parse(rest); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	c := &apiClient{base: "http://" + *addr, http: &http.Client{Timeout: *wait + 30*time.Second}}
+	need := func(n int, what string) error {
+		if len(pos) != n {
+			return fmt.Errorf("%w: node %s %s", errUsage, cmd, what)
+		}
+		return nil
+	}
+	switch cmd {
+	case "members":
+		if err := need(0, "[--json]"); err != nil {
+			return err
+		}
+		var ms []cluster.MemberInfo
+		if err := c.do(ctx, http.MethodGet, "/api/v1/members", nil, &ms); err != nil {
+			return err
+		}
+		if *asJSON {
+			return json.NewEncoder(stdout).Encode(ms)
+		}
+		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "NAME\tSTATUS\tTASKS\tGOSSIP\tHTTP")
+		for _, m := range ms {
+			fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\n", m.Name, m.Status, m.Tasks, m.GossipAddr, m.HTTPAddr)
+		}
+		return w.Flush()
+	case "list":
+		if err := need(0, "[--json]"); err != nil {
+			return err
+		}
+		var ts []cluster.TopologyInfo
+		if err := c.do(ctx, http.MethodGet, "/api/v1/topologies", nil, &ts); err != nil {
+			return err
+		}
+		if *asJSON {
+			return json.NewEncoder(stdout).Encode(ts)
+		}
+		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "NAME\tKIND\tSTATUS\tEMITTED\tACKED\tFAILED")
+		for _, t := range ts {
+			var e, a, f int64
+			for _, s := range t.Spouts {
+				e, a, f = e+s.Emitted, a+s.Acked, f+s.Failed
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\n", t.Name, t.Kind, t.Status, e, a, f)
+		}
+		return w.Flush()
+	case "submit":
+		if err := need(1, "TOPOLOGY [--name N] [--set key=value]..."); err != nil {
+			return err
+		}
+		n := *name
+		if n == "" {
+			n = pos[0]
+		}
+		req := cluster.SubmitRequest{Name: n, Kind: pos[0], Conf: map[string]string{}}
+		for k, v := range conf {
+			req.Conf[k] = fmt.Sprint(v)
+		}
+		if err := c.do(ctx, http.MethodPost, "/api/v1/topologies", req, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "submitted %s (%s)\n", n, pos[0])
+		return nil
+	case "kill", "activate", "deactivate":
+		if err := need(1, "NAME"); err != nil {
+			return err
+		}
+		path := "/api/v1/topologies/" + url.PathEscape(pos[0]) + "/" + cmd
+		if cmd == "kill" {
+			path += "?wait=" + url.QueryEscape(wait.String())
+		}
+		if err := c.do(ctx, http.MethodPost, path, nil, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: %sd\n", pos[0], strings.TrimSuffix(cmd, "e"))
+		return nil
+	}
+	return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+}
+
+type apiClient struct {
+	base string
+	http *http.Client
+}
+
+func (c *apiClient) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: %w (is a node serving its API there? see --addr)", c.base, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		var e struct{ Error string }
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		if e.Error == "" {
+			e.Error = resp.Status
+		}
+		return errors.New(e.Error)
+	}
+	if out != nil {
+		return json.NewDecoder(resp.Body).Decode(out)
+	}
+	return nil
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/squall-streams/squall/cluster"
+	"github.com/squall-streams/squall/topology"
+)
+
+// daemonFlags are the flags of `node [flags]`, each with an environment
+// variable that supplies its default.
+type daemonFlags struct {
+	name, bind, http, transport, key, logLevel string
+	join                                       listFlag
+	capacity                                   int
+	fastFailure                                bool
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
+func env(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	return def
+}
+
+// daemonCmd runs a cluster node in the foreground until SIGINT/SIGTERM,
+// then leaves the cluster gracefully.
+func daemonCmd(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("node", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f daemonFlags
+	host, _ := os.Hostname()
+	fs.StringVar(&f.name, "name", env("SQUALL_NAME", host), "unique node `name` in the cluster (env SQUALL_NAME; default: the host name)")
+	fs.StringVar(&f.bind, "bind", env("SQUALL_BIND", "127.0.0.1:7946"), "gossip `host:port`, UDP and TCP (env SQUALL_BIND)")
+	fs.Var(&f.join, "join", "gossip `host:port` of a node already in the cluster; repeatable or comma-separated (env SQUALL_JOIN); none: start a new cluster")
+	fs.StringVar(&f.http, "http", env("SQUALL_HTTP", "127.0.0.1:8080"), "HTTP API `host:port` (env SQUALL_HTTP)")
+	fs.StringVar(&f.transport, "transport", env("SQUALL_TRANSPORT", ""), "node-to-node tuple transport `host:port` (env SQUALL_TRANSPORT; default: the bind host, a free port)")
+	fs.StringVar(&f.key, "gossip-key", env("SQUALL_GOSSIP_KEY", ""), "base64 gossip encryption `key` of 16, 24 or 32 bytes, the same on every node (env SQUALL_GOSSIP_KEY; `node keygen` makes one)")
+	capDefault, _ := strconv.Atoi(env("SQUALL_CAPACITY", "1"))
+	fs.IntVar(&f.capacity, "capacity", capDefault, "relative number of tasks this node takes (env SQUALL_CAPACITY)")
+	fs.StringVar(&f.logLevel, "log-level", env("SQUALL_LOG_LEVEL", "info"), "log `level`: debug, info, warn, error (env SQUALL_LOG_LEVEL)")
+	fs.BoolVar(&f.fastFailure, "fast-failure-detection", env("SQUALL_FAST_FAILURE_DETECTION", "") == "1", "detect dead nodes in about a second instead of 5-7 s (for one machine; env SQUALL_FAST_FAILURE_DETECTION=1)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: node [flags]   start a node (first one) or join a cluster (--join)\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	if len(f.join) == 0 {
+		_ = f.join.Set(env("SQUALL_JOIN", ""))
+	}
+	if f.key == "" {
+		return fmt.Errorf("%w: set --gossip-key or SQUALL_GOSSIP_KEY (the same on every node; `node keygen` prints a new one)", errUsage)
+	}
+	key, err := cluster.ParseGossipKey(f.key)
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return fmt.Errorf("%w: --log-level %q", errUsage, f.logLevel)
+	}
+	cfg := cluster.DefaultConfig()
+	if f.fastFailure {
+		cfg = cluster.LocalConfig()
+	}
+	cfg.Name, cfg.Bind, cfg.Join, cfg.HTTP, cfg.Remote = f.name, f.bind, f.join, f.http, f.transport
+	cfg.GossipKey, cfg.Capacity = key, f.capacity
+	cfg.Logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	cfg.Topologies = clusterTopologies()
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	n, err := cluster.Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "node %s: gossip %s, http %s\n", n.Name(), n.GossipAddr(), n.HTTPAddr())
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return n.Shutdown(sctx)
+}
+
+// clusterTopologies are the registered topologies, as cluster factories.
+func clusterTopologies() map[string]cluster.Factory {
+	out := map[string]cluster.Factory{}
+	for name, reg := range registry {
+		out[name] = func(conf topology.Config) (*topology.Topology, error) {
+			j, err := reg.build(conf)
+			if err != nil {
+				return nil, err
+			}
+			return j.topology, nil
+		}
+	}
+	return out
+}
+
+func keygenCmd(stdout io.Writer) error {
+	_, err := fmt.Fprintln(stdout, base64.StdEncoding.EncodeToString(cluster.Keygen()))
+	return err
+}

@@ -1,0 +1,278 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/squall-streams/squall/cluster"
+	"github.com/squall-streams/squall/examples/wordcount/wordcount"
+	"github.com/squall-streams/squall/internal/poll"
+)
+
+// proc is one node process.
+type proc struct {
+	name        string
+	gossip, api string
+	cmd         *exec.Cmd
+	log         *os.File
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	for range 20 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		if u, err := net.ListenPacket("udp", addr); err == nil {
+			u.Close()
+			return addr
+		}
+	}
+	t.Fatal("no free port")
+	return ""
+}
+
+func buildNode(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "node")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func (p *proc) start(t *testing.T, bin, key string, join string, dir string) {
+	t.Helper()
+	args := []string{"--name", p.name, "--bind", p.gossip, "--http", p.api, "--log-level", "warn"}
+	if join != "" {
+		args = append(args, "--join", join)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "SQUALL_GOSSIP_KEY="+key)
+	f, err := os.OpenFile(filepath.Join(dir, p.name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd, p.log = cmd, f
+}
+
+func (p *proc) kill() {
+	if p.cmd != nil && p.cmd.Process != nil {
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		_ = p.cmd.Wait()
+		p.log.Close()
+		p.cmd = nil
+	}
+}
+
+func getJSON(addr, path string, v any) error {
+	c := http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get("http://" + addr + path)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s", resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+func members(addr string) map[string]cluster.MemberInfo {
+	var ms []cluster.MemberInfo
+	if getJSON(addr, "/api/v1/members", &ms) != nil {
+		return nil
+	}
+	out := map[string]cluster.MemberInfo{}
+	for _, m := range ms {
+		out[m.Name] = m
+	}
+	return out
+}
+
+func localTasks(addr string) int {
+	var lts []cluster.LocalTopology
+	if getJSON(addr, "/api/v1/local/topologies", &lts) != nil {
+		return -1
+	}
+	n := 0
+	for _, lt := range lts {
+		n += len(lt.Tasks)
+	}
+	return n
+}
+
+type ledgerKey struct{ line, pos int }
+
+// readLedgers reads every ledger file: how often each (line, position) was
+// counted, and entries that are not a word of the input at that place.
+func readLedgers(t *testing.T, dir string, want map[ledgerKey]string) (seen map[ledgerKey]int, bad []string) {
+	t.Helper()
+	seen = map[ledgerKey]int{}
+	files, _ := filepath.Glob(filepath.Join(dir, "ledger-*.tsv"))
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(fh)
+		for sc.Scan() {
+			parts := strings.Split(sc.Text(), "\t")
+			if len(parts) != 3 {
+				continue // a line cut by SIGKILL mid-write is not a count
+			}
+			l, err1 := strconv.Atoi(parts[0])
+			p, err2 := strconv.Atoi(parts[1])
+			k := ledgerKey{l, p}
+			if err1 != nil || err2 != nil || want[k] != parts[2] {
+				bad = append(bad, sc.Text())
+				continue
+			}
+			seen[k]++
+		}
+		fh.Close()
+	}
+	return seen, bad
+}
+
+// TestMultiProcessClusterSurvivesSIGKILL runs the word count across three
+// node processes, SIGKILLs one mid-run, and checks from the count tasks'
+// ledgers that every word of every line was counted at least once and
+// nothing else was; then restarts the killed node and checks it rejoins and
+// gets tasks. Default failure-detection timers: the figures it logs are the
+// ones BENCHMARKS.md reports.
+func TestMultiProcessClusterSurvivesSIGKILL(t *testing.T) {
+	bin := buildNode(t)
+	dir := t.TempDir()
+	key := base64.StdEncoding.EncodeToString(cluster.Keygen())
+	procs := []*proc{{name: "n1"}, {name: "n2"}, {name: "n3"}}
+	for _, p := range procs {
+		p.gossip, p.api = freePort(t), freePort(t)
+	}
+	var once sync.Once
+	t.Cleanup(func() {
+		once.Do(func() {
+			for _, p := range procs {
+				p.kill()
+			}
+		})
+		if t.Failed() {
+			for _, p := range procs {
+				b, _ := os.ReadFile(filepath.Join(dir, p.name+".log"))
+				t.Logf("--- %s log (tail):\n%s", p.name, tail(string(b), 3000))
+			}
+		}
+	})
+	procs[0].start(t, bin, key, "", dir)
+	poll.Until(t, 30*time.Second, "n1 serving", func() bool { return members(procs[0].api) != nil })
+	procs[1].start(t, bin, key, procs[0].gossip, dir)
+	procs[2].start(t, bin, key, procs[0].gossip, dir)
+	poll.Until(t, 30*time.Second, "3 alive members", func() bool {
+		ms := members(procs[0].api)
+		return len(ms) == 3 && ms["n1"].Status == "alive" && ms["n2"].Status == "alive" && ms["n3"].Status == "alive"
+	})
+
+	lines := wordcount.GenerateLines(30000, 11)
+	input := filepath.Join(dir, "input.txt")
+	if err := os.WriteFile(input, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := map[ledgerKey]string{}
+	for i, l := range lines {
+		for p, w := range wordcount.Words(l) {
+			want[ledgerKey{i, p}] = w
+		}
+	}
+	ledger, outDir := filepath.Join(dir, "ledger"), filepath.Join(dir, "out")
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr strings.Builder
+	code := run(context.Background(), []string{"submit", "wordcount", "--addr", procs[1].api, "--name", "wc",
+		"--set", "wordcount.input=" + input, "--set", "wordcount.ledger=" + ledger, "--set", "wordcount.output=" + outDir,
+		"--set", "topology.message.timeout.secs=5", "--set", "topology.max.spout.pending=20"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("submit: exit %d: %s", code, stderr.String())
+	}
+	poll.Until(t, 60*time.Second, "a fifth of the words counted", func() bool {
+		seen, _ := readLedgers(t, ledger, want)
+		return len(seen) > len(want)/5
+	})
+	procs[2].kill()
+	killed := time.Now()
+	var rescheduled time.Duration
+	poll.Until(t, 60*time.Second, "survivors running every task", func() bool {
+		ms := members(procs[0].api)
+		if ms == nil || ms["n3"].Status != "dead" {
+			return false
+		}
+		a, b := localTasks(procs[0].api), localTasks(procs[1].api)
+		if a+b == ms["n1"].Tasks+ms["n2"].Tasks && a > 0 && b > 0 {
+			rescheduled = time.Since(killed)
+			return true
+		}
+		return false
+	})
+	poll.Until(t, 180*time.Second, "every word of every line counted", func() bool {
+		seen, _ := readLedgers(t, ledger, want)
+		return len(seen) == len(want)
+	})
+	complete := time.Since(killed)
+	seen, bad := readLedgers(t, ledger, want)
+	dups := 0
+	for _, n := range seen {
+		dups += n - 1
+	}
+	if len(bad) > 0 {
+		t.Errorf("%d ledger entries are not words of the input, e.g. %q", len(bad), bad[0])
+	}
+	t.Logf("SIGKILL of n3: tasks running on survivors after %v; every (line, position) counted %v after the kill; %d words, %d duplicate counts",
+		rescheduled.Round(time.Millisecond), complete.Round(time.Millisecond), len(want), dups)
+
+	// n3 comes back under its name and gets tasks again.
+	procs[2].start(t, bin, key, procs[0].gossip, dir)
+	poll.Until(t, 60*time.Second, "n3 alive with tasks", func() bool {
+		ms := members(procs[0].api)
+		return ms != nil && ms["n3"].Status == "alive" && localTasks(procs[2].api) > 0
+	})
+
+	// Kill with --wait: every count task writes its counts.
+	stdout.Reset()
+	stderr.Reset()
+	if code := run(context.Background(), []string{"kill", "wc", "--addr", procs[0].api, "--wait", "20s"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("kill: exit %d: %s", code, stderr.String())
+	}
+	poll.Until(t, 30*time.Second, "every count task wrote its counts", func() bool {
+		files, _ := filepath.Glob(filepath.Join(outDir, "counts-*.tsv"))
+		return len(files) >= 2
+	})
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
