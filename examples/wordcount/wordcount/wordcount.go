@@ -133,7 +133,6 @@ func (j *Job) Counts() map[string]int64 {
 	return maps.Clone(j.counts)
 }
 
-
 // WriteCounts writes word<TAB>count lines sorted by word.
 func WriteCounts(w io.Writer, counts map[string]int64) error {
 	words := make([]string, 0, len(counts))
