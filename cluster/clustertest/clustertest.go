@@ -98,6 +98,9 @@ func (c *Cluster) start(i int) {
 	c.mu.Unlock()
 }
 
+// Key is the cluster's gossip key.
+func (c *Cluster) Key() []byte { return c.key }
+
 // Node returns node i (nil after Kill until Restart).
 func (c *Cluster) Node(i int) *cluster.Node {
 	c.mu.Lock()

@@ -1,0 +1,171 @@
+package cluster_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/squall-streams/squall/cluster"
+	"github.com/squall-streams/squall/cluster/clustertest"
+	"github.com/squall-streams/squall/internal/poll"
+	"github.com/squall-streams/squall/messages"
+)
+
+func frame(b []byte) []byte {
+	f := make([]byte, 4+len(b))
+	binary.BigEndian.PutUint32(f, uint32(len(b)))
+	copy(f[4:], b)
+	return f
+}
+
+// TestTransportRejectsMalformedInput sends a node's transport port what
+// crashed protoactor-go's remote (a message for an unknown type, an
+// out-of-range id), plus garbage, oversized and truncated frames, and
+// checks the node keeps running a topology across nodes afterwards.
+func TestTransportRejectsMalformedInput(t *testing.T) {
+	const n = 2000
+	src := newSource(n)
+	c := clustertest.New(t, 2, map[string]cluster.Factory{"ids": factory(src)})
+	var addr, boot string
+	for _, m := range c.Node(0).Members() {
+		if m.Name == c.Node(1).Name() {
+			addr, boot = m.RemoteAddr, m.BootID
+		}
+	}
+	if addr == "" {
+		t.Fatal("no transport address for node 1")
+	}
+	if err := c.Node(0).Submit("ids", "ids", nil); err != nil {
+		t.Fatal(err)
+	}
+	poll.Until(t, 60*time.Second, "some ids acked", func() bool { return src.ackedCount() > 100 })
+	unknownTarget, _ := proto.Marshal(&messages.Envelope{Target: "no/such/actor", Payload: &messages.Envelope_Tuples{Tuples: &messages.TupleBatch{Topology: "x"}}})
+	// Well-framed batches for every task of node 1 that lie: unknown source
+	// tasks, wrong destinations, missing values, a stale epoch, bogus
+	// tracker and completion updates.
+	var lies [][]byte
+	for task := 1; task <= 10; task++ {
+		target := "ids/" + boot + "/t" + strconv.Itoa(task)
+		for _, env := range []*messages.Envelope{
+			{Target: target, Payload: &messages.Envelope_Tuples{Tuples: &messages.TupleBatch{Topology: "ids", Epoch: 7, Tuples: []*messages.Tuple{{Stream: "default"}}}}},
+			{Target: target, Payload: &messages.Envelope_Tracker{Tracker: &messages.TrackerBatch{Topology: "ids", Epoch: 7, Acks: []*messages.TrackerAck{{Root: 1, Xor: 2}}}}},
+			{Target: target, Payload: &messages.Envelope_Completions{Completions: &messages.CompletionBatch{Topology: "ids", Epoch: 7, Completions: []*messages.Completion{{Root: 3}}}}},
+		} {
+			b, _ := proto.Marshal(env)
+			lies = append(lies, frame(b))
+		}
+	}
+	garbage := make([]byte, 4096)
+	for i := range garbage {
+		garbage[i] = byte(rand.IntN(256))
+	}
+	inputs := [][]byte{
+		frame([]byte{0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f}), // truncated field
+		frame([]byte{0xff}),                               // an unknown wire type
+		frame(nil),                                        // empty frame
+		{0xff, 0xff, 0xff, 0xff},                          // a 4 GiB length
+		frame(unknownTarget),                              // a target that does not exist
+		append([]byte(nil), slicesConcat(lies)...),        // lies, well framed
+		garbage,
+		frame(garbage),
+	}
+	for _, in := range inputs {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = conn.Write(in)
+		_ = conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		var b [1]byte
+		_, _ = conn.Read(b[:]) // the node closes the connection on bad input, or the deadline passes
+		conn.Close()
+	}
+	// Both nodes still work together.
+	poll.Until(t, 60*time.Second, "every id acked after the malformed input", func() bool { return src.ackedCount() == n })
+}
+
+// TestGossipRejectsStrangers: random bytes at the gossip port add no
+// member, a node with the wrong key cannot join, and a node cannot take the
+// name of a live one.
+func TestGossipRejectsStrangers(t *testing.T) {
+	c := clustertest.New(t, 2, nil)
+	gossip := c.Node(0).GossipAddr()
+	for range 50 {
+		b := make([]byte, 1+rand.IntN(1400))
+		for i := range b {
+			b[i] = byte(rand.IntN(256))
+		}
+		if u, err := net.Dial("udp", gossip); err == nil {
+			_, _ = u.Write(b)
+			u.Close()
+		}
+		if tc, err := net.DialTimeout("tcp", gossip, time.Second); err == nil {
+			_, _ = tc.Write(b)
+			tc.Close()
+		}
+	}
+
+	wrong := cluster.LocalConfig()
+	wrong.Name, wrong.Bind, wrong.HTTP = "intruder", "127.0.0.1:0", ""
+	wrong.Bind = freeGossip(t)
+	wrong.GossipKey = cluster.Keygen()
+	wrong.Join = []string{gossip}
+	if n, err := cluster.Start(context.Background(), wrong); err == nil {
+		_ = n.Shutdown(context.Background())
+		t.Error("a node with the wrong gossip key joined")
+	} else if !strings.Contains(err.Error(), "gossip-key") {
+		t.Errorf("wrong key error does not say what to check: %v", err)
+	}
+
+	// Whatever the strangers sent, the members are the two nodes.
+	for _, m := range c.Node(1).Members() {
+		if m.Name != c.Node(0).Name() && m.Name != c.Node(1).Name() {
+			t.Errorf("phantom member %+v", m)
+		}
+	}
+}
+
+func TestNameOfALiveNodeIsRefused(t *testing.T) {
+	c := clustertest.New(t, 1, nil)
+	cfg := cluster.LocalConfig()
+	cfg.Name = c.Node(0).Name()
+	cfg.Bind = freeGossip(t)
+	cfg.HTTP = ""
+	cfg.Join = []string{c.Node(0).GossipAddr()}
+	// The key must match for the join to get as far as the name check.
+	cfg.GossipKey = c.Key()
+	n, err := cluster.Start(context.Background(), cfg)
+	if err == nil {
+		_ = n.Shutdown(context.Background())
+		t.Fatal("a second node with a live node's name joined")
+	}
+	if !errors.Is(err, cluster.ErrNameInUse) {
+		t.Fatalf("err = %v, want ErrNameInUse", err)
+	}
+}
+
+func slicesConcat(bs [][]byte) []byte {
+	var out []byte
+	for _, b := range bs {
+		out = append(out, b...)
+	}
+	return out
+}
+
+func freeGossip(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
