@@ -26,6 +26,10 @@ type ComponentStats struct {
 	Errors    int64  `json:"errors"`
 	Restarts  int64  `json:"restarts"`
 	LastError string `json:"last_error,omitempty"`
+	// Complete latency of spouts' trees (all time, this node's tasks; when
+	// summed over nodes, the worst node's).
+	CompleteP50Ms float64 `json:"complete_latency_p50_ms,omitempty"`
+	CompleteP99Ms float64 `json:"complete_latency_p99_ms,omitempty"`
 }
 
 // LocalTopology is what one node runs of a topology.
@@ -176,6 +180,10 @@ func (n *Node) LocalTopologies() []LocalTopology {
 			if le := s.LastError(); le != nil {
 				cs.LastError = le.Err
 			}
+			if s.CompleteLatency.Count() > 0 {
+				cs.CompleteP50Ms = max(cs.CompleteP50Ms, ms(s.CompleteLatency.Quantile(0.5)))
+				cs.CompleteP99Ms = max(cs.CompleteP99Ms, ms(s.CompleteLatency.Quantile(0.99)))
+			}
 		}
 		for _, c := range order {
 			lt.Components = append(lt.Components, *byComp[c])
@@ -284,6 +292,8 @@ func (n *Node) Topologies(ctx context.Context) []TopologyInfo {
 					if c.LastError != "" {
 						a.LastError = c.LastError
 					}
+					a.CompleteP50Ms = max(a.CompleteP50Ms, c.CompleteP50Ms)
+					a.CompleteP99Ms = max(a.CompleteP99Ms, c.CompleteP99Ms)
 				}
 			}
 		}
@@ -299,6 +309,8 @@ func (n *Node) Topologies(ctx context.Context) []TopologyInfo {
 	}
 	return out
 }
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))

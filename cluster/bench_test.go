@@ -1,0 +1,72 @@
+package cluster_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/squall-streams/squall/cluster"
+	"github.com/squall-streams/squall/cluster/clustertest"
+	"github.com/squall-streams/squall/internal/perf"
+	"github.com/squall-streams/squall/topology"
+)
+
+// spoutAcked sums the acked trees (or, for the word count, counted words)
+// of a topology over every node of c.
+func spoutAcked(c *clustertest.Cluster, nodes int, unit string) (n int64, p50, p99 float64) {
+	for _, ti := range c.Node(0).Topologies(context.Background()) {
+		if unit == "words" {
+			for _, b := range ti.Bolts {
+				if b.Component == "count" {
+					n += b.Acked
+				}
+			}
+		}
+		for _, s := range ti.Spouts {
+			if unit != "words" {
+				n += s.Acked
+			}
+			p50, p99 = max(p50, s.CompleteP50Ms), max(p99, s.CompleteP99Ms)
+		}
+	}
+	return n, p50, p99
+}
+
+// BenchmarkCluster runs storm-perf shapes on 1 and 3 in-process nodes
+// talking over loopback TCP (go test -run '^$' -bench Cluster ./cluster/).
+// Latency percentiles are all-time, warm-up included.
+func BenchmarkCluster(b *testing.B) {
+	for _, w := range []string{perf.ConstSpoutIDNullBolt, perf.FileReadWordCount} {
+		for _, nodes := range []int{1, 3} {
+			b.Run(fmt.Sprintf("%s/nodes=%d", w, nodes), func(b *testing.B) {
+				spec := perf.Spec{Workload: w, Acking: true, Bolts: 2}
+				factory := func(conf topology.Config) (*topology.Topology, error) {
+					t, _, err := perf.Build(spec)
+					return t, err
+				}
+				c := clustertest.New(b, nodes, map[string]cluster.Factory{"w": factory})
+				if err := c.Node(0).Submit("w", "w", nil); err != nil {
+					b.Fatal(err)
+				}
+				unit := "tuples"
+				if w == perf.FileReadWordCount {
+					unit = "words"
+				}
+				time.Sleep(2 * time.Second) // warm-up: a measurement window, not synchronisation
+				var rate, p50, p99 float64
+				for b.Loop() {
+					n0, _, _ := spoutAcked(c, nodes, unit)
+					t0 := time.Now()
+					time.Sleep(5 * time.Second) // the measurement window
+					n1, l50, l99 := spoutAcked(c, nodes, unit)
+					rate = float64(n1-n0) / time.Since(t0).Seconds()
+					p50, p99 = l50, l99
+				}
+				b.ReportMetric(rate, unit+"/s")
+				b.ReportMetric(p50, "p50-ms")
+				b.ReportMetric(p99, "p99-ms")
+			})
+		}
+	}
+}
