@@ -69,11 +69,11 @@ func TestTransportRejectsMalformedInput(t *testing.T) {
 	}
 	inputs := [][]byte{
 		frame([]byte{0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f}), // truncated field
-		frame([]byte{0xff}),                               // an unknown wire type
-		frame(nil),                                        // empty frame
-		{0xff, 0xff, 0xff, 0xff},                          // a 4 GiB length
-		frame(unknownTarget),                              // a target that does not exist
-		append([]byte(nil), slicesConcat(lies)...),        // lies, well framed
+		frame([]byte{0xff}),                        // an unknown wire type
+		frame(nil),                                 // empty frame
+		{0xff, 0xff, 0xff, 0xff},                   // a 4 GiB length
+		frame(unknownTarget),                       // a target that does not exist
+		append([]byte(nil), slicesConcat(lies)...), // lies, well framed
 		garbage,
 		frame(garbage),
 	}
