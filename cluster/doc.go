@@ -1,9 +1,26 @@
-// Package cluster will turn the in-process runtime into a cluster of peer
-// nodes: membership by gossip (hashicorp/memberlist), topologies
-// disseminated through versioned gossip state, the assignment of tasks to
-// nodes, the task -> PID directory across nodes, and the remote transport.
+// Package cluster is the node as a library: it turns the in-process runtime
+// into a cluster of peer nodes with no master.
 //
-// What exists so far is its pure core: Place, the deterministic placement of
-// tasks on nodes that every node computes alike from the same membership
-// view and topology set, so no node has to decide for the others.
+//   - Membership is hashicorp/memberlist gossip, encrypted with a shared
+//     key. Each node's metadata carries its transport address, HTTP address,
+//     capacity and a boot id that is new for every process start.
+//   - The submitted topologies are a State every node gossips and merges
+//     (versioned specs, tombstones for kills): a topology survives the node
+//     it was submitted to, and nodes that join later learn it by push/pull.
+//   - Place computes, from the live members and the topologies, which node
+//     runs each task. Every node computes the same placement from the same
+//     view, so nobody decides for anybody; views differ only for a moment,
+//     and at-least-once replay covers that moment.
+//   - Each node runs its share through package supervisor and resolves the
+//     other tasks through a directory: local tasks get Go values, remote
+//     ones protobuf batches over the transport (transport.go), one TCP
+//     connection per peer. Task actor ids carry the boot id, and batches the
+//     assignment epoch, so nothing meant for a dead process or an old
+//     assignment is executed: it is dropped and its trees replay.
+//   - When memberlist declares a node dead the survivors place its tasks on
+//     themselves; the trees it held time out at their spouts and replay.
+//
+// The HTTP API (http.go) serves members, topologies and their counts
+// summed over the nodes, and submit/kill/activate/deactivate; cmd/node's
+// client commands speak it. clustertest starts in-process clusters for tests.
 package cluster
