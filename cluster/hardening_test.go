@@ -115,7 +115,7 @@ func TestGossipRejectsStrangers(t *testing.T) {
 
 	wrong := cluster.LocalConfig()
 	wrong.Name, wrong.Bind, wrong.HTTP = "intruder", "127.0.0.1:0", ""
-	wrong.Bind = freeGossip(t)
+	wrong.Bind = clustertest.FreeAddr(t)
 	wrong.GossipKey = cluster.Keygen()
 	wrong.Join = []string{gossip}
 	if n, err := cluster.Start(context.Background(), wrong); err == nil {
@@ -137,7 +137,7 @@ func TestNameOfALiveNodeIsRefused(t *testing.T) {
 	c := clustertest.New(t, 1, nil)
 	cfg := cluster.LocalConfig()
 	cfg.Name = c.Node(0).Name()
-	cfg.Bind = freeGossip(t)
+	cfg.Bind = clustertest.FreeAddr(t)
 	cfg.HTTP = ""
 	cfg.Join = []string{c.Node(0).GossipAddr()}
 	// The key must match for the join to get as far as the name check.
@@ -158,14 +158,4 @@ func slicesConcat(bs [][]byte) []byte {
 		out = append(out, b...)
 	}
 	return out
-}
-
-func freeGossip(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }

@@ -38,16 +38,16 @@ func New(t testing.TB, n int, topologies map[string]cluster.Factory) *Cluster {
 	c := &Cluster{t: t, key: cluster.Keygen(), topologies: topologies, nodes: make([]*cluster.Node, n), addrs: make([]string, n)}
 	t.Cleanup(c.shutdown)
 	for i := range n {
-		c.addrs[i] = freeAddr(t)
+		c.addrs[i] = FreeAddr(t)
 		c.start(i)
 	}
 	c.WaitMembers(n)
 	return c
 }
 
-// freeAddr returns a loopback address whose port was free a moment ago
-// (gossip needs the same port for UDP and TCP).
-func freeAddr(t testing.TB) string {
+// FreeAddr returns a loopback address whose port was free for TCP and UDP
+// a moment ago (gossip needs the same port for both).
+func FreeAddr(t testing.TB) string {
 	for range 20 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/squall-streams/squall/cluster"
+	"github.com/squall-streams/squall/cluster/clustertest"
 	"github.com/squall-streams/squall/examples/wordcount/wordcount"
 	"github.com/squall-streams/squall/internal/poll"
 )
@@ -29,24 +29,6 @@ type proc struct {
 	gossip, api string
 	cmd         *exec.Cmd
 	log         *os.File
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := l.Addr().String()
-		l.Close()
-		if u, err := net.ListenPacket("udp", addr); err == nil {
-			u.Close()
-			return addr
-		}
-	}
-	t.Fatal("no free port")
-	return ""
 }
 
 func buildNode(t *testing.T) string {
@@ -169,7 +151,7 @@ func TestMultiProcessClusterSurvivesSIGKILL(t *testing.T) {
 	key := base64.StdEncoding.EncodeToString(cluster.Keygen())
 	procs := []*proc{{name: "n1"}, {name: "n2"}, {name: "n3"}}
 	for _, p := range procs {
-		p.gossip, p.api = freePort(t), freePort(t)
+		p.gossip, p.api = clustertest.FreeAddr(t), clustertest.FreeAddr(t)
 	}
 	var once sync.Once
 	t.Cleanup(func() {
