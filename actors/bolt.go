@@ -234,6 +234,14 @@ func (b *boltTask) EmitDirect(task topology.TaskID, stream topology.StreamID, va
 	b.out.emitAnchored(stream, values, anchors, task)
 }
 
+// EmitStreamTasks implements topology.TaskReporter.
+func (b *boltTask) EmitStreamTasks(stream topology.StreamID, values topology.Values, anchors ...topology.Tuple) []topology.TaskID {
+	b.out.emitAnchored(stream, values, anchors, 0)
+	return b.out.targets
+}
+
+var _ topology.TaskReporter = (*boltTask)(nil)
+
 func (b *boltTask) Ack(t topology.Tuple) {
 	rt, ok := t.(*tuple)
 	if !ok {

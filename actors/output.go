@@ -112,7 +112,8 @@ func (o *output) newTuple(r *streamRouter, values topology.Values) *tuple {
 }
 
 // emitRoot emits a spout tuple that starts tree root (0: untracked) and
-// returns the XOR of the edges created and the number of tuples sent.
+// returns the XOR of the edges created and the number of tuples sent. The
+// tasks it went to are in o.targets until the next emit.
 func (o *output) emitRoot(stream topology.StreamID, values topology.Values, root uint64, direct topology.TaskID) (xor uint64, n int) {
 	r := o.router(stream)
 	targets := o.routeTo(r, values, direct)

@@ -73,7 +73,14 @@ func (s *spoutTask) Receive(ctx actor.Context) {
 		}
 		s.completed(fromWireCompletions(m))
 	case *submitted:
+		s.emittedNow = 0
 		s.call("submitted function", m.fn)
+		s.ackImmediate()
+		if s.emittedNow > 0 {
+			// It emitted: the spout is not idle, call NextTuple again now
+			// rather than at the clock's next pulse.
+			s.env.wake[s.task-1].Store(false)
+		}
 	case *flushMsg:
 		s.out.flush()
 		return
@@ -259,6 +266,14 @@ func (s *spoutTask) EmitDirect(task topology.TaskID, stream topology.StreamID, v
 }
 
 func (s *spoutTask) ReportError(err error) { s.stats.recordError(err) }
+
+// EmitStreamTasks implements topology.SpoutTaskReporter.
+func (s *spoutTask) EmitStreamTasks(stream topology.StreamID, values topology.Values, msgID any) []topology.TaskID {
+	s.emit(stream, values, msgID, 0)
+	return s.out.targets
+}
+
+var _ topology.SpoutTaskReporter = (*spoutTask)(nil)
 
 func (s *spoutTask) emit(stream topology.StreamID, values topology.Values, msgID any, direct topology.TaskID) {
 	s.emittedNow++

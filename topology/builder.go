@@ -109,11 +109,8 @@ func (b *Builder) SetBasicBolt(id ComponentID, factory func() BasicBolt, paralle
 	if factory == nil {
 		return b.SetBolt(id, nil, parallelism)
 	}
-	d := b.SetBolt(id, Basic(factory), parallelism)
-	if od, ok := factory().(OutputDeclarer); ok {
-		od.DeclareOutputFields(d)
-	}
-	return d
+	// Basic's wrapper passes DeclareOutputFields on to the BasicBolt.
+	return b.SetBolt(id, Basic(factory), parallelism)
 }
 
 // Output declares the fields of the default stream.

@@ -87,6 +87,20 @@ type OutputCollector interface {
 	ReportError(err error)
 }
 
+// TaskReporter is implemented by the runtime's collectors: EmitStreamTasks
+// emits like EmitStream and returns the tasks the tuple went to (Storm's
+// emit return value, which multilang's need_task_ids needs). The slice is
+// valid until the next emit. Spout collectors take a message id instead of
+// anchors: see SpoutTaskReporter.
+type TaskReporter interface {
+	EmitStreamTasks(stream StreamID, values Values, anchors ...Tuple) []TaskID
+}
+
+// SpoutTaskReporter is TaskReporter for spout collectors.
+type SpoutTaskReporter interface {
+	EmitStreamTasks(stream StreamID, values Values, msgID any) []TaskID
+}
+
 // BasicCollector is the collector a BasicBolt emits through: every emit is
 // anchored to the input being executed.
 type BasicCollector interface {
@@ -152,6 +166,10 @@ func NewContext(t *Topology, task TaskID, logger *slog.Logger) *Context {
 		topo:      t,
 	}
 }
+
+// Compiled returns the compiled topology the task belongs to (nil outside
+// a runtime). It is immutable.
+func (c *Context) Compiled() *Topology { return c.topo }
 
 // ComponentTasks returns the task IDs of component id, in order.
 func (c *Context) ComponentTasks(id ComponentID) []TaskID {
@@ -226,6 +244,14 @@ func (b *basicBolt) Execute(t Tuple) {
 }
 
 func (b *basicBolt) Cleanup() error { return b.inner.Cleanup() }
+
+// DeclareOutputFields passes the declaration on when the wrapped BasicBolt
+// declares its own streams.
+func (b *basicBolt) DeclareOutputFields(d OutputFieldsDeclarer) {
+	if od, ok := b.inner.(OutputDeclarer); ok {
+		od.DeclareOutputFields(d)
+	}
+}
 
 // The basic bolt is its own BasicCollector; the anchor slice is reused so an
 // emit allocates nothing beyond the tuple.

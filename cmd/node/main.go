@@ -1,9 +1,12 @@
 // Command node is squall's one binary. For now it runs registered
-// topologies in local mode:
+// topologies and Flux-shaped YAML topology files in local mode:
 //
 //	node run TOPOLOGY [--set key=value]...
+//	node run topology.yaml [--resources DIR] [--set key=value]...
 //
 // runs TOPOLOGY in this process, in the foreground, like `storm local`.
+// A TOPOLOGY ending in .yaml or .yml is loaded with package flux; its shell
+// (Python) components run in DIR (default: the file's directory).
 // Ctrl-C or SIGTERM deactivates its spouts, drains the trees in flight and
 // stops. A finite topology (the word count over a file) stops by itself when
 // its input is done.
@@ -37,6 +40,9 @@ func usage(w io.Writer) {
 
 commands:
   run TOPOLOGY [--set key=value]...   run a registered topology in local mode
+  run FILE.yaml [--resources DIR] [--set key=value]...
+                                      run a Flux-shaped YAML topology in local mode;
+                                      shell components run in DIR (default: FILE's directory)
   topologies                          list the registered topologies
   submit TOPOLOGY [--name N] [--set key=value]...
                                       submit a registered topology to the cluster
@@ -123,6 +129,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.Var(setFlags(conf), "set", "topology config `key=value` (repeatable)")
 	verbose := fs.Bool("v", false, "log lifecycle events to stderr")
 	drain := fs.Duration("drain", 30*time.Second, "how long to wait for trees in flight when stopping")
+	resources := fs.String("resources", "", "working `dir`ectory of a YAML topology's shell components")
 	// Flags may come before or after the topology name.
 	var name string
 	rest := args
@@ -140,17 +147,26 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		name, rest = rest[0], rest[1:]
 	}
 	if name == "" {
-		return fmt.Errorf("%w: name a topology: one of %s", errUsage, strings.Join(registeredNames(), ", "))
-	}
-	reg, ok := registry[name]
-	if !ok {
-		return fmt.Errorf("%w: no topology %q registered: one of %s", errUsage, name, strings.Join(registeredNames(), ", "))
+		return fmt.Errorf("%w: name a topology file (.yaml) or a registered topology: one of %s", errUsage, strings.Join(registeredNames(), ", "))
 	}
 	logger := slog.New(slog.DiscardHandler)
 	if *verbose {
 		logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
-	job, err := reg.build(conf)
+	var job *job
+	var err error
+	if isTopologyFile(name) {
+		job, err = buildFluxJob(name, conf, *resources)
+	} else {
+		reg, ok := registry[name]
+		if !ok {
+			return fmt.Errorf("%w: no topology %q registered: one of %s (or a .yaml file)", errUsage, name, strings.Join(registeredNames(), ", "))
+		}
+		if *resources != "" {
+			return fmt.Errorf("%w: --resources is for YAML topologies", errUsage)
+		}
+		job, err = reg.build(conf)
+	}
 	if err != nil {
 		return err
 	}

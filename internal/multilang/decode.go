@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 )
 
 // Side names the writer of the bytes a Decoder reads, which decides the
@@ -284,7 +285,7 @@ func (d *Decoder) command(o map[string]any) (Message, error) {
 			return nil, fmt.Errorf("%w \"command\"", ErrMissingField)
 		}
 	}
-	f.what = fmt.Sprintf("%q", cmd)
+	f.what, f.cmd = "", cmd // quoted only when an error needs it
 	if d.side == FromSquall {
 		switch cmd {
 		case cmdNext:
@@ -639,14 +640,23 @@ func has(o map[string]any, key string) bool {
 type fields struct {
 	o    map[string]any
 	what string
+	cmd  string // the command, when what is empty
+}
+
+// label names the object in errors.
+func (f fields) label() string {
+	if f.what == "" {
+		return strconv.Quote(f.cmd)
+	}
+	return f.what
 }
 
 func (f fields) wrap(key string, err error) error {
-	return fmt.Errorf("%s: field %q: %w", f.what, key, err)
+	return fmt.Errorf("%s: field %q: %w", f.label(), key, err)
 }
 
 func (f fields) missing(key string) error {
-	return fmt.Errorf("%s: %w %q", f.what, ErrMissingField, key)
+	return fmt.Errorf("%s: %w %q", f.label(), ErrMissingField, key)
 }
 
 func (f fields) string(key string) (string, bool, error) {

@@ -37,10 +37,11 @@
 //   - The mapping of tuple values to Go values (values.go): integers stay
 //     int64, numbers that are not integers are float64.
 //
-// # What it does not do (yet)
+// # What it does not do
 //
 // It starts no process and owns no goroutine. Everything that needs time,
-// a process or state across messages belongs to the shell task actor:
+// a process or state across messages belongs to the shell tasks of the
+// public package multilang (ShellSpout, ShellBolt):
 // launching the `[execution_command, script]` argv in the code dir,
 // checking the pid file in pidDir, the order of the session (handshake and
 // pid reply first, Activate before the first Next, a Sync after each spout

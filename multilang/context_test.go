@@ -1,0 +1,270 @@
+package multilang
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/squall-streams/squall/actors"
+	wire "github.com/squall-streams/squall/internal/multilang"
+	"github.com/squall-streams/squall/topology"
+)
+
+type nopSpout struct{ topology.BaseSpout }
+
+func (nopSpout) NextTuple() {}
+
+func nopBolt() topology.Bolt {
+	return topology.Basic(func() topology.BasicBolt {
+		return topology.BoltFunc(func(topology.Tuple, topology.BasicCollector) error { return nil })
+	})()
+}
+
+// contextTopology: spout -> split (shell, 2 tasks) -> count (fields, 2) and all (all).
+func contextTopology(t *testing.T) *topology.Topology {
+	t.Helper()
+	b := topology.NewBuilder("ctx")
+	b.SetSpout("spout", func() topology.Spout { return nopSpout{} }, 1).Output("sentence")
+	b.SetBolt("split", BoltFactory([]string{"x"}, Output("word"), OutputStream("other", "a", "b")), 2).
+		ShuffleGrouping("spout")
+	b.SetBolt("count", nopBolt, 2).FieldsGrouping("split", "word")
+	b.SetBolt("everyone", nopBolt, 2).AllGrouping("split").Input("split", "other", topology.GlobalGrouping())
+	topo, err := b.Build(topology.Config{topology.AckerExecutors: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return topo
+}
+
+func TestHandshakeContext(t *testing.T) {
+	topo := contextTopology(t)
+	split := topo.Component("split")
+	tc := topology.NewContext(topo, split.Tasks[1], nil)
+	own := []streamDecl{{id: "default", fields: []string{"word"}}, {id: "other", fields: []string{"a", "b"}}, {id: DeadLetterStream, fields: DeadLetterFields}}
+	got := handshakeContext(tc, topo, own)
+	// Tasks: count 1-2, everyone 3-4, split 5-6, spout 7, tracker 8.
+	want := wire.Context{
+		TaskToComponent: map[int]string{-1: "__system", 1: "count", 2: "count", 3: "everyone", 4: "everyone",
+			5: "split", 6: "split", 7: "spout", 8: "__acker"},
+		TaskID:      6,
+		ComponentID: "split",
+		Streams:     []string{"default", "dlq", "other"},
+		StreamToOutputFields: map[string][]string{"default": {"word"}, "other": {"a", "b"},
+			"dlq": DeadLetterFields},
+		StreamToTargetToGrouping: map[string]map[string]wire.Grouping{
+			"default": {"count": {Type: wire.GroupingFields, Fields: []string{"word"}}, "everyone": {Type: wire.GroupingAll}},
+			"other":   {"everyone": {Type: wire.GroupingFields, Fields: []string{}}},
+		},
+		SourceToStreamToGrouping: map[string]map[string]wire.Grouping{"spout": {"default": {Type: wire.GroupingShuffle}}},
+		SourceToStreamToFields:   map[string]map[string][]string{"spout": {"default": {"sentence"}}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("context\n got %+v\nwant %+v", got, want)
+	}
+	// Without the topology: its own tasks and outputs only.
+	got = handshakeContext(tc, nil, own[:1])
+	if fmt.Sprint(got.TaskToComponent) != "map[-1:__system 5:split 6:split]" || got.TaskID != 6 ||
+		fmt.Sprint(got.Streams) != "[default]" || len(got.SourceToStreamToFields) != 0 {
+		t.Errorf("context without topology: %+v", got)
+	}
+}
+
+func TestHandshakeConfKeepsJSONValues(t *testing.T) {
+	topo := contextTopology(t)
+	tc := topology.NewContext(topo, 1, nil)
+	tc.Config = topology.Config{"a": 1, "f": func() {}, "topology.debug": true}
+	conf := handshakeConf(tc, map[string]any{"b": []any{"x"}})
+	if _, ok := conf["f"]; ok {
+		t.Error("a func went into the handshake conf")
+	}
+	if conf["topology.name"] != "ctx" || conf["a"] != 1 || conf["topology.debug"] != true || conf["b"] == nil {
+		t.Errorf("conf %v", conf)
+	}
+}
+
+func TestTaskPredictor(t *testing.T) {
+	topo := contextTopology(t)
+	p := newTaskPredictor(topo, "split")
+	values := topology.Values{"hello"}
+	count := topo.Component("count").Tasks
+	fieldsTask := count[actors.FieldsHash(values, []int{0})%uint64(len(count))]
+	got, exact := p.tasks(nil, "default", values)
+	if want := []int{int(fieldsTask), 3, 4}; !reflect.DeepEqual(sortInts(got), sortInts(want)) || !exact {
+		t.Errorf("default: %v exact %v, want %v exact", got, exact, want)
+	}
+	got, exact = p.tasks(nil, "other", topology.Values{1, 2})
+	if !reflect.DeepEqual(got, []int{3}) || !exact {
+		t.Errorf("other: %v %v", got, exact)
+	}
+	// The spout's consumer shuffles: nothing can be predicted.
+	got, exact = newTaskPredictor(topo, "spout").tasks(nil, "default", topology.Values{"x"})
+	if len(got) != 0 || exact {
+		t.Errorf("shuffle: %v %v", got, exact)
+	}
+}
+
+func sortInts(s []int) []int {
+	out := append([]int(nil), s...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+func TestResolveSettings(t *testing.T) {
+	cases := []struct {
+		name string
+		conf topology.Config
+		opts []Option
+		err  string // substring; "" for none
+		chk  func(settings) bool
+	}{
+		{"defaults", nil, nil, "", func(s settings) bool {
+			return s.timeout == 30*time.Second && s.heartbeat == time.Second && s.maxPending == 100 &&
+				s.ser == wire.JSON && s.backoff == 100*time.Millisecond && s.backoffMax == 10*time.Second
+		}},
+		{"storm keys", topology.Config{SubprocessTimeoutKey: 2, MaxPendingKey: "7", SerializerKey: "com.yelp.pyleus.serializer.MessagePackSerializer"}, nil, "",
+			func(s settings) bool {
+				return s.timeout == 2*time.Second && s.heartbeat == 500*time.Millisecond && s.maxPending == 7 && s.ser == wire.Msgpack
+			}},
+		{"worker timeout fallback", topology.Config{WorkerTimeoutKey: 5}, nil, "", func(s settings) bool { return s.timeout == 5*time.Second }},
+		{"options win", topology.Config{SubprocessTimeoutKey: 2, ResourcesDirKey: "/r"},
+			[]Option{WithTimeout(time.Minute), WithSerializer("msgpack"), WithDir("/d"), WithMaxPending(3)}, "",
+			func(s settings) bool {
+				return s.timeout == time.Minute && s.ser == wire.Msgpack && s.dir == "/d" && s.maxPending == 3
+			}},
+		{"resources dir", topology.Config{ResourcesDirKey: "/r"}, nil, "", func(s settings) bool { return s.dir == "/r" }},
+		{"bad serializer", topology.Config{SerializerKey: "thrift"}, nil, SerializerKey, nil},
+		{"bad timeout", topology.Config{SubprocessTimeoutKey: "soon"}, nil, SubprocessTimeoutKey, nil},
+		{"zero timeout", topology.Config{SubprocessTimeoutKey: 0}, nil, SubprocessTimeoutKey, nil},
+		{"bad pending", topology.Config{MaxPendingKey: -1}, nil, MaxPendingKey, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := defaultOptions()
+			for _, opt := range tc.opts {
+				opt(&o)
+			}
+			s, err := resolve([]string{"python"}, o, tc.conf, topology.KindBolt)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) || !errors.Is(err, ErrConfig) {
+					t.Fatalf("err %v, want one naming %s", err, tc.err)
+				}
+				return
+			}
+			if err != nil || !tc.chk(s) {
+				t.Fatalf("settings %+v, err %v", s, err)
+			}
+		})
+	}
+	if err := ValidateConfig(topology.Config{SerializerKey: "nope"}); err == nil {
+		t.Error("ValidateConfig accepted a bad serializer")
+	}
+}
+
+func TestEnvironAppendsPath(t *testing.T) {
+	t.Setenv("PATH", "/bin")
+	env := environ(map[string]string{"PATH": "/venv/bin", "X_SQUALL": "1"})
+	var path, x string
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+		if v, ok := strings.CutPrefix(kv, "X_SQUALL="); ok {
+			x = v
+		}
+	}
+	if path != "/bin:/venv/bin" || x != "1" {
+		t.Errorf("PATH=%q X_SQUALL=%q", path, x)
+	}
+}
+
+func TestQueue(t *testing.T) {
+	var q queue[int]
+	for i := range 3000 {
+		q.push(i)
+	}
+	for i := range 2500 {
+		if v := q.pop(); v != i {
+			t.Fatalf("pop %d, want %d", v, i)
+		}
+	}
+	q.push(3000)
+	for i := 2500; i <= 3000; i++ {
+		if v := q.pop(); v != i {
+			t.Fatalf("pop %d, want %d", v, i)
+		}
+	}
+	if q.len() != 0 {
+		t.Fatalf("len %d", q.len())
+	}
+}
+
+func TestPoisonTracker(t *testing.T) {
+	p := newPoisonTracker(3)
+	a := topology.NewTuple("s", 1, "default", topology.Fields{"w"}, topology.Values{"a"})
+	a2 := topology.NewTuple("s", 2, "default", topology.Fields{"w"}, topology.Values{"a"}) // a replay, from another task
+	b := topology.NewTuple("s", 1, "default", topology.Fields{"w"}, topology.Values{"b"})
+	if p.active() || p.lookup(a) != nil {
+		t.Fatal("new tracker is active")
+	}
+	p.record(a, "x")
+	p.record(a2, "y")
+	if e := p.lookup(a); e == nil || e.count != 2 || e.reason != "y" {
+		t.Fatalf("entry %+v", e)
+	}
+	if p.lookup(b) != nil {
+		t.Fatal("b is poison")
+	}
+	p.forget(p.key(a))
+	if p.active() {
+		t.Fatal("still active after forget")
+	}
+	for i := range maxPoisonEntries + 10 {
+		p.record(topology.NewTuple("s", 1, "default", nil, topology.Values{i}), "z")
+	}
+	if len(p.entries) > maxPoisonEntries {
+		t.Fatalf("%d entries", len(p.entries))
+	}
+	if newPoisonTracker(0).enabled() {
+		t.Fatal("after 0 is enabled")
+	}
+}
+
+func TestOutboxBoundsUnwrittenTuples(t *testing.T) {
+	rooms := 0
+	o := newOutbox(2, func() { rooms++ })
+	o.push([]byte("a"))
+	if !o.hasRoom() {
+		t.Fatal("no room after 1 of 2")
+	}
+	o.push([]byte("b"))
+	if o.hasRoom() {
+		t.Fatal("room after 2 of 2")
+	}
+	o.pushPrio([]byte("hb")) // priority frames do not count
+	prio, normal, closed := o.take(nil, nil)
+	if len(prio) != 1 || len(normal) != 2 || closed {
+		t.Fatalf("take %q %q %v", prio, normal, closed)
+	}
+	o.written(2)
+	if rooms != 1 || !o.hasRoom() {
+		t.Fatalf("rooms %d", rooms)
+	}
+	o.written(0)
+	if rooms != 1 {
+		t.Fatalf("onRoom called without a waiter")
+	}
+	o.close()
+	o.push([]byte("c"))
+	if _, normal, closed := o.take(nil, nil); len(normal) != 0 || !closed {
+		t.Fatalf("after close: %q %v", normal, closed)
+	}
+}

@@ -1,0 +1,303 @@
+package multilang
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	wire "github.com/squall-streams/squall/internal/multilang"
+	"github.com/squall-streams/squall/topology"
+)
+
+// shell is what ShellSpout and ShellBolt share: the settings, the current
+// subprocess, its restarts with backoff, and the handling of the commands
+// both kinds of subprocess send. Every method runs on the task's goroutine.
+type shell struct {
+	argv    []string
+	opts    options
+	kind    topology.ComponentKind
+	streams map[topology.StreamID]streamDecl
+	declErr error
+
+	tc        *topology.Context
+	s         settings
+	logger    *slog.Logger
+	pidDir    string
+	handshake wire.Handshake
+	predictor *taskPredictor
+
+	proc      *proc
+	gen       uint64
+	wg        sync.WaitGroup // every proc's monitor
+	crashes   int
+	restart   *time.Timer
+	closed    bool
+	lastStart time.Time
+
+	metricsSeen   map[string]bool
+	warnedTaskIDs bool
+	taskScratch   []int
+}
+
+func (sh *shell) init(kind topology.ComponentKind, command []string, opts []Option) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	sh.argv, sh.opts, sh.kind, sh.streams = slices.Clone(command), o, kind, map[topology.StreamID]streamDecl{}
+	decls := slices.Clone(o.streams)
+	if kind == topology.KindBolt && o.dlq != "" {
+		decls = append(decls, streamDecl{id: o.dlq, fields: DeadLetterFields})
+	}
+	sh.opts.streams = decls
+	for _, d := range decls {
+		if _, dup := sh.streams[d.id]; dup {
+			sh.declErr = fmt.Errorf("stream %q declared twice", d.id)
+		}
+		sh.streams[d.id] = d
+	}
+}
+
+// declare declares the component's streams (DeclareOutputFields).
+func (sh *shell) declare(d topology.OutputFieldsDeclarer) {
+	for _, s := range sh.opts.streams {
+		d.DeclareStream(s.id, s.direct, s.fields...)
+	}
+}
+
+// prepare reads the settings and makes the handshake; it starts nothing.
+func (sh *shell) prepare(tc *topology.Context) error {
+	sh.tc = tc
+	sh.logger = tc.Logger
+	if sh.logger == nil {
+		sh.logger = slog.New(slog.DiscardHandler)
+	}
+	sh.metricsSeen = map[string]bool{}
+	s, err := resolve(sh.argv, sh.opts, tc.Config, sh.kind)
+	if err != nil {
+		return err
+	}
+	if sh.declErr != nil {
+		return fmt.Errorf("%w: %s %q: %w", ErrConfig, sh.kind, tc.Component, sh.declErr)
+	}
+	sh.s = s
+	safe := strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' || r == '.' || unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return r
+		}
+		return '_'
+	}, string(tc.Component))
+	dir, err := os.MkdirTemp(sh.opts.pidDir, fmt.Sprintf("squall-%s-%d-pids-", safe, tc.Task))
+	if err != nil {
+		return fmt.Errorf("multilang: %s %q: pidDir: %w", sh.kind, tc.Component, err)
+	}
+	sh.pidDir = dir
+	topo := tc.Compiled()
+	if sh.opts.topo != nil {
+		topo = sh.opts.topo()
+	}
+	sh.handshake = wire.Handshake{
+		PIDDir:  dir,
+		Conf:    handshakeConf(tc, sh.opts.conf),
+		Context: handshakeContext(tc, topo, sh.opts.streams),
+	}
+	sh.predictor = newTaskPredictor(topo, tc.Component)
+	return nil
+}
+
+// launch starts a subprocess; on failure it schedules another try.
+func (sh *shell) launch(spec procSpec, report func(error), relaunch func()) {
+	sh.gen++
+	frame, err := wire.AppendFrame(nil, sh.s.ser, sh.handshake)
+	if err != nil {
+		// The conf was filtered to JSON values, so this is a bug; keep trying
+		// anyway, the task must not die.
+		report(fmt.Errorf("multilang: %s %q: encoding the handshake: %w", sh.kind, sh.tc.Component, err))
+		sh.scheduleRestart(relaunch)
+		return
+	}
+	spec.gen, spec.s, spec.logger, spec.submit, spec.handshake = sh.gen, &sh.s, sh.logger, sh.tc.Submit, frame
+	spec.bolt = sh.kind == topology.KindBolt
+	p, err := startProc(spec)
+	sh.lastStart = time.Now()
+	if err != nil {
+		delay := sh.scheduleRestart(relaunch)
+		err = fmt.Errorf("multilang: %s %q task %d: starting %q in %q: %w; retrying in %v",
+			sh.kind, sh.tc.Component, sh.tc.Task, sh.argv, sh.s.dir, err, delay)
+		sh.logger.Error("shell subprocess did not start", "err", err)
+		report(err)
+		return
+	}
+	sh.proc = p
+	sh.wg.Go(p.monitor)
+	sh.logger.Debug("shell subprocess started", "pid", p.pgid, "command", sh.argv, "dir", sh.s.dir, "serializer", sh.s.ser.String())
+}
+
+// scheduleRestart runs relaunch on the task's goroutine after the backoff
+// delay, which it returns.
+func (sh *shell) scheduleRestart(relaunch func()) time.Duration {
+	if !sh.lastStart.IsZero() && time.Since(sh.lastStart) > defaultBackoffReset {
+		sh.crashes = 0 // it ran for a while: this is a new run of bad luck
+	}
+	sh.crashes++
+	delay := sh.s.backoff
+	for i := 1; i < sh.crashes && delay < sh.s.backoffMax; i++ {
+		delay *= 2
+	}
+	delay = min(delay, sh.s.backoffMax)
+	tc := sh.tc
+	gen := sh.gen
+	sh.restart = time.AfterFunc(delay, func() {
+		tc.Submit(func() {
+			if sh.closed || sh.gen != gen || sh.proc != nil {
+				return
+			}
+			sh.restart = nil
+			relaunch()
+		})
+	})
+	return delay
+}
+
+// died records the end of p, the current subprocess, and returns a
+// description of it; the caller fails what p held and restarts.
+func (sh *shell) died(p *proc) string {
+	sh.proc = nil
+	return fmt.Sprintf("subprocess %q (pid %d) %s", sh.argv, p.pgid, p.death())
+}
+
+// close stops the subprocess and every goroutine; it is idempotent.
+func (sh *shell) close() {
+	if sh.closed {
+		return
+	}
+	sh.closed = true
+	if sh.restart != nil {
+		sh.restart.Stop()
+		sh.restart = nil
+	}
+	if sh.proc != nil {
+		sh.proc.stop(sh.s.stopTimeout)
+		sh.proc = nil
+	}
+	sh.wg.Wait()
+	if sh.pidDir != "" {
+		_ = os.RemoveAll(sh.pidDir)
+	}
+}
+
+// current reports whether p is the live subprocess whose output counts.
+func (sh *shell) current(p *proc) bool { return p == sh.proc && !p.broken && !sh.closed }
+
+// protocolError kills p for output that parsed but broke the protocol; its
+// death is handled when the monitor reports it.
+func (sh *shell) protocolError(p *proc, err error) {
+	if p.broken {
+		return
+	}
+	p.broken = true
+	p.kill("protocol error: " + err.Error())
+}
+
+// common handles the commands spouts and bolts share; it reports whether m
+// was one of them.
+func (sh *shell) common(p *proc, m wire.Message, report func(error)) bool {
+	switch m := m.(type) {
+	case wire.PIDReply:
+		if _, err := os.Stat(filepath.Join(sh.pidDir, strconv.Itoa(m.PID))); err != nil {
+			sh.logger.Debug("shell subprocess made no pid file", "pid", m.PID, "pidDir", sh.pidDir)
+		}
+		sh.logger.Debug("shell subprocess ready", "pid", m.PID)
+	case wire.Log:
+		sh.logger.Log(context.Background(), m.Level.SlogLevel(), m.Msg, "pid", p.pid.Load())
+	case wire.ReportError:
+		err := fmt.Errorf("Shell Process Exception: %s", m.Msg)
+		sh.logger.Error("shell subprocess reported an error", "pid", p.pid.Load(), "err", m.Msg)
+		report(err)
+	case wire.Metrics:
+		if sh.opts.metrics != nil {
+			sh.opts.metrics(sh.tc, m.Name, m.Params)
+		} else if !sh.metricsSeen[m.Name] {
+			sh.metricsSeen[m.Name] = true
+			sh.logger.Info("shell subprocess metric dropped: no metrics handler (multilang.WithMetrics)", "metric", m.Name)
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// checkEmit validates an emit against the declared streams, as Storm's
+// collector would (where it kills the worker).
+func (sh *shell) checkEmit(m *wire.Emit) (topology.StreamID, error) {
+	stream := topology.StreamID(m.Stream)
+	if stream == "" {
+		stream = topology.DefaultStream
+	}
+	d, ok := sh.streams[stream]
+	switch {
+	case !ok:
+		declared := make([]string, 0, len(sh.streams))
+		for id := range sh.streams {
+			declared = append(declared, string(id))
+		}
+		slices.Sort(declared)
+		return stream, fmt.Errorf("emit on stream %q, which %q does not declare (it declares %v)", stream, sh.tc.Component, declared)
+	case m.Task != 0 && !d.direct:
+		return stream, fmt.Errorf("direct emit to task %d on stream %q, which is not declared direct", m.Task, stream)
+	case m.Task == 0 && d.direct:
+		return stream, fmt.Errorf("emit on direct stream %q without a task", stream)
+	case len(m.Values) != len(d.fields):
+		return stream, fmt.Errorf("emit of %d values on stream %q, which declares %d fields %v", len(m.Values), stream, len(d.fields), d.fields)
+	}
+	return stream, nil
+}
+
+// guard runs a collector call, turning the runtime's panic on a bad emit
+// (a direct emit to a task that does not consume the stream, say) into an
+// error against the subprocess.
+func guard(fn func()) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("emit rejected: %v", r)
+		}
+	}()
+	fn()
+	return nil
+}
+
+// replyTaskIDs answers an emit that asked for its task ids (Storm's
+// default; storm.py waits for them, pystorm asks only when told to).
+// targets are the tasks the runtime reported, or nil when it cannot.
+func (sh *shell) replyTaskIDs(p *proc, m *wire.Emit, stream topology.StreamID, targets []topology.TaskID, reported bool) {
+	if !m.NeedTaskIDs || m.Task != 0 {
+		return
+	}
+	ids := sh.taskScratch[:0]
+	if reported {
+		for _, t := range targets {
+			ids = append(ids, int(t))
+		}
+	} else {
+		var exact bool
+		ids, exact = sh.predictor.tasks(ids, stream, m.Values)
+		if !exact && !sh.warnedTaskIDs {
+			sh.warnedTaskIDs = true
+			sh.logger.Info("need_task_ids: the reply lists only the tasks of all, global, fields and direct groupings; "+
+				"shuffle-like groupings choose at emit time and the runtime does not report them yet", "stream", stream)
+		}
+	}
+	sh.taskScratch = ids
+	frame, err := wire.AppendFrame(nil, sh.s.ser, wire.TaskIDs(slices.Clone(ids)))
+	if err == nil {
+		p.out.pushPrio(frame)
+	}
+}

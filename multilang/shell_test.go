@@ -1,0 +1,116 @@
+package multilang
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/squall-streams/squall/internal/poll"
+	"github.com/squall-streams/squall/local"
+	"github.com/squall-streams/squall/topology"
+)
+
+// These tests use the test binary as a fake subprocess (helper_test.go)
+// that breaks the protocol in ways pystorm does not.
+
+func helperConf() topology.Config {
+	return topology.Config{RestartBackoffKey: 0.01, RestartBackoffMaxKey: 0.1}
+}
+
+// TestShellProtocolErrors: every way a subprocess can break the protocol
+// kills it (and its process group), fails its tuples at once, and after
+// three deaths sends the tuple to the dead-letter stream.
+func TestShellProtocolErrors(t *testing.T) {
+	cases := []struct{ mode, death string }{
+		{"ackunknown", "acked a non-existent or already acked/failed tuple id"},
+		{"oversize", "message too large"},
+		{"badstream", "does not declare"},
+		{"exit", "exit status 3"},
+		{"orphan", "exit status 3"}, // and its child in the group dies too
+	}
+	for _, tc := range cases {
+		t.Run(tc.mode, func(t *testing.T) {
+			argv, env := helperCommand(tc.mode)
+			testPoison(t, argv, tc.mode, tc.death, helperConf(), env, WithMaxMessageSize(1024))
+		})
+	}
+}
+
+// TestShellStderrGoesToTheLog: stderr lines are logged with the component
+// and the task.
+func TestShellStderrGoesToTheLog(t *testing.T) {
+	argv, env := helperCommand("echo")
+	led := newLedger("a", "stderr", "b")
+	out := &received{}
+	b := topology.NewBuilder("stderr")
+	b.SetSpout("words", func() topology.Spout { return &ledgerSpout{l: led} }, 1).Output("word")
+	b.SetBolt("echo", BoltFactory(argv, env, Output("word")), 1).ShuffleGrouping("words")
+	b.SetBolt("out", sink(out), 1).ShuffleGrouping("echo")
+	r := startTopology(t, b, helperConf(), nil)
+	poll.Until(t, 10*time.Second, "all acked and stderr logged", func() bool {
+		task := fmt.Sprintf("task=%d", r.topo.Component("echo").Tasks[0])
+		return led.ackedCount() == 3 && r.logs.contains("subprocess stderr: hello stderr", "component=echo", task)
+	})
+	r.stopAndCheck()
+}
+
+// TestShellSpoutTimeout: a spout subprocess that does not answer "next"
+// within its timeout is killed and restarted; the spout task goes on.
+func TestShellSpoutTimeout(t *testing.T) {
+	argv, env := helperCommand("spouthang")
+	out := &received{}
+	b := topology.NewBuilder("spouthang")
+	b.SetSpout("hang", SpoutFactory(argv, env, Output("s"), WithTimeout(300*time.Millisecond)), 1)
+	b.SetBolt("out", sink(out), 1).ShuffleGrouping("hang")
+	r := startTopology(t, b, helperConf(), nil)
+	poll.Until(t, 20*time.Second, "three subprocesses to have emitted and hung", func() bool {
+		n := 0
+		for _, x := range out.all() {
+			if x.values[0] == "s1" {
+				n++
+			}
+		}
+		return n >= 3
+	})
+	if _, _, _, _, last := r.stats("hang"); !strings.Contains(last, "no message for") {
+		t.Errorf("last error %q, want the timeout", last)
+	}
+	r.stopAndCheck()
+}
+
+// TestShellCommandNotFound: a command that cannot start is retried with
+// backoff and reported; the task does not crash and stops cleanly.
+func TestShellCommandNotFound(t *testing.T) {
+	led := newLedger("a")
+	b := topology.NewBuilder("notfound")
+	b.SetSpout("words", func() topology.Spout { return &ledgerSpout{l: led} }, 1).Output("word")
+	b.SetBolt("missing", BoltFactory([]string{"/nonexistent/squall-test-command"}, Output("word")), 1).ShuffleGrouping("words")
+	conf := helperConf()
+	conf[topology.MessageTimeoutSecs] = 1 // "a" waits in the bolt until it times out
+	r := startTopology(t, b, conf, nil)
+	poll.Until(t, 10*time.Second, "the start failure to be reported twice", func() bool {
+		_, _, _, errs, last := r.stats("missing")
+		return errs >= 2 && strings.Contains(last, "no such file")
+	})
+	r.stopAndCheck()
+}
+
+// TestPythonStopKillsHungSubprocess: stopping a topology whose subprocess
+// ignores EOF on stdin kills it after the stop timeout.
+func TestPythonStopKillsHungSubprocess(t *testing.T) {
+	py := pythonPath(t)
+	led := newLedger("a", "hang", "b")
+	b := topology.NewBuilder("stophang")
+	b.SetSpout("words", func() topology.Spout { return &ledgerSpout{l: led} }, 1).Output("word")
+	b.SetBolt("faulty", BoltFactory([]string{py, "wordcount.py", "FaultyBolt"}, WithDir(resourcesDir(t)),
+		Output("word"), WithStopTimeout(200*time.Millisecond)), 1).ShuffleGrouping("words")
+	r := startTopology(t, b, helperConf(), nil, local.WithDrainTimeout(100*time.Millisecond))
+	r.drainOK = true // "hang" never completes
+	poll.Until(t, 10*time.Second, "a to be acked", func() bool { return led.ackedCount() >= 1 })
+	start := time.Now()
+	r.stopAndCheck()
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("stop took %v", d)
+	}
+}
