@@ -1,10 +1,16 @@
 package kafka_test
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/squall-streams/squall/examples/kafkawords"
 	"github.com/squall-streams/squall/kafka"
+	"github.com/squall-streams/squall/kafka/embedded"
+	"github.com/squall-streams/squall/local"
+	"github.com/squall-streams/squall/topology"
 )
 
 // A spout task's view: records with a gap (offsets 2-5 were compacted away),
@@ -58,4 +64,68 @@ func ExampleOffsets() {
 	// commit: 8
 	// late ack applied: false
 	// {Acked:4 Retries:1 DeadLetters:0 DeadLettered:0 Ignored:0 Dropped:1}
+}
+
+// A topology from one Kafka topic to another: the spout reads "lines", a
+// bolt upper-cases every value, the Kafka bolt writes (key, message) tuples
+// to "shouts". It runs on the embedded in-memory broker.
+func Example() {
+	broker, err := embedded.Start(embedded.Topics(1, "lines", "shouts"))
+	if err != nil {
+		panic(err)
+	}
+	defer broker.Close()
+	ctx := context.Background()
+	lines := []kafka.Record{{Topic: "lines", Value: []byte("at least")}, {Topic: "lines", Value: []byte("once")}}
+	if err := kafkawords.Produce(ctx, broker.Brokers(), lines); err != nil {
+		panic(err)
+	}
+
+	sc := kafka.DefaultSpoutConfig()
+	sc.Brokers, sc.Topics = broker.Brokers(), []string{"lines"}
+	sc.Metrics = new(kafka.SpoutMetrics)
+	spout, err := kafka.NewSpout(sc)
+	if err != nil {
+		panic(err)
+	}
+	bc := kafka.DefaultBoltConfig() // writes fields "key" and "message"
+	bc.Brokers, bc.Topic = broker.Brokers(), "shouts"
+	bolt, err := kafka.NewBolt(bc)
+	if err != nil {
+		panic(err)
+	}
+	b := topology.NewBuilder("shout")
+	b.SetSpout("lines", spout, 1)
+	b.SetBasicBolt("upper", func() topology.BasicBolt {
+		return topology.BoltFunc(func(t topology.Tuple, c topology.BasicCollector) error {
+			v, _ := topology.Bytes(t, "value")
+			c.Emit(topology.Values{nil, strings.ToUpper(string(v))})
+			return nil
+		})
+	}, 1).ShuffleGrouping("lines").Output("key", "message")
+	b.SetBolt("out", bolt, 1).ShuffleGrouping("upper")
+	topo, err := b.Build(nil)
+	if err != nil {
+		panic(err)
+	}
+	c, err := local.Start(ctx, topo)
+	if err != nil {
+		panic(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); sc.Metrics.Acked.Load() < 2 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond) // polling, with a deadline
+	}
+	if err := c.Stop(ctx); err != nil { // drains, commits, leaves the group
+		panic(err)
+	}
+	out, err := kafkawords.ReadTopic(ctx, broker.Brokers(), "shouts")
+	if err != nil {
+		panic(err)
+	}
+	for _, r := range out {
+		fmt.Println(string(r.Value))
+	}
+	// Output:
+	// AT LEAST
+	// ONCE
 }

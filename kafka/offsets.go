@@ -101,7 +101,7 @@ func (o FailOutcome) String() string {
 type Stats struct {
 	Acked        uint64 // in-flight offsets acked
 	Retries      uint64 // fails that scheduled a retry
-	DeadLetters  uint64 // fails past MaxRetries: the caller was told to dead-letter
+	DeadLetters  uint64 // fails past MaxRetries and DeadLetter calls: the caller was told to dead-letter
 	DeadLettered uint64 // dead letters confirmed written; they count as done for commits
 	Ignored      uint64 // acks, fails and confirmations for offsets not in the expected state
 	// Dropped counts acks, fails and confirmations that carried an older
@@ -243,8 +243,34 @@ func (p *PartitionOffsets) Fail(offset int64, now time.Time) FailOutcome {
 	return FailRetry
 }
 
+// DeadLetter sends an in-flight offset straight to the dead-letter
+// destination, skipping its retries: the record can never succeed (its value
+// cannot be decoded). Like a Fail answered with FailDeadLetter, the caller
+// must write the record and then call DeadLettered; until then the offset
+// holds back the commit position. It reports whether the offset was in flight.
+func (p *PartitionOffsets) DeadLetter(offset int64) bool {
+	e, ok := p.state[offset]
+	if !ok || e.state != inFlight {
+		p.stats.Ignored++
+		return false
+	}
+	e.state = awaitingDeadLetter
+	p.state[offset] = e
+	p.stats.DeadLetters++
+	return true
+}
+
+// RetryAt returns when the failed offset is due for its retry; ok is false
+// when the offset is not waiting for a retry.
+func (p *PartitionOffsets) RetryAt(offset int64) (at time.Time, ok bool) {
+	if e, found := p.state[offset]; !found || e.state != awaitingRetry {
+		return time.Time{}, false
+	}
+	return p.retries.at[offset], true
+}
+
 // DeadLettered confirms that the record at offset, which Fail answered with
-// FailDeadLetter, is written to the dead-letter destination. The offset then
+// FailDeadLetter (or DeadLetter accepted), is written to the dead-letter destination. The offset then
 // counts as done for commits. It reports whether a dead letter was awaited.
 func (p *PartitionOffsets) DeadLettered(offset int64) bool {
 	e, ok := p.state[offset]
@@ -427,6 +453,24 @@ func (o *Offsets) Fail(id MessageID, now time.Time) FailOutcome {
 		return FailDropped
 	}
 	return p.Fail(id.Offset, now)
+}
+
+// DeadLetter sends an in-flight record straight to the dead-letter
+// destination; see PartitionOffsets.DeadLetter. Ids of another generation or
+// of a partition not owned are dropped and counted.
+func (o *Offsets) DeadLetter(id MessageID) bool {
+	p := o.owner(id)
+	return p != nil && p.DeadLetter(id.Offset)
+}
+
+// RetryAt returns when the failed record id is due for its retry; ok is false
+// when it is not waiting for one (or the id is stale, which is not counted).
+func (o *Offsets) RetryAt(id MessageID) (at time.Time, ok bool) {
+	p := o.parts[id.TopicPartition()]
+	if !o.assigned || id.Generation != o.gen || p == nil {
+		return time.Time{}, false
+	}
+	return p.RetryAt(id.Offset)
 }
 
 // DeadLettered confirms a dead letter; see PartitionOffsets.DeadLettered.

@@ -18,6 +18,8 @@ import (
 //	emit 0 1 6 7      each Emit returns true      emit! 3   each returns false
 //	ack 0 1           each Ack returns true       ack! 3    each returns false
 //	dlq 4             each DeadLettered is true   dlq! 4    each is false
+//	dead 4            each DeadLetter is true     dead! 4   each is false
+//	retryat 1 4ms     RetryAt(1) is now+4ms       retryat! 1  RetryAt(1) is not ok
 //	fail 1 retry      Fail(1) answers FailRetry (or ignored, dead-letter)
 //	wait 4ms          the clock moves on
 //	next 8            NextCommit() == 8, true     next- 0   NextCommit() == 0, false
@@ -73,6 +75,34 @@ func runScript(t *testing.T, p *PartitionOffsets, script string) {
 				if got, want := p.DeadLettered(off), cmd == "dlq"; got != want {
 					t.Fatalf("%s: DeadLettered(%d) = %v, want %v", where, off, got, want)
 				}
+			}
+		case "dead", "dead!":
+			for _, off := range nums() {
+				if got, want := p.DeadLetter(off), cmd == "dead"; got != want {
+					t.Fatalf("%s: DeadLetter(%d) = %v, want %v", where, off, got, want)
+				}
+			}
+		case "retryat", "retryat!":
+			off, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", where, err)
+			}
+			at, ok := p.RetryAt(off)
+			if cmd == "retryat!" {
+				if ok {
+					t.Fatalf("%s: RetryAt(%d) = %v, true; want not ok", where, off, at)
+				}
+				break
+			}
+			if len(args) != 2 {
+				t.Fatalf("%s: want retryat OFFSET DELAY", where)
+			}
+			d, err := time.ParseDuration(args[1])
+			if err != nil {
+				t.Fatalf("%s: %v", where, err)
+			}
+			if want := now.Add(d); !ok || !at.Equal(want) {
+				t.Fatalf("%s: RetryAt(%d) = %v, %v; want %v, true", where, off, at, ok, want)
 			}
 		case "fail":
 			if len(args) != 2 {
@@ -290,6 +320,40 @@ func TestPartitionOffsets(t *testing.T) {
 				dlq! 0
 				next 2`,
 			wantStats: Stats{Acked: 1, Retries: 1, DeadLetters: 1, DeadLettered: 1, Ignored: 2},
+		},
+		{
+			name: "undecodable records skip their retries (DeadLetter)",
+			script: `
+				emit 0 1 2
+				ack 0 2
+				dead 1
+				dead! 1
+				ack! 1
+				fail 1 ignored
+				next 1
+				dlq 1
+				next 3
+				dead! 7`,
+			wantStats: Stats{Acked: 2, DeadLetters: 1, DeadLettered: 1, Ignored: 4},
+		},
+		{
+			name: "RetryAt follows the backoff schedule",
+			script: `
+				emit 0 1
+				retryat! 0
+				fail 0 retry
+				retryat 0 0s
+				emit 0
+				retryat! 0
+				fail 0 retry
+				retryat 0 4ms
+				wait 4ms
+				emit 0
+				fail 0 retry
+				retryat 0 8ms
+				ack 1
+				retryat! 1`,
+			wantStats: Stats{Acked: 1, Retries: 3},
 		},
 		{
 			name: "MaxRetries 0 dead-letters on the first fail",
@@ -772,6 +836,31 @@ func TestOffsetsGenerations(t *testing.T) {
 				}
 			},
 			wantStats: Stats{Acked: 6},
+		},
+		{
+			name: "DeadLetter and RetryAt through Offsets drop stale ids",
+			run: func(t *testing.T, o *Offsets) {
+				mustAssign(t, o, 1, map[TopicPartition]int64{tp0: 0})
+				bad := mustEmit(t, o, tp0, 0)
+				failed := mustEmit(t, o, tp0, 1)
+				if !o.DeadLetter(bad) {
+					t.Fatal("DeadLetter() = false")
+				}
+				if got := o.Fail(failed, t0); got != FailRetry {
+					t.Fatalf("Fail() = %v", got)
+				}
+				if at, ok := o.RetryAt(failed); !ok || !at.Equal(t0) {
+					t.Fatalf("RetryAt() = %v, %v", at, ok)
+				}
+				mustAssign(t, o, 2, map[TopicPartition]int64{tp0: 0})
+				if _, ok := o.RetryAt(failed); ok {
+					t.Fatal("RetryAt(stale) ok")
+				}
+				if o.DeadLetter(bad) {
+					t.Fatal("DeadLetter(stale) = true")
+				}
+			},
+			wantStats: Stats{Retries: 1, DeadLetters: 1, Dropped: 1},
 		},
 		{
 			name: "dead letters through Offsets",

@@ -2,13 +2,17 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
+	"github.com/squall-streams/squall/examples/kafkawords"
+	"github.com/squall-streams/squall/examples/wikiedits/wikiedits"
 	"github.com/squall-streams/squall/examples/wordcount/wordcount"
 	"github.com/squall-streams/squall/topology"
 )
@@ -19,6 +23,76 @@ var registry = map[string]registration{
 		description: "count words of wordcount.input (default: generated text); wordcount.output, wordcount.fail-rate",
 		build:       buildWordCount,
 	},
+	kafkawords.WordCountName: {
+		description: "count words of kafka.input lines into kafka.output (key word, value running count); kafka.brokers (empty: embedded broker)",
+		build:       buildKafkaWords(kafkawords.WordCount),
+	},
+	kafkawords.WordsName: {
+		description: "write every word of kafka.input lines to kafka.output (key word, value partition:offset:position); kafka.brokers",
+		build:       buildKafkaWords(kafkawords.Words),
+	},
+	wikiedits.Name: {
+		description: "count Wikipedia-style edit events per page and per user (kafka.input, kafka.output); kafka.brokers (empty: embedded broker and producer)",
+		build:       buildWikiEdits,
+	},
+}
+
+// buildKafkaWords registers a kafkawords topology: it runs until Ctrl-C or
+// SIGTERM, then drains, stops and prints a summary. Without kafka.brokers it
+// runs on an embedded in-memory broker, announced on stderr.
+func buildKafkaWords(build func(topology.Config, io.Writer) (*kafkawords.Job, error)) func(topology.Config) (*job, error) {
+	return func(conf topology.Config) (*job, error) {
+		kj, err := build(conf, os.Stderr)
+		if err != nil {
+			return nil, err
+		}
+		return &job{topology: kj.Topology, report: func(w io.Writer, elapsed time.Duration) error {
+			defer kj.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			return kj.Summary(ctx, w, elapsed)
+		}}, nil
+	}
+}
+
+// buildWikiEdits registers the wikiedits demo. On the embedded broker a
+// producer writes wikiedits.rate edits per second until the node stops.
+func buildWikiEdits(conf topology.Config) (*job, error) {
+	wj, err := wikiedits.Build(conf, os.Stderr)
+	if err != nil {
+		return nil, err
+	}
+	stopProducer := func() {}
+	if wj.Embedded != nil {
+		rate, err := conf.Int(wikiedits.KeyRate, 1000)
+		if err != nil {
+			wj.Close()
+			return nil, err
+		}
+		malformed := 0.001
+		if v := conf.String(wikiedits.KeyMalformed, ""); v != "" {
+			if _, err := fmt.Sscan(v, &malformed); err != nil {
+				wj.Close()
+				return nil, fmt.Errorf("config %s: %q is not a number", wikiedits.KeyMalformed, v)
+			}
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if _, err := wikiedits.Produce(ctx, wj.Brokers, wj.Input, wikiedits.NewGenerator(1), 0, float64(rate), malformed); err != nil {
+				fmt.Fprintln(os.Stderr, "wikiedits: producer:", err)
+			}
+		})
+		fmt.Fprintf(os.Stderr, "wikiedits: producing %d edits/s to %q until stopped\n", rate, wj.Input)
+		stopProducer = func() { cancel(); wg.Wait() }
+	}
+	return &job{topology: wj.Topology, report: func(w io.Writer, elapsed time.Duration) error {
+		stopProducer()
+		defer wj.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return wj.Report(ctx, w, 10, elapsed)
+	}}, nil
 }
 
 func buildWordCount(conf topology.Config) (*job, error) {
