@@ -3,6 +3,7 @@ package actors
 import (
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -46,6 +47,8 @@ type output struct {
 	doneDirty []topology.TaskID
 
 	flushQueued bool
+	// stopping is set when the task stops or restarts: Submit refuses then.
+	stopping atomic.Bool
 }
 
 func newOutput(env *Env, c *topology.Component, task topology.TaskID, tc *topology.Context) *output {
@@ -291,9 +294,14 @@ func (o *output) sendCompletions(spout topology.TaskID) {
 	}
 }
 
-// submit sends fn to the task's own mailbox (Context.Submit).
-func (o *output) submit(fn func()) {
+// submit sends fn to the task's own mailbox (Context.Submit), unless the
+// task is stopping.
+func (o *output) submit(fn func()) bool {
+	if o.stopping.Load() {
+		return false
+	}
 	o.env.System.Root.Send(o.self, &submitted{fn: fn})
+	return true
 }
 
 // sizeHint is the capacity of a new batch after one of last elements.

@@ -93,9 +93,15 @@ func (s *spoutTask) Receive(ctx actor.Context) {
 		s.syncActive()
 	case *actor.Restarting:
 		s.stats.Restarts.Add(1)
+		if s.out != nil {
+			s.out.stopping.Store(true)
+		}
 		s.close()
 		return
 	case *actor.Stopping:
+		if s.out != nil {
+			s.out.stopping.Store(true)
+		}
 		s.close()
 		return
 	}

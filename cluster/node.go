@@ -264,9 +264,8 @@ func (n *Node) build(spec *messages.TopologySpec) (*topology.Topology, error) {
 	if err != nil {
 		return nil, err
 	}
-	if t.Name != spec.Name {
-		t = t.Renamed(spec.Name)
-	}
+	// Every node names this deployment alike: connectors persist the id.
+	t = t.Deployed(spec.Name, fmt.Sprintf("%s-%d", spec.Name, spec.SubmittedUnixMs))
 	n.built[spec.Name] = &built{digest: digest, topo: t}
 	return t, nil
 }

@@ -116,9 +116,8 @@
 //
 // # Known limits
 //
-// The default topology id is made per NewSpout call, so it is shared by the
-// tasks of one process only. When the tasks of one deployment run on several
-// nodes, set SpoutConfig.TopologyID (kafka.topology.id) to one value for the
-// deployment, or Earliest and Latest treat the other nodes' commits as
-// foreign.
+// The default topology id is the runtime's deployment id
+// (topology.Context.TopologyID), the same on every node of a cluster; set
+// SpoutConfig.TopologyID (kafka.topology.id) to keep one id across
+// redeployments.
 package kafka

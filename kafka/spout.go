@@ -124,11 +124,19 @@ func (s *Spout) Open(_ context.Context, tc *topology.Context, out topology.Spout
 		return err
 	}
 	s.offsets = offsets
+	if t := tc.Compiled(); s.cfg.DeadLetterTopic == "" && t != nil {
+		if c := t.Component(tc.Component); c != nil && len(c.Consumers[DeadLetterStream]) == 0 {
+			// Tuples on a stream nobody consumes complete at once: a dead
+			// letter would be counted and then gone.
+			s.log.Warn("dead letters go to stream "+string(DeadLetterStream)+", which no bolt consumes: subscribe one or set a dead-letter topic",
+				"component", tc.Component)
+		}
+	}
 	s.held = make(map[MessageID]held)
 	s.parked = make(map[TopicPartition][]*sarama.ConsumerMessage)
 	s.paused = make(map[TopicPartition]bool)
 	group := cmp.Or(s.cfg.GroupID, fmt.Sprintf("squall.%s.%s", tc.Topology, tc.Component))
-	topologyID := cmp.Or(s.cfg.TopologyID, tc.Topology+"@"+s.deployment)
+	topologyID := cmp.Or(s.cfg.TopologyID, tc.TopologyID, tc.Topology+"@"+s.deployment)
 	clientID := cmp.Or(s.cfg.ClientID, "squall")
 	metadata := encodeMetadata(commitMetadata{
 		TopologyID: topologyID,

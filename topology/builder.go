@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // ErrInvalid is wrapped by every validation error Build returns.
@@ -232,7 +233,10 @@ type Component struct {
 // Topology is a validated, compiled topology: components with their tasks
 // and the routing of every stream. It is immutable after Build.
 type Topology struct {
-	Name       string
+	Name string
+	// ID names this deployment of the topology (Storm's topology id): it is
+	// new for every Build, and in a cluster every node gets the same one.
+	ID         string
 	Config     Config
 	Runtime    Runtime
 	Components []*Component // sorted by ID
@@ -242,11 +246,12 @@ type Topology struct {
 	byTask   []*Component // index task-1; nil for trackers
 }
 
-// Renamed returns a copy of t running under another name (the cluster
-// names each submitted instance of a registered topology).
-func (t *Topology) Renamed(name string) *Topology {
+// Deployed returns a copy of t running under another name and deployment
+// id (the cluster names each submitted instance of a registered topology,
+// and gives every node the same id for it).
+func (t *Topology) Deployed(name, id string) *Topology {
 	c := *t
-	c.Name = name
+	c.Name, c.ID = name, id
 	return &c
 }
 
@@ -416,7 +421,7 @@ func checkInput(bolt ComponentID, in Input, byID map[ComponentID]*Declarer) []er
 // compile assigns task IDs like Storm: components sorted by ID, tasks dense
 // from 1, trackers last.
 func compile(name string, conf Config, rt Runtime, decls []*Declarer) *Topology {
-	t := &Topology{Name: name, Config: conf, Runtime: rt, byID: map[ComponentID]*Component{}}
+	t := &Topology{Name: name, ID: fmt.Sprintf("%s-%d", name, time.Now().UnixMilli()), Config: conf, Runtime: rt, byID: map[ComponentID]*Component{}}
 	sorted := slices.Clone(decls)
 	slices.SortFunc(sorted, func(a, b *Declarer) int { return strings.Compare(string(a.id), string(b.id)) })
 	next := TaskID(1)

@@ -114,6 +114,10 @@ type BasicCollector interface {
 type Context struct {
 	// Topology is the running topology's name.
 	Topology string
+	// TopologyID is the deployment's id, the same on every node (Storm's
+	// topology id): connectors write it into what they persist, such as
+	// Kafka commit metadata.
+	TopologyID string
 	// Component is this task's component.
 	Component ComponentID
 	// Task is this task's ID; TaskIndex is its index among its component's tasks.
@@ -126,7 +130,7 @@ type Context struct {
 	// topo answers the questions below.
 	topo *Topology
 	// submit is set by the runtime; see Submit.
-	submit func(fn func())
+	submit func(fn func()) bool
 }
 
 // Submit runs fn on the task's own goroutine, between calls of the
@@ -140,12 +144,12 @@ func (c *Context) Submit(fn func()) bool {
 	if c.submit == nil {
 		return false
 	}
-	c.submit(fn)
-	return true
+	return c.submit(fn)
 }
 
-// SetSubmit is called by runtimes to implement Submit.
-func (c *Context) SetSubmit(fn func(func())) { c.submit = fn }
+// SetSubmit is called by runtimes to implement Submit; fn reports false
+// once the task is stopping.
+func (c *Context) SetSubmit(fn func(func()) bool) { c.submit = fn }
 
 // NewContext returns the context of task of topology t; runtimes call it.
 func NewContext(t *Topology, task TaskID, logger *slog.Logger) *Context {
@@ -157,13 +161,14 @@ func NewContext(t *Topology, task TaskID, logger *slog.Logger) *Context {
 		}
 	}
 	return &Context{
-		Topology:  t.Name,
-		Component: c.ID,
-		Task:      task,
-		TaskIndex: idx,
-		Config:    t.Config,
-		Logger:    logger,
-		topo:      t,
+		Topology:   t.Name,
+		TopologyID: t.ID,
+		Component:  c.ID,
+		Task:       task,
+		TaskIndex:  idx,
+		Config:     t.Config,
+		Logger:     logger,
+		topo:       t,
 	}
 }
 
