@@ -141,14 +141,20 @@ type FileReadSpout struct {
 	i     int
 	seq   int64
 	ack   bool
+	rate  float64 // lines/s per task; 0: unlimited
+	start time.Time
 }
 
 func (s *FileReadSpout) Open(_ context.Context, _ *topology.Context, c topology.SpoutCollector) error {
 	s.out = c
+	s.start = time.Now()
 	return nil
 }
 
 func (s *FileReadSpout) NextTuple() {
+	if s.rate > 0 && s.seq >= int64(time.Since(s.start).Seconds()*s.rate) {
+		return
+	}
 	line := s.lines[s.i]
 	s.i = (s.i + 1) % len(s.lines)
 	s.seq++
@@ -226,7 +232,7 @@ func Build(spec Spec) (*topology.Topology, *atomic.Int64, error) {
 		b.SetBolt("bolt2", func() topology.Bolt { return &NullBolt{seen: seen} }, bolts).LocalOrShuffleGrouping("bolt1")
 	case FileReadWordCount:
 		lines := wordcount.GenerateLines(20000, 7)
-		b.SetSpout("spout", func() topology.Spout { return &FileReadSpout{lines: lines, ack: spec.Acking} }, spouts).Output("sentence")
+		b.SetSpout("spout", func() topology.Spout { return &FileReadSpout{lines: lines, ack: spec.Acking, rate: rate} }, spouts).Output("sentence")
 		b.SetBolt("split", func() topology.Bolt { return &SplitBolt{} }, bolts).LocalOrShuffleGrouping("spout").Output("word")
 		b.SetBolt("count", func() topology.Bolt { return &CountBolt{seen: seen} }, bolts).FieldsGrouping("split", "word")
 	default:
