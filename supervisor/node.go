@@ -199,7 +199,9 @@ func start(ctx context.Context, sys *actor.ActorSystem, t *topology.Topology, lo
 	}, actor.WithSupervisor(r.backoff))
 	// Tasks are the supervisor's children, so their ids are the
 	// supervisor's id plus "/t<task>": TaskActorID.
+	spawnMu.Lock()
 	pid, err := sys.Root.SpawnNamed(props, t.Name+"/"+a.Instance)
+	spawnMu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("topology %q: spawn supervisor: %w", t.Name, err)
 	}
@@ -219,6 +221,12 @@ func start(ctx context.Context, sys *actor.ActorSystem, t *topology.Topology, lo
 	r.setActive(a.Active)
 	return r, nil
 }
+
+// spawnMu serialises spawns across every actor system in the process. The
+// race detector once flagged protoactor's spawn racing with another actor
+// system's in an in-process multi-node test (clustertest); spawns are rare,
+// so serialising them costs nothing and rules that out.
+var spawnMu sync.Mutex
 
 // topologySupervisor is the parent of a topology's task actors on this
 // node; its props carry the Backoff strategy that restarts them. It spawns
@@ -255,7 +263,9 @@ func (s *topologySupervisor) Receive(ctx actor.Context) {
 			continue
 		}
 		props := actor.PropsFromProducer(s.r.env.Producer(task), actor.WithMailbox(actor.Unbounded()))
+		spawnMu.Lock()
 		pid, serr := ctx.SpawnNamed(props, fmt.Sprintf("t%d", task))
+		spawnMu.Unlock()
 		if serr != nil {
 			err = errors.Join(err, fmt.Errorf("topology %q: spawn task %d: %w", s.r.Topology.Name, task, serr))
 			continue
