@@ -10,9 +10,17 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/squall-streams/squall/kafka/kafkatest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	var opts []goleak.Option
+	for _, f := range kafkatest.IgnoreFunctions {
+		opts = append(opts, goleak.IgnoreAnyFunction(f))
+	}
+	goleak.VerifyTestMain(m, opts...)
+}
 
 func TestRunWordCountWritesCountsAndProgress(t *testing.T) {
 	dir := t.TempDir()
