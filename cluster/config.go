@@ -38,6 +38,9 @@ type Config struct {
 	GossipKey []byte
 	// Capacity weighs how many tasks the node takes (default 1).
 	Capacity int
+	// DataDir is where the node keeps topologies' resources (default: a
+	// new temporary directory).
+	DataDir string
 	// Topologies are the topologies this node can build, by name.
 	Topologies map[string]Factory
 	// Logger is the node's logger (default: discard).

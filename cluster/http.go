@@ -59,6 +59,9 @@ type SubmitRequest struct {
 	Name string            `json:"name"`
 	Kind string            `json:"kind"`
 	Conf map[string]string `json:"conf,omitempty"`
+	// Resources is a gzipped tar of the topology's resources directory
+	// (see TarGz), shipped to every node that runs it.
+	Resources []byte `json:"resources,omitempty"`
 }
 
 // Handler serves the node's JSON API:
@@ -81,13 +84,14 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/topologies", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, n.Topologies(r.Context()))
 	})
+	mux.HandleFunc("GET /api/v1/resources/{digest}", n.serveResources)
 	mux.HandleFunc("POST /api/v1/topologies", func(w http.ResponseWriter, r *http.Request) {
 		var req SubmitRequest
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 2*MaxResources)).Decode(&req); err != nil {
 			writeErr(w, http.StatusBadRequest, fmt.Errorf("bad request body: %w", err))
 			return
 		}
-		if err := n.Submit(req.Name, req.Kind, req.Conf); err != nil {
+		if err := n.SubmitWithResources(req.Name, req.Kind, req.Conf, req.Resources); err != nil {
 			writeErr(w, statusOf(err), err)
 			return
 		}

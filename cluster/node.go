@@ -13,6 +13,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -38,16 +39,17 @@ var (
 // Node is one squall node: a member of the gossip cluster that runs the
 // tasks the placement gives it. Safe for concurrent use.
 type Node struct {
-	cfg    Config
-	log    *slog.Logger
-	boot   string
-	sup    *supervisor.Node
-	tr     *transport
-	ml     *memberlist.Memberlist
-	del    *delegate
-	state  *State
-	http   *http.Server
-	httpLn net.Listener
+	cfg     Config
+	dataDir string
+	log     *slog.Logger
+	boot    string
+	sup     *supervisor.Node
+	tr      *transport
+	ml      *memberlist.Memberlist
+	del     *delegate
+	state   *State
+	http    *http.Server
+	httpLn  net.Listener
 
 	mu       sync.Mutex
 	running  map[string]*placed
@@ -102,6 +104,14 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		cfg: cfg, log: logger, boot: hex.EncodeToString(bootBytes[:]),
 		state: NewState(), running: map[string]*placed{}, built: map[string]*built{}, buildErr: map[string]string{},
 		conflict: make(chan string, 4), stop: make(chan struct{}),
+	}
+	n.dataDir = cfg.DataDir
+	if n.dataDir == "" {
+		d, err := os.MkdirTemp("", "squall-"+cfg.Name+"-")
+		if err != nil {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
+		n.dataDir = d
 	}
 	bindHost, bindPort, _ := splitHostPort(cfg.Bind)
 	remoteAddr := cfg.Remote
@@ -260,6 +270,15 @@ func (n *Node) build(spec *messages.TopologySpec) (*topology.Topology, error) {
 	for k, v := range spec.Conf {
 		conf[k] = v
 	}
+	if d := spec.Conf[ConfResourcesDigest]; d != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		dir, err := n.ensureResources(ctx, d)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		conf[ConfResourcesDir] = dir
+	}
 	t, err := f(conf)
 	if err != nil {
 		return nil, err
@@ -386,8 +405,30 @@ func (n *Node) stopPlaced(ctx context.Context, name string, p *placed) {
 // Submit adds a topology to the cluster: every node builds kind with conf
 // and runs its share of the tasks.
 func (n *Node) Submit(name, kind string, conf map[string]string) error {
+	return n.SubmitWithResources(name, kind, conf, nil)
+}
+
+// SubmitWithResources is Submit with a resources directory packed by
+// TarGz: every node that runs the topology unpacks its own copy, and the
+// factory finds it at ConfResourcesDir.
+func (n *Node) SubmitWithResources(name, kind string, conf map[string]string, resources []byte) error {
 	if name == "" {
 		return fmt.Errorf("%w: empty topology name", ErrConfig)
+	}
+	if len(resources) > 0 {
+		if len(resources) > MaxResources {
+			return fmt.Errorf("%w: resources of %d bytes, more than %d", ErrConfig, len(resources), MaxResources)
+		}
+		digest, err := n.storeResources(resources)
+		if err != nil {
+			return err
+		}
+		c := make(map[string]string, len(conf)+1)
+		for k, v := range conf {
+			c[k] = v
+		}
+		c[ConfResourcesDigest] = digest
+		conf = c
 	}
 	f := n.cfg.Topologies[kind]
 	if f == nil {
@@ -396,6 +437,9 @@ func (n *Node) Submit(name, kind string, conf map[string]string) error {
 	c := topology.Config{}
 	for k, v := range conf {
 		c[k] = v
+	}
+	if d := conf[ConfResourcesDigest]; d != "" {
+		_, c[ConfResourcesDir] = n.resourcesPath(d)
 	}
 	if _, err := f(c); err != nil { // validate before gossiping it
 		return err

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -26,6 +28,7 @@ func clientCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 	asJSON := fs.Bool("json", false, "machine-readable output")
 	name := fs.String("name", "", "submit: the running topology's `name` (default: the registered name)")
 	wait := fs.Duration("wait", 30*time.Second, "kill: how long to wait for trees in flight")
+	resources := fs.String("resources", "", "submit FILE.yaml: the `dir`ectory of its shell components, shipped to every node (default: the file's directory)")
 	conf := topology.Config{}
 	fs.Var(setFlags(conf), "set", "submit: topology config `key=value` (repeatable)")
 	var pos []string
@@ -87,7 +90,7 @@ func clientCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 		}
 		return w.Flush()
 	case "submit":
-		if err := need(1, "TOPOLOGY [--name N] [--set key=value]..."); err != nil {
+		if err := need(1, "TOPOLOGY|FILE.yaml [--name N] [--resources DIR] [--set key=value]..."); err != nil {
 			return err
 		}
 		n := *name
@@ -98,6 +101,26 @@ func clientCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 		for k, v := range conf {
 			req.Conf[k] = fmt.Sprint(v)
 		}
+		if isTopologyFile(pos[0]) {
+			text, err := os.ReadFile(pos[0])
+			if err != nil {
+				return err
+			}
+			if *name == "" {
+				req.Name = strings.TrimSuffix(filepath.Base(pos[0]), filepath.Ext(pos[0]))
+			}
+			req.Kind, req.Conf[fluxYAMLKey] = fluxKind, string(text)
+			dir := *resources
+			if dir == "" {
+				dir = filepath.Dir(pos[0])
+			}
+			if req.Resources, err = cluster.TarGz(dir); err != nil {
+				return err
+			}
+		} else if *resources != "" {
+			return fmt.Errorf("%w: --resources is for YAML topologies", errUsage)
+		}
+		n = req.Name
 		if err := c.do(ctx, http.MethodPost, "/api/v1/topologies", req, nil); err != nil {
 			return err
 		}

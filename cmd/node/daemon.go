@@ -16,16 +16,17 @@ import (
 	"time"
 
 	"github.com/squall-streams/squall/cluster"
+	"github.com/squall-streams/squall/flux"
 	"github.com/squall-streams/squall/topology"
 )
 
 // daemonFlags are the flags of `node [flags]`, each with an environment
 // variable that supplies its default.
 type daemonFlags struct {
-	name, bind, http, transport, key, logLevel string
-	join                                       listFlag
-	capacity                                   int
-	fastFailure                                bool
+	name, bind, http, transport, key, logLevel, dataDir string
+	join                                                listFlag
+	capacity                                            int
+	fastFailure                                         bool
 }
 
 type listFlag []string
@@ -60,6 +61,7 @@ func daemonCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&f.http, "http", env("SQUALL_HTTP", "127.0.0.1:8080"), "HTTP API `host:port` (env SQUALL_HTTP)")
 	fs.StringVar(&f.transport, "transport", env("SQUALL_TRANSPORT", ""), "node-to-node tuple transport `host:port` (env SQUALL_TRANSPORT; default: the bind host, a free port)")
 	fs.StringVar(&f.key, "gossip-key", env("SQUALL_GOSSIP_KEY", ""), "base64 gossip encryption `key` of 16, 24 or 32 bytes, the same on every node (env SQUALL_GOSSIP_KEY; `node keygen` makes one)")
+	fs.StringVar(&f.dataDir, "data-dir", env("SQUALL_DATA_DIR", ""), "`dir`ectory for topologies' resources (env SQUALL_DATA_DIR; default: a new temporary directory)")
 	capDefault, _ := strconv.Atoi(env("SQUALL_CAPACITY", "1"))
 	fs.IntVar(&f.capacity, "capacity", capDefault, "relative number of tasks this node takes (env SQUALL_CAPACITY)")
 	fs.StringVar(&f.logLevel, "log-level", env("SQUALL_LOG_LEVEL", "info"), "log `level`: debug, info, warn, error (env SQUALL_LOG_LEVEL)")
@@ -96,7 +98,7 @@ func daemonCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		cfg = cluster.LocalConfig()
 	}
 	cfg.Name, cfg.Bind, cfg.Join, cfg.HTTP, cfg.Remote = f.name, f.bind, f.join, f.http, f.transport
-	cfg.GossipKey, cfg.Capacity = key, f.capacity
+	cfg.GossipKey, cfg.Capacity, cfg.DataDir = key, f.capacity, f.dataDir
 	cfg.Logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg.Topologies = clusterTopologies()
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -112,9 +114,37 @@ func daemonCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	return n.Shutdown(sctx)
 }
 
-// clusterTopologies are the registered topologies, as cluster factories.
+// fluxKind is the kind of topologies submitted as YAML files; their text
+// travels in the spec's configuration under fluxYAMLKey.
+const (
+	fluxKind    = "flux"
+	fluxYAMLKey = "squall.flux.yaml"
+)
+
+// buildFlux builds a submitted YAML topology on a cluster node, its shell
+// components running in the node's own copy of the resources.
+func buildFlux(conf topology.Config) (*topology.Topology, error) {
+	text := conf.String(fluxYAMLKey, "")
+	if text == "" {
+		return nil, fmt.Errorf("config %s: empty: submit a .yaml file", fluxYAMLKey)
+	}
+	c := topology.Config{}
+	for k, v := range conf {
+		if k != fluxYAMLKey {
+			c[k] = v
+		}
+	}
+	opts := []flux.Option{flux.WithRegistry(fluxRegistry()), flux.WithConfig(c)}
+	if dir := conf.String(cluster.ConfResourcesDir, ""); dir != "" {
+		opts = append(opts, flux.WithResourcesDir(dir))
+	}
+	return flux.Load([]byte(text), opts...)
+}
+
+// clusterTopologies are the registered topologies, as cluster factories,
+// and submitted YAML files.
 func clusterTopologies() map[string]cluster.Factory {
-	out := map[string]cluster.Factory{}
+	out := map[string]cluster.Factory{fluxKind: buildFlux}
 	for name, reg := range registry {
 		out[name] = func(conf topology.Config) (*topology.Topology, error) {
 			j, err := reg.build(conf)

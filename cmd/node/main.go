@@ -46,6 +46,9 @@ commands:
   topologies                          list the registered topologies
   submit TOPOLOGY [--name N] [--set key=value]...
                                       submit a registered topology to the cluster
+  submit FILE.yaml [--resources DIR] [--name N] [--set key=value]...
+                                      submit a YAML topology; DIR (default: FILE's
+                                      directory) is shipped to every node running it
   list [--json]                       the cluster's topologies with spout counts
   members [--json]                    the cluster's nodes
   kill NAME [--wait 30s]              deactivate, wait for trees in flight, remove

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/squall-streams/squall/cluster"
+	"github.com/squall-streams/squall/cluster/clustertest"
+	"github.com/squall-streams/squall/internal/poll"
+)
+
+// TestMultiProcessPythonYAMLSubmit submits a YAML topology of pystorm and
+// streamparse components with its resources directory to a 2-node cluster,
+// deletes the directory, checks the topology runs (each node from its own
+// copy), then starts a third node and checks it fetches the resources and
+// runs tasks too.
+func TestMultiProcessPythonYAMLSubmit(t *testing.T) {
+	py := os.Getenv("SQUALL_PYTHON")
+	if py == "" {
+		t.Fatal("SQUALL_PYTHON is not set: run `export SQUALL_PYTHON=$(scripts/pyenv.sh)`")
+	}
+	t.Setenv("PATH", filepath.Dir(py)+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv("PYTHONDONTWRITEBYTECODE", "1")
+	dir := t.TempDir()
+	resources := filepath.Join(dir, "code")
+	if out, err := exec.Command("cp", "-r", "../../multilang/testdata/resources", resources).CombinedOutput(); err != nil {
+		t.Fatalf("copy resources: %v %s", err, out)
+	}
+	output := filepath.Join(dir, "counts.txt")
+	yaml := `
+name: py-wordcount
+config:
+  test.sentences: ["the cow jumped over the moon", "the moon and the seven seas"]
+  test.output: ` + output + `
+spouts:
+  - id: sentences
+    command: streamparse_run
+    script: wordcount.SentenceSpout
+    fields: [sentence]
+bolts:
+  - id: split
+    className: org.apache.storm.flux.wrappers.bolts.FluxShellBolt
+    constructorArgs: [[python3, splitsentence.py], [word]]
+    parallelism: 2
+  - id: count
+    command: [python3, wordcount.py, CountBolt]
+    fields: [word, count]
+    parallelism: 2
+  - id: sink
+    command: [python3, wordcount.py, FileSinkBolt]
+streams:
+  - {from: sentences, to: split, grouping: {type: SHUFFLE}}
+  - {from: split, to: count, grouping: {type: FIELDS, args: [word]}}
+  - {from: count, to: sink, grouping: {type: GLOBAL}}
+`
+	file := filepath.Join(dir, "topology.yaml")
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	bin := buildNode(t)
+	key := base64.StdEncoding.EncodeToString(cluster.Keygen())
+	procs := []*proc{{name: "p1"}, {name: "p2"}, {name: "p3"}}
+	for _, p := range procs {
+		p.gossip, p.api = clustertest.FreeAddr(t), clustertest.FreeAddr(t)
+	}
+	var once sync.Once
+	t.Cleanup(func() {
+		once.Do(func() {
+			for _, p := range procs {
+				p.kill()
+			}
+		})
+		if t.Failed() {
+			for _, p := range procs {
+				b, _ := os.ReadFile(filepath.Join(dir, p.name+".log"))
+				t.Logf("--- %s log (tail):\n%s", p.name, tail(string(b), 3000))
+			}
+		}
+	})
+	dataDir := func(p *proc) string { return filepath.Join(dir, p.name+"-data") }
+	start := func(p *proc, join string) {
+		t.Setenv("SQUALL_DATA_DIR", dataDir(p))
+		p.start(t, bin, key, join, dir)
+	}
+	start(procs[0], "")
+	poll.Until(t, 30*time.Second, "p1 serving", func() bool { return members(procs[0].api) != nil })
+	start(procs[1], procs[0].gossip)
+	poll.Until(t, 30*time.Second, "2 alive members", func() bool {
+		ms := members(procs[0].api)
+		return len(ms) == 2 && ms["p2"].Status == "alive"
+	})
+	var stdout, stderr strings.Builder
+	if code := run(context.Background(), []string{"submit", file, "--addr", procs[1].api, "--resources", resources}, &stdout, &stderr); code != 0 {
+		t.Fatalf("submit: exit %d: %s", code, stderr.String())
+	}
+	if err := os.RemoveAll(resources); err != nil { // each node runs its own copy now
+		t.Fatal(err)
+	}
+	poll.Until(t, 60*time.Second, "the counts to be written", func() bool {
+		b, _ := os.ReadFile(output)
+		return strings.Contains(string(b), "the 4\n") && strings.Contains(string(b), "moon 2\n")
+	})
+	for _, p := range procs[:2] {
+		if n := localTasks(p.api); n <= 0 {
+			t.Errorf("%s runs %d tasks", p.name, n)
+		}
+	}
+
+	// A node that joins later fetches the resources from a peer.
+	start(procs[2], procs[0].gossip)
+	poll.Until(t, 60*time.Second, "p3 running tasks from its own copy", func() bool {
+		files, _ := filepath.Glob(filepath.Join(dataDir(procs[2]), "resources", "*", "wordcount.py"))
+		return len(files) == 1 && localTasks(procs[2].api) > 0
+	})
+}
