@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/squall-streams/squall/flux"
+	"github.com/squall-streams/squall/kafka"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -16,10 +17,39 @@ func isTopologyFile(name string) bool {
 }
 
 // fluxRegistry holds the Go components YAML topologies may name by
-// className, over flux.StormRegistry's Storm test components. Built-in
-// components (the Kafka spout and bolt) register here.
+// className, over flux.StormRegistry's Storm test components: the Kafka
+// spout and bolt, under storm-kafka-client's class names and short ones.
+// They read the kafka.* keys from the topology's config, overridden by the
+// component's own (config: / addComponentConfig) and by Flux properties.
 func fluxRegistry() flux.Registry {
-	return flux.Registry{}
+	spout := func(c *flux.Component, conf topology.Config) (func() topology.Spout, error) {
+		cfg, err := kafka.SpoutConfigFrom(componentConf(c, conf))
+		if err != nil {
+			return nil, err
+		}
+		return kafka.NewSpout(cfg)
+	}
+	bolt := func(c *flux.Component, conf topology.Config) (func() topology.Bolt, error) {
+		return kafka.NewBolt(kafka.BoltConfigFrom(componentConf(c, conf)))
+	}
+	return flux.Registry{
+		Spouts: map[string]flux.SpoutFactory{"org.apache.storm.kafka.spout.KafkaSpout": spout, "kafka-spout": spout},
+		Bolts:  map[string]flux.BoltFactory{"org.apache.storm.kafka.bolt.KafkaBolt": bolt, "kafka-bolt": bolt},
+	}
+}
+
+func componentConf(c *flux.Component, conf topology.Config) topology.Config {
+	out := topology.Config{}
+	for k, v := range conf {
+		out[k] = v
+	}
+	for k, v := range c.Conf {
+		out[k] = v
+	}
+	for k, v := range c.Properties {
+		out[k] = v
+	}
+	return out
 }
 
 // buildFluxJob loads a Flux-shaped topology file; --set entries override
