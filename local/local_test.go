@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/squall-streams/squall/internal/poll"
 	"github.com/squall-streams/squall/local"
 	"github.com/squall-streams/squall/topology"
 )
@@ -61,10 +62,7 @@ func TestLocalAcksEveryTree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for acked.Load() < n && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	poll.Until(t, 20*time.Second, "every tree acked", func() bool { return acked.Load() >= n })
 	if err := c.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
