@@ -3,6 +3,10 @@ package cluster_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -131,6 +135,19 @@ func TestClusterRunsATopologyAcrossNodes(t *testing.T) {
 	if total != 10 {
 		t.Errorf("members hold %d tasks, want 10", total)
 	}
+	// Every node exposes its tasks' counters to Prometheus; summed over
+	// the nodes, the spout's acked counter is the number of ids.
+	var ackedSum float64
+	for i := range 3 {
+		body := scrape(t, c.Node(i).HTTPAddr())
+		if !strings.Contains(body, "go_goroutines") {
+			t.Errorf("node %d: no Go runtime metrics", i)
+		}
+		ackedSum += metricValue(body, `squall_task_acked_total{component="ids",task="`)
+	}
+	if ackedSum < n {
+		t.Errorf("spout acked counters sum to %v over the nodes, want >= %d", ackedSum, n)
+	}
 	infos := c.Node(2).Topologies(context.Background())
 	if len(infos) != 1 || infos[0].Status != "ACTIVE" || len(infos[0].Spouts) != 1 || infos[0].Spouts[0].Acked < n {
 		t.Errorf("topologies = %+v", infos)
@@ -146,6 +163,34 @@ func TestClusterRunsATopologyAcrossNodes(t *testing.T) {
 		}
 		return true
 	})
+}
+
+func scrape(t *testing.T, addr string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("scrape %s: %s %v", addr, resp.Status, err)
+	}
+	return string(b)
+}
+
+// metricValue sums the samples whose line starts with prefix.
+func metricValue(body, prefix string) float64 {
+	var sum float64
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasPrefix(line, prefix) {
+			f := strings.Fields(line)
+			if v, err := strconv.ParseFloat(f[len(f)-1], 64); err == nil {
+				sum += v
+			}
+		}
+	}
+	return sum
 }
 
 func TestClusterRecoversFromAKilledNode(t *testing.T) {

@@ -73,6 +73,7 @@ type SubmitRequest struct {
 //	POST /api/v1/topologies/{name}/deactivate
 //	POST /api/v1/topologies/{name}/kill?wait=30s
 //	GET  /api/v1/local/topologies              what this node runs
+//	GET  /metrics                              Prometheus: this node's tasks, Go runtime
 func (n *Node) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/members", func(w http.ResponseWriter, r *http.Request) {
@@ -85,6 +86,7 @@ func (n *Node) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, n.Topologies(r.Context()))
 	})
 	mux.HandleFunc("GET /api/v1/resources/{digest}", n.serveResources)
+	mux.Handle("GET /metrics", n.metricsHandler())
 	mux.HandleFunc("POST /api/v1/topologies", func(w http.ResponseWriter, r *http.Request) {
 		var req SubmitRequest
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 2*MaxResources)).Decode(&req); err != nil {
