@@ -2,17 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/squall-streams/squall/cluster"
-	"github.com/squall-streams/squall/cluster/clustertest"
 	"github.com/squall-streams/squall/internal/poll"
 )
 
@@ -65,34 +61,10 @@ streams:
 		t.Fatal(err)
 	}
 
-	bin := buildNode(t)
-	key := base64.StdEncoding.EncodeToString(cluster.Keygen())
-	procs := []*proc{{name: "p1"}, {name: "p2"}, {name: "p3"}}
-	for _, p := range procs {
-		p.gossip, p.api = clustertest.FreeAddr(t), clustertest.FreeAddr(t)
-	}
-	var once sync.Once
-	t.Cleanup(func() {
-		once.Do(func() {
-			for _, p := range procs {
-				p.kill()
-			}
-		})
-		if t.Failed() {
-			for _, p := range procs {
-				b, _ := os.ReadFile(filepath.Join(dir, p.name+".log"))
-				t.Logf("--- %s log (tail):\n%s", p.name, tail(string(b), 3000))
-			}
-		}
-	})
-	dataDir := func(p *proc) string { return filepath.Join(dir, p.name+"-data") }
-	start := func(p *proc, join string) {
-		t.Setenv("SQUALL_DATA_DIR", dataDir(p))
-		p.start(t, bin, key, join, dir)
-	}
-	start(procs[0], "")
-	poll.Until(t, 30*time.Second, "p1 serving", func() bool { return members(procs[0].api) != nil })
-	start(procs[1], procs[0].gossip)
+	c := newProcCluster(t, "p1", "p2", "p3")
+	c.start(0)
+	c.start(1)
+	procs := c.procs
 	poll.Until(t, 30*time.Second, "2 alive members", func() bool {
 		ms := members(procs[0].api)
 		return len(ms) == 2 && ms["p2"].Status == "alive"
@@ -115,9 +87,9 @@ streams:
 	}
 
 	// A node that joins later fetches the resources from a peer.
-	start(procs[2], procs[0].gossip)
+	c.start(2)
 	poll.Until(t, 60*time.Second, "p3 running tasks from its own copy", func() bool {
-		files, _ := filepath.Glob(filepath.Join(dataDir(procs[2]), "resources", "*", "wordcount.py"))
+		files, _ := filepath.Glob(filepath.Join(c.dataDir(2), "resources", "*", "wordcount.py"))
 		return len(files) == 1 && localTasks(procs[2].api) > 0
 	})
 }

@@ -2,17 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/squall-streams/squall/cluster"
-	"github.com/squall-streams/squall/cluster/clustertest"
 	"github.com/squall-streams/squall/examples/wordcount/wordcount"
 	"github.com/squall-streams/squall/internal/poll"
 	"github.com/squall-streams/squall/kafka/kafkatest"
@@ -51,35 +46,9 @@ func TestMultiProcessKafkaWordsSurvivesSIGKILL(t *testing.T) {
 		}
 	}
 
-	bin := buildNode(t)
-	dir := t.TempDir()
-	key := base64.StdEncoding.EncodeToString(cluster.Keygen())
-	procs := []*proc{{name: "k1"}, {name: "k2"}, {name: "k3"}}
-	for _, p := range procs {
-		p.gossip, p.api = clustertest.FreeAddr(t), clustertest.FreeAddr(t)
-	}
-	var once sync.Once
-	t.Cleanup(func() {
-		once.Do(func() {
-			for _, p := range procs {
-				p.kill()
-			}
-		})
-		if t.Failed() {
-			for _, p := range procs {
-				b, _ := os.ReadFile(filepath.Join(dir, p.name+".log"))
-				t.Logf("--- %s log (tail):\n%s", p.name, tail(string(b), 3000))
-			}
-		}
-	})
-	procs[0].start(t, bin, key, "", dir)
-	poll.Until(t, 30*time.Second, "k1 serving", func() bool { return members(procs[0].api) != nil })
-	procs[1].start(t, bin, key, procs[0].gossip, dir)
-	procs[2].start(t, bin, key, procs[0].gossip, dir)
-	poll.Until(t, 30*time.Second, "3 alive members", func() bool {
-		ms := members(procs[0].api)
-		return len(ms) == 3 && ms["k1"].Status == "alive" && ms["k2"].Status == "alive" && ms["k3"].Status == "alive"
-	})
+	c := newProcCluster(t, "k1", "k2", "k3")
+	c.startAll()
+	procs := c.procs
 	var stdout, stderr strings.Builder
 	code := run(context.Background(), []string{"submit", "kafka-words", "--addr", procs[0].api, "--name", "kw",
 		"--set", "kafka.brokers=" + strings.Join(brokers, ","), "--set", "kafka.input=" + in, "--set", "kafka.output=" + out,

@@ -69,6 +69,74 @@ func (p *proc) kill() {
 	}
 }
 
+// procCluster is a set of node processes sharing a gossip key, each with
+// its own log and data directory under dir. Its processes are killed when
+// the test ends, and their logs printed if it failed.
+type procCluster struct {
+	t     *testing.T
+	bin   string
+	dir   string
+	key   string
+	procs []*proc
+}
+
+func newProcCluster(t *testing.T, names ...string) *procCluster {
+	t.Helper()
+	c := &procCluster{t: t, bin: buildNode(t), dir: t.TempDir(), key: base64.StdEncoding.EncodeToString(cluster.Keygen())}
+	for _, n := range names {
+		c.procs = append(c.procs, &proc{name: n, gossip: clustertest.FreeAddr(t), api: clustertest.FreeAddr(t)})
+	}
+	var once sync.Once
+	t.Cleanup(func() {
+		once.Do(func() {
+			for _, p := range c.procs {
+				p.kill()
+			}
+		})
+		if t.Failed() {
+			for _, p := range c.procs {
+				b, _ := os.ReadFile(filepath.Join(c.dir, p.name+".log"))
+				t.Logf("--- %s log (tail):\n%s", p.name, tail(string(b), 3000))
+			}
+		}
+	})
+	return c
+}
+
+// dataDir is process i's --data-dir.
+func (c *procCluster) dataDir(i int) string { return filepath.Join(c.dir, c.procs[i].name+"-data") }
+
+// start starts process i, joining process 0 unless it is process 0.
+func (c *procCluster) start(i int) {
+	c.t.Helper()
+	join := ""
+	if i > 0 {
+		join = c.procs[0].gossip
+	}
+	c.t.Setenv("SQUALL_DATA_DIR", c.dataDir(i))
+	c.procs[i].start(c.t, c.bin, c.key, join, c.dir)
+	if i == 0 {
+		poll.Until(c.t, 30*time.Second, c.procs[0].name+" serving", func() bool { return members(c.procs[0].api) != nil })
+	}
+}
+
+// startAll starts every process and waits until all are alive members.
+func (c *procCluster) startAll() {
+	c.t.Helper()
+	for i := range c.procs {
+		c.start(i)
+	}
+	poll.Until(c.t, 30*time.Second, fmt.Sprintf("%d alive members", len(c.procs)), func() bool {
+		ms := members(c.procs[0].api)
+		for _, p := range c.procs {
+			if ms[p.name].Status != "alive" {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 func getJSON(addr, path string, v any) error {
 	c := http.Client{Timeout: 3 * time.Second}
 	resp, err := c.Get("http://" + addr + path)
@@ -146,35 +214,9 @@ func readLedgers(t *testing.T, dir string, want map[ledgerKey]string) (seen map[
 // gets tasks. Default failure-detection timers: the figures it logs are the
 // ones BENCHMARKS.md reports.
 func TestMultiProcessClusterSurvivesSIGKILL(t *testing.T) {
-	bin := buildNode(t)
-	dir := t.TempDir()
-	key := base64.StdEncoding.EncodeToString(cluster.Keygen())
-	procs := []*proc{{name: "n1"}, {name: "n2"}, {name: "n3"}}
-	for _, p := range procs {
-		p.gossip, p.api = clustertest.FreeAddr(t), clustertest.FreeAddr(t)
-	}
-	var once sync.Once
-	t.Cleanup(func() {
-		once.Do(func() {
-			for _, p := range procs {
-				p.kill()
-			}
-		})
-		if t.Failed() {
-			for _, p := range procs {
-				b, _ := os.ReadFile(filepath.Join(dir, p.name+".log"))
-				t.Logf("--- %s log (tail):\n%s", p.name, tail(string(b), 3000))
-			}
-		}
-	})
-	procs[0].start(t, bin, key, "", dir)
-	poll.Until(t, 30*time.Second, "n1 serving", func() bool { return members(procs[0].api) != nil })
-	procs[1].start(t, bin, key, procs[0].gossip, dir)
-	procs[2].start(t, bin, key, procs[0].gossip, dir)
-	poll.Until(t, 30*time.Second, "3 alive members", func() bool {
-		ms := members(procs[0].api)
-		return len(ms) == 3 && ms["n1"].Status == "alive" && ms["n2"].Status == "alive" && ms["n3"].Status == "alive"
-	})
+	c := newProcCluster(t, "n1", "n2", "n3")
+	c.startAll()
+	procs, dir := c.procs, c.dir
 
 	lines := wordcount.GenerateLines(30000, 11)
 	input := filepath.Join(dir, "input.txt")
@@ -234,7 +276,7 @@ func TestMultiProcessClusterSurvivesSIGKILL(t *testing.T) {
 		rescheduled.Round(time.Millisecond), complete.Round(time.Millisecond), len(want), dups)
 
 	// n3 comes back under its name and gets tasks again.
-	procs[2].start(t, bin, key, procs[0].gossip, dir)
+	c.start(2)
 	poll.Until(t, 60*time.Second, "n3 alive with tasks", func() bool {
 		ms := members(procs[0].api)
 		return ms != nil && ms["n3"].Status == "alive" && localTasks(procs[2].api) > 0
