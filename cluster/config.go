@@ -33,8 +33,10 @@ type Config struct {
 	// Remote is the actor transport address; port 0 picks a free port.
 	// Default: Bind's host, port 0.
 	Remote string
-	// GossipKey encrypts gossip (16, 24 or 32 bytes). Required: without a
-	// key, random bytes at the gossip port can add phantom members.
+	// GossipKey encrypts and authenticates gossip (16, 24 or 32 bytes).
+	// Without one, gossip is plain text on the network; every packet still
+	// carries squall's label, so stray bytes at the gossip port are dropped
+	// rather than added as phantom members.
 	GossipKey []byte
 	// Capacity weighs how many tasks the node takes (default 1).
 	Capacity int
@@ -104,7 +106,7 @@ func (c *Config) validate() error {
 			bad("remote %q: %v", c.Remote, err)
 		}
 	}
-	if n := len(c.GossipKey); n != 16 && n != 24 && n != 32 {
+	if n := len(c.GossipKey); n != 0 && n != 16 && n != 24 && n != 32 {
 		bad("gossip key is %d bytes, want 16, 24 or 32 (generate one with `node keygen`)", n)
 	}
 	if c.Capacity < 0 {

@@ -159,3 +159,45 @@ func slicesConcat(bs [][]byte) []byte {
 	}
 	return out
 }
+
+// Without a gossip key nodes still join, and stray bytes at the gossip port
+// add no member. (Random bytes rarely parse as gossip at all; the label's
+// own effect, dropping well-formed gossip that lacks it, is memberlist's and
+// is not re-tested here.)
+func TestGossipWithoutKey(t *testing.T) {
+	cfg := cluster.LocalConfig()
+	cfg.Name, cfg.Bind, cfg.HTTP = "plain", clustertest.FreeAddr(t), ""
+	n, err := cluster.Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Shutdown(context.Background())
+	for range 50 {
+		b := make([]byte, 1+rand.IntN(1400))
+		for i := range b {
+			b[i] = byte(rand.IntN(256))
+		}
+		if u, err := net.Dial("udp", cfg.Bind); err == nil {
+			_, _ = u.Write(b)
+			u.Close()
+		}
+		if tc, err := net.DialTimeout("tcp", cfg.Bind, time.Second); err == nil {
+			_, _ = tc.Write(b)
+			tc.Close()
+		}
+	}
+	// A second key-less node joins fine.
+	cfg2 := cluster.LocalConfig()
+	cfg2.Name, cfg2.Bind, cfg2.HTTP, cfg2.Join = "plain2", clustertest.FreeAddr(t), "", []string{cfg.Bind}
+	n2, err := cluster.Start(context.Background(), cfg2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n2.Shutdown(context.Background())
+	poll.Until(t, 10*time.Second, "two members", func() bool { return len(n.Members()) == 2 })
+	for _, m := range n.Members() {
+		if m.Name != "plain" && m.Name != "plain2" {
+			t.Errorf("phantom member %+v", m)
+		}
+	}
+}

@@ -148,6 +148,12 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	mc.BindAddr, mc.BindPort = bindHost, bindPort
 	mc.AdvertiseAddr, mc.AdvertisePort = bindHost, bindPort
 	mc.SecretKey = cfg.GossipKey
+	// The label is authenticated data with a key, and without one the
+	// filter that drops packets that are not squall's gossip.
+	mc.Label = "squall/1"
+	if len(cfg.GossipKey) == 0 {
+		logger.Warn("gossip is not encrypted: set a gossip key (node keygen) unless every node is on loopback or a private network")
+	}
 	mc.ProbeInterval, mc.ProbeTimeout, mc.SuspicionMult = cfg.ProbeInterval, cfg.ProbeTimeout, cfg.SuspicionMult
 	mc.GossipInterval, mc.PushPullInterval = cfg.GossipInterval, cfg.PushPullInterval
 	// A node restarted under the name of a dead one may rejoin from a new

@@ -82,12 +82,14 @@ func daemonCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	if len(f.join) == 0 {
 		_ = f.join.Set(env("SQUALL_JOIN", ""))
 	}
-	if f.key == "" {
-		return fmt.Errorf("%w: set --gossip-key or SQUALL_GOSSIP_KEY (the same on every node; `node keygen` prints a new one)", errUsage)
-	}
-	key, err := cluster.ParseGossipKey(f.key)
-	if err != nil {
-		return err
+	var key []byte
+	if f.key != "" {
+		var err error
+		if key, err = cluster.ParseGossipKey(f.key); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintln(stderr, "node: no --gossip-key: gossip is not encrypted (fine on loopback; `node keygen` prints a key)")
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
