@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -100,6 +101,18 @@ func daemonCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		cfg = cluster.LocalConfig()
 	}
 	cfg.Name, cfg.Bind, cfg.Join, cfg.HTTP, cfg.Remote = f.name, f.bind, f.join, f.http, f.transport
+	explicit := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { explicit[fl.Name] = true })
+	if _, set := os.LookupEnv("SQUALL_HTTP"); !set && !explicit["http"] {
+		// The default API port is taken (another node on this machine):
+		// take a free one rather than fail; the address is printed below
+		// and gossiped to every node.
+		if l, err := net.Listen("tcp", cfg.HTTP); err != nil {
+			cfg.HTTP = "127.0.0.1:0"
+		} else {
+			l.Close()
+		}
+	}
 	cfg.GossipKey, cfg.Capacity, cfg.DataDir = key, f.capacity, f.dataDir
 	cfg.Logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg.Topologies = clusterTopologies()
