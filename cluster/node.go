@@ -509,17 +509,6 @@ func (n *Node) Kill(ctx context.Context, name string, wait time.Duration) error 
 	return n.update(name, func(s *messages.TopologySpec) { s.Killed = true; s.Active = false })
 }
 
-// localInFlight is the topology's in-flight count on this node.
-func (n *Node) localInFlight(name string) int64 {
-	n.mu.Lock()
-	p := n.running[name]
-	n.mu.Unlock()
-	if p == nil {
-		return 0
-	}
-	return p.run.InFlight()
-}
-
 // Members lists the members this node knows, dead ones included.
 func (n *Node) Members() []MemberInfo {
 	var out []MemberInfo
@@ -583,7 +572,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// Kill stops the node abruptly, without telling the cluster (like SIGKILL,
+// KillAbruptly stops the node without telling the cluster (like SIGKILL,
 // for tests): peers find out through failure detection.
 func (n *Node) KillAbruptly(ctx context.Context) error {
 	var err error

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -105,9 +104,4 @@ func DecodeState(b []byte) ([]*messages.TopologySpec, error) {
 		return nil, fmt.Errorf("cluster: malformed state (%d bytes): %w", len(b), err)
 	}
 	return cs.Topologies, nil
-}
-
-// sortSpecs orders specs by name (for stable output).
-func sortSpecs(specs []*messages.TopologySpec) {
-	slices.SortFunc(specs, func(a, b *messages.TopologySpec) int { return cmp.Compare(a.Name, b.Name) })
 }

@@ -80,30 +80,7 @@ func TestPythonRunYAML(t *testing.T) {
 	}
 	dir := t.TempDir()
 	out := filepath.Join(dir, "counts.txt")
-	yaml := `
-name: py-wordcount
-config:
-  test.sentences: ["the cow jumped over the moon", "the moon and the seven seas"]
-spouts:
-  - id: sentences
-    command: streamparse_run
-    script: wordcount.SentenceSpout
-    fields: [sentence]
-bolts:
-  - id: split
-    className: org.apache.storm.flux.wrappers.bolts.FluxShellBolt
-    constructorArgs: [[python3, splitsentence.py], [word]]
-    parallelism: 2
-  - id: count
-    command: [python3, wordcount.py, CountBolt]
-    fields: [word, count]
-  - id: sink
-    command: [python3, wordcount.py, FileSinkBolt]
-streams:
-  - {from: sentences, to: split, grouping: {type: SHUFFLE}}
-  - {from: split, to: count, grouping: {type: FIELDS, args: [word]}}
-  - {from: count, to: sink, grouping: {type: GLOBAL}}
-`
+	yaml := pyWordCountYAML("")
 	path := filepath.Join(dir, "topology.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
@@ -123,4 +100,39 @@ streams:
 	if code := <-done; code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
+}
+
+// pyWordCountYAML is a word count whose spout and bolts are pystorm and
+// streamparse components from multilang/testdata/resources; its sink writes
+// "word count" lines to test.output (set here unless output is empty).
+func pyWordCountYAML(output string) string {
+	out := ""
+	if output != "" {
+		out = "\n  test.output: " + output
+	}
+	return `
+name: py-wordcount
+config:
+  test.sentences: ["the cow jumped over the moon", "the moon and the seven seas"]` + out + `
+spouts:
+  - id: sentences
+    command: streamparse_run
+    script: wordcount.SentenceSpout
+    fields: [sentence]
+bolts:
+  - id: split
+    className: org.apache.storm.flux.wrappers.bolts.FluxShellBolt
+    constructorArgs: [[python3, splitsentence.py], [word]]
+    parallelism: 2
+  - id: count
+    command: [python3, wordcount.py, CountBolt]
+    fields: [word, count]
+    parallelism: 2
+  - id: sink
+    command: [python3, wordcount.py, FileSinkBolt]
+streams:
+  - {from: sentences, to: split, grouping: {type: SHUFFLE}}
+  - {from: split, to: count, grouping: {type: FIELDS, args: [word]}}
+  - {from: count, to: sink, grouping: {type: GLOBAL}}
+`
 }

@@ -30,32 +30,7 @@ func TestMultiProcessPythonYAMLSubmit(t *testing.T) {
 		t.Fatalf("copy resources: %v %s", err, out)
 	}
 	output := filepath.Join(dir, "counts.txt")
-	yaml := `
-name: py-wordcount
-config:
-  test.sentences: ["the cow jumped over the moon", "the moon and the seven seas"]
-  test.output: ` + output + `
-spouts:
-  - id: sentences
-    command: streamparse_run
-    script: wordcount.SentenceSpout
-    fields: [sentence]
-bolts:
-  - id: split
-    className: org.apache.storm.flux.wrappers.bolts.FluxShellBolt
-    constructorArgs: [[python3, splitsentence.py], [word]]
-    parallelism: 2
-  - id: count
-    command: [python3, wordcount.py, CountBolt]
-    fields: [word, count]
-    parallelism: 2
-  - id: sink
-    command: [python3, wordcount.py, FileSinkBolt]
-streams:
-  - {from: sentences, to: split, grouping: {type: SHUFFLE}}
-  - {from: split, to: count, grouping: {type: FIELDS, args: [word]}}
-  - {from: count, to: sink, grouping: {type: GLOBAL}}
-`
+	yaml := pyWordCountYAML(output)
 	file := filepath.Join(dir, "topology.yaml")
 	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
