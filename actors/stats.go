@@ -140,3 +140,62 @@ func (h *Histogram) Reset() {
 	h.count.Store(0)
 	h.sum.Store(0)
 }
+
+// Windows are the spans Storm's UI reports: 10 minutes, 3 hours, 1 day and
+// all time (0).
+var Windows = []time.Duration{10 * time.Minute, 3 * time.Hour, 24 * time.Hour, 0}
+
+// Counts are a task's counters over a window. Latencies are sums, so means
+// and capacity are exact: execute latency = ExecuteNanos/Executed,
+// capacity = ExecuteNanos/Span.
+type Counts struct {
+	Emitted, Transferred, Acked, Failed, Executed, TimedOut int64
+	// ExecuteNanos is the time spent in Execute, over Executed tuples.
+	ExecuteNanos int64
+	// ProcessNanos is the time from a bolt receiving a tuple to acking or
+	// failing it, over Processed tuples.
+	ProcessNanos, Processed int64
+	// CompleteNanos is the time from a spout's emit to its Ack, over
+	// Completed trees.
+	CompleteNanos, Completed int64
+	// Span is the time the window covers: the window's length, or less
+	// while the task is younger than it.
+	Span time.Duration
+}
+
+// EdgeCount is the number of tuples a task sent on stream to consumer.
+type EdgeCount struct {
+	Stream      topology.StreamID
+	Consumer    topology.ComponentID
+	Transferred int64
+}
+
+// Gauge is a value a component reports about itself (a Kafka spout's lag
+// and committed offset per partition).
+type Gauge struct {
+	Name   string
+	Labels map[string]string
+	Value  float64
+}
+
+// Window returns the task's counts over the last d (0: all time).
+// TODO(metrics): windows; this returns all-time counts.
+func (s *TaskStats) Window(d time.Duration) Counts {
+	return Counts{
+		Emitted: s.Emitted.Load(), Transferred: s.Transferred.Load(),
+		Acked: s.Acked.Load(), Failed: s.Failed.Load(), Executed: s.Executed.Load(), TimedOut: s.TimedOut.Load(),
+		CompleteNanos: s.CompleteLatency.sum.Load(), Completed: s.CompleteLatency.Count(),
+	}
+}
+
+// Edges returns the task's transferred counts per (stream, consumer).
+// TODO(metrics): count them.
+func (s *TaskStats) Edges() []EdgeCount { return nil }
+
+// Gauges returns the gauges the task's component registered.
+// TODO(metrics): registration from the component's Context.
+func (s *TaskStats) Gauges() []Gauge { return nil }
+
+// Started is when the task first started on this node.
+// TODO(metrics): set it.
+func (s *TaskStats) Started() time.Time { return time.Time{} }

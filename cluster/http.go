@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/squall-streams/squall/topology"
+	"github.com/squall-streams/squall/ui"
 )
 
 // ComponentStats are a component's counts summed over its tasks.
@@ -87,6 +88,7 @@ func (n *Node) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /api/v1/resources/{digest}", n.serveResources)
 	mux.Handle("GET /metrics", n.metricsHandler())
+	mux.Handle("GET /", ui.Handler())
 	mux.HandleFunc("POST /api/v1/topologies", func(w http.ResponseWriter, r *http.Request) {
 		var req SubmitRequest
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 2*MaxResources)).Decode(&req); err != nil {
