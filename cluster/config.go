@@ -45,6 +45,11 @@ type Config struct {
 	DataDir string
 	// Topologies are the topologies this node can build, by name.
 	Topologies map[string]Factory
+	// AdminToken, when set, is required (as "Authorization: Bearer
+	// <token>") by the HTTP API's mutating routes: submit, activate,
+	// deactivate, kill, rebalance. Without it they are open to anyone who
+	// can reach the API address (loopback by default).
+	AdminToken string
 	// Logger is the node's logger (default: discard).
 	Logger *slog.Logger
 

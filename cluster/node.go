@@ -43,6 +43,7 @@ type Node struct {
 	dataDir string
 	log     *slog.Logger
 	boot    string
+	started time.Time
 	sup     *supervisor.Node
 	tr      *transport
 	ml      *memberlist.Memberlist
@@ -101,7 +102,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	var bootBytes [8]byte
 	_, _ = rand.Read(bootBytes[:])
 	n := &Node{
-		cfg: cfg, log: logger, boot: hex.EncodeToString(bootBytes[:]),
+		cfg: cfg, log: logger, boot: hex.EncodeToString(bootBytes[:]), started: time.Now(),
 		state: NewState(), running: map[string]*placed{}, built: map[string]*built{}, buildErr: map[string]string{},
 		conflict: make(chan string, 4), stop: make(chan struct{}),
 	}
