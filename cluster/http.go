@@ -36,9 +36,13 @@ type ComponentStats struct {
 // LocalTopology is what one node runs of a topology.
 type LocalTopology struct {
 	Name       string           `json:"name"`
+	Node       string           `json:"node"`
 	Tasks      []int32          `json:"tasks"`
 	InFlight   int64            `json:"in_flight"`
 	Components []ComponentStats `json:"components"`
+	// TaskStats are every task's statistics, windowed (Storm's REST API
+	// sums them over the nodes).
+	TaskStats []TaskInfo `json:"task_stats"`
 }
 
 // TopologyInfo is a topology as `node list --json` shows it: its status and
@@ -65,7 +69,10 @@ type SubmitRequest struct {
 	Resources []byte `json:"resources,omitempty"`
 }
 
-// Handler serves the node's JSON API:
+// Handler serves the node's web UI at /, Storm UI's REST API (see
+// stormapi.go: cluster/summary, supervisor/summary, topology/summary,
+// topology/{id}, topology/{id}/component/{c}, and POST activate,
+// deactivate, kill/{wait}, rebalance/{wait}) and squall's own routes:
 //
 //	GET  /api/v1/members                       cluster members (any node)
 //	GET  /api/v1/topologies                    topologies with counts over all nodes
@@ -77,6 +84,8 @@ type SubmitRequest struct {
 //	GET  /metrics                              Prometheus: this node's tasks, Go runtime
 func (n *Node) Handler() http.Handler {
 	mux := http.NewServeMux()
+	admin := requireToken(n.cfg.AdminToken)
+	n.stormRoutes(mux, admin)
 	mux.HandleFunc("GET /api/v1/members", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, n.Members())
 	})
@@ -89,7 +98,7 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/resources/{digest}", n.serveResources)
 	mux.Handle("GET /metrics", n.metricsHandler())
 	mux.Handle("GET /", ui.Handler())
-	mux.HandleFunc("POST /api/v1/topologies", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST /api/v1/topologies", admin(func(w http.ResponseWriter, r *http.Request) {
 		var req SubmitRequest
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 2*MaxResources)).Decode(&req); err != nil {
 			writeErr(w, http.StatusBadRequest, fmt.Errorf("bad request body: %w", err))
@@ -100,8 +109,8 @@ func (n *Node) Handler() http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusAccepted, map[string]string{"status": "submitted", "name": req.Name})
-	})
-	mux.HandleFunc("POST /api/v1/topologies/{name}/{action}", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.HandleFunc("POST /api/v1/topologies/{name}/{action}", admin(func(w http.ResponseWriter, r *http.Request) {
 		name, action := r.PathValue("name"), r.PathValue("action")
 		var err error
 		switch action {
@@ -127,7 +136,7 @@ func (n *Node) Handler() http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": action + "d", "name": name})
-	})
+	}))
 	return mux
 }
 
@@ -137,6 +146,8 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, ErrTopologyExists):
 		return http.StatusConflict
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout
 	default:
 		return http.StatusBadRequest
 	}
@@ -157,8 +168,9 @@ func (n *Node) LocalTopologies() []LocalTopology {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	var out []LocalTopology
+	host, port := n.hostPort()
 	for name, p := range n.running {
-		lt := LocalTopology{Name: name, InFlight: p.run.InFlight()}
+		lt := LocalTopology{Name: name, Node: n.cfg.Name, InFlight: p.run.InFlight()}
 		for _, t := range p.tasks {
 			lt.Tasks = append(lt.Tasks, int32(t))
 		}
@@ -166,6 +178,7 @@ func (n *Node) LocalTopologies() []LocalTopology {
 		var order []topology.ComponentID
 		for _, task := range p.tasks {
 			s := p.run.Env().Stats(task)
+			lt.TaskStats = append(lt.TaskStats, n.taskInfo(p.run.Topology, s, host, port))
 			cs := byComp[s.Component]
 			if cs == nil {
 				kind := "bolt"

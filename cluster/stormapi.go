@@ -1,0 +1,788 @@
+package cluster
+
+import (
+	"cmp"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/squall-streams/squall/actors"
+	"github.com/squall-streams/squall/messages"
+	"github.com/squall-streams/squall/topology"
+)
+
+// Storm UI's REST API (/api/v1/...), with Storm's routes and field names so
+// tools written for Storm read squall; squall-only data are extra fields.
+// Every node answers for the whole cluster: it reads the other nodes'
+// /api/v1/local/topologies and sums.
+
+// TaskInfo is one task's statistics as its node reports them.
+type TaskInfo struct {
+	Task          int32  `json:"task"`
+	Component     string `json:"component"`
+	Kind          string `json:"kind"` // spout, bolt or tracker
+	Node          string `json:"node"`
+	Host          string `json:"host"`
+	Port          int    `json:"port"`
+	StartedUnixMs int64  `json:"started_unix_ms"`
+	Restarts      int64  `json:"restarts"`
+	Errors        int64  `json:"errors"`
+	LastError     string `json:"last_error,omitempty"`
+	LastErrorMs   int64  `json:"last_error_unix_ms,omitempty"`
+	Pending       int64  `json:"pending"`
+	// Windows are the counts over each of actors.Windows, in that order.
+	Windows []WindowCounts `json:"windows"`
+	Edges   []EdgeInfo     `json:"edges,omitempty"`
+	Gauges  []GaugeInfo    `json:"gauges,omitempty"`
+}
+
+// WindowCounts are a task's counts over one window.
+type WindowCounts struct {
+	Seconds       int64 `json:"seconds"` // 0: all time
+	Emitted       int64 `json:"emitted"`
+	Transferred   int64 `json:"transferred"`
+	Acked         int64 `json:"acked"`
+	Failed        int64 `json:"failed"`
+	Executed      int64 `json:"executed"`
+	TimedOut      int64 `json:"timed_out"`
+	ExecuteNanos  int64 `json:"execute_ns"`
+	ProcessNanos  int64 `json:"process_ns"`
+	Processed     int64 `json:"processed"`
+	CompleteNanos int64 `json:"complete_ns"`
+	Completed     int64 `json:"completed"`
+	SpanNanos     int64 `json:"span_ns"`
+}
+
+// EdgeInfo counts the tuples a task sent on a stream to a component.
+type EdgeInfo struct {
+	Stream      string `json:"stream"`
+	Target      string `json:"target"`
+	Transferred int64  `json:"transferred"`
+}
+
+// GaugeInfo is a value a component reports (a Kafka spout's lag).
+type GaugeInfo struct {
+	Name   string            `json:"name"`
+	Labels map[string]string `json:"labels,omitempty"`
+	Value  float64           `json:"value"`
+}
+
+func windowCounts(d time.Duration, c actors.Counts) WindowCounts {
+	return WindowCounts{
+		Seconds: int64(d / time.Second), Emitted: c.Emitted, Transferred: c.Transferred,
+		Acked: c.Acked, Failed: c.Failed, Executed: c.Executed, TimedOut: c.TimedOut,
+		ExecuteNanos: c.ExecuteNanos, ProcessNanos: c.ProcessNanos, Processed: c.Processed,
+		CompleteNanos: c.CompleteNanos, Completed: c.Completed, SpanNanos: int64(c.Span),
+	}
+}
+
+func (w *WindowCounts) add(o WindowCounts) {
+	w.Emitted += o.Emitted
+	w.Transferred += o.Transferred
+	w.Acked += o.Acked
+	w.Failed += o.Failed
+	w.Executed += o.Executed
+	w.TimedOut += o.TimedOut
+	w.ExecuteNanos += o.ExecuteNanos
+	w.ProcessNanos += o.ProcessNanos
+	w.Processed += o.Processed
+	w.CompleteNanos += o.CompleteNanos
+	w.Completed += o.Completed
+}
+
+// taskInfo reads one task's statistics; host and port are the node's.
+func (n *Node) taskInfo(t *topology.Topology, s *actors.TaskStats, host string, port int) TaskInfo {
+	kind := "bolt"
+	if c := t.Component(s.Component); c == nil {
+		kind = "tracker"
+	} else if c.Kind == topology.KindSpout {
+		kind = "spout"
+	}
+	ti := TaskInfo{
+		Task: int32(s.Task), Component: string(s.Component), Kind: kind, Node: n.cfg.Name, Host: host, Port: port,
+		Restarts: s.Restarts.Load(), Errors: s.Errors.Load(), Pending: s.Pending.Load(),
+	}
+	if st := s.Started(); !st.IsZero() {
+		ti.StartedUnixMs = st.UnixMilli()
+	}
+	if le := s.LastError(); le != nil {
+		ti.LastError, ti.LastErrorMs = le.Err, le.Time.UnixMilli()
+	}
+	for _, d := range actors.Windows {
+		ti.Windows = append(ti.Windows, windowCounts(d, s.Window(d)))
+	}
+	for _, e := range s.Edges() {
+		ti.Edges = append(ti.Edges, EdgeInfo{Stream: string(e.Stream), Target: string(e.Consumer), Transferred: e.Transferred})
+	}
+	for _, g := range s.Gauges() {
+		ti.Gauges = append(ti.Gauges, GaugeInfo{Name: g.Name, Labels: g.Labels, Value: g.Value})
+	}
+	return ti
+}
+
+// hostPort is where this node's tasks run, as Storm's host and port: the
+// transport's address.
+func (n *Node) hostPort() (string, int) {
+	host, port, err := net.SplitHostPort(n.tr.Addr())
+	if err != nil {
+		return n.tr.Addr(), 0
+	}
+	p, _ := strconv.Atoi(port)
+	return host, p
+}
+
+// NodeInfo is what GET /api/v1/local/node reports about the answering node.
+type NodeInfo struct {
+	Name          string `json:"name"`
+	StartedUnixMs int64  `json:"started_unix_ms"`
+	Version       string `json:"version"`
+}
+
+// Version is squall's version: the module version the binary was built
+// from, or "devel".
+func Version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v := bi.Main.Version; v != "" && v != "(devel)" {
+			return v
+		}
+	}
+	return "devel"
+}
+
+// stormRoutes adds Storm UI's REST API to mux; admin wraps mutating routes.
+func (n *Node) stormRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) http.HandlerFunc) {
+	mux.HandleFunc("GET /api/v1/local/node", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, NodeInfo{Name: n.cfg.Name, StartedUnixMs: n.started.UnixMilli(), Version: Version()})
+	})
+	mux.HandleFunc("GET /api/v1/cluster/summary", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, n.clusterSummary(r.Context()))
+	})
+	mux.HandleFunc("GET /api/v1/supervisor/summary", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"supervisors": n.supervisorSummary(r.Context())})
+	})
+	mux.HandleFunc("GET /api/v1/topology/summary", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"topologies": n.topologySummary(r.Context())})
+	})
+	mux.HandleFunc("GET /api/v1/topology/{id}", func(w http.ResponseWriter, r *http.Request) {
+		win, err := parseWindow(r.URL.Query().Get("window"))
+		if err != nil {
+			writeErr(w, http.StatusBadRequest, err)
+			return
+		}
+		page, err := n.topologyPage(r.Context(), r.PathValue("id"), win)
+		if err != nil {
+			writeErr(w, statusOf(err), err)
+			return
+		}
+		writeJSON(w, http.StatusOK, page)
+	})
+	mux.HandleFunc("GET /api/v1/topology/{id}/component/{component}", func(w http.ResponseWriter, r *http.Request) {
+		win, err := parseWindow(r.URL.Query().Get("window"))
+		if err != nil {
+			writeErr(w, http.StatusBadRequest, err)
+			return
+		}
+		page, err := n.componentPage(r.Context(), r.PathValue("id"), r.PathValue("component"), win)
+		if err != nil {
+			writeErr(w, statusOf(err), err)
+			return
+		}
+		writeJSON(w, http.StatusOK, page)
+	})
+	op := func(name string, fn func(r *http.Request, spec *messages.TopologySpec, wait time.Duration) (any, error)) http.HandlerFunc {
+		return admin(func(w http.ResponseWriter, r *http.Request) {
+			spec, err := n.specByID(r.PathValue("id"))
+			if err != nil {
+				writeErr(w, statusOf(err), err)
+				return
+			}
+			wait := 30 * time.Second
+			if s := r.PathValue("wait"); s != "" {
+				secs, perr := strconv.Atoi(s)
+				if perr != nil || secs < 0 {
+					writeErr(w, http.StatusBadRequest, fmt.Errorf("wait %q: want whole seconds", s))
+					return
+				}
+				wait = time.Duration(secs) * time.Second
+			}
+			extra, err := fn(r, spec, wait)
+			if err != nil {
+				writeErr(w, statusOf(err), err)
+				return
+			}
+			resp := map[string]any{"topologyOperation": name, "topologyId": topologyID(spec), "status": "success"}
+			if extra != nil {
+				resp["squall"] = extra
+			}
+			writeJSON(w, http.StatusOK, resp)
+		})
+	}
+	activate := op("activate", func(_ *http.Request, s *messages.TopologySpec, _ time.Duration) (any, error) {
+		return nil, n.Activate(s.Name)
+	})
+	deactivate := op("deactivate", func(_ *http.Request, s *messages.TopologySpec, _ time.Duration) (any, error) {
+		return nil, n.Deactivate(s.Name)
+	})
+	kill := op("kill", func(r *http.Request, s *messages.TopologySpec, wait time.Duration) (any, error) {
+		return nil, n.Kill(r.Context(), s.Name, wait)
+	})
+	rebalance := op("rebalance", func(r *http.Request, s *messages.TopologySpec, wait time.Duration) (any, error) {
+		var body struct {
+			RebalanceOptions struct {
+				NumWorkers int            `json:"numWorkers"`
+				Executors  map[string]int `json:"executors"`
+			} `json:"rebalanceOptions"`
+		}
+		if r.ContentLength != 0 {
+			if err := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20)).Decode(&body); err != nil {
+				return nil, fmt.Errorf("%w: rebalance body: %v", errBadRequest, err)
+			}
+		}
+		return n.Rebalance(r.Context(), s.Name, RebalanceOptions{Parallelism: body.RebalanceOptions.Executors, Wait: wait})
+	})
+	mux.HandleFunc("POST /api/v1/topology/{id}/activate", activate)
+	mux.HandleFunc("POST /api/v1/topology/{id}/deactivate", deactivate)
+	mux.HandleFunc("POST /api/v1/topology/{id}/kill", kill)
+	mux.HandleFunc("POST /api/v1/topology/{id}/kill/{wait}", kill)
+	mux.HandleFunc("POST /api/v1/topology/{id}/rebalance", rebalance)
+	mux.HandleFunc("POST /api/v1/topology/{id}/rebalance/{wait}", rebalance)
+}
+
+var errBadRequest = errors.New("bad request")
+
+// requireToken wraps a mutating handler: with a token configured, a
+// request without credentials gets 401 and one with the wrong token 403.
+func requireToken(token string) func(http.HandlerFunc) http.HandlerFunc {
+	return func(h http.HandlerFunc) http.HandlerFunc {
+		if token == "" {
+			return h
+		}
+		return func(w http.ResponseWriter, r *http.Request) {
+			auth := r.Header.Get("Authorization")
+			if auth == "" {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="squall"`)
+				writeErr(w, http.StatusUnauthorized, errors.New("this route needs the admin token: Authorization: Bearer <token>"))
+				return
+			}
+			got, ok := strings.CutPrefix(auth, "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+				writeErr(w, http.StatusForbidden, errors.New("wrong admin token"))
+				return
+			}
+			h(w, r)
+		}
+	}
+}
+
+// window is a Storm UI window: "600", "10800", "86400" or ":all-time".
+type window struct {
+	index int // into actors.Windows
+	d     time.Duration
+}
+
+func parseWindow(s string) (window, error) {
+	if s == "" || s == ":all-time" || s == "all-time" {
+		s = "0"
+	}
+	secs, err := strconv.Atoi(s)
+	if err == nil {
+		for i, d := range actors.Windows {
+			if d == time.Duration(secs)*time.Second {
+				return window{index: i, d: d}, nil
+			}
+		}
+	}
+	return window{}, fmt.Errorf("%w: window %q: want 600, 10800, 86400 or :all-time", errBadRequest, s)
+}
+
+func (w window) String() string {
+	if w.d == 0 {
+		return ":all-time"
+	}
+	return strconv.Itoa(int(w.d / time.Second))
+}
+
+func (w window) pretty() string {
+	if w.d == 0 {
+		return "All time"
+	}
+	return prettyDuration(w.d)
+}
+
+// prettyDuration formats like Storm's UI: "10m 0s", "3h 0m 0s", "1d 0h 0m 0s".
+func prettyDuration(d time.Duration) string {
+	s := int64(d / time.Second)
+	days, h, m, sec := s/86400, s/3600%24, s/60%60, s%60
+	switch {
+	case days > 0:
+		return fmt.Sprintf("%dd %dh %dm %ds", days, h, m, sec)
+	case h > 0:
+		return fmt.Sprintf("%dh %dm %ds", h, m, sec)
+	case m > 0:
+		return fmt.Sprintf("%dm %ds", m, sec)
+	default:
+		return fmt.Sprintf("%ds", sec)
+	}
+}
+
+// topologyID is a deployment's id, as Storm names them: "<name>-<submit time>".
+func topologyID(s *messages.TopologySpec) string {
+	return fmt.Sprintf("%s-%d", s.Name, s.SubmittedUnixMs)
+}
+
+// specByID finds a live topology by its id or its name.
+func (n *Node) specByID(id string) (*messages.TopologySpec, error) {
+	for _, s := range n.state.All() {
+		if !s.Killed && (s.Name == id || topologyID(s) == id) {
+			return s, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %q", ErrTopologyNotFound, id)
+}
+
+// clusterTasks gathers every live node's tasks of the topology called name.
+func (n *Node) clusterTasks(ctx context.Context, name string) (tasks []TaskInfo, inFlight int64) {
+	for _, lts := range n.peerLocal(ctx) {
+		for _, lt := range lts {
+			if lt.Name == name {
+				tasks = append(tasks, lt.TaskStats...)
+				inFlight += lt.InFlight
+			}
+		}
+	}
+	slices.SortFunc(tasks, func(a, b TaskInfo) int { return cmp.Compare(a.Task, b.Task) })
+	return tasks, inFlight
+}
+
+func (n *Node) clusterSummary(ctx context.Context) map[string]any {
+	ms := n.Members()
+	alive, used, tasks := 0, 0, 0
+	for _, m := range ms {
+		if m.Status != "dead" {
+			alive++
+		}
+		if m.Tasks > 0 {
+			used++
+		}
+		tasks += m.Tasks
+	}
+	tops := 0
+	for _, s := range n.state.All() {
+		if !s.Killed {
+			tops++
+		}
+	}
+	return map[string]any{
+		"stormVersion": "squall " + Version(), "squallVersion": Version(),
+		"supervisors": alive, "topologies": tops,
+		// A node is one worker slot: it runs a share of every topology.
+		"slotsTotal": alive, "slotsUsed": used, "slotsFree": alive - used,
+		"executorsTotal": tasks, "tasksTotal": tasks,
+	}
+}
+
+func (n *Node) supervisorSummary(ctx context.Context) []map[string]any {
+	var out []map[string]any
+	for _, m := range n.Members() {
+		host, _, _ := net.SplitHostPort(m.GossipAddr)
+		row := map[string]any{
+			"id": m.Name, "host": host, "status": m.Status, "tasks": m.Tasks,
+			"slotsTotal": 1, "slotsUsed": min(m.Tasks, 1),
+			"gossipAddr": m.GossipAddr, "httpAddr": m.HTTPAddr, "remoteAddr": m.RemoteAddr, "bootId": m.BootID,
+			"uptime": "", "uptimeSeconds": 0,
+		}
+		var info NodeInfo
+		switch {
+		case m.Name == n.cfg.Name:
+			info = NodeInfo{Name: n.cfg.Name, StartedUnixMs: n.started.UnixMilli(), Version: Version()}
+		case m.Status != "dead" && m.HTTPAddr != "":
+			if err := getJSON(ctx, "http://"+m.HTTPAddr+"/api/v1/local/node", &info); err != nil {
+				n.log.Debug("peer node info unavailable", "peer", m.Name, "err", err)
+			}
+		}
+		if info.StartedUnixMs > 0 {
+			up := time.Since(time.UnixMilli(info.StartedUnixMs))
+			row["uptime"], row["uptimeSeconds"], row["version"] = prettyDuration(up), int64(up/time.Second), info.Version
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+func status(s *messages.TopologySpec) string {
+	switch {
+	case s.Killed:
+		return "KILLED"
+	case !s.Active:
+		return "INACTIVE"
+	}
+	return "ACTIVE"
+}
+
+func (n *Node) topologySummary(ctx context.Context) []map[string]any {
+	local := n.peerLocal(ctx)
+	out := []map[string]any{}
+	for _, s := range n.state.All() {
+		if s.Killed {
+			continue
+		}
+		tasks, workers := 0, 0
+		for _, lts := range local {
+			for _, lt := range lts {
+				if lt.Name == s.Name && len(lt.Tasks) > 0 {
+					workers++
+					tasks += len(lt.Tasks)
+				}
+			}
+		}
+		up := time.Since(time.UnixMilli(s.SubmittedUnixMs))
+		out = append(out, map[string]any{
+			"id": topologyID(s), "name": s.Name, "status": status(s), "kind": s.Kind,
+			"uptime": prettyDuration(up), "uptimeSeconds": int64(up / time.Second),
+			"tasksTotal": tasks, "executorsTotal": tasks, "workersTotal": workers,
+			"owner": "", "schedulerInfo": "",
+		})
+	}
+	return out
+}
+
+// compiled returns this node's build of the topology, or nil.
+func (n *Node) compiled(name string) *topology.Topology {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if b := n.built[name]; b != nil {
+		return b.topo
+	}
+	return nil
+}
+
+func msString(nanos, count int64) string {
+	if count == 0 {
+		return "0.000"
+	}
+	return fmt.Sprintf("%.3f", float64(nanos)/float64(count)/1e6)
+}
+
+func capacity(executeNanos, spanNanos int64) float64 {
+	if spanNanos <= 0 {
+		return 0
+	}
+	return float64(executeNanos) / float64(spanNanos)
+}
+
+// componentRow is a component's row of the topology page for one window.
+func componentRow(kind string, tasks []TaskInfo, w int, maxTasks int) map[string]any {
+	var sum WindowCounts
+	var maxCap float64
+	var lastErr TaskInfo
+	for _, t := range tasks {
+		c := t.Windows[w]
+		sum.add(c)
+		maxCap = max(maxCap, capacity(c.ExecuteNanos, c.SpanNanos))
+		if t.LastErrorMs > lastErr.LastErrorMs {
+			lastErr = t
+		}
+	}
+	row := map[string]any{
+		"executors": len(tasks), "tasks": len(tasks), "maxTasks": maxTasks,
+		"emitted": sum.Emitted, "transferred": sum.Transferred, "acked": sum.Acked, "failed": sum.Failed,
+		"lastError": lastErr.LastError, "errorHost": lastErr.Host, "errorPort": lastErr.Port,
+		"errorTime": lastErr.LastErrorMs, "errorLapsedSecs": lapsed(lastErr.LastErrorMs),
+	}
+	if kind == "spout" {
+		row["completeLatency"] = msString(sum.CompleteNanos, sum.Completed)
+		row["timedOut"] = sum.TimedOut
+	} else {
+		row["executed"] = sum.Executed
+		row["executeLatency"] = msString(sum.ExecuteNanos, sum.Executed)
+		row["processLatency"] = msString(sum.ProcessNanos, sum.Processed)
+		row["capacity"] = fmt.Sprintf("%.3f", maxCap)
+	}
+	return row
+}
+
+func lapsed(unixMs int64) any {
+	if unixMs == 0 {
+		return nil
+	}
+	return int64(time.Since(time.UnixMilli(unixMs)) / time.Second)
+}
+
+func byComponent(tasks []TaskInfo) (map[string][]TaskInfo, []string) {
+	m := map[string][]TaskInfo{}
+	for _, t := range tasks {
+		if t.Kind == "tracker" || len(t.Windows) != len(actors.Windows) {
+			continue
+		}
+		m[t.Component] = append(m[t.Component], t)
+	}
+	return m, sortedKeys(m)
+}
+
+// windowStats are the rows of Storm's topologyStats (and a component's
+// spoutSummary / boltStats): one per window.
+func windowStats(tasks []TaskInfo, spoutsOnly bool, kind string) []map[string]any {
+	var out []map[string]any
+	for i, d := range actors.Windows {
+		w := window{index: i, d: d}
+		var all, spouts WindowCounts
+		var maxCap float64
+		for _, t := range tasks {
+			if t.Kind == "tracker" || len(t.Windows) != len(actors.Windows) {
+				continue
+			}
+			all.add(t.Windows[i])
+			if t.Kind == "spout" {
+				spouts.add(t.Windows[i])
+			}
+			maxCap = max(maxCap, capacity(t.Windows[i].ExecuteNanos, t.Windows[i].SpanNanos))
+		}
+		row := map[string]any{
+			"window": w.String(), "windowPretty": w.pretty(),
+			"emitted": all.Emitted, "transferred": all.Transferred,
+		}
+		switch {
+		case spoutsOnly || kind == "spout":
+			row["acked"], row["failed"] = spouts.Acked, spouts.Failed
+			row["completeLatency"] = msString(spouts.CompleteNanos, spouts.Completed)
+		default:
+			row["acked"], row["failed"], row["executed"] = all.Acked, all.Failed, all.Executed
+			row["executeLatency"] = msString(all.ExecuteNanos, all.Executed)
+			row["processLatency"] = msString(all.ProcessNanos, all.Processed)
+			row["capacity"] = fmt.Sprintf("%.3f", maxCap)
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+func (n *Node) topologyPage(ctx context.Context, id string, win window) (map[string]any, error) {
+	spec, err := n.specByID(id)
+	if err != nil {
+		return nil, err
+	}
+	tasks, inFlight := n.clusterTasks(ctx, spec.Name)
+	t := n.compiled(spec.Name)
+	comps, order := byComponent(tasks)
+	maxTasks := func(c string) int {
+		if t != nil {
+			if comp := t.Component(topology.ComponentID(c)); comp != nil {
+				return len(comp.Tasks)
+			}
+		}
+		return len(comps[c])
+	}
+	kindOf := func(c string) string {
+		if len(comps[c]) > 0 {
+			return comps[c][0].Kind
+		}
+		if t != nil && t.Component(topology.ComponentID(c)).Kind == topology.KindSpout {
+			return "spout"
+		}
+		return "bolt"
+	}
+	if t != nil { // components with no running task still show
+		for _, c := range t.Components {
+			if _, ok := comps[string(c.ID)]; !ok {
+				comps[string(c.ID)] = nil
+				order = append(order, string(c.ID))
+			}
+		}
+		slices.Sort(order)
+	}
+	spouts, bolts := []map[string]any{}, []map[string]any{}
+	for _, c := range order {
+		row := componentRow(kindOf(c), comps[c], win.index, maxTasks(c))
+		if kindOf(c) == "spout" {
+			row["spoutId"] = c
+			spouts = append(spouts, row)
+		} else {
+			row["boltId"] = c
+			bolts = append(bolts, row)
+		}
+	}
+	workers := map[string]bool{}
+	running := 0
+	for _, ti := range tasks {
+		workers[ti.Node] = true
+		running++
+	}
+	up := time.Since(time.UnixMilli(spec.SubmittedUnixMs))
+	conf := map[string]any{}
+	msgTimeout := any(nil)
+	if t != nil {
+		for k, v := range t.Config {
+			conf[k] = jsonValue(v)
+		}
+		msgTimeout = conf[topology.MessageTimeoutSecs]
+	} else {
+		for k, v := range spec.Conf {
+			conf[k] = v
+		}
+	}
+	return map[string]any{
+		"id": topologyID(spec), "name": spec.Name, "status": status(spec), "kind": spec.Kind,
+		"uptime": prettyDuration(up), "uptimeSeconds": int64(up / time.Second),
+		"tasksTotal": running, "executorsTotal": running, "workersTotal": len(workers),
+		"msgTimeout": msgTimeout, "window": win.String(), "windowHint": win.pretty(),
+		"inFlight":      inFlight,
+		"topologyStats": windowStats(tasks, true, ""),
+		"spouts":        spouts, "bolts": bolts,
+		"edges":         edges(t, tasks),
+		"configuration": conf,
+	}, nil
+}
+
+// jsonValue keeps a configuration value that JSON can carry, else its text.
+func jsonValue(v any) any {
+	switch v.(type) {
+	case string, bool, int, int32, int64, float64, nil:
+		return v
+	}
+	if _, err := json.Marshal(v); err == nil {
+		return v
+	}
+	return fmt.Sprint(v)
+}
+
+// edges are the topology's subscriptions with the tuples sent on each (all
+// time, summed over the source's tasks): the UI's graph.
+func edges(t *topology.Topology, tasks []TaskInfo) []map[string]any {
+	type key struct{ source, stream, target string }
+	counts := map[key]int64{}
+	for _, ti := range tasks {
+		for _, e := range ti.Edges {
+			counts[key{ti.Component, e.Stream, e.Target}] += e.Transferred
+		}
+	}
+	out := []map[string]any{}
+	seen := map[key]bool{}
+	if t != nil {
+		for _, c := range t.Components {
+			for _, in := range c.Inputs {
+				k := key{string(in.Source), string(in.Stream), string(c.ID)}
+				seen[k] = true
+				out = append(out, map[string]any{
+					"source": k.source, "stream": k.stream, "target": k.target,
+					"grouping": groupingName(in.Grouping), "transferred": counts[k],
+				})
+			}
+		}
+	}
+	for k, v := range counts { // a node that could not build the topology still shows what flows
+		if !seen[k] {
+			out = append(out, map[string]any{"source": k.source, "stream": k.stream, "target": k.target, "transferred": v})
+		}
+	}
+	slices.SortFunc(out, func(a, b map[string]any) int {
+		return cmp.Or(cmp.Compare(a["source"].(string), b["source"].(string)),
+			cmp.Compare(a["target"].(string), b["target"].(string)),
+			cmp.Compare(a["stream"].(string), b["stream"].(string)))
+	})
+	return out
+}
+
+func groupingName(g topology.Grouping) string {
+	if len(g.Fields) > 0 {
+		return g.Kind.String() + "(" + strings.Join(g.Fields, ",") + ")"
+	}
+	return g.Kind.String()
+}
+
+func (n *Node) componentPage(ctx context.Context, id, component string, win window) (map[string]any, error) {
+	spec, err := n.specByID(id)
+	if err != nil {
+		return nil, err
+	}
+	tasks, _ := n.clusterTasks(ctx, spec.Name)
+	t := n.compiled(spec.Name)
+	comps, _ := byComponent(tasks)
+	mine := comps[component]
+	kind := ""
+	switch {
+	case len(mine) > 0:
+		kind = mine[0].Kind
+	case t != nil && t.Component(topology.ComponentID(component)) != nil:
+		kind = "bolt"
+		if t.Component(topology.ComponentID(component)).Kind == topology.KindSpout {
+			kind = "spout"
+		}
+	default:
+		return nil, fmt.Errorf("%w: topology %q has no component %q", ErrTopologyNotFound, spec.Name, component)
+	}
+	maxTasks := len(mine)
+	if t != nil {
+		if c := t.Component(topology.ComponentID(component)); c != nil {
+			maxTasks = len(c.Tasks)
+		}
+	}
+	var execs []map[string]any
+	var errs []map[string]any
+	var gauges []map[string]any
+	output := map[string]int64{}
+	for _, ti := range mine {
+		c := ti.Windows[win.index]
+		row := map[string]any{
+			"id": fmt.Sprintf("[%d-%d]", ti.Task, ti.Task), "task": ti.Task, "node": ti.Node,
+			"host": ti.Host, "port": ti.Port, "uptime": "", "uptimeSeconds": 0,
+			"emitted": c.Emitted, "transferred": c.Transferred, "acked": c.Acked, "failed": c.Failed,
+			"executed": c.Executed, "executeLatency": msString(c.ExecuteNanos, c.Executed),
+			"processLatency":  msString(c.ProcessNanos, c.Processed),
+			"completeLatency": msString(c.CompleteNanos, c.Completed),
+			"capacity":        fmt.Sprintf("%.3f", capacity(c.ExecuteNanos, c.SpanNanos)),
+			"restarts":        ti.Restarts, "errors": ti.Errors, "pending": ti.Pending,
+			"lastError": ti.LastError, "errorTime": ti.LastErrorMs, "workerLogLink": "",
+		}
+		if ti.StartedUnixMs > 0 {
+			up := time.Since(time.UnixMilli(ti.StartedUnixMs))
+			row["uptime"], row["uptimeSeconds"] = prettyDuration(up), int64(up/time.Second)
+		}
+		execs = append(execs, row)
+		if ti.LastError != "" {
+			errs = append(errs, map[string]any{
+				"time": ti.LastErrorMs, "errorHost": ti.Host, "errorPort": ti.Port, "error": ti.LastError,
+				"errorLapsedSecs": lapsed(ti.LastErrorMs), "task": ti.Task, "node": ti.Node,
+			})
+		}
+		for _, g := range ti.Gauges {
+			gauges = append(gauges, map[string]any{"name": g.Name, "labels": g.Labels, "value": g.Value, "task": ti.Task})
+		}
+		for _, e := range ti.Edges {
+			output[e.Stream] += e.Transferred
+		}
+	}
+	slices.SortFunc(errs, func(a, b map[string]any) int { return cmp.Compare(b["time"].(int64), a["time"].(int64)) })
+	var outputStats []map[string]any
+	for _, s := range sortedKeys(output) {
+		outputStats = append(outputStats, map[string]any{"stream": s, "transferred": output[s]})
+	}
+	page := map[string]any{
+		"id": component, "name": spec.Name, "topologyId": topologyID(spec), "topologyStatus": status(spec),
+		"componentType": kind, "executors": len(mine), "tasks": len(mine), "maxTasks": maxTasks,
+		"window": win.String(), "windowHint": win.pretty(),
+		"executorStats": orEmpty(execs), "componentErrors": orEmpty(errs), "gauges": orEmpty(gauges),
+		"outputStats": orEmpty(outputStats),
+	}
+	if kind == "spout" {
+		page["spoutSummary"] = windowStats(mine, false, "spout")
+	} else {
+		page["boltStats"] = windowStats(mine, false, "bolt")
+	}
+	return page, nil
+}
+
+func orEmpty(s []map[string]any) []map[string]any {
+	if s == nil {
+		return []map[string]any{}
+	}
+	return s
+}
