@@ -1,0 +1,60 @@
+// The cluster page: the summary, the nodes (supervisors, in Storm's words)
+// and the topologies, polled every 2 s.
+
+import { get } from './api.js';
+import { byId, fillRows, h } from './dom.js';
+import { count, duration } from './format.js';
+import { cards, poll } from './page.js';
+
+function renderSummary(s) {
+  cards(byId('summary'), [
+    ['Version', `squall ${s.squallVersion ?? '?'} (Storm ${s.stormVersion ?? '?'})`, 'summary-version'],
+    ['Nodes', count(s.supervisors), 'summary-nodes'],
+    ['Topologies', count(s.topologies), 'summary-topologies'],
+    ['Slots used / total', `${count(s.slotsUsed)} / ${count(s.slotsTotal)}`, 'summary-slots'],
+    ['Executors', count(s.executorsTotal), 'summary-executors'],
+    ['Tasks', count(s.tasksTotal), 'summary-tasks'],
+  ]);
+}
+
+// nodeLink points at another node's own UI when it serves one.
+function nodeLink(addr) {
+  return addr ? h('a', { href: `${window.location.protocol}//${addr}/`, text: addr }) : '–';
+}
+
+function renderNodes(supervisors) {
+  fillRows(byId('nodes'), supervisors.map((s) =>
+    h('tr', { dataset: { testid: `node-row-${s.id}` } },
+      h('td', { text: s.id }),
+      h('td', { text: s.host }),
+      h('td', {}, h('span', { class: `status ${s.status}`, text: s.status, dataset: { testid: `node-status-${s.id}` } })),
+      h('td', { text: s.uptime || duration(s.uptimeSeconds) }),
+      h('td', { class: 'num', text: count(s.slotsTotal) }),
+      h('td', { class: 'num', text: count(s.slotsUsed) }),
+      h('td', { class: 'num', text: count(s.tasks), dataset: { testid: `node-tasks-${s.id}` } }),
+      h('td', { text: s.gossipAddr || '–' }),
+      h('td', {}, nodeLink(s.httpAddr)))), 'no nodes');
+}
+
+function renderTopologies(topologies) {
+  fillRows(byId('topologies'), topologies.map((t) =>
+    h('tr', { dataset: { testid: `topology-row-${t.name}` } },
+      h('td', {}, h('a', { href: `topology.html?id=${encodeURIComponent(t.id)}`, text: t.name })),
+      h('td', { text: t.id }),
+      h('td', {}, h('span', { class: `status ${t.status}`, text: t.status })),
+      h('td', { text: t.uptime || duration(t.uptimeSeconds) }),
+      h('td', { class: 'num', text: count(t.workersTotal) }),
+      h('td', { class: 'num', text: count(t.executorsTotal) }),
+      h('td', { class: 'num', text: count(t.tasksTotal) }))), 'no topologies: submit one with `node submit`');
+}
+
+poll(async () => {
+  const [summary, supervisors, topologies] = await Promise.all([
+    get('/api/v1/cluster/summary'),
+    get('/api/v1/supervisor/summary'),
+    get('/api/v1/topology/summary'),
+  ]);
+  renderSummary(summary);
+  renderNodes(supervisors.supervisors ?? []);
+  renderTopologies(topologies.topologies ?? []);
+});

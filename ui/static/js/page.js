@@ -1,0 +1,97 @@
+// What every page shares: the header's "updated" line, the error banner,
+// the poll loop, and the window selector.
+
+import { byId, h } from './dom.js';
+import { count, duration } from './format.js';
+
+// report shows err in the page's banner, or clears the banner when err is null.
+export function report(err) {
+  const banner = byId('banner');
+  banner.hidden = err === null;
+  banner.textContent = err === null ? '' : String(err.message || err);
+}
+
+// poll calls fn now and then intervalMs after each call settles, so a slow
+// node never has two polls in flight; errors go to the banner and the
+// polling goes on. It returns a function that polls at once (after an
+// action), merged with a poll already running.
+export function poll(fn, intervalMs = 2000) {
+  let timer = null;
+  let running = false;
+  let again = false;
+  const run = async () => {
+    clearTimeout(timer);
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      await fn();
+      report(null);
+      const updated = byId('updated');
+      updated.textContent = `updated ${new Date().toLocaleTimeString()}`;
+      updated.dataset.polls = String(Number(updated.dataset.polls ?? 0) + 1); // for tests: a fresh reading
+    } catch (err) {
+      report(err);
+    } finally {
+      running = false;
+      if (again) {
+        again = false;
+        run();
+      } else {
+        timer = setTimeout(run, intervalMs);
+      }
+    }
+  };
+  run();
+  return run;
+}
+
+// Storm UI's windows, in seconds (":all-time" is Storm's own spelling).
+export const windows = [
+  ['600', '10m 0s'],
+  ['10800', '3h 0m 0s'],
+  ['86400', '1d 0h 0m 0s'],
+  [':all-time', 'All time'],
+];
+
+// windowSelect fills the <select> with Storm's windows, selects the page's
+// ?window= (default 600) and calls onChange with the new window.
+export function windowSelect(select, onChange) {
+  const current = new URLSearchParams(window.location.search).get('window') || '600';
+  for (const [value, label] of windows) {
+    select.append(new Option(label, value, false, value === current));
+  }
+  select.addEventListener('change', () => {
+    const url = new URL(window.location.href);
+    url.searchParams.set('window', select.value);
+    window.history.replaceState(null, '', url);
+    onChange(select.value);
+  });
+  return current;
+}
+
+// numCell is a right-aligned count; data-value keeps the raw number for
+// tests and scripts.
+export function numCell(value, testid) {
+  return h('td', { class: 'num', text: count(value), dataset: testid ? { testid, value } : { value } });
+}
+
+// textCell is a right-aligned preformatted value (a latency, a rate).
+export function textCell(text, testid) {
+  return h('td', { class: 'num', text, dataset: testid ? { testid } : {} });
+}
+
+// errorCell shows a component's last error and how long ago it happened.
+export function errorCell(message, lapsedSecs) {
+  if (!message) return h('td', { class: 'no-error', text: '' });
+  const ago = Number.isFinite(lapsedSecs) ? ` (${duration(lapsedSecs)} ago)` : '';
+  return h('td', { class: 'error', title: message, text: `${message}${ago}` });
+}
+
+// cards fills a <dl> with [label, value, testid?] cards.
+export function cards(dl, items) {
+  dl.replaceChildren(...items.map(([label, value, testid]) =>
+    h('div', { class: 'card' }, h('dt', { text: label }), h('dd', { text: value, dataset: testid ? { testid } : {} }))));
+}

@@ -1,0 +1,178 @@
+// The topology page: summary, actions, the live component graph, and the
+// spout and bolt tables, polled every 2 s. Counts in the tables are the
+// selected window's; rates (tuples/s) come from the all-time counts'
+// growth between two polls, since a sliding window's count also drops
+// what leaves the window.
+
+import { actions, get } from './api.js';
+import { byId, fillRows, h, param } from './dom.js';
+import { count, duration, millis, rate, Rates } from './format.js';
+import { render as renderGraph } from './graph.js';
+import { cards, errorCell, numCell, poll, textCell, windowSelect } from './page.js';
+
+const id = param('id');
+const rates = new Rates();
+let win = windowSelect(byId('window'), (w) => {
+  win = w;
+  refresh();
+});
+let current = null; // the last topology document polled
+
+const q = encodeURIComponent;
+const componentHref = (component) => `component.html?topology=${q(id)}&component=${q(component)}&window=${q(win)}`;
+
+function renderSummary(t) {
+  document.title = `squall · ${t.name}`;
+  byId('crumb').textContent = t.name;
+  byId('name').textContent = t.name;
+  const status = byId('status');
+  status.textContent = t.status;
+  status.className = `status ${t.status}`;
+  cards(byId('summary'), [
+    ['Id', t.id],
+    ['Uptime', t.uptime || duration(t.uptimeSeconds)],
+    ['Workers', count(t.workersTotal)],
+    ['Executors', count(t.executorsTotal)],
+    ['Tasks', count(t.tasksTotal)],
+    ['Message timeout', `${t.msgTimeout ?? '–'} s`],
+    ['In flight', count(t.inFlight)],
+  ]);
+  byId('window-hint').textContent = t.windowHint ? `window: ${t.windowHint}` : '';
+
+  byId('activate').disabled = t.status !== 'INACTIVE';
+  byId('deactivate').disabled = t.status !== 'ACTIVE';
+  byId('kill').disabled = t.status === 'KILLED';
+}
+
+function renderStats(stats) {
+  fillRows(byId('stats'), stats.map((s) =>
+    h('tr', {},
+      h('td', {}, h('a', { href: `?id=${q(id)}&window=${q(s.window)}`, text: s.windowPretty || s.window })),
+      numCell(s.emitted), numCell(s.transferred), textCell(millis(s.completeLatency)), numCell(s.acked), numCell(s.failed))));
+}
+
+function renderSpouts(spouts, spoutRates) {
+  fillRows(byId('spouts'), spouts.map((s) =>
+    h('tr', { dataset: { testid: `spout-row-${s.spoutId}` } },
+      h('td', {}, h('a', { href: componentHref(s.spoutId), text: s.spoutId })),
+      numCell(s.executors), numCell(s.tasks),
+      numCell(s.emitted, `spout-emitted-${s.spoutId}`),
+      textCell(rate(spoutRates.get(s.spoutId)), `spout-rate-${s.spoutId}`),
+      numCell(s.transferred), textCell(millis(s.completeLatency)), numCell(s.acked), numCell(s.failed),
+      errorCell(s.lastError, s.errorLapsedSecs))));
+}
+
+function renderBolts(bolts, boltRates) {
+  fillRows(byId('bolts'), bolts.map((b) =>
+    h('tr', { dataset: { testid: `bolt-row-${b.boltId}` } },
+      h('td', {}, h('a', { href: componentHref(b.boltId), text: b.boltId })),
+      numCell(b.executors), numCell(b.tasks), numCell(b.emitted), numCell(b.transferred),
+      textCell(b.capacity ?? '–', `bolt-capacity-${b.boltId}`),
+      textCell(millis(b.executeLatency)),
+      numCell(b.executed, `bolt-executed-${b.boltId}`),
+      textCell(rate(boltRates.get(b.boltId)), `bolt-rate-${b.boltId}`),
+      textCell(millis(b.processLatency)), numCell(b.acked), numCell(b.failed),
+      errorCell(b.lastError, b.errorLapsedSecs))));
+}
+
+function renderConfiguration(conf = {}) {
+  fillRows(byId('configuration'), Object.keys(conf).sort().map((k) =>
+    h('tr', {}, h('td', { text: k }), h('td', { text: JSON.stringify(conf[k]) }))));
+}
+
+// renderRebalance lists the components in the rebalance form, keeping the
+// user's choice across polls.
+function renderRebalance(t) {
+  const select = byId('rebalance-component');
+  const names = [...t.spouts.map((s) => s.spoutId), ...t.bolts.map((b) => b.boltId)];
+  if ([...select.options].map((o) => o.value).join() === names.join()) return;
+  const chosen = select.value;
+  select.replaceChildren(...names.map((n) => new Option(n, n, false, n === chosen)));
+}
+
+// graphOf merges the edges of one source, target pair (several streams)
+// and attaches every component's rate and capacity.
+function graphOf(t, spoutRates, boltRates, edgeRates) {
+  const components = [
+    ...t.spouts.map((s) => ({ id: s.spoutId, kind: 'spout', executors: s.executors, rate: spoutRates.get(s.spoutId), href: componentHref(s.spoutId) })),
+    ...t.bolts.map((b) => ({ id: b.boltId, kind: 'bolt', executors: b.executors, rate: boltRates.get(b.boltId), capacity: b.capacity, href: componentHref(b.boltId) })),
+  ];
+  const merged = new Map();
+  for (const e of t.edges ?? []) {
+    const key = `${e.source}\u0000${e.target}`;
+    const m = merged.get(key) ?? { source: e.source, target: e.target, streams: [], groupings: [], rate: null };
+    m.streams.push(e.stream);
+    m.groupings.push(e.grouping);
+    const r = edgeRates.get(`${e.source}\u0000${e.stream}\u0000${e.target}`);
+    if (r !== null && r !== undefined) m.rate = (m.rate ?? 0) + r;
+    merged.set(key, m);
+  }
+  return { components, edges: [...merged.values()] };
+}
+
+async function update() {
+  if (!id) throw new Error('no topology: open this page as topology.html?id=NAME');
+  const path = `/api/v1/topology/${q(id)}`;
+  const [t, allTime] = await Promise.all([
+    get(`${path}?window=${q(win)}`),
+    win === ':all-time' ? null : get(`${path}?window=${q(':all-time')}`),
+  ]);
+  const all = allTime ?? t;
+  const now = Date.now();
+  const spoutRates = new Map(all.spouts.map((s) => [s.spoutId, rates.update(`spout ${s.spoutId}`, s.emitted, now)]));
+  const boltRates = new Map(all.bolts.map((b) => [b.boltId, rates.update(`bolt ${b.boltId}`, b.executed, now)]));
+  const edgeRates = new Map((t.edges ?? []).map((e) => {
+    const key = `${e.source}\u0000${e.stream}\u0000${e.target}`;
+    return [key, rates.update(`edge ${key}`, e.transferred, now)];
+  }));
+
+  current = t;
+  renderSummary(t);
+  renderRebalance(t);
+  const graph = graphOf(t, spoutRates, boltRates, edgeRates);
+  renderGraph(byId('graph'), graph.components, graph.edges);
+  renderStats(t.topologyStats ?? []);
+  renderSpouts(t.spouts, spoutRates);
+  renderBolts(t.bolts, boltRates);
+  renderConfiguration(t.configuration);
+}
+
+const refresh = poll(update);
+
+// act runs one action with the buttons disabled, reports its outcome next
+// to them and polls at once to show its effect.
+async function act(name, run) {
+  const result = byId('action-result');
+  const buttons = document.querySelectorAll('.actions button');
+  buttons.forEach((b) => { b.disabled = true; });
+  result.className = '';
+  result.textContent = `${name}…`;
+  try {
+    const answer = await run();
+    result.textContent = `${name}: ${answer.status ?? 'done'}`;
+    result.className = 'ok';
+  } catch (err) {
+    result.textContent = `${name} failed: ${err.message}`;
+    result.className = 'error';
+  } finally {
+    buttons.forEach((b) => { b.disabled = false; });
+    refresh();
+  }
+}
+
+const wait = () => Math.max(0, Number.parseInt(byId('wait').value, 10) || 0);
+
+byId('activate').addEventListener('click', () => act('activate', () => actions.activate(id)));
+byId('deactivate').addEventListener('click', () => act('deactivate', () => actions.deactivate(id)));
+byId('kill').addEventListener('click', () => {
+  const name = current?.name ?? id;
+  if (!window.confirm(`Kill topology "${name}"? Its spouts stop now and it is removed after ${wait()} s.`)) return;
+  act('kill', () => actions.kill(id, wait()));
+});
+byId('rebalance').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const component = byId('rebalance-component').value;
+  const parallelism = Number.parseInt(byId('rebalance-parallelism').value, 10);
+  if (!component || !(parallelism >= 1)) return;
+  act('rebalance', () => actions.rebalance(id, { [component]: parallelism }, wait()));
+});
