@@ -137,8 +137,11 @@ func (d *Declarer) DeclareStream(stream StreamID, direct bool, fields ...string)
 	d.streams = append(d.streams, &Stream{ID: stream, Fields: slices.Clone(Fields(fields)), Direct: direct})
 }
 
-// NumTasks sets the number of tasks when it should exceed the parallelism
-// (Storm's setNumTasks); it is the most the component can be scaled to.
+// NumTasks sets the component's maximum parallelism (Storm's
+// setNumTasks; Flink's max parallelism): it gets n tasks, one per key
+// group, of which the first parallelism run. A rebalance changes how many
+// run, up to n, while the topology runs (cluster.Node.Rebalance). Default:
+// the parallelism, which then cannot grow.
 func (d *Declarer) NumTasks(n int) *Declarer { d.numTasks = n; return d }
 
 // Input subscribes the bolt to stream of source with grouping g.
@@ -212,20 +215,25 @@ type Subscription struct {
 	Grouping Grouping
 	// FieldIndex are the positions of the grouping fields in the stream.
 	FieldIndex []int
-	// Tasks are the consumer's tasks, in order.
+	// Tasks are all the consumer's tasks (its key groups), in order; the
+	// first Topology.Parallelism(Consumer) of them run.
 	Tasks []TaskID
 }
 
 // Component is a compiled spout or bolt.
 type Component struct {
-	ID          ComponentID
-	Kind        ComponentKind
+	ID   ComponentID
+	Kind ComponentKind
+	// Parallelism is the number of tasks that run when the topology starts
+	// (the parallelism hint); Topology.Parallelism is the number now.
 	Parallelism int
-	Tasks       []TaskID
-	NewSpout    func() Spout
-	NewBolt     func() Bolt
-	Streams     map[StreamID]*Stream
-	Inputs      []Input
+	// Tasks are the component's task ids, NumTasks of them (at least
+	// Parallelism): one per key group. Running tasks are a prefix.
+	Tasks    []TaskID
+	NewSpout func() Spout
+	NewBolt  func() Bolt
+	Streams  map[StreamID]*Stream
+	Inputs   []Input
 	// Consumers lists, per output stream, who subscribes to it.
 	Consumers map[StreamID][]Subscription
 }
@@ -244,14 +252,29 @@ type Topology struct {
 	Trackers []TaskID
 	byID     map[ComponentID]*Component
 	byTask   []*Component // index task-1; nil for trackers
+	scale    *Scale       // live parallelism of this instance
 }
 
 // Deployed returns a copy of t running under another name and deployment
 // id (the cluster names each submitted instance of a registered topology,
 // and gives every node the same id for it).
 func (t *Topology) Deployed(name, id string) *Topology {
-	c := *t
+	c := t.Instance()
 	c.Name, c.ID = name, id
+	return c
+}
+
+// Instance returns a copy of t with its own Scale, starting at t's current
+// parallelism: runtimes run an instance, so rebalancing one running copy
+// does not touch another.
+func (t *Topology) Instance() *Topology {
+	c := *t
+	c.scale = &Scale{}
+	if t.scale != nil {
+		c.scale.cur.Store(&ScaleTable{Version: 1, parallelism: t.scale.Load().All()})
+	} else {
+		c.scale = newScale(t.Components)
+	}
 	return &c
 }
 
@@ -444,6 +467,7 @@ func compile(name string, conf Config, rt Runtime, decls []*Declarer) *Topology 
 		t.Components = append(t.Components, c)
 		t.byID[c.ID] = c
 	}
+	t.scale = newScale(t.Components)
 	for range rt.Trackers {
 		t.Trackers = append(t.Trackers, next)
 		t.byTask = append(t.byTask, nil)

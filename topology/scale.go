@@ -1,0 +1,234 @@
+package topology
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+)
+
+// Key groups: a component's NumTasks is its maximum parallelism M, fixed
+// when the topology is built, and every one of its M tasks owns one key
+// group. Its parallelism K (1 <= K <= M) is how many of those tasks run:
+// the first K of Component.Tasks. Fields and partial-key groupings hash a
+// key to a key group (hash mod M) and the key group to the running task
+// that serves it (KeyGroupOwners), so a key always lands on exactly one
+// running task. Running tasks serve numbers of key groups that differ by
+// at most one, and changing K moves only the key groups that must move:
+// growing from K to K' moves groups only from the first K tasks to the new
+// ones, shrinking only from the stopped tasks to the survivors. With K = M
+// (the default) task i serves key group i, so a key goes to task hash mod
+// M, as before key groups existed.
+
+// KeyGroup is the key group of a key hash among maxParallelism groups.
+func KeyGroup(hash uint64, maxParallelism int) int {
+	return int(hash % uint64(maxParallelism))
+}
+
+// KeyGroupOwners returns, for each of maxParallelism key groups, the index
+// among the running tasks (0..parallelism-1) that serves it when the first
+// parallelism tasks run. parallelism is clamped to [1, maxParallelism].
+// The result is shared: do not modify it.
+//
+// It grows a chain from one running task: every task that starts takes
+// groups (the highest-labelled first) from the most loaded earlier task
+// while that task serves at least two more than it does. So the owners at
+// K+1 differ from those at K only in groups that moved to task K, and the
+// loads stay within one. The chain's labels are then renamed so that at
+// K = M task i serves key group i.
+func KeyGroupOwners(parallelism, maxParallelism int) []int {
+	m := max(maxParallelism, 1)
+	k := min(max(parallelism, 1), m)
+	key := [2]int{k, m}
+	ownersMu.Lock()
+	defer ownersMu.Unlock()
+	if o, ok := ownersCache[key]; ok {
+		return o
+	}
+	chainK, full := keyGroupChain(k, m)
+	// full[label] is the task serving label at K = M: a permutation. Key
+	// group g is the label that task g serves at K = M.
+	labelOf := make([]int, m)
+	for label, task := range full {
+		labelOf[task] = label
+	}
+	owners := make([]int, m)
+	for g := range owners {
+		owners[g] = chainK[labelOf[g]]
+	}
+	if len(ownersCache) > 1024 {
+		clear(ownersCache)
+	}
+	ownersCache[key] = owners
+	return owners
+}
+
+var (
+	ownersMu    sync.Mutex
+	ownersCache = map[[2]int][]int{}
+)
+
+// keyGroupChain returns the chain's owners of m labels at k running tasks
+// and at m.
+func keyGroupChain(k, m int) (atK, atM []int) {
+	owner := make([]int, m)
+	held := make([][]int, m) // labels per task, ascending
+	for l := range m {
+		held[0] = append(held[0], l)
+	}
+	load := make([]int, m)
+	load[0] = m
+	if k == 1 {
+		atK = slices.Clone(owner)
+	}
+	for t := 1; t < m; t++ {
+		for {
+			j := 0
+			for i := 1; i < t; i++ {
+				if load[i] > load[j] {
+					j = i
+				}
+			}
+			if load[j] <= load[t]+1 {
+				break
+			}
+			l := held[j][len(held[j])-1]
+			held[j] = held[j][:len(held[j])-1]
+			load[j]--
+			owner[l] = t
+			held[t] = append(held[t], l)
+			load[t]++
+		}
+		slices.Sort(held[t])
+		if t+1 == k {
+			atK = slices.Clone(owner)
+		}
+	}
+	return atK, owner
+}
+
+// Scale is the live parallelism of one running instance of a topology:
+// how many of each component's tasks run now. The runtime swaps it on a
+// rebalance; emitting tasks load it once per emit (one atomic load) and
+// rebuild their routing when it changed. Safe for concurrent use.
+type Scale struct {
+	cur atomic.Pointer[ScaleTable]
+}
+
+// ScaleTable is one immutable version of a Scale.
+type ScaleTable struct {
+	// Version increases with every change.
+	Version     uint64
+	parallelism map[ComponentID]int
+}
+
+// Parallelism is the number of running tasks of component id in this
+// version (0 for an unknown component).
+func (s *ScaleTable) Parallelism(id ComponentID) int { return s.parallelism[id] }
+
+// All returns a copy of every component's parallelism.
+func (s *ScaleTable) All() map[ComponentID]int { return maps.Clone(s.parallelism) }
+
+func newScale(comps []*Component) *Scale {
+	p := make(map[ComponentID]int, len(comps))
+	for _, c := range comps {
+		p[c.ID] = c.Parallelism
+	}
+	s := &Scale{}
+	s.cur.Store(&ScaleTable{Version: 1, parallelism: p})
+	return s
+}
+
+// Load returns the current version.
+func (s *Scale) Load() *ScaleTable { return s.cur.Load() }
+
+// SetParallelism makes parallelism the live parallelism of the components it names
+// (the others keep theirs) and reports whether anything changed. It
+// checks every value against the topology first and changes nothing on
+// error.
+func (t *Topology) SetParallelism(parallelism map[ComponentID]int) (bool, error) {
+	if err := t.CheckParallelism(parallelism); err != nil {
+		return false, err
+	}
+	s := t.scale
+	for {
+		old := s.Load()
+		next := &ScaleTable{Version: old.Version + 1, parallelism: maps.Clone(old.parallelism)}
+		changed := false
+		for id, k := range parallelism {
+			if next.parallelism[id] != k {
+				next.parallelism[id], changed = k, true
+			}
+		}
+		if !changed {
+			return false, nil
+		}
+		if s.cur.CompareAndSwap(old, next) {
+			return true, nil
+		}
+	}
+}
+
+// CheckParallelism reports whether every component named in parallelism
+// exists and may run that many tasks (1..NumTasks). Errors wrap ErrInvalid.
+func (t *Topology) CheckParallelism(parallelism map[ComponentID]int) error {
+	var errs []error
+	for id, k := range parallelism {
+		c := t.byID[id]
+		switch {
+		case c == nil:
+			errs = append(errs, invalid("parallelism of %q: no such component (components: %v)", id, t.componentIDs()))
+		case k < 1:
+			errs = append(errs, invalid("%s %q: parallelism must be >= 1, got %d", c.Kind, id, k))
+		case k > len(c.Tasks):
+			errs = append(errs, invalid("%s %q: parallelism %d is above its NumTasks %d (the maximum, fixed when the topology was submitted)", c.Kind, id, k, len(c.Tasks)))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("topology %q: %w", t.Name, joinErrors(errs))
+	}
+	return nil
+}
+
+func (t *Topology) componentIDs() []ComponentID {
+	ids := make([]ComponentID, len(t.Components))
+	for i, c := range t.Components {
+		ids[i] = c.ID
+	}
+	return ids
+}
+
+// Scale is the live parallelism of this instance of the topology. Build
+// and Deployed make a new one, starting at each component's Parallelism.
+func (t *Topology) Scale() *Scale {
+	return t.scale
+}
+
+// Parallelism is the number of running tasks of component id now.
+func (t *Topology) Parallelism(id ComponentID) int { return t.scale.Load().Parallelism(id) }
+
+// RunningTasks returns the tasks that run now: the first Parallelism of
+// every component's tasks, then the trackers, in task order.
+func (t *Topology) RunningTasks() []TaskID {
+	return t.RunningTasksAt(t.scale.Load())
+}
+
+// RunningTasksAt returns the tasks that run at version s of the scale.
+func (t *Topology) RunningTasksAt(s *ScaleTable) []TaskID {
+	var out []TaskID
+	for _, c := range t.Components {
+		out = append(out, c.Tasks[:min(max(s.Parallelism(c.ID), 0), len(c.Tasks))]...)
+	}
+	return append(out, t.Trackers...)
+}
+
+// Running reports whether task runs at version s of the scale (trackers
+// always run).
+func (t *Topology) Running(s *ScaleTable, task TaskID) bool {
+	c := t.ComponentOf(task)
+	if c == nil {
+		return task >= 1 && int(task) <= len(t.byTask)
+	}
+	return int(task-c.Tasks[0]) < s.Parallelism(c.ID)
+}
