@@ -6,9 +6,16 @@ import { byId, fillRows, h } from './dom.js';
 import { count, duration } from './format.js';
 import { cards, poll } from './page.js';
 
+// version names squall's build and, when it says one, the Storm version
+// whose REST API it answers.
+function version(s) {
+  const squall = `squall ${s.squallVersion ?? '?'}`;
+  return s.stormVersion && s.stormVersion !== s.squallVersion ? `${squall} (Storm ${s.stormVersion})` : squall;
+}
+
 function renderSummary(s) {
   cards(byId('summary'), [
-    ['Version', `squall ${s.squallVersion ?? '?'} (Storm ${s.stormVersion ?? '?'})`, 'summary-version'],
+    ['Version', version(s), 'summary-version'],
     ['Nodes', count(s.supervisors), 'summary-nodes'],
     ['Topologies', count(s.topologies), 'summary-topologies'],
     ['Slots used / total', `${count(s.slotsUsed)} / ${count(s.slotsTotal)}`, 'summary-slots'],

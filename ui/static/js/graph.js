@@ -7,7 +7,7 @@
 import { h } from './dom.js';
 import { capacityLevel, rate } from './format.js';
 
-export const box = { width: 176, height: 58, colGap: 120, rowGap: 30, margin: 24 };
+export const box = { width: 220, height: 58, colGap: 130, rowGap: 30, margin: 24 };
 
 // layout places components ([{id, kind}]) joined by edges ([{source,
 // target}]) and returns {nodes: Map(id -> {id, kind, depth, x, y}), width,
@@ -76,7 +76,7 @@ export function render(svg, components, edges) {
   svg.setAttribute('width', width);
   svg.setAttribute('height', height);
 
-  const marker = h('svg:marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
+  const marker = h('svg:marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 12, markerHeight: 12, markerUnits: 'userSpaceOnUse', orient: 'auto' },
     h('svg:path', { d: 'M 0 0 L 10 5 L 0 10 z', class: 'arrowhead' }));
   const drawn = [h('svg:defs', {}, marker)];
 
@@ -92,7 +92,7 @@ export function render(svg, components, edges) {
     drawn.push(h('svg:g', { class: 'edge', dataset: { testid: `graph-edge-${e.source}-${e.target}`, rate: e.rate ?? '' } },
       h('svg:title', { text: `${e.source} → ${e.target}: ${e.streams.join(', ')} (${e.groupings.join(', ')})` }),
       h('svg:path', { d, 'stroke-width': widthPx.toFixed(1), 'marker-end': 'url(#arrow)' }),
-      h('svg:text', { x: mx, y: my - 6, 'text-anchor': 'middle', class: 'edge-label', text: label })));
+      h('svg:text', { x: mx, y: my - 10, 'text-anchor': 'middle', class: 'edge-label', text: label })));
   }
 
   for (const c of components) {

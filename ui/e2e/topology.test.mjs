@@ -1,0 +1,205 @@
+// End-to-end test of squall's web UI in headless Chromium:
+//
+//   node topology.test.mjs http://127.0.0.1:8080 [topology] [spout]
+//
+// against a node running a word count (topology "wordcount", spout
+// "lines" by default). It opens the topology page, sees the spout's emitted
+// count grow and the graph drawn, presses Deactivate (answering the admin
+// token prompt with $SQUALL_ADMIN_TOKEN if the node asks), sees the status
+// turn INACTIVE and the count stop, presses Activate and sees it grow
+// again, then checks that the cluster and component pages render. Every
+// wait polls with a deadline. Any failure exits 1 with what was expected;
+// screenshots go to $SQUALL_UI_SHOTS (default: .cache/ui in the repo).
+//
+// Chromium is Debian's (/usr/bin/chromium, or $SQUALL_CHROMIUM), driven by
+// playwright-core: `npx playwright install` cannot download a browser here.
+
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const [base, topology = 'wordcount', spout = 'lines'] = process.argv.slice(2);
+if (!base) {
+  console.error('usage: node topology.test.mjs BASE_URL [topology] [spout]');
+  process.exit(2);
+}
+const executablePath = process.env.SQUALL_CHROMIUM || '/usr/bin/chromium';
+const shots = process.env.SQUALL_UI_SHOTS || fileURLToPath(new URL('../../.cache/ui/', import.meta.url));
+const token = process.env.SQUALL_ADMIN_TOKEN || '';
+const origin = new URL(base).origin;
+
+// The flags this machine's Chromium needs: no sandbox as root, and nothing
+// that phones home (its connections would be refused by the closed network).
+const args = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+const started = Date.now();
+const log = (msg) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${msg}`);
+
+// waitFor polls probe every 100 ms until it returns something other than
+// undefined, and fails after timeoutMs saying what it waited for and what
+// it saw last.
+async function waitFor(what, probe, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'nothing yet';
+  for (;;) {
+    const got = await probe((seen) => { last = seen; });
+    if (got !== undefined) return got;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what} (last seen: ${last})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function main(page) {
+  const byTestId = (id) => `[data-testid="${id}"]`;
+  // read returns an element's text (or attribute), or null when absent.
+  const read = (testid, attr = null) => page.evaluate(([sel, a]) => {
+    const el = document.querySelector(sel);
+    return el === null ? null : a === null ? el.textContent.trim() : el.getAttribute(a);
+  }, [byTestId(testid), attr]);
+  const polls = async () => Number(await read('updated', 'data-polls') ?? 0);
+  const emitted = async () => {
+    const v = await read(`spout-emitted-${spout}`, 'data-value');
+    return v === null ? null : Number(v);
+  };
+  const status = () => read('topology-status');
+
+  // waitPolls waits until the page has polled the API n more times.
+  const waitPolls = async (n) => {
+    const from = await polls();
+    await waitFor(`${n} more polls of the API`, async (seen) => {
+      const now = await polls();
+      seen(`${now - from} polls`);
+      return now - from >= n ? true : undefined;
+    }, 10_000 + n * 5_000);
+  };
+
+  // waitGrowth waits until the spout's emitted count exceeds what it is now.
+  const waitGrowth = async (why) => {
+    const from = await waitFor(`spout "${spout}" in the spouts table`, async (seen) => {
+      const v = await emitted();
+      seen(`${v}, api error: ${await read('api-error')}`);
+      return v === null ? undefined : v;
+    });
+    const to = await waitFor(`spout "${spout}"'s emitted count to grow past ${from} (${why})`, async (seen) => {
+      const v = await emitted();
+      seen(String(v));
+      return v > from ? v : undefined;
+    });
+    log(`spout "${spout}" emitted ${from} -> ${to} (${why})`);
+  };
+
+  // press clicks an action button and answers the token prompt if it opens.
+  const press = async (button, wantStatus) => {
+    await page.click(byTestId(button));
+    await waitFor(`status ${wantStatus} after pressing ${button}`, async (seen) => {
+      if (await page.isVisible(byTestId('token-dialog'))) {
+        if (!token) throw new Error(`the node asked for its admin token after ${button}: set SQUALL_ADMIN_TOKEN`);
+        await page.fill(byTestId('token-input'), token);
+        await page.click(byTestId('token-submit'));
+        log('answered the admin token prompt');
+      }
+      const s = await status();
+      seen(`status ${s}, action result "${await read('action-result')}"`);
+      return s === wantStatus ? s : undefined;
+    });
+    log(`pressed ${button}: status ${wantStatus} (${await read('action-result')})`);
+  };
+
+  const url = `${base}/topology.html?id=${encodeURIComponent(topology)}`;
+  log(`open ${url}`);
+  await page.goto(url);
+  await waitFor('status ACTIVE', async (seen) => {
+    const s = await status();
+    seen(`${s}, api error: ${await read('api-error')}`);
+    return s === 'ACTIVE' ? s : undefined;
+  });
+  await waitGrowth('active');
+
+  // The graph: a box per component and, after two polls, a rate on the edge
+  // out of the spout.
+  await waitFor(`the graph's box for "${spout}"`, async () => (await read(`graph-node-${spout}`)) !== null || undefined);
+  await waitFor(`a rate on the edge out of "${spout}"`, async (seen) => {
+    const rates = await page.$$eval(`[data-testid^="graph-edge-${spout}-"]`, (els) => els.map((el) => el.dataset.rate));
+    seen(JSON.stringify(rates));
+    return rates.some((r) => Number(r) > 0) ? rates : undefined;
+  });
+  mkdirSync(shots, { recursive: true });
+  await page.screenshot({ path: join(shots, 'topology.png'), fullPage: true });
+
+  await press('deactivate', 'INACTIVE');
+  // Stopped: the same count over three successive polls.
+  let stable = 0;
+  let previous = await emitted();
+  await waitFor(`spout "${spout}"'s emitted count to stop growing`, async (seen) => {
+    await waitPolls(1);
+    const now = await emitted();
+    stable = now === previous ? stable + 1 : 0;
+    seen(`${previous} -> ${now}`);
+    previous = now;
+    return stable >= 3 ? now : undefined;
+  }, 40_000);
+  log(`spout "${spout}" stopped at ${previous} emitted`);
+  await page.screenshot({ path: join(shots, 'topology-inactive.png'), fullPage: true });
+
+  await press('activate', 'ACTIVE');
+  await waitGrowth('activated again');
+
+  // The other pages render what the node runs.
+  await page.goto(`${base}/component.html?topology=${encodeURIComponent(topology)}&component=${encodeURIComponent(spout)}`);
+  await waitFor(`the component page's tasks of "${spout}"`, async (seen) => {
+    const rows = await page.$$eval('[data-testid^="executor-row-"]', (els) => els.length);
+    seen(`${rows} rows, api error: ${await read('api-error')}`);
+    return rows > 0 ? rows : undefined;
+  });
+  await page.screenshot({ path: join(shots, 'component.png'), fullPage: true });
+  await page.goto(`${base}/`);
+  await waitFor(`the cluster page's row for "${topology}"`, async (seen) => {
+    seen(`api error: ${await read('api-error')}`);
+    return (await read(`topology-row-${topology}`)) !== null || undefined;
+  });
+  await page.screenshot({ path: join(shots, 'cluster.png'), fullPage: true });
+}
+
+const profile = mkdtempSync(join(tmpdir(), 'squall-ui-chromium-'));
+let context;
+let failed = false;
+try {
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath, headless: true, args, viewport: { width: 1400, height: 1000 },
+  });
+  const page = context.pages()[0] ?? await context.newPage();
+  // The UI must work offline: any request off the node is a failure.
+  const foreign = [];
+  await page.route('**/*', (route) => {
+    const u = route.request().url();
+    if (new URL(u).origin === origin) return route.continue();
+    foreign.push(u);
+    return route.abort();
+  });
+  const pageErrors = [];
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  try {
+    await main(page);
+  } catch (err) {
+    await page.screenshot({ path: join(shots, 'failure.png'), fullPage: true }).catch(() => {});
+    throw err;
+  }
+  if (foreign.length > 0) throw new Error(`the UI fetched from outside the node: ${foreign.join(', ')}`);
+  if (pageErrors.length > 0) throw new Error(`uncaught errors in the page: ${pageErrors.join('; ')}`);
+  log(`PASS: screenshots in ${shots}`);
+} catch (err) {
+  failed = true;
+  console.error(`FAIL: ${err.message}`);
+  if (/Failed to launch|executable doesn't exist|ENOENT/i.test(err.message)) {
+    console.error(`Chromium at ${executablePath} did not start: run scripts/uideps.sh (apt-get install chromium), or set SQUALL_CHROMIUM`);
+  }
+} finally {
+  await context?.close().catch(() => {});
+  rmSync(profile, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,136 @@
+package ui_test
+
+import (
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path"
+	"regexp"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/squall-streams/squall/ui"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// staticFiles lists ui/static on disk: what `go:embed static` embeds.
+func staticFiles(t *testing.T) []string {
+	t.Helper()
+	var files []string
+	err := fs.WalkDir(os.DirFS("static"), ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("ui/static is empty")
+	}
+	return files
+}
+
+func get(t *testing.T, srv *httptest.Server, p string) (*http.Response, string) {
+	t.Helper()
+	resp, err := srv.Client().Get(srv.URL + p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(body)
+}
+
+func TestServesEveryStaticFileWithItsContentType(t *testing.T) {
+	srv := httptest.NewServer(ui.Handler())
+	defer srv.Close()
+	want := map[string]string{
+		".html": "text/html; charset=utf-8",
+		".js":   "text/javascript; charset=utf-8",
+		".css":  "text/css; charset=utf-8",
+		".svg":  "image/svg+xml",
+	}
+	for _, f := range staticFiles(t) {
+		ct, ok := want[path.Ext(f)]
+		if !ok {
+			t.Errorf("%s: no content type expected for %q files; add it to this test", f, path.Ext(f))
+			continue
+		}
+		resp, body := get(t, srv, "/"+f)
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET /%s: %s", f, resp.Status)
+			continue
+		}
+		if got := resp.Header.Get("Content-Type"); got != ct {
+			t.Errorf("GET /%s: Content-Type %q, want %q", f, got, ct)
+		}
+		disk, err := os.ReadFile("static/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body != string(disk) {
+			t.Errorf("GET /%s: served bytes differ from ui/static/%s", f, f)
+		}
+	}
+	resp, body := get(t, srv, "/")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "js/cluster.js") {
+		t.Errorf("GET /: %s, want the cluster page (index.html)", resp.Status)
+	}
+}
+
+// The UI works without the internet: no file names an http(s) address
+// (CDNs, web fonts, analytics). The SVG namespace is a name, never fetched.
+func TestNoExternalURLs(t *testing.T) {
+	url := regexp.MustCompile(`https?://[^\s"'<>)]*`)
+	allowed := map[string]bool{"http://www.w3.org/2000/svg": true}
+	for _, f := range staticFiles(t) {
+		b, err := os.ReadFile("static/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			for _, u := range url.FindAllString(line, -1) {
+				if !allowed[u] {
+					t.Errorf("ui/static/%s:%d: external URL %s: ship the asset in ui/static instead", f, i+1, u)
+				}
+			}
+		}
+	}
+}
+
+// Every page's src/href and every module's import names a file the
+// handler serves: a typo would otherwise show only in a browser.
+func TestLocalReferencesResolve(t *testing.T) {
+	srv := httptest.NewServer(ui.Handler())
+	defer srv.Close()
+	refs := map[string]*regexp.Regexp{
+		".html": regexp.MustCompile(`(?:src|href)="([^"?#:]+)"`),
+		".js":   regexp.MustCompile(`(?m)^import .* from '([^']+)';`),
+	}
+	for _, f := range staticFiles(t) {
+		re := refs[path.Ext(f)]
+		if re == nil {
+			continue
+		}
+		b, err := os.ReadFile("static/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+			target := path.Join(path.Dir("/"+f), m[1])
+			if resp, _ := get(t, srv, target); resp.StatusCode != http.StatusOK {
+				t.Errorf("ui/static/%s refers to %q: GET %s: %s", f, m[1], target, resp.Status)
+			}
+		}
+	}
+}
