@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -35,6 +36,19 @@ type boltTask struct {
 	tickEvery int64
 	lastTick  int64
 	hs        headers // of tuples received from other processes
+
+	// Timing (stats.go): a batch's execute time is one clock read at each
+	// end. With squall.metrics.latency every tuple is also stamped with the
+	// clock read that ends the previous tuple's Execute (received), and an
+	// Ack during its own Execute is timed by the read that ends it: one
+	// clock read per tuple in all. Sums are added to the stats per batch.
+	timed      bool
+	batchStart int64
+	clock      int64  // the last clock read in the batch
+	executing  *tuple // the tuple in Execute
+	ackedNow   bool   // executing was acked during its Execute
+	procNanos  int64
+	processed  int64
 }
 
 func newBoltTask(env *Env, c *topology.Component, task topology.TaskID) *boltTask {
@@ -42,6 +56,7 @@ func newBoltTask(env *Env, c *topology.Component, task topology.TaskID) *boltTas
 		env: env, comp: c, task: task, stats: env.Stats(task),
 		panics:    panicBudget{max: env.Topology.Runtime.MaxTaskFailures},
 		tickEvery: int64(env.Topology.Runtime.TickFreq),
+		timed:     env.Topology.Runtime.MetricsLatency,
 	}
 }
 
@@ -99,6 +114,8 @@ func (b *boltTask) start(ctx actor.Context) {
 	b.out = newOutput(b.env, b.comp, b.task, b.tc)
 	b.out.self = ctx.Self()
 	b.tc.SetSubmit(b.out.submit)
+	b.tc.SetGauges(&b.stats.gauges)
+	b.stats.markStarted(time.Now())
 	b.bolt = b.comp.NewBolt()
 	b.lastTick = b.env.now()
 	if err := b.bolt.Prepare(context.Background(), b.tc, b); err != nil {
@@ -113,6 +130,7 @@ func (b *boltTask) cleanup() {
 		return
 	}
 	b.ready = false
+	defer b.stats.gauges.Reset()
 	defer func() {
 		if r := recover(); r != nil {
 			b.stats.recordError(fmt.Errorf("bolt %q task %d: Cleanup panicked: %v", b.comp.ID, b.task, r))
@@ -125,10 +143,16 @@ func (b *boltTask) cleanup() {
 
 func (b *boltTask) executeBatch(m *tupleBatch) {
 	b.cur = m
+	b.batchStart = b.env.now()
+	b.clock = b.batchStart
 	for b.next = 0; b.next < len(m.tuples); {
 		t := m.tuples[b.next]
 		b.next++
-		b.execute(t)
+		if b.timed {
+			b.executeTimed(t)
+		} else {
+			b.execute(t)
+		}
 		if b.panics.exceeded() {
 			// Leave the rest of the batch to abandon(), run on restart.
 			return
@@ -145,7 +169,42 @@ func (b *boltTask) finishBatch() {
 		b.env.inflight.Add(-b.cur.untracked)
 	}
 	b.stats.Executed.Add(int64(b.next))
+	b.stats.ExecuteNanos.Add(b.env.now() - b.batchStart)
+	if b.processed > 0 {
+		b.stats.ProcessNanos.Add(b.procNanos)
+		b.stats.Processed.Add(b.processed)
+		b.procNanos, b.processed = 0, 0
+	}
 	b.cur, b.next = nil, 0
+}
+
+// executeTimed executes t stamped with the time its Execute starts; an Ack
+// of t inside its Execute is timed by the clock read after it.
+func (b *boltTask) executeTimed(t *tuple) {
+	t.received = b.clock
+	b.executing, b.ackedNow = t, false
+	b.execute(t)
+	b.executing = nil
+	now := b.env.now()
+	if b.ackedNow {
+		b.procNanos += now - b.clock
+		b.processed++
+	}
+	b.clock = now
+}
+
+// processed times the Ack of t, when t was stamped.
+func (b *boltTask) ackTimed(t *tuple) {
+	switch {
+	case t.received == 0:
+	case t == b.executing:
+		b.ackedNow = true
+	default:
+		// Acked after its Execute (a bolt that holds tuples): one more
+		// clock read, for this Ack only.
+		b.stats.ProcessNanos.Add(b.env.now() - t.received)
+		b.stats.Processed.Add(1)
+	}
 }
 
 func (b *boltTask) execute(t *tuple) {
@@ -258,6 +317,7 @@ func (b *boltTask) Ack(t topology.Tuple) {
 	if len(rt.anchors) == 0 {
 		if !topology.IsTick(rt) {
 			b.stats.Acked.Add(1)
+			b.ackTimed(rt)
 		}
 		return
 	}
@@ -268,6 +328,7 @@ func (b *boltTask) Ack(t topology.Tuple) {
 		b.out.trackAck(e.root, e.id^rt.ackVal)
 	}
 	b.stats.Acked.Add(1)
+	b.ackTimed(rt)
 }
 
 func (b *boltTask) Fail(t topology.Tuple) {

@@ -150,6 +150,7 @@ func (e *Env) RunClock(ctx context.Context) {
 				continue
 			}
 			nextTick = now.Add(tickEvery)
+			e.sampleWindows(now) // windows.go: copies counters for the 10m/3h/1d windows
 			for i := range e.stats {
 				if pid, ok := e.Directory.Local(topology.TaskID(i + 1)); ok {
 					root.Send(pid, theTick)

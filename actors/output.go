@@ -49,6 +49,19 @@ type output struct {
 	flushQueued bool
 	// stopping is set when the task stops or restarts: Submit refuses then.
 	stopping atomic.Bool
+
+	// edges count transferred tuples per (stream, consumer); the last
+	// stream's are cached, as a task mostly emits on one stream.
+	edges      map[topology.StreamID]*streamEdges
+	lastStream topology.StreamID
+	lastEdges  *streamEdges
+}
+
+// streamEdges are the edge counters of one output stream: the one counter
+// of its only consumer, or the counter of each destination task's consumer.
+type streamEdges struct {
+	one    *atomic.Int64
+	byTask []*atomic.Int64 // by task-1
 }
 
 func newOutput(env *Env, c *topology.Component, task topology.TaskID, tc *topology.Context) *output {
@@ -65,8 +78,66 @@ func newOutput(env *Env, c *topology.Component, task topology.TaskID, tc *topolo
 		o.comp = c.ID
 		local := func(t topology.TaskID) bool { _, ok := env.Directory.Local(t); return ok }
 		o.routers = newRouters(c, tc, local, uint64(task)*0x9e3779b97f4a7c15)
+		o.edges = newStreamEdges(env.Topology, c, o.stats.registerEdges(c))
 	}
 	return o
+}
+
+func newStreamEdges(t *topology.Topology, c *topology.Component, counters []*edgeCounter) map[topology.StreamID]*streamEdges {
+	find := func(stream topology.StreamID, consumer topology.ComponentID) *atomic.Int64 {
+		for _, e := range counters {
+			if e.stream == stream && e.consumer == consumer {
+				return &e.n
+			}
+		}
+		return nil
+	}
+	out := make(map[topology.StreamID]*streamEdges, len(c.Consumers))
+	for stream, subs := range c.Consumers {
+		se := &streamEdges{}
+		consumers := map[topology.ComponentID]bool{}
+		for _, sub := range subs {
+			consumers[sub.Consumer] = true
+		}
+		if len(consumers) == 1 {
+			se.one = find(stream, subs[0].Consumer)
+		} else {
+			se.byTask = make([]*atomic.Int64, t.NumTasks())
+			for _, sub := range subs {
+				for _, task := range sub.Tasks {
+					se.byTask[task-1] = find(stream, sub.Consumer)
+				}
+			}
+		}
+		out[stream] = se
+	}
+	return out
+}
+
+// countEdges counts the tuples of one emit on their edges.
+func (o *output) countEdges(stream topology.StreamID, targets []topology.TaskID) {
+	if len(targets) == 0 {
+		return
+	}
+	se := o.lastEdges
+	if se == nil || stream != o.lastStream {
+		se = o.edges[stream]
+		if se == nil {
+			return
+		}
+		o.lastStream, o.lastEdges = stream, se
+	}
+	if se.one != nil {
+		se.one.Add(int64(len(targets)))
+		return
+	}
+	for _, task := range targets {
+		if int(task) <= len(se.byTask) {
+			if c := se.byTask[task-1]; c != nil {
+				c.Add(1)
+			}
+		}
+	}
 }
 
 // randID returns a random non-zero 64-bit id (root and edge ids).
@@ -132,6 +203,7 @@ func (o *output) emitRoot(stream topology.StreamID, values topology.Values, root
 	}
 	o.stats.Emitted.Add(1)
 	o.stats.Transferred.Add(int64(len(targets)))
+	o.countEdges(stream, targets)
 	return xor, len(targets)
 }
 
@@ -158,6 +230,7 @@ func (o *output) emitAnchored(stream topology.StreamID, values topology.Values, 
 	}
 	o.stats.Emitted.Add(1)
 	o.stats.Transferred.Add(int64(len(targets)))
+	o.countEdges(stream, targets)
 }
 
 func (o *output) buffer(task topology.TaskID, t *tuple) {

@@ -118,6 +118,8 @@ func (s *spoutTask) start(ctx actor.Context) {
 	s.out = newOutput(s.env, s.comp, s.task, s.tc)
 	s.out.self = ctx.Self()
 	s.tc.SetSubmit(s.out.submit)
+	s.tc.SetGauges(&s.stats.gauges)
+	s.stats.markStarted(time.Now())
 	s.spout = s.comp.NewSpout()
 	if err := s.spout.Open(context.Background(), s.tc, s); err != nil {
 		s.stats.recordError(err)
@@ -151,6 +153,7 @@ func (s *spoutTask) close() {
 			s.stats.recordError(err)
 		}
 	})
+	s.stats.gauges.Reset()
 }
 
 // canEmit reports whether the task has credit for another NextTuple call.
@@ -208,6 +211,7 @@ func (s *spoutTask) ackImmediate() {
 
 func (s *spoutTask) completed(b *completionBatch) {
 	now := s.env.now()
+	var sum, n int64 // complete latencies, added to the stats once per batch
 	for _, c := range b.done {
 		if c.kind == treeReset {
 			if p, ok := s.pending.get(c.root); ok {
@@ -225,8 +229,14 @@ func (s *spoutTask) completed(b *completionBatch) {
 		} else {
 			s.stats.Acked.Add(1)
 			s.stats.CompleteLatency.Record(time.Duration(now - born))
+			sum += now - born
+			n++
 			s.call("Ack", func() { s.spout.Ack(p.msgID) })
 		}
+	}
+	if n > 0 {
+		s.stats.CompleteNanos.Add(sum)
+		s.stats.Completed.Add(n)
 	}
 	s.stats.Pending.Store(int64(s.pending.len()))
 }

@@ -1,8 +1,12 @@
 package actors
 
 import (
+	"cmp"
+	"maps"
 	"math"
 	"math/bits"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,7 +38,26 @@ type TaskStats struct {
 	Pending atomic.Int64
 	// CompleteLatency is the time from a spout's emit to its Ack.
 	CompleteLatency Histogram
-	lastError       atomic.Pointer[ErrorRecord]
+	// ExecuteNanos is the time a bolt task spent in Execute, over Executed
+	// tuples: measured once per batch, so exact for the mean.
+	ExecuteNanos atomic.Int64
+	// ProcessNanos is the time from the start of a bolt's Execute of a
+	// tuple to its Ack, over Processed tuples (Storm's process latency;
+	// off with squall.metrics.latency=false).
+	ProcessNanos, Processed atomic.Int64
+	// CompleteNanos is the sum of complete latencies over Completed trees,
+	// added once per completion batch. Unlike CompleteLatency it is never
+	// reset, so windows over it stay exact.
+	CompleteNanos, Completed atomic.Int64
+	// gauges are what the task's component reports about itself through
+	// its Context (a Kafka spout's lag per partition).
+	gauges topology.Gauges
+
+	lastError atomic.Pointer[ErrorRecord]
+	started   atomic.Int64 // unix ns of the first start on this node; 0: never
+	edges     atomic.Pointer[[]*edgeCounter]
+	edgesMu   sync.Mutex // serialises registerEdges
+	win       windows
 }
 
 // ErrorRecord is a task's last error.
@@ -152,15 +175,53 @@ type Counts struct {
 	Emitted, Transferred, Acked, Failed, Executed, TimedOut int64
 	// ExecuteNanos is the time spent in Execute, over Executed tuples.
 	ExecuteNanos int64
-	// ProcessNanos is the time from a bolt receiving a tuple to acking or
-	// failing it, over Processed tuples.
+	// ProcessNanos is the time from the start of a bolt's Execute of a
+	// tuple to its Ack (Storm's process latency), over Processed tuples.
 	ProcessNanos, Processed int64
 	// CompleteNanos is the time from a spout's emit to its Ack, over
 	// Completed trees.
 	CompleteNanos, Completed int64
 	// Span is the time the window covers: the window's length, or less
-	// while the task is younger than it.
+	// while the task is younger than it (see TaskStats.Window).
 	Span time.Duration
+}
+
+// ExecuteLatency is the mean time in Execute.
+func (c Counts) ExecuteLatency() time.Duration { return mean(c.ExecuteNanos, c.Executed) }
+
+// ProcessLatency is the mean time from the start of Execute to the Ack.
+func (c Counts) ProcessLatency() time.Duration { return mean(c.ProcessNanos, c.Processed) }
+
+// CompleteLatency is the mean time from a spout's emit to its Ack.
+func (c Counts) CompleteLatency() time.Duration { return mean(c.CompleteNanos, c.Completed) }
+
+// Capacity is the fraction of the span a bolt task spent in Execute
+// (Storm's capacity; near 1 means the bolt is the bottleneck).
+func (c Counts) Capacity() float64 {
+	if c.Span <= 0 {
+		return 0
+	}
+	return float64(c.ExecuteNanos) / float64(c.Span)
+}
+
+func mean(sum, n int64) time.Duration {
+	if n <= 0 {
+		return 0
+	}
+	return time.Duration(sum / n)
+}
+
+// minus is c - o, counter by counter (Span is not touched).
+func (c Counts) minus(o Counts) Counts {
+	return Counts{
+		Emitted: c.Emitted - o.Emitted, Transferred: c.Transferred - o.Transferred,
+		Acked: c.Acked - o.Acked, Failed: c.Failed - o.Failed,
+		Executed: c.Executed - o.Executed, TimedOut: c.TimedOut - o.TimedOut,
+		ExecuteNanos: c.ExecuteNanos - o.ExecuteNanos,
+		ProcessNanos: c.ProcessNanos - o.ProcessNanos, Processed: c.Processed - o.Processed,
+		CompleteNanos: c.CompleteNanos - o.CompleteNanos, Completed: c.Completed - o.Completed,
+		Span: c.Span,
+	}
 }
 
 // EdgeCount is the number of tuples a task sent on stream to consumer.
@@ -172,30 +233,119 @@ type EdgeCount struct {
 
 // Gauge is a value a component reports about itself (a Kafka spout's lag
 // and committed offset per partition).
-type Gauge struct {
-	Name   string
-	Labels map[string]string
-	Value  float64
-}
+type Gauge = topology.Gauge
 
-// Window returns the task's counts over the last d (0: all time).
-// TODO(metrics): windows; this returns all-time counts.
-func (s *TaskStats) Window(d time.Duration) Counts {
+// cumulative reads every counter the windows cover.
+func (s *TaskStats) cumulative() Counts {
 	return Counts{
 		Emitted: s.Emitted.Load(), Transferred: s.Transferred.Load(),
 		Acked: s.Acked.Load(), Failed: s.Failed.Load(), Executed: s.Executed.Load(), TimedOut: s.TimedOut.Load(),
-		CompleteNanos: s.CompleteLatency.sum.Load(), Completed: s.CompleteLatency.Count(),
+		ExecuteNanos: s.ExecuteNanos.Load(),
+		ProcessNanos: s.ProcessNanos.Load(), Processed: s.Processed.Load(),
+		CompleteNanos: s.CompleteNanos.Load(), Completed: s.Completed.Load(),
 	}
 }
 
-// Edges returns the task's transferred counts per (stream, consumer).
-// TODO(metrics): count them.
-func (s *TaskStats) Edges() []EdgeCount { return nil }
+// Window returns the task's counts over the last d (0: all time). They are
+// exact, not sampled: the current counters minus a copy taken at the
+// window's start. The topology's clock copies the counters every 30 s for
+// the 10-minute window, every 10 minutes for 3 hours and every hour for a
+// day, so Span, the time actually covered, is between d less one such step
+// and d (all of the task's life while it is younger than d; for d shorter
+// than 30 s, the time since the last copy). Rates are counts over Span. A
+// task that never started here has all-time counts and a zero Span.
+func (s *TaskStats) Window(d time.Duration) Counts { return s.window(d, time.Now()) }
 
-// Gauges returns the gauges the task's component registered.
-// TODO(metrics): registration from the component's Context.
-func (s *TaskStats) Gauges() []Gauge { return nil }
+func (s *TaskStats) window(d time.Duration, now time.Time) Counts {
+	cur := s.cumulative()
+	base, ok := s.win.base(d, now)
+	if !ok {
+		return cur // never started here
+	}
+	c := cur.minus(base.counts)
+	c.Span = max(now.Sub(base.at), 0)
+	return c
+}
 
-// Started is when the task first started on this node.
-// TODO(metrics): set it.
-func (s *TaskStats) Started() time.Time { return time.Time{} }
+// Edges returns the task's transferred counts per (stream, consumer), all
+// time.
+func (s *TaskStats) Edges() []EdgeCount { return s.WindowEdges(0) }
+
+// WindowEdges returns the task's transferred counts per (stream, consumer)
+// over the last d (0: all time), over the same span as Window(d).
+func (s *TaskStats) WindowEdges(d time.Duration) []EdgeCount { return s.windowEdges(d, time.Now()) }
+
+func (s *TaskStats) windowEdges(d time.Duration, now time.Time) []EdgeCount {
+	cur := s.edgeList()
+	if len(cur) == 0 {
+		return nil
+	}
+	out := make([]EdgeCount, len(cur))
+	base, _ := s.win.base(d, now)
+	for i, e := range cur {
+		out[i] = EdgeCount{Stream: e.stream, Consumer: e.consumer, Transferred: e.n.Load()}
+		if i < len(base.edges) { // edges registered after the copy started from 0
+			out[i].Transferred -= base.edges[i]
+		}
+	}
+	return out
+}
+
+// Gauges returns the gauges the task's component set, sorted by name and
+// labels.
+func (s *TaskStats) Gauges() []Gauge { return s.gauges.All() }
+
+// Started is when the task first started on this node; restarts do not
+// move it. Zero when it never started here (tracker tasks: zero).
+func (s *TaskStats) Started() time.Time {
+	ns := s.started.Load()
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
+
+// markStarted records the task's first start, and starts its windows.
+func (s *TaskStats) markStarted(now time.Time) {
+	if s.started.CompareAndSwap(0, now.UnixNano()) {
+		s.win.start(now)
+	}
+}
+
+// edgeCounter counts the tuples one task sent on stream to consumer.
+type edgeCounter struct {
+	stream   topology.StreamID
+	consumer topology.ComponentID
+	n        atomic.Int64
+}
+
+func (s *TaskStats) edgeList() []*edgeCounter {
+	if p := s.edges.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// registerEdges returns the task's edge counters, making them on the first
+// call from comp's streams and their consumers, sorted. A restarted task
+// gets the same counters.
+func (s *TaskStats) registerEdges(comp *topology.Component) []*edgeCounter {
+	s.edgesMu.Lock()
+	defer s.edgesMu.Unlock()
+	if p := s.edges.Load(); p != nil {
+		return *p
+	}
+	var list []*edgeCounter
+	for _, stream := range slices.Sorted(maps.Keys(comp.Consumers)) {
+		for _, sub := range comp.Consumers[stream] {
+			if !slices.ContainsFunc(list, func(e *edgeCounter) bool { return e.stream == stream && e.consumer == sub.Consumer }) {
+				list = append(list, &edgeCounter{stream: stream, consumer: sub.Consumer})
+			}
+		}
+	}
+	slices.SortStableFunc(list, func(a, b *edgeCounter) int {
+		return cmp.Or(cmp.Compare(a.stream, b.stream), cmp.Compare(a.consumer, b.consumer))
+	})
+	s.edges.Store(&list)
+	return list
+}

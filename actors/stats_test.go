@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestHistogramBuckets(t *testing.T) {
@@ -200,4 +201,11 @@ func TestPanicBudgetCrash(t *testing.T) {
 	}()
 	b.crash(`bolt "count" task 3`)
 	t.Fatal("crash returned")
+}
+
+// The process-latency stamp fits in the tuple's allocation size class.
+func TestTupleStaysIn96Bytes(t *testing.T) {
+	if size := unsafe.Sizeof(tuple{}); size > 96 {
+		t.Errorf("a tuple is %d bytes, want at most 96", size)
+	}
 }

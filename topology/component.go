@@ -1,8 +1,13 @@
 package topology
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
 )
 
 // Spout is a source of tuples. The runtime calls every method of one Spout
@@ -131,6 +136,7 @@ type Context struct {
 	topo *Topology
 	// submit is set by the runtime; see Submit.
 	submit func(fn func()) bool
+	gauges *Gauges
 }
 
 // Submit runs fn on the task's own goroutine, between calls of the
@@ -169,8 +175,23 @@ func NewContext(t *Topology, task TaskID, logger *slog.Logger) *Context {
 		Config:     t.Config,
 		Logger:     logger,
 		topo:       t,
+		gauges:     &Gauges{},
 	}
 }
+
+// Gauges returns the task's gauges: values the component reports about
+// itself, such as a Kafka spout's lag per partition. The runtime exposes
+// them with the task's counters (Prometheus at /metrics, the REST API).
+func (c *Context) Gauges() *Gauges {
+	if c.gauges == nil {
+		c.gauges = &Gauges{}
+	}
+	return c.gauges
+}
+
+// SetGauges is called by runtimes, before the component's Open or
+// Prepare, to keep the task's gauges where their metrics read them.
+func (c *Context) SetGauges(g *Gauges) { c.gauges = g }
 
 // Compiled returns the compiled topology the task belongs to (nil outside
 // a runtime). It is immutable.
@@ -268,3 +289,109 @@ func (b *basicBolt) EmitDirect(task TaskID, stream StreamID, values Values) {
 	b.out.EmitDirect(task, stream, values, b.anch[:]...)
 }
 func (b *basicBolt) ReportError(err error) { b.out.ReportError(err) }
+
+// Gauge is one value a component reports about itself. Labels tell apart
+// the gauges of one name (a Kafka spout's lag has topic and partition).
+type Gauge struct {
+	Name   string
+	Labels map[string]string
+	Value  float64
+}
+
+// Gauges are the gauges of one task. The component sets them from its task
+// goroutine, or any other; metrics endpoints read them at any time. Safe for
+// concurrent use.
+type Gauges struct {
+	mu sync.Mutex
+	m  map[string]Gauge // by name and labels
+}
+
+// Set sets the gauge name with the given labels, as key, value pairs
+// ("topic", "words", "partition", "3"), to value. A trailing key without a
+// value gets "".
+func (g *Gauges) Set(name string, value float64, labels ...string) {
+	key := gaugeKey(name, labels)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if old, ok := g.m[key]; ok {
+		old.Value = value
+		g.m[key] = old
+		return
+	}
+	if g.m == nil {
+		g.m = make(map[string]Gauge)
+	}
+	lm := make(map[string]string, len(labels)/2+1)
+	for i := 0; i < len(labels); i += 2 {
+		v := ""
+		if i+1 < len(labels) {
+			v = labels[i+1]
+		}
+		lm[labels[i]] = v
+	}
+	g.m[key] = Gauge{Name: name, Labels: lm, Value: value}
+}
+
+// Delete removes the gauge name with the given labels, as Set named it
+// (a partition the spout no longer owns).
+func (g *Gauges) Delete(name string, labels ...string) {
+	key := gaugeKey(name, labels)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.m, key)
+}
+
+// Reset removes every gauge. Runtimes call it when a task stops or
+// restarts: gauges describe one instance of the component.
+func (g *Gauges) Reset() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	clear(g.m)
+}
+
+// All returns a copy of every gauge, sorted by name and labels.
+func (g *Gauges) All() []Gauge {
+	g.mu.Lock()
+	keys := slices.Sorted(maps.Keys(g.m))
+	out := make([]Gauge, len(keys))
+	for i, k := range keys {
+		v := g.m[k]
+		v.Labels = maps.Clone(v.Labels)
+		out[i] = v
+	}
+	g.mu.Unlock()
+	return out
+}
+
+// Get returns the value of the gauge name with the given labels.
+func (g *Gauges) Get(name string, labels ...string) (value float64, ok bool) {
+	key := gaugeKey(name, labels)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	v, ok := g.m[key]
+	return v.Value, ok
+}
+
+// gaugeKey is name and labels with their keys sorted, so the order labels
+// are passed in does not matter.
+func gaugeKey(name string, labels []string) string {
+	type kv struct{ k, v string }
+	pairs := make([]kv, 0, len(labels)/2+1)
+	for i := 0; i < len(labels); i += 2 {
+		p := kv{k: labels[i]}
+		if i+1 < len(labels) {
+			p.v = labels[i+1]
+		}
+		pairs = append(pairs, p)
+	}
+	slices.SortFunc(pairs, func(a, b kv) int { return cmp.Compare(a.k, b.k) })
+	var b strings.Builder
+	b.WriteString(name)
+	for _, p := range pairs {
+		b.WriteByte(0)
+		b.WriteString(p.k)
+		b.WriteByte(0)
+		b.WriteString(p.v)
+	}
+	return b.String()
+}

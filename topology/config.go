@@ -38,6 +38,13 @@ const (
 	// MaxTaskFailures is squall's: a task whose user code panics this many
 	// times within a minute is restarted. Default 10.
 	MaxTaskFailures = "squall.task.max.failures"
+	// MetricsLatency is squall's: when true (the default) bolt tasks time
+	// every tuple, for process latency (Storm's: from the start of Execute
+	// to the tuple's ack) — one clock read per tuple. Off, only execute
+	// time is measured, once per batch, so execute latency and capacity
+	// remain and process latency reads 0. Storm samples 5 % of tuples for
+	// these (topology.stats.sample.rate); squall counts every one.
+	MetricsLatency = "squall.metrics.latency"
 )
 
 // DefaultConfig returns the defaults of every key above.
@@ -50,6 +57,7 @@ func DefaultConfig() Config {
 		ReceiveBufferSize:     32768,
 		Debug:                 false,
 		MaxTaskFailures:       10,
+		MetricsLatency:        true,
 	}
 }
 
@@ -164,6 +172,8 @@ type Runtime struct {
 	ReceiveBufferSize int
 	MaxTaskFailures   int
 	Debug             bool
+	// MetricsLatency: time every tuple at bolts (process latency).
+	MetricsLatency bool
 }
 
 // Runtime reads and validates the runtime settings; errors name the key.
@@ -212,6 +222,8 @@ func (c Config) Runtime() (Runtime, error) {
 		add(fmt.Errorf("config %s: must be >= 1, got %d", MaxTaskFailures, r.MaxTaskFailures))
 	}
 	r.Debug, err = c.Bool(Debug, false)
+	add(err)
+	r.MetricsLatency, err = c.Bool(MetricsLatency, true)
 	add(err)
 	return r, joinErrors(errs)
 }

@@ -227,6 +227,7 @@ func TestRuntimeDefaults(t *testing.T) {
 		Trackers:          1,
 		ReceiveBufferSize: 32768,
 		MaxTaskFailures:   10,
+		MetricsLatency:    true,
 	}
 	for name, c := range map[string]topology.Config{"empty": {}, "nil": nil, "DefaultConfig": topology.DefaultConfig()} {
 		got, err := c.Runtime()
@@ -308,6 +309,16 @@ func TestRuntime(t *testing.T) {
 			name:    "bad debug",
 			conf:    topology.Config{topology.Debug: "maybe"},
 			wantErr: []string{topology.Debug, "maybe"},
+		},
+		{
+			name:    "bad metrics latency",
+			conf:    topology.Config{topology.MetricsLatency: "often"},
+			wantErr: []string{topology.MetricsLatency, "often"},
+		},
+		{
+			name:  "metrics latency off",
+			conf:  topology.Config{topology.MetricsLatency: "false"},
+			check: func(r topology.Runtime) bool { return !r.MetricsLatency },
 		},
 		{
 			name:    "bad enable timeouts",
