@@ -1,15 +1,19 @@
 package ui_test
 
 import (
+	"context"
 	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -132,5 +136,24 @@ func TestLocalReferencesResolve(t *testing.T) {
 				t.Errorf("ui/static/%s refers to %q: GET %s: %s", f, m[1], target, resp.Status)
 			}
 		}
+	}
+}
+
+// The pure JS modules (formatting, rates, capacity colours, graph layout)
+// have unit tests under Node's test runner in ui/e2e/unit.
+func TestJavaScriptUnits(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("Node.js (node) is not on PATH: %v: install Node.js >= 20 (Debian's nodejs)", err)
+	}
+	files, err := filepath.Glob(filepath.Join("e2e", "unit", "*.test.mjs"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no unit tests in ui/e2e/unit (%v)", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, node, append([]string{"--test", "--test-reporter=spec"}, files...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --test %v: %v\n%s", files, err, out)
 	}
 }
