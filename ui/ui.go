@@ -1,5 +1,3 @@
-// Package ui is squall's web UI: static pages embedded in the binary (no
-// CDN, no network fetch) that read the node's Storm-style REST API.
 package ui
 
 import (

@@ -17,6 +17,7 @@ let win = windowSelect(byId('window'), (w) => {
   refresh();
 });
 let current = null; // the last topology document polled
+let rebalanceChoices = new Map(); // component id -> {executors, maxTasks}
 
 const q = encodeURIComponent;
 const componentHref = (component) => `component.html?topology=${q(id)}&component=${q(component)}&window=${q(win)}`;
@@ -81,13 +82,27 @@ function renderConfiguration(conf = {}) {
 }
 
 // renderRebalance lists the components in the rebalance form, keeping the
-// user's choice across polls.
+// user's choice across polls; choosing one puts its executors in the
+// parallelism box, bounded by its maximum (the tasks fixed at submit).
 function renderRebalance(t) {
   const select = byId('rebalance-component');
-  const names = [...t.spouts.map((s) => s.spoutId), ...t.bolts.map((b) => b.boltId)];
-  if ([...select.options].map((o) => o.value).join() === names.join()) return;
+  const components = [
+    ...t.spouts.map((s) => ({ id: s.spoutId, executors: s.executors, maxTasks: s.maxTasks })),
+    ...t.bolts.map((b) => ({ id: b.boltId, executors: b.executors, maxTasks: b.maxTasks })),
+  ];
+  rebalanceChoices = new Map(components.map((c) => [c.id, c]));
+  if ([...select.options].map((o) => o.value).join() === components.map((c) => c.id).join()) return;
   const chosen = select.value;
-  select.replaceChildren(...names.map((n) => new Option(n, n, false, n === chosen)));
+  select.replaceChildren(...components.map((c) => new Option(c.id, c.id, false, c.id === chosen)));
+  chooseRebalance();
+}
+
+function chooseRebalance() {
+  const c = rebalanceChoices.get(byId('rebalance-component').value);
+  const input = byId('rebalance-parallelism');
+  if (!c) return;
+  input.value = String(c.executors);
+  if (Number.isFinite(c.maxTasks)) input.max = String(c.maxTasks);
 }
 
 // graphOf merges the edges of one source, target pair (several streams)
@@ -169,6 +184,7 @@ byId('kill').addEventListener('click', () => {
   if (!window.confirm(`Kill topology "${name}"? Its spouts stop now and it is removed after ${wait()} s.`)) return;
   act('kill', () => actions.kill(id, wait()));
 });
+byId('rebalance-component').addEventListener('change', chooseRebalance);
 byId('rebalance').addEventListener('submit', (event) => {
   event.preventDefault();
   const component = byId('rebalance-component').value;
