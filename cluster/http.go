@@ -43,6 +43,9 @@ type LocalTopology struct {
 	// TaskStats are every task's statistics, windowed (Storm's REST API
 	// sums them over the nodes).
 	TaskStats []TaskInfo `json:"task_stats"`
+	// Epoch numbers the placement the node applied (every node computes
+	// the same epoch for the same placement): Rebalance waits for it.
+	Epoch uint64 `json:"epoch"`
 }
 
 // TopologyInfo is a topology as `node list --json` shows it: its status and
@@ -170,7 +173,7 @@ func (n *Node) LocalTopologies() []LocalTopology {
 	var out []LocalTopology
 	host, port := n.hostPort()
 	for name, p := range n.running {
-		lt := LocalTopology{Name: name, Node: n.cfg.Name, InFlight: p.run.InFlight()}
+		lt := LocalTopology{Name: name, Node: n.cfg.Name, Epoch: p.epoch, InFlight: p.run.InFlight()}
 		for _, t := range p.tasks {
 			lt.Tasks = append(lt.Tasks, int32(t))
 		}
