@@ -28,7 +28,8 @@ type Directory interface {
 
 // Env is what the tasks of one topology on one node share: the compiled
 // topology, the directory, the task statistics and the flow-control counter.
-// Every field is set before the first task starts and read-only afterwards.
+// Every field is set before the first task starts and read-only afterwards;
+// the live parallelism (Topology.Scale) is swapped atomically by a rebalance.
 type Env struct {
 	Topology  *topology.Topology
 	System    *actor.ActorSystem
@@ -63,11 +64,23 @@ func (e *Env) SetActive(on bool) { e.active.Store(on) }
 // Active reports whether the topology's spouts are active.
 func (e *Env) Active() bool { return e.active.Load() }
 
-// NewEnv prepares the shared state of t's tasks.
+// SetParallelism changes how many tasks of the components it names run, as
+// emitting tasks see it: from their next emit they route over the new
+// running tasks (Topology.SetParallelism). It reports whether anything
+// changed. The caller spawns the tasks that start before and stops the
+// tasks that stop after.
+func (e *Env) SetParallelism(p map[topology.ComponentID]int) (bool, error) {
+	return e.Topology.SetParallelism(p)
+}
+
+// NewEnv prepares the shared state of an instance of t's tasks: Env.Topology
+// is a copy of t with its own Scale (Topology.Instance), so rebalancing it
+// changes no other running copy.
 func NewEnv(t *topology.Topology, epoch uint64, sys *actor.ActorSystem, dir Directory, logger *slog.Logger) *Env {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	t = t.Instance()
 	e := &Env{
 		Topology: t, System: sys, Directory: dir,
 		Logger: logger.With("topology", t.Name),

@@ -20,14 +20,30 @@ type chooser interface {
 	choose(values topology.Values, dst []topology.TaskID) []topology.TaskID
 }
 
-// newChooser builds the chooser of sub for the task emitting on stream.
-// local reports whether a consumer task runs in the emitter's process, for
-// local-or-shuffle. seed makes shuffles of different emitters start apart.
+// newChooser builds the chooser of sub for the task emitting on stream,
+// with every consumer task running. local reports whether a consumer task
+// runs in the emitter's process, for local-or-shuffle. seed makes shuffles
+// of different emitters start apart.
 func newChooser(sub topology.Subscription, tc *topology.Context, stream topology.StreamID, local func(topology.TaskID) bool, seed uint64) chooser {
-	tasks := sub.Tasks
+	return newScaledChooser(sub, len(sub.Tasks), tc, stream, local, seed)
+}
+
+// newScaledChooser builds the chooser of sub when the first running of the
+// consumer's tasks run. Fields and partial-key groupings hash over all the
+// consumer's tasks (its key groups) and map key groups to running tasks;
+// the other groupings choose among the running tasks only.
+func newScaledChooser(sub topology.Subscription, running int, tc *topology.Context, stream topology.StreamID, local func(topology.TaskID) bool, seed uint64) chooser {
+	all := sub.Tasks
+	running = min(max(running, 1), len(all))
+	tasks := all[:running]
 	switch sub.Grouping.Kind {
 	case topology.KindFields:
-		return &fieldsChooser{tasks: tasks, idx: sub.FieldIndex}
+		owners := topology.KeyGroupOwners(running, len(all))
+		byGroup := make([]topology.TaskID, len(all))
+		for g, i := range owners {
+			byGroup[g] = tasks[i]
+		}
+		return &fieldsChooser{byGroup: byGroup, idx: sub.FieldIndex}
 	case topology.KindAll:
 		return allChooser{tasks: tasks}
 	case topology.KindGlobal:
@@ -46,7 +62,7 @@ func newChooser(sub topology.Subscription, tc *topology.Context, stream topology
 		}
 		return &shuffleChooser{tasks: tasks, next: seed}
 	case topology.KindPartialKey:
-		return &partialKeyChooser{tasks: tasks, idx: sub.FieldIndex, load: make([]uint64, len(tasks))}
+		return &partialKeyChooser{tasks: tasks, owners: topology.KeyGroupOwners(running, len(all)), idx: sub.FieldIndex, load: make([]uint64, len(tasks))}
 	case topology.KindCustom:
 		sub.Grouping.Custom.Prepare(tc, stream, append([]topology.TaskID(nil), tasks...))
 		return &customChooser{g: sub.Grouping.Custom}
@@ -88,33 +104,36 @@ func (c globalChooser) choose(_ topology.Values, dst []topology.TaskID) []topolo
 	return append(dst, c.task)
 }
 
-// fieldsChooser sends hash(fields) mod #tasks: the same key reaches the same
-// task index on every node and after every restart.
+// fieldsChooser sends a key to the running task that serves its key group,
+// hash(fields) mod #key groups: the same key reaches the same task on
+// every node and after every restart, for a given parallelism.
 type fieldsChooser struct {
-	tasks []topology.TaskID
-	idx   []int
-	h     xxhash.Digest
+	byGroup []topology.TaskID // the running task serving each key group
+	idx     []int
+	h       xxhash.Digest
 }
 
 func (c *fieldsChooser) choose(values topology.Values, dst []topology.TaskID) []topology.TaskID {
 	h := hashFields(&c.h, values, c.idx)
-	return append(dst, c.tasks[h%uint64(len(c.tasks))])
+	return append(dst, c.byGroup[h%uint64(len(c.byGroup))])
 }
 
-// partialKeyChooser is Storm's PartialKeyGrouping: two candidate tasks per
-// key, and the one this emitter has sent fewer tuples goes.
+// partialKeyChooser is Storm's PartialKeyGrouping: two candidate key
+// groups per key, and of the running tasks serving them the one this
+// emitter has sent fewer tuples goes.
 type partialKeyChooser struct {
-	tasks []topology.TaskID
-	idx   []int
-	load  []uint64
-	h     xxhash.Digest
+	tasks  []topology.TaskID // running
+	owners []int             // running index per key group
+	idx    []int
+	load   []uint64 // by running index
+	h      xxhash.Digest
 }
 
 func (c *partialKeyChooser) choose(values topology.Values, dst []topology.TaskID) []topology.TaskID {
 	h1 := hashFields(&c.h, values, c.idx)
 	h2 := mix64(h1)
-	n := uint64(len(c.tasks))
-	a, b := h1%n, h2%n
+	n := uint64(len(c.owners))
+	a, b := c.owners[h1%n], c.owners[h2%n]
 	if c.load[b] < c.load[a] {
 		a = b
 	}
@@ -231,12 +250,33 @@ type streamRouter struct {
 	header   *topology.TupleHeader // shared by every tuple this task emits on the stream
 	direct   bool
 	choosers []chooser
-	// directTasks is every task that consumes this stream with a direct grouping.
+	// directTasks is every task that consumes this stream with a direct
+	// grouping, running or not: a direct emit to a task that does not run
+	// is sent nowhere, and its tree fails by timeout and replays.
 	directTasks map[topology.TaskID]bool
+
+	// Rescaling: subs[i] is the subscription of choosers[i], built for
+	// running[i] running consumer tasks at version seen of scale (nil:
+	// every task runs, nothing changes).
+	subs    []topology.Subscription
+	running []int
+	scale   *topology.Scale
+	seen    *topology.ScaleTable
+	tc      *topology.Context
+	local   func(topology.TaskID) bool
+	seed    uint64
 }
 
-// route appends the destination tasks of values to dst.
+// route appends the destination tasks of values to dst. When a rebalance
+// changed the topology's scale since the last emit, it first rebuilds the
+// choosers of the consumers whose parallelism changed: the per-emit cost
+// is one atomic load and a pointer compare.
 func (r *streamRouter) route(values topology.Values, dst []topology.TaskID) []topology.TaskID {
+	if r.scale != nil {
+		if cur := r.scale.Load(); cur != r.seen {
+			r.rescale(cur)
+		}
+	}
 	for _, c := range r.choosers {
 		if c != nil {
 			dst = c.choose(values, dst)
@@ -245,12 +285,33 @@ func (r *streamRouter) route(values topology.Values, dst []topology.TaskID) []to
 	return dst
 }
 
-// newRouters builds the routers of every output stream of the component of tc.
+// rescale rebuilds the choosers whose consumer's parallelism differs in cur.
+// Custom groupings are prepared again with the new running tasks.
+func (r *streamRouter) rescale(cur *topology.ScaleTable) {
+	r.seen = cur
+	for i, sub := range r.subs {
+		if k := cur.Parallelism(sub.Consumer); k != r.running[i] {
+			r.running[i] = k
+			r.choosers[i] = newScaledChooser(sub, k, r.tc, r.stream, r.local, r.seed)
+		}
+	}
+}
+
+// newRouters builds the routers of every output stream of the component of
+// tc. When tc belongs to a compiled topology, routing follows its Scale.
 func newRouters(comp *topology.Component, tc *topology.Context, local func(topology.TaskID) bool, seed uint64) map[topology.StreamID]*streamRouter {
+	var scale *topology.Scale
+	if t := tc.Compiled(); t != nil {
+		scale = t.Scale()
+	}
 	out := make(map[topology.StreamID]*streamRouter, len(comp.Streams))
 	for id, s := range comp.Streams {
 		r := &streamRouter{stream: id, fields: s.Fields, direct: s.Direct,
-			header: &topology.TupleHeader{Component: comp.ID, Task: tc.Task, Stream: id, Fields: s.Fields}}
+			header: &topology.TupleHeader{Component: comp.ID, Task: tc.Task, Stream: id, Fields: s.Fields},
+			scale:  scale, tc: tc, local: local, seed: seed}
+		if scale != nil {
+			r.seen = scale.Load()
+		}
 		for _, sub := range comp.Consumers[id] {
 			if sub.Grouping.Kind == topology.KindDirect {
 				if r.directTasks == nil {
@@ -261,7 +322,13 @@ func newRouters(comp *topology.Component, tc *topology.Context, local func(topol
 				}
 				continue
 			}
-			r.choosers = append(r.choosers, newChooser(sub, tc, id, local, seed))
+			k := len(sub.Tasks)
+			if r.seen != nil {
+				k = r.seen.Parallelism(sub.Consumer)
+			}
+			r.subs = append(r.subs, sub)
+			r.running = append(r.running, k)
+			r.choosers = append(r.choosers, newScaledChooser(sub, k, tc, id, local, seed))
 		}
 		out[id] = r
 	}

@@ -502,3 +502,84 @@ func TestChooseDoesNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// scaledRoutingTopology has a spout whose default stream goes to a bolt of max
+// parallelism 8 by fields, shuffle, partial key and a custom grouping.
+func scaledRoutingTopology(t *testing.T, g topology.CustomStreamGrouping) *topology.Topology {
+	t.Helper()
+	b := topology.NewBuilder("scaled")
+	b.SetSpout("s", func() topology.Spout { return routingTestSpout{} }, 1).Output("k")
+	b.SetBolt("f", func() topology.Bolt { return routingTestBolt{} }, 2).NumTasks(8).FieldsGrouping("s", "k")
+	b.SetBolt("p", func() topology.Bolt { return routingTestBolt{} }, 2).NumTasks(8).PartialKeyGrouping("s", "k")
+	b.SetBolt("r", func() topology.Bolt { return routingTestBolt{} }, 2).NumTasks(8).ShuffleGrouping("s")
+	b.SetBolt("x", func() topology.Bolt { return routingTestBolt{} }, 2).NumTasks(8).CustomGrouping("s", g)
+	topo, err := b.Build(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return topo.Instance()
+}
+
+// TestRouteFollowsTheScale checks that an emitting task's router routes
+// only to running tasks, and picks up a rebalance at its next emit: fields
+// grouping sends each key to the one running task that serves its key
+// group, shuffle spreads over the running tasks, a custom grouping is
+// prepared again with them.
+func TestRouteFollowsTheScale(t *testing.T) {
+	g := &recordingGrouping{}
+	topo := scaledRoutingTopology(t, g)
+	comp := topo.Component("s")
+	r := newRouters(comp, topology.NewContext(topo, comp.Tasks[0], nil), nil, 0)[topology.DefaultStream]
+	byComp := func(dst []topology.TaskID) map[topology.ComponentID][]topology.TaskID {
+		m := map[topology.ComponentID][]topology.TaskID{}
+		for _, task := range dst {
+			c := topo.ComponentOf(task).ID
+			m[c] = append(m[c], task)
+		}
+		return m
+	}
+	for _, k := range []int{2, 5, 8, 3, 1} {
+		if _, err := topo.SetParallelism(map[topology.ComponentID]int{"f": k, "p": k, "r": k, "x": k}); err != nil {
+			t.Fatal(err)
+		}
+		seenShuffle := map[topology.TaskID]bool{}
+		for i := range 200 {
+			key := fmt.Sprintf("key-%d", i)
+			got := byComp(r.route(topology.Values{key}, nil))
+			for _, c := range []topology.ComponentID{"f", "p", "r"} {
+				if len(got[c]) != 1 {
+					t.Fatalf("K=%d: %s got %v for one tuple", k, c, got[c])
+				}
+				if idx := int(got[c][0] - topo.Component(c).Tasks[0]); idx >= k {
+					t.Fatalf("K=%d: %s routed %q to task index %d, which does not run", k, c, key, idx)
+				}
+			}
+			f := topo.Component("f").Tasks
+			want := f[topology.KeyGroupOwners(k, 8)[topology.KeyGroup(FieldsHash(topology.Values{key}, []int{0}), 8)]]
+			if got["f"][0] != want {
+				t.Fatalf("K=%d: fields grouping sent %q to %d, want %d", k, key, got["f"][0], want)
+			}
+			seenShuffle[got["r"][0]] = true
+		}
+		if len(seenShuffle) != k {
+			t.Errorf("K=%d: shuffle reached %d tasks", k, len(seenShuffle))
+		}
+		if want := topo.Component("x").Tasks[:k]; !slices.Equal(g.targets, want) {
+			t.Errorf("K=%d: custom grouping prepared with %v, want %v", k, g.targets, want)
+		}
+	}
+}
+
+// The per-emit check of the scale costs no allocation.
+func TestRouteWithScaleDoesNotAllocate(t *testing.T) {
+	topo := scaledRoutingTopology(t, &recordingGrouping{})
+	comp := topo.Component("s")
+	r := newRouters(comp, topology.NewContext(topo, comp.Tasks[0], nil), nil, 0)[topology.DefaultStream]
+	dst := make([]topology.TaskID, 0, 8)
+	values := topology.Values{"some-user-key"}
+	dst = r.route(values, dst[:0])
+	allocs := testing.AllocsPerRun(1000, func() { dst = r.route(values, dst[:0]) })
+	if allocs != 0 {
+		t.Errorf("route allocates %v times per call, want 0", allocs)
+	}
+}

@@ -304,6 +304,92 @@ func sortedConf(m map[string]string) []string {
 	return out
 }
 
+// plan is the placement of every live topology over the live members, as
+// every node computes it from the same view.
+type plan struct {
+	byName map[string]member
+	live   map[string]*messages.TopologySpec
+	topos  map[string]*topology.Topology
+	// par is every component's number of running tasks, per topology.
+	par   map[string]map[topology.ComponentID]int
+	place Placement
+}
+
+// planLocked computes the plan from the current membership and topology
+// set. With build, topologies are built as needed (errors logged once);
+// without, only topologies already built count. n.mu must be held.
+func (n *Node) planLocked(build bool) *plan {
+	p := &plan{byName: map[string]member{}, live: map[string]*messages.TopologySpec{}, topos: map[string]*topology.Topology{}, par: map[string]map[topology.ComponentID]int{}}
+	var pm []Member
+	for _, m := range n.members() {
+		p.byName[m.name] = m
+		pm = append(pm, Member{Name: m.name, Capacity: int(m.meta.Capacity)})
+	}
+	var ws []Workload
+	for _, s := range n.state.All() {
+		if s.Killed {
+			continue
+		}
+		var t *topology.Topology
+		if build {
+			var err error
+			if t, err = n.build(s); err != nil {
+				if n.buildErr[s.Name] != err.Error() {
+					n.log.Error("cannot build topology", "topology", s.Name, "kind", s.Kind, "err", err)
+					n.buildErr[s.Name] = err.Error()
+				}
+				continue
+			}
+			delete(n.buildErr, s.Name)
+		} else if b := n.built[s.Name]; b != nil {
+			t = b.topo
+		} else {
+			continue
+		}
+		par := specParallelism(t, s)
+		p.live[s.Name], p.topos[s.Name], p.par[s.Name] = s, t, par
+		var tasks []int32
+		for _, task := range t.RunningTasksWith(par) {
+			tasks = append(tasks, int32(task))
+		}
+		ws = append(ws, Workload{Topology: s.Name, Tasks: tasks})
+	}
+	p.place = Place(pm, ws)
+	return p
+}
+
+// specParallelism is the number of running tasks of every component of t
+// under spec s: its override when it is valid, else its parallelism hint.
+func specParallelism(t *topology.Topology, s *messages.TopologySpec) map[topology.ComponentID]int {
+	out := make(map[topology.ComponentID]int, len(t.Components))
+	for _, c := range t.Components {
+		k := c.Parallelism
+		if v, ok := s.Parallelism[string(c.ID)]; ok && v >= 1 && int(v) <= len(c.Tasks) {
+			k = int(v)
+		}
+		out[c.ID] = k
+	}
+	return out
+}
+
+// epochOf numbers the placement of one topology: it hashes which node
+// (incarnation) runs each task, so every node computes the same epoch, and
+// any move, start or stop of a task changes it.
+func (p *plan) epochOf(name string, t *topology.Topology) uint64 {
+	h := xxhash.New()
+	for task := topology.TaskID(1); int(task) <= t.NumTasks(); task++ {
+		node, ok := p.place[Slot{Topology: name, Task: int32(task)}]
+		if !ok {
+			continue
+		}
+		var b [4]byte
+		binary.LittleEndian.PutUint32(b[:], uint32(task))
+		h.Write(b[:])
+		h.WriteString(node + "\x00" + p.byName[node].meta.BootId + "\x00")
+	}
+	return h.Sum64() | 1
+}
+
 // reconcile computes the placement from the current view and makes this
 // node run exactly its share.
 func (n *Node) reconcile(ctx context.Context) {
@@ -314,45 +400,17 @@ func (n *Node) reconcile(ctx context.Context) {
 		return
 	default:
 	}
-	ms := n.members()
-	byName := map[string]member{}
-	var pm []Member
-	for _, m := range ms {
-		byName[m.name] = m
-		pm = append(pm, Member{Name: m.name, Capacity: int(m.meta.Capacity)})
-	}
-	specs := n.state.All()
-	live := map[string]*messages.TopologySpec{}
-	topos := map[string]*topology.Topology{}
-	var ws []Workload
-	for _, s := range specs {
-		if s.Killed {
-			continue
-		}
-		t, err := n.build(s)
-		if err != nil {
-			if n.buildErr[s.Name] != err.Error() {
-				n.log.Error("cannot build topology", "topology", s.Name, "kind", s.Kind, "err", err)
-				n.buildErr[s.Name] = err.Error()
-			}
-			continue
-		}
-		delete(n.buildErr, s.Name)
-		live[s.Name], topos[s.Name] = s, t
-		ws = append(ws, Workload{Topology: s.Name, Tasks: t.NumTasks()})
-	}
-	pl := Place(pm, ws)
-	for name, s := range live {
-		t := topos[name]
+	pl := n.planLocked(true)
+	for name, s := range pl.live {
+		t := pl.topos[name]
 		tbl := &dirTable{entries: make([]dirEntry, t.NumTasks())}
-		h := xxhash.New()
 		var mine []topology.TaskID
 		for task := topology.TaskID(1); int(task) <= t.NumTasks(); task++ {
-			node, ok := pl[Slot{Topology: name, Task: int32(task)}]
+			node, ok := pl.place[Slot{Topology: name, Task: int32(task)}]
 			if !ok {
 				continue
 			}
-			m := byName[node]
+			m := pl.byName[node]
 			id := supervisor.TaskActorID(name, m.meta.BootId, task)
 			if node == n.cfg.Name {
 				tbl.entries[task-1] = dirEntry{local: actor.NewPID(n.sup.System().Address(), id)}
@@ -360,18 +418,16 @@ func (n *Node) reconcile(ctx context.Context) {
 			} else {
 				tbl.entries[task-1] = dirEntry{addr: m.meta.RemoteAddr, target: id}
 			}
-			var b [4]byte
-			binary.LittleEndian.PutUint32(b[:], uint32(task))
-			h.Write(b[:])
-			h.WriteString(node + "\x00" + m.meta.BootId + "\x00")
 		}
-		epoch := h.Sum64() | 1
+		epoch := pl.epochOf(name, t)
+		a := supervisor.Assignment{Epoch: epoch, Instance: n.boot, Tasks: mine, Active: s.Active, Parallelism: pl.par[name]}
 		p := n.running[name]
 		switch {
 		case p == nil && len(mine) > 0:
 			d := &directory{t: n.tr}
 			d.table.Store(tbl)
-			run, err := n.sup.StartAssigned(ctx, t, supervisor.Assignment{Epoch: epoch, Instance: n.boot, Tasks: mine, Directory: d, Active: s.Active})
+			a.Directory = d
+			run, err := n.sup.StartAssigned(ctx, t, a)
 			if err != nil {
 				n.log.Error("cannot start topology", "topology", name, "err", err)
 				continue
@@ -382,7 +438,8 @@ func (n *Node) reconcile(ctx context.Context) {
 			n.stopPlaced(ctx, name, p)
 		case p != nil && (p.epoch != epoch || p.active != s.Active):
 			p.dir.table.Store(tbl)
-			if err := p.run.Apply(ctx, supervisor.Assignment{Epoch: epoch, Instance: n.boot, Tasks: mine, Directory: p.dir, Active: s.Active}); err != nil {
+			a.Directory = p.dir
+			if err := p.run.Apply(ctx, a); err != nil {
 				n.log.Error("cannot apply assignment", "topology", name, "err", err)
 				continue
 			}
@@ -393,7 +450,7 @@ func (n *Node) reconcile(ctx context.Context) {
 		}
 	}
 	for name, p := range n.running {
-		if live[name] == nil {
+		if pl.live[name] == nil {
 			n.stopPlaced(ctx, name, p)
 		}
 	}
@@ -544,18 +601,8 @@ func (n *Node) Members() []MemberInfo {
 func (n *Node) placementCounts() map[string]int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	var pm []Member
-	for _, m := range n.members() {
-		pm = append(pm, Member{Name: m.name, Capacity: int(m.meta.Capacity)})
-	}
-	var ws []Workload
-	for _, s := range n.state.All() {
-		if b := n.built[s.Name]; b != nil && !s.Killed {
-			ws = append(ws, Workload{Topology: s.Name, Tasks: b.topo.NumTasks()})
-		}
-	}
 	out := map[string]int{}
-	for _, node := range Place(pm, ws) {
+	for _, node := range n.planLocked(false).place {
 		out[node]++
 	}
 	return out

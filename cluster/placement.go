@@ -16,10 +16,20 @@ type Member struct {
 	Capacity int
 }
 
-// Workload is one topology to place: tasks 1..Tasks.
+// Workload is one topology to place: the tasks that run (a rebalance that
+// lowers a component's parallelism leaves gaps in the ids).
 type Workload struct {
 	Topology string
-	Tasks    int
+	Tasks    []int32
+}
+
+// TaskRange is tasks 1..n.
+func TaskRange(n int) []int32 {
+	out := make([]int32, n)
+	for i := range out {
+		out[i] = int32(i + 1)
+	}
+	return out
 }
 
 // Slot is one task of one topology.
@@ -51,10 +61,13 @@ func Place(members []Member, workloads []Workload) Placement {
 	ms = slices.CompactFunc(ms, func(a, b Member) bool { return a.Name == b.Name })
 	ws := slices.Clone(workloads)
 	slices.SortFunc(ws, func(a, b Workload) int { return cmp.Compare(a.Topology, b.Topology) })
+	for i := range ws {
+		ws[i].Tasks = slices.Sorted(slices.Values(ws[i].Tasks))
+	}
 
 	total, capSum := 0, 0
 	for _, w := range ws {
-		total += w.Tasks
+		total += len(w.Tasks)
 	}
 	for _, m := range ms {
 		capSum += max(m.Capacity, 1)
@@ -68,7 +81,7 @@ func Place(members []Member, workloads []Workload) Placement {
 	order := make([]int, len(ms))
 	score := make([]uint64, len(ms))
 	for _, w := range ws {
-		for task := int32(1); int(task) <= w.Tasks; task++ {
+		for _, task := range w.Tasks {
 			for i, m := range ms {
 				order[i] = i
 				score[i] = weight(w.Topology, task, m.Name)

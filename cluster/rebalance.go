@@ -3,8 +3,19 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"sync"
 	"time"
+
+	"github.com/squall-streams/squall/messages"
+	"github.com/squall-streams/squall/topology"
 )
+
+// ErrRebalance is wrapped by every error about a rebalance's options (an
+// unknown component, a parallelism outside 1..NumTasks): the caller's
+// mistake, an HTTP 400.
+var ErrRebalance = errors.New("invalid rebalance")
 
 // RebalanceOptions are the options of a live rebalance.
 type RebalanceOptions struct {
@@ -12,7 +23,7 @@ type RebalanceOptions struct {
 	// the component's NumTasks (its maximum, fixed at submit).
 	Parallelism map[string]int
 	// Wait bounds how long Rebalance waits for every node to apply the new
-	// placement.
+	// placement; 0: do not wait.
 	Wait time.Duration
 }
 
@@ -20,14 +31,185 @@ type RebalanceOptions struct {
 type RebalanceResult struct {
 	Topology string `json:"topology"`
 	// Moved is the number of tasks that changed node, started or stopped.
+	// 0 when the topology was already spread over the current nodes (the
+	// cluster re-spreads by itself when nodes join or leave) and no
+	// parallelism changed.
 	Moved int `json:"moved"`
-	// Took is how long the nodes took to apply the new placement.
+	// Started and Stopped count the tasks a parallelism change started and
+	// stopped (included in Moved).
+	Started int `json:"started"`
+	Stopped int `json:"stopped"`
+	// Parallelism is every component's number of running tasks now.
+	Parallelism map[string]int `json:"parallelism"`
+	// Applied reports whether every live node applied the new placement
+	// within Wait; Waiting names the nodes that had not.
+	Applied bool     `json:"applied"`
+	Waiting []string `json:"waiting,omitempty"`
+	// Took is how long the nodes took to apply the new placement (until
+	// Wait when they did not).
 	TookMs float64 `json:"took_ms"`
 }
 
 // Rebalance re-spreads a running topology's tasks over the current nodes
-// and applies Parallelism, without stopping it.
-// TODO(rebalance): implement.
+// and applies Parallelism, without stopping it: tasks that move or stop
+// fail what they held (those trees replay), new tasks start before
+// emitters route to them, and the spouts never stop. It publishes the
+// change and waits up to opts.Wait until every live node reports running
+// the new placement.
 func (n *Node) Rebalance(ctx context.Context, name string, opts RebalanceOptions) (*RebalanceResult, error) {
-	return nil, errors.New("rebalance: not implemented")
+	spec, ok := n.state.Get(name)
+	if !ok || spec.Killed {
+		return nil, fmt.Errorf("%w: %q", ErrTopologyNotFound, name)
+	}
+	n.mu.Lock()
+	t, err := n.build(spec)
+	var before *plan
+	if err == nil {
+		before = n.planLocked(false)
+	}
+	n.mu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("rebalance %q: %w", name, err)
+	}
+	want := map[topology.ComponentID]int{}
+	for c, k := range opts.Parallelism {
+		want[topology.ComponentID(c)] = k
+	}
+	if err := t.CheckParallelism(want); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRebalance, err)
+	}
+	if err := n.update(name, func(s *messages.TopologySpec) {
+		if s.Parallelism == nil {
+			s.Parallelism = map[string]int32{}
+		}
+		for c, k := range want {
+			s.Parallelism[string(c)] = int32(k)
+		}
+		s.RebalancedUnixMs = time.Now().UnixMilli()
+	}); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	n.mu.Lock()
+	after := n.planLocked(false)
+	n.mu.Unlock()
+	res := &RebalanceResult{Topology: name, Parallelism: map[string]int{}}
+	for c, k := range after.par[name] {
+		res.Parallelism[string(c)] = k
+	}
+	old, now := slotsOf(before.place, name), slotsOf(after.place, name)
+	for s, node := range now {
+		switch prev, ok := old[s]; {
+		case !ok:
+			res.Started++
+			res.Moved++
+		case prev != node:
+			res.Moved++
+		}
+	}
+	for s := range old {
+		if _, ok := now[s]; !ok {
+			res.Stopped++
+			res.Moved++
+		}
+	}
+	if t := after.topos[name]; t != nil && opts.Wait > 0 {
+		res.Applied, res.Waiting = n.waitApplied(ctx, name, after.epochOf(name, t), now, opts.Wait)
+	}
+	res.TookMs = ms(time.Since(start))
+	return res, nil
+}
+
+func slotsOf(p Placement, name string) map[int32]string {
+	out := map[int32]string{}
+	for s, node := range p {
+		if s.Topology == name {
+			out[s.Task] = node
+		}
+	}
+	return out
+}
+
+// waitApplied polls every live node's local topologies until each runs
+// exactly its tasks of placement under epoch, or wait passes. It reports
+// whether they did and which nodes had not.
+func (n *Node) waitApplied(ctx context.Context, name string, epoch uint64, placement map[int32]string, wait time.Duration) (bool, []string) {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	want := map[string][]int32{}
+	for task, node := range placement {
+		want[node] = append(want[node], task)
+	}
+	for _, tasks := range want {
+		slices.Sort(tasks)
+	}
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var waiting []string
+		reports := n.peerLocalByNode(ctx)
+		for _, m := range n.members() {
+			lts, ok := reports[m.name]
+			if !ok {
+				waiting = append(waiting, m.name)
+				continue
+			}
+			var got *LocalTopology
+			for i := range lts {
+				if lts[i].Name == name {
+					got = &lts[i]
+				}
+			}
+			switch {
+			case got == nil && len(want[m.name]) == 0:
+			case lts == nil && m.meta.HttpAddr == "":
+			case got == nil || got.Epoch != epoch || !slices.Equal(got.Tasks, want[m.name]):
+				waiting = append(waiting, m.name)
+			}
+		}
+		if len(waiting) == 0 {
+			return true, nil
+		}
+		select {
+		case <-ctx.Done():
+			slices.Sort(waiting)
+			return false, waiting
+		case <-tick.C:
+		}
+	}
+}
+
+// peerLocalByNode fetches every live member's local topologies, by node
+// name (this node's directly), in parallel. Members that did not answer
+// are missing; members without an HTTP API count as having answered
+// nothing is wrong (they cannot be asked).
+func (n *Node) peerLocalByNode(ctx context.Context) map[string][]LocalTopology {
+	out := map[string][]LocalTopology{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, m := range n.members() {
+		switch {
+		case m.name == n.cfg.Name:
+			lts := n.LocalTopologies()
+			mu.Lock()
+			out[m.name] = lts
+			mu.Unlock()
+		case m.meta.HttpAddr == "":
+			mu.Lock()
+			out[m.name] = nil
+			mu.Unlock()
+		default:
+			wg.Go(func() {
+				var lts []LocalTopology
+				if err := getJSON(ctx, "http://"+m.meta.HttpAddr+"/api/v1/local/topologies", &lts); err != nil {
+					return
+				}
+				mu.Lock()
+				out[m.name] = lts
+				mu.Unlock()
+			})
+		}
+	}
+	wg.Wait()
+	return out
 }

@@ -932,8 +932,14 @@ type TopologySpec struct {
 	Killed          bool   `protobuf:"varint,5,opt,name=killed,proto3" json:"killed,omitempty"`
 	Active          bool   `protobuf:"varint,6,opt,name=active,proto3" json:"active,omitempty"`
 	SubmittedUnixMs int64  `protobuf:"varint,7,opt,name=submitted_unix_ms,json=submittedUnixMs,proto3" json:"submitted_unix_ms,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// parallelism overrides components' numbers of running tasks (each at
+	// most the component's NumTasks); components not named run their
+	// parallelism hint. A rebalance changes it.
+	Parallelism map[string]int32 `protobuf:"bytes,8,rep,name=parallelism,proto3" json:"parallelism,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// rebalanced_unix_ms is when the last rebalance was asked for.
+	RebalancedUnixMs int64 `protobuf:"varint,9,opt,name=rebalanced_unix_ms,json=rebalancedUnixMs,proto3" json:"rebalanced_unix_ms,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *TopologySpec) Reset() {
@@ -1011,6 +1017,20 @@ func (x *TopologySpec) GetActive() bool {
 func (x *TopologySpec) GetSubmittedUnixMs() int64 {
 	if x != nil {
 		return x.SubmittedUnixMs
+	}
+	return 0
+}
+
+func (x *TopologySpec) GetParallelism() map[string]int32 {
+	if x != nil {
+		return x.Parallelism
+	}
+	return nil
+}
+
+func (x *TopologySpec) GetRebalancedUnixMs() int64 {
+	if x != nil {
+		return x.RebalancedUnixMs
 	}
 	return 0
 }
@@ -1311,7 +1331,7 @@ const file_squall_proto_rawDesc = "" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rKIND_ACTIVATE\x10\x01\x12\x13\n" +
 	"\x0fKIND_DEACTIVATE\x10\x02\x12\r\n" +
-	"\tKIND_KILL\x10\x03\"\x9c\x02\n" +
+	"\tKIND_KILL\x10\x03\"\xd6\x03\n" +
 	"\fTopologySpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x125\n" +
@@ -1319,10 +1339,15 @@ const file_squall_proto_rawDesc = "" +
 	"\aversion\x18\x04 \x01(\x04R\aversion\x12\x16\n" +
 	"\x06killed\x18\x05 \x01(\bR\x06killed\x12\x16\n" +
 	"\x06active\x18\x06 \x01(\bR\x06active\x12*\n" +
-	"\x11submitted_unix_ms\x18\a \x01(\x03R\x0fsubmittedUnixMs\x1a7\n" +
+	"\x11submitted_unix_ms\x18\a \x01(\x03R\x0fsubmittedUnixMs\x12J\n" +
+	"\vparallelism\x18\b \x03(\v2(.squall.v1.TopologySpec.ParallelismEntryR\vparallelism\x12,\n" +
+	"\x12rebalanced_unix_ms\x18\t \x01(\x03R\x10rebalancedUnixMs\x1a7\n" +
 	"\tConfEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"G\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a>\n" +
+	"\x10ParallelismEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"G\n" +
 	"\fClusterState\x127\n" +
 	"\n" +
 	"topologies\x18\x01 \x03(\v2\x17.squall.v1.TopologySpecR\n" +
@@ -1353,7 +1378,7 @@ func file_squall_proto_rawDescGZIP() []byte {
 }
 
 var file_squall_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_squall_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_squall_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_squall_proto_goTypes = []any{
 	(Control_Kind)(0),       // 0: squall.v1.Control.Kind
 	(*Value)(nil),           // 1: squall.v1.Value
@@ -1373,6 +1398,7 @@ var file_squall_proto_goTypes = []any{
 	(*NodeMeta)(nil),        // 15: squall.v1.NodeMeta
 	(*Envelope)(nil),        // 16: squall.v1.Envelope
 	nil,                     // 17: squall.v1.TopologySpec.ConfEntry
+	nil,                     // 18: squall.v1.TopologySpec.ParallelismEntry
 }
 var file_squall_proto_depIdxs = []int32{
 	2,  // 0: squall.v1.Value.list:type_name -> squall.v1.List
@@ -1386,15 +1412,16 @@ var file_squall_proto_depIdxs = []int32{
 	10, // 8: squall.v1.CompletionBatch.completions:type_name -> squall.v1.Completion
 	0,  // 9: squall.v1.Control.kind:type_name -> squall.v1.Control.Kind
 	17, // 10: squall.v1.TopologySpec.conf:type_name -> squall.v1.TopologySpec.ConfEntry
-	13, // 11: squall.v1.ClusterState.topologies:type_name -> squall.v1.TopologySpec
-	5,  // 12: squall.v1.Envelope.tuples:type_name -> squall.v1.TupleBatch
-	9,  // 13: squall.v1.Envelope.tracker:type_name -> squall.v1.TrackerBatch
-	11, // 14: squall.v1.Envelope.completions:type_name -> squall.v1.CompletionBatch
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	18, // 11: squall.v1.TopologySpec.parallelism:type_name -> squall.v1.TopologySpec.ParallelismEntry
+	13, // 12: squall.v1.ClusterState.topologies:type_name -> squall.v1.TopologySpec
+	5,  // 13: squall.v1.Envelope.tuples:type_name -> squall.v1.TupleBatch
+	9,  // 14: squall.v1.Envelope.tracker:type_name -> squall.v1.TrackerBatch
+	11, // 15: squall.v1.Envelope.completions:type_name -> squall.v1.CompletionBatch
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_squall_proto_init() }
@@ -1421,7 +1448,7 @@ func file_squall_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_squall_proto_rawDesc), len(file_squall_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

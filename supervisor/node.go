@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,6 +68,9 @@ type Assignment struct {
 	Directory actors.Directory
 	// Active is whether the spouts start active.
 	Active bool
+	// Parallelism sets the number of running tasks of the components it
+	// names (nil: as they are); Tasks must be among the running tasks.
+	Parallelism map[topology.ComponentID]int
 }
 
 // TaskActorID is the actor id of task of topology on the node incarnation
@@ -75,13 +79,11 @@ func TaskActorID(topologyName, instance string, task topology.TaskID) string {
 	return fmt.Sprintf("%s/%s/t%d", topologyName, instance, task)
 }
 
-// Start runs every task of t on this node and activates its spouts (local mode).
+// Start runs every running task of t on this node (the first Parallelism
+// of each component's tasks, and the trackers) and activates its spouts
+// (local mode).
 func (n *Node) Start(ctx context.Context, t *topology.Topology) (*Running, error) {
-	all := make([]topology.TaskID, t.NumTasks())
-	for i := range all {
-		all[i] = topology.TaskID(i + 1)
-	}
-	return n.StartAssigned(ctx, t, Assignment{Epoch: 1, Instance: "local", Tasks: all, Active: true})
+	return n.StartAssigned(ctx, t, Assignment{Epoch: 1, Instance: "local", Tasks: t.RunningTasks(), Active: true})
 }
 
 // StartAssigned runs the tasks of t that a is about on this node.
@@ -165,6 +167,9 @@ type Running struct {
 	onStop   func()
 	stopOnce sync.Once
 	stopped  atomic.Bool
+
+	mu    sync.Mutex
+	tasks []topology.TaskID // what the last apply made run, sorted
 }
 
 // localDirectory is the in-process task -> PID table of one topology.
@@ -193,6 +198,10 @@ func start(ctx context.Context, sys *actor.ActorSystem, t *topology.Topology, lo
 		dir = a.Directory
 	}
 	env := actors.NewEnv(t, a.Epoch, sys, dir, logger)
+	if _, err := env.SetParallelism(a.Parallelism); err != nil {
+		return nil, err
+	}
+	t = env.Topology
 	r := &Running{Topology: t, env: env, local: local, backoff: DefaultBackoff(), system: sys, clkDone: make(chan struct{})}
 	props := actor.PropsFromProducer(func() actor.Actor {
 		return &topologySupervisor{r: r, tasks: map[topology.TaskID]*actor.PID{}}
@@ -299,19 +308,51 @@ func (r *Running) apply(ctx context.Context, tasks []topology.TaskID) error {
 	if err, ok := res.(error); ok && err != nil {
 		return err
 	}
+	r.mu.Lock()
+	r.tasks = slices.Sorted(slices.Values(tasks))
+	r.mu.Unlock()
 	return nil
 }
 
 // Apply moves the topology on this node to a new assignment: tasks that
 // left are stopped (what they held fails and replays), new ones are
-// spawned, the rest keep running under the new epoch.
+// spawned, the rest keep running under the new epoch. A change of
+// parallelism spawns the new tasks before emitters route to them, and
+// stops the removed ones after emitters stopped routing to them.
 func (r *Running) Apply(ctx context.Context, a Assignment) error {
+	if err := r.Topology.CheckParallelism(a.Parallelism); err != nil {
+		return err
+	}
 	r.env.SetEpoch(a.Epoch)
+	if len(a.Parallelism) > 0 {
+		// Spawn the new tasks first, keeping the ones that will stop.
+		r.mu.Lock()
+		both := slices.Clone(a.Tasks)
+		for _, t := range r.tasks {
+			if !slices.Contains(both, t) {
+				both = append(both, t)
+			}
+		}
+		r.mu.Unlock()
+		if err := r.apply(ctx, both); err != nil {
+			return err
+		}
+		if _, err := r.env.SetParallelism(a.Parallelism); err != nil {
+			return err
+		}
+	}
 	if err := r.apply(ctx, a.Tasks); err != nil {
 		return err
 	}
 	r.setActive(a.Active)
 	return nil
+}
+
+// Tasks are the tasks running on this node, in task order.
+func (r *Running) Tasks() []topology.TaskID {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.tasks)
 }
 
 // Env is the topology's shared task state (statistics, flow control).
@@ -344,15 +385,13 @@ func (r *Running) setActive(on bool) {
 	}
 }
 
-// InFlight is the number of trees pending at spouts plus untracked tuples
-// not yet executed.
+// InFlight is the number of trees pending at the spout tasks running here
+// plus untracked tuples not yet executed.
 func (r *Running) InFlight() int64 {
 	n := r.env.Inflight()
-	for _, c := range r.Topology.Components {
-		if c.Kind == topology.KindSpout {
-			for _, task := range c.Tasks {
-				n += r.env.Stats(task).Pending.Load()
-			}
+	for _, task := range r.Tasks() {
+		if c := r.Topology.ComponentOf(task); c != nil && c.Kind == topology.KindSpout {
+			n += r.env.Stats(task).Pending.Load()
 		}
 	}
 	return n

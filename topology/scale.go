@@ -214,6 +214,21 @@ func (t *Topology) RunningTasks() []TaskID {
 	return t.RunningTasksAt(t.scale.Load())
 }
 
+// RunningTasksWith returns the tasks that run when the components named
+// in parallelism run that many tasks (clamped to 1..NumTasks) and the
+// others their parallelism hint, then the trackers, in task order.
+func (t *Topology) RunningTasksWith(parallelism map[ComponentID]int) []TaskID {
+	var out []TaskID
+	for _, c := range t.Components {
+		k, ok := parallelism[c.ID]
+		if !ok {
+			k = c.Parallelism
+		}
+		out = append(out, c.Tasks[:min(max(k, 1), len(c.Tasks))]...)
+	}
+	return append(out, t.Trackers...)
+}
+
 // RunningTasksAt returns the tasks that run at version s of the scale.
 func (t *Topology) RunningTasksAt(s *ScaleTable) []TaskID {
 	var out []TaskID
