@@ -7,8 +7,9 @@
 // count grow and the graph drawn, presses Deactivate (answering the admin
 // token prompt with $SQUALL_ADMIN_TOKEN if the node asks), sees the status
 // turn INACTIVE and the count stop, presses Activate and sees it grow
-// again, then checks that the cluster and component pages render. Every
-// wait polls with a deadline. Any failure exits 1 with what was expected;
+// again, checks that the cluster and component pages render, and kills
+// the topology (accepting the confirm dialog). Every wait polls with a
+// deadline. Any failure exits 1 with what was expected;
 // screenshots go to $SQUALL_UI_SHOTS (default: .cache/ui in the repo).
 //
 // Chromium is Debian's (/usr/bin/chromium, or $SQUALL_CHROMIUM), driven by
@@ -99,6 +100,7 @@ async function main(page) {
     await waitFor(`status ${wantStatus} after pressing ${button}`, async (seen) => {
       if (await page.isVisible(byTestId('token-dialog'))) {
         if (!token) throw new Error(`the node asked for its admin token after ${button}: set SQUALL_ADMIN_TOKEN`);
+        await page.screenshot({ path: join(shots, 'token-prompt.png') });
         await page.fill(byTestId('token-input'), token);
         await page.click(byTestId('token-submit'));
         log('answered the admin token prompt');
@@ -163,6 +165,28 @@ async function main(page) {
     return (await read(`topology-row-${topology}`)) !== null || undefined;
   });
   await page.screenshot({ path: join(shots, 'cluster.png'), fullPage: true });
+
+  // Kill, confirmed in the browser's dialog, with a 1 s wait: the
+  // topology leaves the cluster page.
+  await page.goto(url);
+  await waitFor('status ACTIVE again', async () => (await status()) === 'ACTIVE' || undefined);
+  await page.fill(byTestId('wait'), '1');
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.click(byTestId('kill'));
+  await waitFor('the kill to be answered', async (seen) => {
+    const result = await read('action-result');
+    seen(result);
+    if (result.startsWith('kill failed')) throw new Error(result);
+    return result === 'kill: success' || undefined;
+  });
+  log('pressed kill: success');
+  await page.goto(`${base}/`);
+  await waitFor(`"${topology}" to leave the cluster page`, async (seen) => {
+    const row = await read(`topology-row-${topology}`);
+    seen(row === null ? 'no row' : row);
+    return (await polls()) > 0 && row === null ? true : undefined;
+  });
+  log(`"${topology}" is gone from the cluster page`);
 }
 
 const profile = mkdtempSync(join(tmpdir(), 'squall-ui-chromium-'));
