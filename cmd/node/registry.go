@@ -20,7 +20,7 @@ import (
 // registry holds the topologies this binary runs by name.
 var registry = map[string]registration{
 	"wordcount": {
-		description: "count words of wordcount.input (default: generated text); wordcount.output, wordcount.fail-rate",
+		description: "count words of wordcount.input (default: generated text); wordcount.output, wordcount.fail-rate, wordcount.count.parallelism (default 2) of wordcount.count.tasks (default 8: rebalance can scale count up to it)",
 		build:       buildWordCount,
 	},
 	kafkawords.WordCountName: {

@@ -32,6 +32,9 @@ const (
 	KeyLines    = "wordcount.lines"     // lines of generated text (default 200000)
 	KeySplit    = "wordcount.split.parallelism"
 	KeyCount    = "wordcount.count.parallelism"
+	// KeyCountTasks is the count bolt's NumTasks: its key groups, the most
+	// count tasks a rebalance can run (default 8, at least the parallelism).
+	KeyCountTasks = "wordcount.count.tasks"
 )
 
 // Words splits a line into words: maximal runs of Unicode letters or digits,
@@ -49,9 +52,20 @@ func Words(line string) []string {
 type Job struct {
 	Lines []string
 
+	// Tag and OnCount are hooks for tests, set before the topology starts.
+	// Tag is called by split tasks for every word they emit; its value
+	// travels with the word (field "tag", 0 without a hook). OnCount is
+	// called by count tasks for every word they count.
+	Tag     func() int64
+	OnCount func(task topology.TaskID, word string, line, pos, tag int64)
+
 	acked, failed, replayed atomic.Int64
-	done                    chan struct{}
-	doneOnce                sync.Once
+	// ackedLine records which lines were acked, so a spout task that
+	// restarts or moves (in this process) resumes instead of starting over.
+	ackedLine []atomic.Bool
+	left      atomic.Int64
+	done      chan struct{}
+	doneOnce  sync.Once
 
 	mu     sync.Mutex
 	counts map[string]int64
@@ -59,7 +73,8 @@ type Job struct {
 
 // NewJob makes a job over lines.
 func NewJob(lines []string) *Job {
-	j := &Job{Lines: lines, done: make(chan struct{}), counts: map[string]int64{}}
+	j := &Job{Lines: lines, done: make(chan struct{}), counts: map[string]int64{}, ackedLine: make([]atomic.Bool, len(lines))}
+	j.left.Store(int64(len(lines)))
 	if len(lines) == 0 {
 		j.finish()
 	}
@@ -165,10 +180,14 @@ func Build(job *Job, conf topology.Config) (*topology.Topology, error) {
 	if err != nil {
 		return nil, err
 	}
+	countTasks, err := conf.Int(KeyCountTasks, 8)
+	if err != nil {
+		return nil, err
+	}
 	b := topology.NewBuilder("wordcount")
 	b.SetSpout("lines", func() topology.Spout { return &LineSpout{job: job} }, 1).Output("line_no", "line")
-	b.SetBasicBolt("split", func() topology.BasicBolt { return &SplitBolt{FailRate: failRate} }, split).
-		ShuffleGrouping("lines").Output("word", "line_no", "pos")
+	b.SetBasicBolt("split", func() topology.BasicBolt { return &SplitBolt{FailRate: failRate, job: job} }, split).
+		ShuffleGrouping("lines").Output("word", "line_no", "pos", "tag")
 	outDir := ""
 	if out := conf.String(KeyOutput, ""); out != "" {
 		if fi, err := os.Stat(out); err == nil && fi.IsDir() {
@@ -177,7 +196,7 @@ func Build(job *Job, conf topology.Config) (*topology.Topology, error) {
 	}
 	ledger := conf.String(KeyLedger, "")
 	b.SetBolt("count", func() topology.Bolt { return &CountBolt{job: job, OutputDir: outDir, LedgerDir: ledger} }, count).
-		FieldsGrouping("split", "word")
+		NumTasks(max(countTasks, count)).FieldsGrouping("split", "word")
 	return b.Build(conf)
 }
 
@@ -201,21 +220,18 @@ func floatConf(conf topology.Config, key string) (float64, error) {
 }
 
 // LineSpout emits every line once with its line number as message id, and
-// again after every Fail, until it is acked.
+// again after every Fail, until it is acked. A new instance in the same
+// process (a restart, a move) resumes with the lines not acked yet.
 type LineSpout struct {
 	topology.BaseSpout
 	job    *Job
 	out    topology.SpoutCollector
 	next   int
 	replay []int
-	acked  []bool
-	left   int
 }
 
 func (s *LineSpout) Open(_ context.Context, _ *topology.Context, c topology.SpoutCollector) error {
 	s.out = c
-	s.acked = make([]bool, len(s.job.Lines))
-	s.left = len(s.job.Lines)
 	return nil
 }
 
@@ -226,23 +242,26 @@ func (s *LineSpout) NextTuple() {
 		n = s.replay[len(s.replay)-1]
 		s.replay = s.replay[:len(s.replay)-1]
 		s.job.replayed.Add(1)
-	case s.next < len(s.job.Lines):
+	default:
+		for s.next < len(s.job.Lines) && s.job.ackedLine[s.next].Load() {
+			s.next++
+		}
+		if s.next >= len(s.job.Lines) {
+			return
+		}
 		n = s.next
 		s.next++
-	default:
-		return
 	}
 	s.out.Emit(topology.Values{int64(n), s.job.Lines[n]}, n)
 }
 
 func (s *LineSpout) Ack(id any) {
 	n := id.(int)
-	if s.acked[n] {
+	if s.job.ackedLine[n].Swap(true) {
 		return
 	}
-	s.acked[n] = true
 	s.job.acked.Add(1)
-	if s.left--; s.left == 0 {
+	if s.job.left.Add(-1) == 0 {
 		s.job.finish()
 	}
 }
@@ -252,11 +271,13 @@ func (s *LineSpout) Fail(id any) {
 	s.replay = append(s.replay, id.(int))
 }
 
-// SplitBolt emits (word, line_no, pos) for every word of a line. With a
-// FailRate it fails that fraction of lines at random, before emitting.
+// SplitBolt emits (word, line_no, pos, tag) for every word of a line (tag:
+// see Job.Tag). With a FailRate it fails that fraction of lines at random,
+// before emitting.
 type SplitBolt struct {
 	topology.BaseBolt
 	FailRate float64
+	job      *Job
 }
 
 // errInjected is the failure SplitBolt injects.
@@ -269,8 +290,12 @@ func (b *SplitBolt) Execute(t topology.Tuple, c topology.BasicCollector) error {
 		return errInjected
 	}
 	v := t.Values()
+	var tag int64
+	if b.job != nil && b.job.Tag != nil {
+		tag = b.job.Tag()
+	}
 	for i, w := range Words(v[1].(string)) {
-		c.Emit(topology.Values{w, v[0], int64(i)})
+		c.Emit(topology.Values{w, v[0], int64(i), tag})
 	}
 	return nil
 }
@@ -313,15 +338,19 @@ func (b *CountBolt) Prepare(_ context.Context, tc *topology.Context, c topology.
 func (b *CountBolt) Execute(t topology.Tuple) {
 	v := t.Values()
 	word := v[0].(string)
+	lineNo, _ := v[1].(int64)
+	pos, _ := v[2].(int64)
 	if b.ledger != nil {
-		lineNo, _ := v[1].(int64)
-		pos, _ := v[2].(int64)
 		b.line = fmt.Appendf(b.line[:0], "%d\t%d\t%s\n", lineNo, pos, word)
 		if _, err := b.ledger.Write(b.line); err != nil {
 			b.out.ReportError(err)
 			b.out.Fail(t) // not recorded: replay
 			return
 		}
+	}
+	if b.job != nil && b.job.OnCount != nil {
+		tag, _ := v[3].(int64)
+		b.job.OnCount(b.task, word, lineNo, pos, tag)
 	}
 	b.counts[word]++
 	b.out.Ack(t)
