@@ -68,6 +68,7 @@ type groupShell struct {
 	mu     sync.Mutex
 	client sarama.Client
 	cg     sarama.ConsumerGroup
+	owned  []TopicPartition // the current generation's partitions, for highWater
 
 	// lastGen is touched by the Consume goroutine only (Setup runs there);
 	// gen is the current session's generation, read by claim goroutines.
@@ -83,6 +84,7 @@ func (g *groupShell) start() {
 	g.wg.Go(g.run)
 	g.wg.Go(g.committer)
 	g.wg.Go(g.ticker)
+	g.wg.Go(g.lagPoller)
 }
 
 // stop ends every goroutine and waits for them; safe twice. Leaving the
@@ -287,6 +289,45 @@ func (g *groupShell) ticker() {
 	}
 }
 
+// lagPoller reads the log end offset of every owned partition from the
+// broker every period and hands them to the task, for the lag gauges. It
+// has its own goroutine so a slow broker never delays a commit tick.
+func (g *groupShell) lagPoller() {
+	t := time.NewTicker(g.period)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			if hw := g.highWater(); len(hw) > 0 {
+				g.submit(func() { g.spout.setHighWater(hw) })
+			}
+		case <-g.ctx.Done():
+			return
+		}
+	}
+}
+
+// highWater reads the log end offsets of the owned partitions; a partition
+// whose read fails is left out (the next period tries again).
+func (g *groupShell) highWater() map[TopicPartition]int64 {
+	g.mu.Lock()
+	client, owned := g.client, g.owned
+	g.mu.Unlock()
+	if client == nil || len(owned) == 0 {
+		return nil
+	}
+	hw := make(map[TopicPartition]int64, len(owned))
+	for _, tp := range owned {
+		if g.ctx.Err() != nil {
+			return nil
+		}
+		if off, err := client.GetOffset(tp.Topic, tp.Partition, sarama.OffsetNewest); err == nil {
+			hw[tp] = off
+		}
+	}
+	return hw
+}
+
 // Setup implements sarama.ConsumerGroupHandler: a new generation. It reads
 // the group's commits, applies the first-poll strategy (seeking where it
 // must before the claims start), and hands the assignment to the task,
@@ -303,6 +344,7 @@ func (g *groupShell) Setup(sess sarama.ConsumerGroupSession) error {
 		return err
 	}
 	positions := make(map[TopicPartition]int64)
+	highWater := make(map[TopicPartition]int64)
 	var parts []TopicPartition
 	for topic, ps := range claims {
 		for _, p := range ps {
@@ -320,6 +362,7 @@ func (g *groupShell) Setup(sess sarama.ConsumerGroupSession) error {
 			if err != nil {
 				return fmt.Errorf("log end of %v: %w", tp, err)
 			}
+			highWater[tp] = newest
 			start := decideStart(g.strategy, c.offset, c.metadata, g.topologyID)
 			if start == startResume && (c.offset < oldest || c.offset > newest) {
 				// The commit points outside the log: retention deleted what
@@ -340,8 +383,13 @@ func (g *groupShell) Setup(sess sarama.ConsumerGroupSession) error {
 	}
 	asg := assignment{gen: gen, kafkaGen: sess.GenerationID(), member: sess.MemberID(), partitions: parts}
 	var assignErr error
-	if !g.onTask(func() { assignErr = g.spout.assign(asg, positions) }) {
+	if !g.onTask(func() { assignErr = g.spout.assign(asg, positions, highWater) }) {
 		return errClosing
+	}
+	if assignErr == nil {
+		g.mu.Lock()
+		g.owned = parts
+		g.mu.Unlock()
 	}
 	return assignErr
 }
@@ -388,6 +436,9 @@ func (g *groupShell) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama
 // still valid: sarama would drop anything marked, and acks arriving later
 // are dropped.
 func (g *groupShell) Cleanup(sarama.ConsumerGroupSession) error {
+	g.mu.Lock()
+	g.owned = nil
+	g.mu.Unlock()
 	gen := g.gen.Load()
 	var drained <-chan struct{}
 	if !g.onTask(func() { drained = g.spout.startRevoke(gen) }) {

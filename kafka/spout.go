@@ -52,7 +52,26 @@ type Spout struct {
 	shell    *groupShell
 	warnDLQ  throttle
 	warnErr  throttle
+	// highWater is each owned partition's log end offset, as last read
+	// from the broker (every CommitPeriod), for the lag gauges.
+	highWater map[TopicPartition]int64
 }
+
+// The gauges a Kafka spout task reports through its Context, per owned
+// partition, with labels topic and partition (Prometheus:
+// squall_kafka_lag{topology,component,task,topic,partition}). Storm's
+// KafkaOffsetMetric reports the same.
+const (
+	// GaugeLag is the log end offset less the committed offset: records
+	// the group has not committed yet, in flight or not read.
+	GaugeLag = "kafka_lag"
+	// GaugeCommittedOffset is the partition's committed position (the next
+	// offset to read), or where the task started reading when the group
+	// had none.
+	GaugeCommittedOffset = "kafka_committed_offset"
+	// GaugeLogEndOffset is the partition's log end offset (high-water mark).
+	GaugeLogEndOffset = "kafka_log_end_offset"
+)
 
 var (
 	_ topology.Spout          = (*Spout)(nil)
@@ -534,6 +553,56 @@ func (s *Spout) committed(c Commit, err error) {
 	s.metrics.Commits.Add(1)
 	s.offsets.Committed(c)
 	s.unpause()
+	s.reportPartitions()
+}
+
+// setHighWater takes the log end offsets the shell read, on the task
+// goroutine, and updates the gauges.
+func (s *Spout) setHighWater(hw map[TopicPartition]int64) {
+	if s.highWater == nil {
+		s.highWater = make(map[TopicPartition]int64)
+	}
+	maps.Copy(s.highWater, hw)
+	s.reportPartitions()
+}
+
+// reportPartitions sets the gauges of every owned partition.
+func (s *Spout) reportPartitions() {
+	if s.asg == nil || s.tc == nil {
+		return
+	}
+	g := s.tc.Gauges()
+	for _, tp := range s.offsets.Partitions() {
+		pos := s.offsets.Partition(tp).Position()
+		if pos < 0 {
+			continue
+		}
+		labels := partitionLabels(tp)
+		g.Set(GaugeCommittedOffset, float64(pos), labels...)
+		if hw, ok := s.highWater[tp]; ok {
+			g.Set(GaugeLogEndOffset, float64(hw), labels...)
+			g.Set(GaugeLag, float64(max(hw-pos, 0)), labels...)
+		}
+	}
+}
+
+// forgetPartitions removes the gauges of partitions no longer owned.
+func (s *Spout) forgetPartitions(tps []TopicPartition) {
+	if s.tc == nil {
+		return
+	}
+	g := s.tc.Gauges()
+	for _, tp := range tps {
+		labels := partitionLabels(tp)
+		g.Delete(GaugeLag, labels...)
+		g.Delete(GaugeCommittedOffset, labels...)
+		g.Delete(GaugeLogEndOffset, labels...)
+		delete(s.highWater, tp)
+	}
+}
+
+func partitionLabels(tp TopicPartition) []string {
+	return []string{"topic", tp.Topic, "partition", strconv.Itoa(int(tp.Partition))}
 }
 
 // unpause resumes paused partitions that fell below the cap; their parked
@@ -555,8 +624,9 @@ func (s *Spout) unpause() {
 	s.soon = len(s.paused) > 0
 }
 
-// assign starts tracking a new generation's partitions, on the task goroutine.
-func (s *Spout) assign(a assignment, positions map[TopicPartition]int64) error {
+// assign starts tracking a new generation's partitions, on the task
+// goroutine; highWater are their log end offsets.
+func (s *Spout) assign(a assignment, positions, highWater map[TopicPartition]int64) error {
 	if s.asg != nil {
 		s.dropAssignment()
 	}
@@ -564,6 +634,7 @@ func (s *Spout) assign(a assignment, positions map[TopicPartition]int64) error {
 		return err
 	}
 	s.asg = &a
+	s.setHighWater(highWater)
 	s.pending, s.revoking, s.drained = 0, false, nil
 	s.metrics.Assignments.Add(1)
 	s.log.Debug("kafka spout: partitions assigned", "generation", a.kafkaGen, "partitions", len(a.partitions))
@@ -609,6 +680,7 @@ func (s *Spout) revokeCommitted(err error) {
 
 func (s *Spout) dropAssignment() {
 	s.offsets.Revoke(s.asg.partitions...)
+	s.forgetPartitions(s.asg.partitions)
 	clear(s.held)
 	clear(s.parked)
 	clear(s.ready)
