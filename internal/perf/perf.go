@@ -38,6 +38,8 @@ type Run struct {
 	RateLimit       float64 `json:"rate_limit_per_sec,omitempty"`
 	Spouts          int     `json:"spouts"`
 	Bolts           int     `json:"bolts_per_component"`
+	// MetricsLatency is squall.metrics.latency: every tuple timed at bolts.
+	MetricsLatency bool `json:"metrics_latency"`
 	// Measured.
 	Seconds     float64 `json:"seconds"`
 	Tuples      int64   `json:"tuples"`
@@ -61,6 +63,9 @@ type Spec struct {
 	RateLimit       float64 // tuples/s over all spout tasks; 0: as fast as possible
 	Spouts, Bolts   int     // parallelism; 0: 1
 	Warmup, Measure time.Duration
+	// NoLatencyMetrics sets squall.metrics.latency=false: bolts time
+	// batches, not tuples (no process latency).
+	NoLatencyMetrics bool
 }
 
 // ConstSpout emits the same string forever, with a message id when acking.
@@ -218,6 +223,9 @@ func Build(spec Spec) (*topology.Topology, *atomic.Int64, error) {
 	if spec.MaxSpoutPending > 0 {
 		conf[topology.MaxSpoutPending] = spec.MaxSpoutPending
 	}
+	if spec.NoLatencyMetrics {
+		conf[topology.MetricsLatency] = false
+	}
 	rate := spec.RateLimit / float64(spouts)
 	b := topology.NewBuilder(spec.Workload)
 	switch spec.Workload {
@@ -286,7 +294,7 @@ func Measure(ctx context.Context, spec Spec) (Run, error) {
 	elapsed := time.Since(start)
 	cpu := cpuTime() - cpu0
 	run := Run{
-		Workload: spec.Workload, Acking: spec.Acking, RateLimit: spec.RateLimit,
+		Workload: spec.Workload, Acking: spec.Acking, RateLimit: spec.RateLimit, MetricsLatency: t.Runtime.MetricsLatency,
 		MaxSpoutPending: t.Runtime.MaxSpoutPending, Spouts: max(spec.Spouts, 1), Bolts: max(spec.Bolts, 1),
 		Seconds: elapsed.Seconds(), Tuples: n1 - n0, TuplesPerS: float64(n1-n0) / elapsed.Seconds(),
 		Cores: cpu.Seconds() / elapsed.Seconds(), RSSMiB: rssMiB(), Failed: f1 - f0, Unit: "tuples",

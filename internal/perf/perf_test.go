@@ -62,3 +62,12 @@ func BenchmarkConstSpoutIdBoltNullBoltAcked(b *testing.B) {
 func BenchmarkFileReadWordCountAcked(b *testing.B) {
 	benchmark(b, Spec{Workload: FileReadWordCount, Acking: true})
 }
+
+// The same with squall.metrics.latency=false: the cost of timing every tuple.
+func BenchmarkConstSpoutNullBoltAckedLatencyOff(b *testing.B) {
+	benchmark(b, Spec{Workload: ConstSpoutNullBolt, Acking: true, NoLatencyMetrics: true})
+}
+
+func BenchmarkConstSpoutIdBoltNullBoltAckedLatencyOff(b *testing.B) {
+	benchmark(b, Spec{Workload: ConstSpoutIDNullBolt, Acking: true, NoLatencyMetrics: true})
+}
