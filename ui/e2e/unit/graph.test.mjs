@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { box, layout } from '../../static/js/graph.js';
+import { box, layout, ports } from '../../static/js/graph.js';
 
 const depths = (g) => Object.fromEntries([...g.nodes.values()].map((n) => [n.id, n.depth]));
 
@@ -42,4 +42,22 @@ test('a cycle (Storm allows them) ends the layout', () => {
 test('edges naming unknown components are ignored', () => {
   const g = layout([{ id: 's', kind: 'spout' }], [{ source: 's', target: '__acker' }]);
   assert.deepEqual(depths(g), { s: 0 });
+});
+
+test('edges of one box leave and enter at spread ports, ordered by their other ends', () => {
+  const components = [{ id: 's', kind: 'spout' }, { id: 'a', kind: 'bolt' }, { id: 'b', kind: 'bolt' }, { id: 'sink', kind: 'bolt' }];
+  const edges = [
+    { source: 's', target: 'b' }, { source: 's', target: 'a' },
+    { source: 'a', target: 'sink' }, { source: 'b', target: 'sink' },
+    { source: 's', target: 'gone' },
+  ];
+  const { nodes } = layout(components, edges);
+  const at = ports(nodes, edges);
+  assert.equal(at.size, 4, 'an edge to an unplaced component gets no ports');
+  const [sb, sa, as, bs] = edges.map((e) => at.get(e));
+  const s = nodes.get('s');
+  assert.deepEqual(sa.from, { x: s.x + box.width, y: s.y + box.height / 3 }, 'to the upper bolt: upper port');
+  assert.deepEqual(sb.from, { x: s.x + box.width, y: s.y + (2 * box.height) / 3 });
+  assert.ok(as.to.y < bs.to.y, 'into sink: from the upper bolt above');
+  assert.equal(as.from.y, nodes.get('a').y + box.height / 2, 'a single edge leaves mid-side');
 });

@@ -57,14 +57,37 @@ export function layout(components, edges) {
 }
 
 // edgePath is a smooth curve from the right side of a to the left side of
-// b (or a loop back when b is not right of a).
-export function edgePath(a, b) {
-  const x1 = a.x + box.width;
-  const y1 = a.y + box.height / 2;
-  const x2 = b.x;
-  const y2 = b.y + box.height / 2;
-  const bend = Math.max(40, Math.abs(x2 - x1) / 2);
-  return `M ${x1} ${y1} C ${x1 + bend} ${y1}, ${x2 - bend} ${y2}, ${x2} ${y2}`;
+// ports spreads the edges leaving and entering each box over its right
+// and left sides, ordered by where their other ends are, so edges of one
+// box neither start at one point nor stack their labels. It returns a Map
+// from each edge whose ends are both placed to {from: {x, y}, to: {x, y}}.
+export function ports(nodes, edges) {
+  const placed = edges.filter((e) => nodes.has(e.source) && nodes.has(e.target));
+  const at = new Map(placed.map((e) => [e, {}]));
+  const spread = (end, otherEnd, side) => {
+    const byBox = new Map();
+    for (const e of placed) byBox.set(e[end], [...(byBox.get(e[end]) ?? []), e]);
+    for (const [id, list] of byBox) {
+      const n = nodes.get(id);
+      list.sort((a, b) => nodes.get(a[otherEnd]).y - nodes.get(b[otherEnd]).y);
+      list.forEach((e, i) => {
+        at.get(e)[side] = {
+          x: side === 'from' ? n.x + box.width : n.x,
+          y: n.y + (box.height * (i + 1)) / (list.length + 1),
+        };
+      });
+    }
+  };
+  spread('source', 'target', 'from');
+  spread('target', 'source', 'to');
+  return at;
+}
+
+// edgePath is a smooth curve leaving p1 and entering p2 horizontally (a
+// loop back when p2 is left of p1).
+export function edgePath(p1, p2) {
+  const bend = Math.max(40, Math.abs(p2.x - p1.x) / 2);
+  return `M ${p1.x} ${p1.y} C ${p1.x + bend} ${p1.y}, ${p2.x - bend} ${p2.y}, ${p2.x} ${p2.y}`;
 }
 
 // render draws the graph into svg. components are [{id, kind, executors,
@@ -80,19 +103,17 @@ export function render(svg, components, edges) {
     h('svg:path', { d: 'M 0 0 L 10 5 L 0 10 z', class: 'arrowhead' }));
   const drawn = [h('svg:defs', {}, marker)];
 
+  const at = ports(nodes, edges);
   for (const e of edges) {
-    const a = nodes.get(e.source);
-    const b = nodes.get(e.target);
-    if (!a || !b) continue;
-    const d = edgePath(a, b);
+    const p = at.get(e);
+    if (!p) continue;
     const widthPx = 1.5 + Math.min(6, Math.log10(1 + (e.rate ?? 0)));
     const label = `${rate(e.rate)}/s${e.streams.some((s) => s !== 'default') ? ` (${e.streams.join(', ')})` : ''}`;
-    const mx = (a.x + box.width + b.x) / 2;
-    const my = (a.y + b.y + box.height) / 2;
+    // The label sits above the edge where it leaves its box, horizontally.
     drawn.push(h('svg:g', { class: 'edge', dataset: { testid: `graph-edge-${e.source}-${e.target}`, rate: e.rate ?? '' } },
       h('svg:title', { text: `${e.source} → ${e.target}: ${e.streams.join(', ')} (${e.groupings.join(', ')})` }),
-      h('svg:path', { d, 'stroke-width': widthPx.toFixed(1), 'marker-end': 'url(#arrow)' }),
-      h('svg:text', { x: mx, y: my - 10, 'text-anchor': 'middle', class: 'edge-label', text: label })));
+      h('svg:path', { d: edgePath(p.from, p.to), 'stroke-width': widthPx.toFixed(1), 'marker-end': 'url(#arrow)' }),
+      h('svg:text', { x: p.from.x + 8, y: p.from.y - 6, class: 'edge-label', text: label })));
   }
 
   for (const c of components) {
