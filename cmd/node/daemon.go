@@ -24,10 +24,10 @@ import (
 // daemonFlags are the flags of `node [flags]`, each with an environment
 // variable that supplies its default.
 type daemonFlags struct {
-	name, bind, http, transport, key, logLevel, dataDir string
-	join                                                listFlag
-	capacity                                            int
-	fastFailure                                         bool
+	name, bind, http, transport, key, logLevel, dataDir, adminToken string
+	join                                                            listFlag
+	capacity                                                        int
+	fastFailure                                                     bool
 }
 
 type listFlag []string
@@ -60,6 +60,7 @@ func daemonCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&f.bind, "bind", env("SQUALL_BIND", "127.0.0.1:7946"), "gossip `host:port`, UDP and TCP (env SQUALL_BIND)")
 	fs.Var(&f.join, "join", "gossip `host:port` of a node already in the cluster; repeatable or comma-separated (env SQUALL_JOIN); none: start a new cluster")
 	fs.StringVar(&f.http, "http", env("SQUALL_HTTP", "127.0.0.1:8080"), "HTTP API `host:port` (env SQUALL_HTTP)")
+	fs.StringVar(&f.adminToken, "admin-token", env("SQUALL_ADMIN_TOKEN", ""), "`token` the HTTP API's mutating routes (submit, kill, activate, deactivate, rebalance) require as \"Authorization: Bearer <token>\" (env SQUALL_ADMIN_TOKEN; default: none, open to whoever reaches --http)")
 	fs.StringVar(&f.transport, "transport", env("SQUALL_TRANSPORT", ""), "node-to-node tuple transport `host:port` (env SQUALL_TRANSPORT; default: the bind host, a free port)")
 	fs.StringVar(&f.key, "gossip-key", env("SQUALL_GOSSIP_KEY", ""), "base64 gossip encryption `key` of 16, 24 or 32 bytes, the same on every node (env SQUALL_GOSSIP_KEY; `node keygen` makes one)")
 	fs.StringVar(&f.dataDir, "data-dir", env("SQUALL_DATA_DIR", ""), "`dir`ectory for topologies' resources (env SQUALL_DATA_DIR; default: a new temporary directory)")
@@ -113,7 +114,10 @@ func daemonCmd(ctx context.Context, args []string, stderr io.Writer) error {
 			l.Close()
 		}
 	}
-	cfg.GossipKey, cfg.Capacity, cfg.DataDir = key, f.capacity, f.dataDir
+	cfg.GossipKey, cfg.Capacity, cfg.DataDir, cfg.AdminToken = key, f.capacity, f.dataDir, f.adminToken
+	if f.adminToken == "" && !isLoopback(cfg.HTTP) {
+		fmt.Fprintf(stderr, "node: the HTTP API at %s is not on loopback and has no --admin-token: anyone who reaches it can kill topologies\n", cfg.HTTP)
+	}
 	cfg.Logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg.Topologies = clusterTopologies()
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -127,6 +131,19 @@ func daemonCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return n.Shutdown(sctx)
+}
+
+// isLoopback reports whether addr (host:port) binds to a loopback address.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // fluxKind is the kind of topologies submitted as YAML files; their text

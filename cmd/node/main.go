@@ -1,7 +1,7 @@
-// Command node is squall's one binary. For now it runs registered
-// topologies and Flux-shaped YAML topology files in local mode:
+// Command node is squall's one binary: a cluster node (node --help), the
+// cluster's client (submit, list, kill, rebalance...), and a local runner:
 //
-//	node run TOPOLOGY [--set key=value]...
+//	node run TOPOLOGY [--set key=value]... [--http HOST:PORT] [--for D]
 //	node run topology.yaml [--resources DIR] [--set key=value]...
 //
 // runs TOPOLOGY in this process, in the foreground, like `storm local`.
@@ -9,7 +9,8 @@
 // (Python) components run in DIR (default: the file's directory).
 // Ctrl-C or SIGTERM deactivates its spouts, drains the trees in flight and
 // stops. A finite topology (the word count over a file) stops by itself when
-// its input is done.
+// its input is done. With --http it runs on a one-node cluster in the
+// process and serves the web UI and REST API at HOST:PORT.
 package main
 
 import (
@@ -43,6 +44,7 @@ commands:
   run FILE.yaml [--resources DIR] [--set key=value]...
                                       run a Flux-shaped YAML topology in local mode;
                                       shell components run in DIR (default: FILE's directory)
+  run ... --http HOST:PORT [--for D]  also serve the web UI and REST API, with a live status line
   topologies                          list the registered topologies
   submit TOPOLOGY [--name N] [--set key=value]...
                                       submit a registered topology to the cluster
@@ -133,6 +135,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	verbose := fs.Bool("v", false, "log lifecycle events to stderr")
 	drain := fs.Duration("drain", 30*time.Second, "how long to wait for trees in flight when stopping")
 	resources := fs.String("resources", "", "working `dir`ectory of a YAML topology's shell components")
+	httpAddr := fs.String("http", "", "serve the web UI and REST API at `host:port` while the topology runs, with a live status line on stderr")
+	adminToken := fs.String("admin-token", env("SQUALL_ADMIN_TOKEN", ""), "with --http: `token` the API's mutating routes require (env SQUALL_ADMIN_TOKEN)")
+	stopAfter := fs.Duration("for", 0, "stop the topology after this `duration` (0: when its input ends, or on Ctrl-C)")
 	// Flags may come before or after the topology name.
 	var name string
 	rest := args
@@ -175,6 +180,24 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *httpAddr != "" {
+		elapsed, err := runWithUI(ctx, job, runOptions{
+			http: *httpAddr, adminToken: *adminToken, drain: *drain, logger: logger, live: stderr, stopAfter: *stopAfter,
+		}, stderr)
+		if err != nil {
+			return err
+		}
+		if job.report != nil {
+			return job.report(stdout, elapsed)
+		}
+		return nil
+	}
+	var timeout <-chan time.Time
+	if *stopAfter > 0 {
+		timer := time.NewTimer(*stopAfter)
+		defer timer.Stop()
+		timeout = timer.C
+	}
 	start := time.Now()
 	c, err := local.Start(ctx, job.topology, local.WithLogger(logger), local.WithDrainTimeout(*drain))
 	if err != nil {
@@ -185,6 +208,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	case <-ctx.Done():
 		fmt.Fprintln(stderr, "node run: stopping: draining trees in flight")
 	case <-job.done:
+	case <-timeout:
 	}
 	elapsed := time.Since(start)
 	if err := c.Stop(context.WithoutCancel(ctx)); err != nil {

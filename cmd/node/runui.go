@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/squall-streams/squall/cluster"
+	"github.com/squall-streams/squall/topology"
+)
+
+// runOptions are `node run`'s options for running with the web UI.
+type runOptions struct {
+	http, adminToken string
+	drain            time.Duration
+	logger           *slog.Logger
+	// live is where the live status line goes (nil: none).
+	live io.Writer
+	// stopAfter stops the topology after this long (0: at its end or on a signal).
+	stopAfter time.Duration
+}
+
+// runWithUI runs job on a one-node cluster in this process, so the web UI
+// and the REST API (with rebalance) serve it at opts.http exactly as a
+// cluster node's do. It returns when ctx is done, the job is done or
+// stopAfter passed, after draining.
+func runWithUI(ctx context.Context, j *job, opts runOptions, stderr io.Writer) (time.Duration, error) {
+	cfg := cluster.LocalConfig()
+	cfg.Name, cfg.Bind, cfg.HTTP, cfg.AdminToken = "local", "127.0.0.1:0", opts.http, opts.adminToken
+	cfg.Logger = opts.logger
+	const kind = "run"
+	t := j.topology
+	cfg.Topologies = map[string]cluster.Factory{kind: func(topology.Config) (*topology.Topology, error) { return t, nil }}
+	n, err := cluster.Start(ctx, cfg)
+	if err != nil {
+		return 0, fmt.Errorf("--http %s: %w", opts.http, err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_ = n.Shutdown(sctx)
+	}()
+	start := time.Now()
+	if err := n.Submit(t.Name, kind, nil); err != nil {
+		return 0, err
+	}
+	fmt.Fprintf(stderr, "squall UI: http://%s/   (REST API: http://%s/api/v1/topology/%s)\n", n.HTTPAddr(), n.HTTPAddr(), t.Name)
+	var timeout <-chan time.Time
+	if opts.stopAfter > 0 {
+		timer := time.NewTimer(opts.stopAfter)
+		defer timer.Stop()
+		timeout = timer.C
+	}
+	live := newLiveLine(opts.live, t.Name)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			live.end()
+			fmt.Fprintln(stderr, "node run: stopping: draining trees in flight")
+			break loop
+		case <-j.done:
+			break loop
+		case <-timeout:
+			break loop
+		case <-tick.C:
+			live.update(n.LocalTopologies())
+		}
+	}
+	live.update(n.LocalTopologies())
+	live.end()
+	elapsed := time.Since(start)
+	kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opts.drain+10*time.Second)
+	defer cancel()
+	if err := n.Kill(kctx, t.Name, opts.drain); err != nil {
+		return elapsed, err
+	}
+	return elapsed, nil
+}
+
+// liveLine is the console's one live line of throughput and totals: on a
+// terminal it is rewritten in place every second; elsewhere a line is
+// printed every 10 seconds.
+type liveLine struct {
+	w        io.Writer
+	name     string
+	terminal bool
+	start    time.Time
+	last     time.Time
+	lastDone int64
+	printed  time.Time
+}
+
+func newLiveLine(w io.Writer, name string) *liveLine {
+	l := &liveLine{w: w, name: name, start: time.Now(), last: time.Now()}
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			l.terminal = true
+		}
+	}
+	return l
+}
+
+// update prints the line from the topology's counts on this node.
+func (l *liveLine) update(lts []cluster.LocalTopology) {
+	if l.w == nil {
+		return
+	}
+	var emitted, acked, failed, executed, errs int64
+	var inFlight int64
+	for _, lt := range lts {
+		if lt.Name != l.name {
+			continue
+		}
+		inFlight += lt.InFlight
+		for _, c := range lt.Components {
+			switch c.Kind {
+			case "spout":
+				emitted += c.Emitted
+				acked += c.Acked
+				failed += c.Failed
+			case "bolt":
+				executed += c.Executed
+			}
+			errs += c.Errors
+		}
+	}
+	now := time.Now()
+	// Throughput is trees completed per second when the spouts are acked,
+	// else tuples executed by bolts.
+	done := acked
+	unit := "trees/s"
+	if acked == 0 {
+		done, unit = executed, "tuples/s"
+	}
+	rate := float64(done-l.lastDone) / now.Sub(l.last).Seconds()
+	l.last, l.lastDone = now, done
+	line := fmt.Sprintf("[%s] %s: %s %s | spouts emitted %s acked %s failed %s | bolts executed %s | in flight %d | errors %d",
+		now.Sub(l.start).Truncate(time.Second), l.name, human(rate), unit,
+		human(float64(emitted)), human(float64(acked)), human(float64(failed)), human(float64(executed)), inFlight, errs)
+	switch {
+	case l.terminal:
+		fmt.Fprintf(l.w, "\r\033[K%s", line)
+	case now.Sub(l.printed) >= 10*time.Second:
+		fmt.Fprintln(l.w, line)
+		l.printed = now
+	}
+}
+
+// end finishes the live line so that later output starts on a new line.
+func (l *liveLine) end() {
+	if l.w != nil && l.terminal {
+		fmt.Fprintln(l.w)
+		l.terminal = false
+	}
+}
+
+// human formats a count with k/M suffixes.
+func human(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2fM", v/1e6)
+	case v >= 1e4:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	default:
+		return fmt.Sprintf("%.0f", v)
+	}
+}
