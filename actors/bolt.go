@@ -37,18 +37,12 @@ type boltTask struct {
 	lastTick  int64
 	hs        headers // of tuples received from other processes
 
-	// Timing (stats.go): a batch's execute time is one clock read at each
-	// end. With squall.metrics.latency every tuple is also stamped with the
-	// clock read that ends the previous tuple's Execute (received), and an
-	// Ack during its own Execute is timed by the read that ends it: one
-	// clock read per tuple in all. Sums are added to the stats per batch.
-	timed      bool
+	// batchStart is the clock read that starts a batch: its execute time
+	// is one read at each end. With squall.metrics.latency (timed) the
+	// timer gives process latency (timing.go).
 	batchStart int64
-	clock      int64  // the last clock read in the batch
-	executing  *tuple // the tuple in Execute
-	ackedNow   bool   // executing was acked during its Execute
-	procNanos  int64
-	processed  int64
+	timed      bool
+	timer      tupleTimer
 }
 
 func newBoltTask(env *Env, c *topology.Component, task topology.TaskID) *boltTask {
@@ -57,6 +51,7 @@ func newBoltTask(env *Env, c *topology.Component, task topology.TaskID) *boltTas
 		panics:    panicBudget{max: env.Topology.Runtime.MaxTaskFailures},
 		tickEvery: int64(env.Topology.Runtime.TickFreq),
 		timed:     env.Topology.Runtime.MetricsLatency,
+		timer:     tupleTimer{clock: env.now},
 	}
 }
 
@@ -114,6 +109,7 @@ func (b *boltTask) start(ctx actor.Context) {
 	b.out = newOutput(b.env, b.comp, b.task, b.tc)
 	b.out.self = ctx.Self()
 	b.tc.SetSubmit(b.out.submit)
+	b.stats.gauges.Reset() // gauges describe one instance of the component
 	b.tc.SetGauges(&b.stats.gauges)
 	b.stats.markStarted(time.Now())
 	b.bolt = b.comp.NewBolt()
@@ -144,12 +140,14 @@ func (b *boltTask) cleanup() {
 func (b *boltTask) executeBatch(m *tupleBatch) {
 	b.cur = m
 	b.batchStart = b.env.now()
-	b.clock = b.batchStart
+	b.timer.startBatch(b.batchStart)
 	for b.next = 0; b.next < len(m.tuples); {
 		t := m.tuples[b.next]
 		b.next++
 		if b.timed {
-			b.executeTimed(t)
+			b.timer.before(t)
+			b.execute(t)
+			b.timer.after(t)
 		} else {
 			b.execute(t)
 		}
@@ -168,43 +166,14 @@ func (b *boltTask) finishBatch() {
 	if b.cur.untracked > 0 {
 		b.env.inflight.Add(-b.cur.untracked)
 	}
+	now := b.env.now()
 	b.stats.Executed.Add(int64(b.next))
-	b.stats.ExecuteNanos.Add(b.env.now() - b.batchStart)
-	if b.processed > 0 {
-		b.stats.ProcessNanos.Add(b.procNanos)
-		b.stats.Processed.Add(b.processed)
-		b.procNanos, b.processed = 0, 0
+	b.stats.ExecuteNanos.Add(now - b.batchStart)
+	if ns, n := b.timer.endBatch(now); n > 0 {
+		b.stats.ProcessNanos.Add(ns)
+		b.stats.Processed.Add(n)
 	}
 	b.cur, b.next = nil, 0
-}
-
-// executeTimed executes t stamped with the time its Execute starts; an Ack
-// of t inside its Execute is timed by the clock read after it.
-func (b *boltTask) executeTimed(t *tuple) {
-	t.received = b.clock
-	b.executing, b.ackedNow = t, false
-	b.execute(t)
-	b.executing = nil
-	now := b.env.now()
-	if b.ackedNow {
-		b.procNanos += now - b.clock
-		b.processed++
-	}
-	b.clock = now
-}
-
-// processed times the Ack of t, when t was stamped.
-func (b *boltTask) ackTimed(t *tuple) {
-	switch {
-	case t.received == 0:
-	case t == b.executing:
-		b.ackedNow = true
-	default:
-		// Acked after its Execute (a bolt that holds tuples): one more
-		// clock read, for this Ack only.
-		b.stats.ProcessNanos.Add(b.env.now() - t.received)
-		b.stats.Processed.Add(1)
-	}
 }
 
 func (b *boltTask) execute(t *tuple) {
@@ -269,6 +238,14 @@ func (b *boltTask) release(t *tuple) bool {
 	return true
 }
 
+// processed counts the process time of t, acked.
+func (b *boltTask) processed(t *tuple) {
+	if ns, delayed := b.timer.ack(t); delayed {
+		b.stats.ProcessNanos.Add(ns)
+		b.stats.Processed.Add(1)
+	}
+}
+
 var tickHeader = &topology.TupleHeader{Component: topology.SystemComponent, Task: topology.SystemTask, Stream: topology.TickStream, Fields: topology.Fields{"rate_secs"}}
 
 func (b *boltTask) maybeTick() {
@@ -317,7 +294,7 @@ func (b *boltTask) Ack(t topology.Tuple) {
 	if len(rt.anchors) == 0 {
 		if !topology.IsTick(rt) {
 			b.stats.Acked.Add(1)
-			b.ackTimed(rt)
+			b.processed(rt)
 		}
 		return
 	}
@@ -328,7 +305,7 @@ func (b *boltTask) Ack(t topology.Tuple) {
 		b.out.trackAck(e.root, e.id^rt.ackVal)
 	}
 	b.stats.Acked.Add(1)
-	b.ackTimed(rt)
+	b.processed(rt)
 }
 
 func (b *boltTask) Fail(t topology.Tuple) {
@@ -336,6 +313,7 @@ func (b *boltTask) Fail(t topology.Tuple) {
 	if !ok {
 		return
 	}
+	b.timer.fail(rt)
 	if len(rt.anchors) == 0 {
 		if !topology.IsTick(rt) {
 			b.stats.Failed.Add(1)

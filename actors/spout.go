@@ -118,6 +118,7 @@ func (s *spoutTask) start(ctx actor.Context) {
 	s.out = newOutput(s.env, s.comp, s.task, s.tc)
 	s.out.self = ctx.Self()
 	s.tc.SetSubmit(s.out.submit)
+	s.stats.gauges.Reset() // gauges describe one instance of the component
 	s.tc.SetGauges(&s.stats.gauges)
 	s.stats.markStarted(time.Now())
 	s.spout = s.comp.NewSpout()
