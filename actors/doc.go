@@ -26,6 +26,12 @@
 //	  - A tracker task (tracker.go) keeps the Ledger (ledger.go) and tells spout
 //	    tasks which trees completed or failed, in batches. The spout owns the
 //	    timeout (expiring.go: FIFO over the pending map, exact to a tick).
+//	  - Every task counts what it does in its TaskStats (stats.go), every
+//	    tuple, without sampling: counters, edges per (stream, consumer),
+//	    execute and process time (timing.go: no clock read per tuple for
+//	    bolts that ack inside Execute), complete latency, gauges its
+//	    component sets. The clock samples them for Storm UI's 10 minute,
+//	    3 hour and 1 day windows (windows.go).
 //
 // User code runs only on its task's goroutine; panics in it are caught,
 // counted and fail the tuple, and a task past its panic budget crashes on

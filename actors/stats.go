@@ -15,7 +15,9 @@ import (
 
 // TaskStats are one task's counters. The task writes them on its own
 // goroutine; anyone may read them at any time. They count every tuple (no
-// sampling) with one uncontended atomic add each.
+// sampling) with one uncontended atomic add each, or once per batch. The
+// topology's clock samples them for Storm UI's windows (windows.go);
+// process latency is timed as timing.go explains.
 type TaskStats struct {
 	Task      topology.TaskID
 	Component topology.ComponentID
@@ -38,8 +40,9 @@ type TaskStats struct {
 	Pending atomic.Int64
 	// CompleteLatency is the time from a spout's emit to its Ack.
 	CompleteLatency Histogram
-	// ExecuteNanos is the time a bolt task spent in Execute, over Executed
-	// tuples: measured once per batch, so exact for the mean.
+	// ExecuteNanos is the time a bolt task spent executing batches of
+	// Executed tuples (Execute and the runtime's few ns around it): one
+	// clock read at each end of a batch, exact for the mean.
 	ExecuteNanos atomic.Int64
 	// ProcessNanos is the time from the start of a bolt's Execute of a
 	// tuple to its Ack, over Processed tuples (Storm's process latency;
