@@ -113,8 +113,8 @@ func (n *Node) Rebalance(ctx context.Context, name string, opts RebalanceOptions
 			res.Moved++
 		}
 	}
-	if t := after.topos[name]; t != nil && opts.Wait > 0 {
-		res.Applied, res.Waiting = n.waitApplied(ctx, name, after.epochOf(name, t), now, opts.Wait)
+	if opts.Wait > 0 {
+		res.Applied, res.Waiting = n.waitApplied(ctx, name, opts.Wait)
 	}
 	res.TookMs = ms(time.Since(start))
 	return res, nil
@@ -131,21 +131,30 @@ func slotsOf(p Placement, name string) map[int32]string {
 }
 
 // waitApplied polls every live node's local topologies until each runs
-// exactly its tasks of placement under epoch, or wait passes. It reports
-// whether they did and which nodes had not.
-func (n *Node) waitApplied(ctx context.Context, name string, epoch uint64, placement map[int32]string, wait time.Duration) (bool, []string) {
+// exactly its tasks of the current placement under its epoch, or wait
+// passes. The placement is recomputed at every poll: membership may change
+// while the nodes apply it. It reports whether they did and which nodes
+// had not.
+func (n *Node) waitApplied(ctx context.Context, name string, wait time.Duration) (bool, []string) {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	want := map[string][]int32{}
-	for task, node := range placement {
-		want[node] = append(want[node], task)
-	}
-	for _, tasks := range want {
-		slices.Sort(tasks)
-	}
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for {
+		n.mu.Lock()
+		pl := n.planLocked(false)
+		n.mu.Unlock()
+		var epoch uint64
+		if t := pl.topos[name]; t != nil {
+			epoch = pl.epochOf(name, t)
+		}
+		want := map[string][]int32{}
+		for task, node := range slotsOf(pl.place, name) {
+			want[node] = append(want[node], task)
+		}
+		for _, tasks := range want {
+			slices.Sort(tasks)
+		}
 		var waiting []string
 		reports := n.peerLocalByNode(ctx)
 		for _, m := range n.members() {

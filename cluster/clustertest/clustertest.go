@@ -123,6 +123,26 @@ func (c *Cluster) Kill(i int) {
 	}
 }
 
+// Add starts one more node, joining the others, waits until every node
+// sees it alive, and returns its index.
+func (c *Cluster) Add() int {
+	c.t.Helper()
+	c.mu.Lock()
+	i := len(c.nodes)
+	c.nodes = append(c.nodes, nil)
+	c.addrs = append(c.addrs, FreeAddr(c.t))
+	alive := 0
+	for _, n := range c.nodes {
+		if n != nil {
+			alive++
+		}
+	}
+	c.mu.Unlock()
+	c.start(i)
+	c.WaitMembers(alive + 1)
+	return i
+}
+
 // Restart starts node i again under the same name and address.
 func (c *Cluster) Restart(i int) {
 	c.t.Helper()

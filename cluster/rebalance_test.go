@@ -1,0 +1,249 @@
+package cluster_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/squall-streams/squall/actors"
+	"github.com/squall-streams/squall/cluster"
+	"github.com/squall-streams/squall/cluster/clustertest"
+	"github.com/squall-streams/squall/examples/wordcount/wordcount"
+	"github.com/squall-streams/squall/internal/poll"
+	"github.com/squall-streams/squall/topology"
+)
+
+// countWindows records, per routing window, which count tasks counted each
+// word. A window is a rebalance's parallelism, from when every node applied
+// it until the next rebalance starts; a word counted in a window is one
+// whose split task read the window's tag before emitting it and whose count
+// task counted it while the window was still open, so it was routed under
+// that parallelism and no other.
+type countWindows struct {
+	phase atomic.Int64 // the open window; -1 while a rebalance is under way
+	mu    sync.Mutex
+	tasks map[int64]map[string]map[topology.TaskID]bool
+	n     map[int64]int
+}
+
+func newCountWindows() *countWindows {
+	return &countWindows{tasks: map[int64]map[string]map[topology.TaskID]bool{}, n: map[int64]int{}}
+}
+
+func (w *countWindows) onCount(task topology.TaskID, word string, _, _, tag int64) {
+	if tag < 0 || w.phase.Load() != tag {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	byWord := w.tasks[tag]
+	if byWord == nil {
+		byWord = map[string]map[topology.TaskID]bool{}
+		w.tasks[tag] = byWord
+	}
+	if byWord[word] == nil {
+		byWord[word] = map[topology.TaskID]bool{}
+	}
+	byWord[word][task] = true
+	w.n[tag]++
+}
+
+// readLedger returns every (line, position) the count tasks recorded.
+func readLedger(t *testing.T, dir string) map[[2]int64]bool {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "ledger-*.tsv"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no ledger files in %s: %v", dir, err)
+	}
+	seen := map[[2]int64]bool{}
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(fh)
+		for sc.Scan() {
+			var line, pos int64
+			var word string
+			if _, err := fmt.Sscanf(sc.Text(), "%d\t%d\t%s", &line, &pos, &word); err != nil {
+				t.Fatalf("%s: %q: %v", f, sc.Text(), err)
+			}
+			seen[[2]int64{line, pos}] = true
+		}
+		fh.Close()
+	}
+	return seen
+}
+
+// TestRebalanceScalesTheCountWhileItRuns runs the word count on two nodes
+// and changes the count bolt's parallelism up and down while it runs: every
+// (line, position) is counted, and within each window every word was
+// counted by exactly the one task its key group maps to.
+func TestRebalanceScalesTheCountWhileItRuns(t *testing.T) {
+	const lines = 30000
+	job := wordcount.NewJob(wordcount.GenerateLines(lines, 7))
+	win := newCountWindows()
+	job.Tag, job.OnCount = win.phase.Load, win.onCount
+	ledger := t.TempDir()
+	const maxCount = 8
+	c := clustertest.New(t, 2, map[string]cluster.Factory{"wordcount": func(conf topology.Config) (*topology.Topology, error) {
+		return wordcount.Build(job, topology.Config{
+			topology.MessageTimeoutSecs: 5, topology.MaxSpoutPending: 200, topology.AckerExecutors: 2,
+			wordcount.KeyLedger: ledger, wordcount.KeyCount: 2, wordcount.KeyCountTasks: maxCount,
+		}.Merge(conf))
+	}})
+	if err := c.Node(0).Submit("wc", "wordcount", nil); err != nil {
+		t.Fatal(err)
+	}
+	steps := []int{5, 8, 3, 1, 6}
+	parallelism := map[int64]int{0: 2}
+	for i, k := range steps {
+		phase := int64(i + 1)
+		poll.Until(t, 60*time.Second, fmt.Sprintf("%d lines acked before rebalance %d", (i+1)*lines/(len(steps)+2), i+1), func() bool {
+			return job.Progress().Acked >= int64((i+1)*lines/(len(steps)+2))
+		})
+		before := job.Progress()
+		win.phase.Store(-1)
+		res, err := c.Node(i%2).Rebalance(context.Background(), "wc", cluster.RebalanceOptions{Parallelism: map[string]int{"count": k}, Wait: 30 * time.Second})
+		if err != nil {
+			t.Fatalf("rebalance count=%d: %v", k, err)
+		}
+		if !res.Applied || res.Parallelism["count"] != k {
+			t.Fatalf("rebalance count=%d: %+v", k, res)
+		}
+		parallelism[phase] = k
+		win.phase.Store(phase)
+		t.Logf("rebalance count %d -> %d: moved %d tasks (%d started, %d stopped), applied on every node in %.1f ms; spout failed %d trees so far (%d before)",
+			parallelism[phase-1], k, res.Moved, res.Started, res.Stopped, res.TookMs, job.Progress().Failed, before.Failed)
+		select {
+		case <-job.Done():
+			t.Fatalf("the job finished before rebalance %d: give it more lines", i+1)
+		default:
+		}
+	}
+	select {
+	case <-job.Done():
+	case <-time.After(120 * time.Second):
+		t.Fatalf("job not done: %+v", job.Progress())
+	}
+	p := job.Progress()
+	t.Logf("done: %d lines acked, %d trees failed and replayed over %d rebalances", p.Acked, p.Failed, len(steps))
+
+	seen := readLedger(t, ledger)
+	missing := 0
+	for n, line := range job.Lines {
+		for pos := range wordcount.Words(line) {
+			if !seen[[2]int64{int64(n), int64(pos)}] {
+				if missing++; missing <= 5 {
+					t.Errorf("line %d position %d was never counted", n, pos)
+				}
+			}
+		}
+	}
+	if missing > 0 {
+		t.Fatalf("%d (line, position) pairs never counted", missing)
+	}
+
+	// Which task each word must go to under each parallelism.
+	var countTasks []topology.TaskID
+	if topo, err := wordcount.Build(wordcount.NewJob(nil), topology.Config{wordcount.KeyCountTasks: maxCount}); err != nil {
+		t.Fatal(err)
+	} else {
+		countTasks = topo.Component("count").Tasks
+	}
+	win.mu.Lock()
+	defer win.mu.Unlock()
+	for phase := int64(1); phase <= int64(len(steps)); phase++ {
+		k := parallelism[phase]
+		owners := topology.KeyGroupOwners(k, maxCount)
+		if win.n[phase] == 0 {
+			t.Errorf("window %d (count=%d): no word counted in it", phase, k)
+		}
+		used := map[topology.TaskID]bool{}
+		for word, tasks := range win.tasks[phase] {
+			want := countTasks[owners[topology.KeyGroup(actors.FieldsHash(topology.Values{word}, []int{0}), maxCount)]]
+			if len(tasks) != 1 || !tasks[want] {
+				t.Errorf("window %d (count=%d): %q counted by tasks %v, want only task %d", phase, k, word, tasks, want)
+			}
+			used[want] = true
+		}
+		t.Logf("window %d: count=%d, %d words counted by %d tasks, each word by exactly one", phase, k, win.n[phase], len(used))
+	}
+}
+
+// TestRebalanceAfterANodeJoins starts a topology on two nodes, adds a
+// third, and rebalances: the cluster re-spread the tasks by itself when the
+// node joined, so a rebalance without a parallelism change moves nothing,
+// and one that changes it reports the tasks it started and stopped.
+func TestRebalanceAfterANodeJoins(t *testing.T) {
+	const n = 1 << 30 // never finishes: the topology runs throughout
+	src := newSource(n)
+	c := clustertest.New(t, 2, map[string]cluster.Factory{"ids": factory(src)})
+	if err := c.Node(0).Submit("ids", "ids", nil); err != nil {
+		t.Fatal(err)
+	}
+	poll.Until(t, 30*time.Second, "some ids acked", func() bool { return src.ackedCount() > 100 })
+	tasksOn := func(i int) int {
+		total := 0
+		for _, lt := range c.Node(i).LocalTopologies() {
+			total += len(lt.Tasks)
+		}
+		return total
+	}
+	before := []int{tasksOn(0), tasksOn(1)}
+	joined := time.Now()
+	third := c.Add()
+	poll.Until(t, 30*time.Second, "the new node runs tasks", func() bool { return tasksOn(third) > 0 })
+	t.Logf("node joined: tasks per node %v -> [%d %d %d] in %v without a rebalance", before, tasksOn(0), tasksOn(1), tasksOn(third), time.Since(joined).Round(time.Millisecond))
+
+	ctx := context.Background()
+	res, err := c.Node(1).Rebalance(ctx, "ids", cluster.RebalanceOptions{Wait: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Applied || res.Moved != 0 {
+		t.Errorf("rebalance of a balanced topology = %+v, want applied, 0 moved", res)
+	}
+	t.Logf("rebalance with nothing to move: %+v", *res)
+
+	acked := src.ackedCount()
+	res, err = c.Node(third).Rebalance(ctx, "ids", cluster.RebalanceOptions{Parallelism: map[string]int{"relay": 1, "sink": 4}, Wait: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Applied || res.Stopped != 2 || res.Started != 0 || res.Moved < 2 || res.Parallelism["relay"] != 1 {
+		t.Errorf("rebalance relay=1 = %+v, want applied, 2 stopped, none started", res)
+		for i := range 3 {
+			for _, lt := range c.Node(i).LocalTopologies() {
+				t.Logf("node %d: epoch %d tasks %v", i, lt.Epoch, lt.Tasks)
+			}
+		}
+	}
+	t.Logf("rebalance relay 3 -> 1: moved %d (%d stopped), applied in %.1f ms", res.Moved, res.Stopped, res.TookMs)
+	poll.Until(t, 30*time.Second, "ids still acked after the rebalance", func() bool { return src.ackedCount() > acked+1000 })
+
+	for _, bad := range []struct {
+		p    map[string]int
+		want string
+	}{
+		{map[string]int{"sinc": 2}, `"sinc": no such component`},
+		{map[string]int{"sink": 0}, `bolt "sink": parallelism must be >= 1, got 0`},
+		{map[string]int{"sink": 5}, `bolt "sink": parallelism 5 is above its NumTasks 4`},
+	} {
+		_, err := c.Node(0).Rebalance(ctx, "ids", cluster.RebalanceOptions{Parallelism: bad.p})
+		if !errors.Is(err, cluster.ErrRebalance) || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("Rebalance(%v) = %v, want ErrRebalance naming %s", bad.p, err, bad.want)
+		}
+	}
+	if _, err := c.Node(0).Rebalance(ctx, "nope", cluster.RebalanceOptions{}); !errors.Is(err, cluster.ErrTopologyNotFound) {
+		t.Errorf("Rebalance(unknown topology) = %v, want ErrTopologyNotFound", err)
+	}
+}
