@@ -47,10 +47,35 @@ func nodeJS(t *testing.T) string {
 	return p
 }
 
-// endlessLines is the word count's spout without an end: it emits the
-// same generated lines over and over at a bounded rate, so the test sees
-// the count grow for as long as it needs and the spout's stop is the
-// deactivation's doing, not the end of the input.
+// endlessWordCount is a word count shaped like examples/wordcount (lines
+// -> split -> count, fields-grouped on the word) whose spout never runs
+// out: it emits generated lines over and over at a bounded rate, so the
+// test sees the counts grow for as long as it needs, and when the spout
+// stops it is the deactivation's doing, not the end of the input. Its
+// components are the test's own, so the example can change freely.
+func endlessWordCount(conf topology.Config) (*topology.Topology, error) {
+	lines := wordcount.GenerateLines(1000, 42)
+	b := topology.NewBuilder("wordcount")
+	b.SetSpout("lines", func() topology.Spout { return &endlessLines{lines: lines, perSec: 1000} }, 1).Output("line")
+	b.SetBasicBolt("split", func() topology.BasicBolt {
+		return topology.BoltFunc(func(t topology.Tuple, c topology.BasicCollector) error {
+			for _, w := range wordcount.Words(topology.String(t, "line")) {
+				c.Emit(topology.Values{w})
+			}
+			return nil
+		})
+	}, 2).ShuffleGrouping("lines").Output("word")
+	b.SetBasicBolt("count", func() topology.BasicBolt {
+		counts := map[string]int{}
+		return topology.BoltFunc(func(t topology.Tuple, _ topology.BasicCollector) error {
+			counts[topology.String(t, "word")]++
+			return nil
+		})
+	}, 2).FieldsGrouping("split", "word")
+	return b.Build(conf)
+}
+
+// endlessLines emits lines round and round, perSec a second at most.
 type endlessLines struct {
 	topology.BaseSpout
 	lines  []string
@@ -75,21 +100,8 @@ func (s *endlessLines) NextTuple() {
 		s.next = earliest
 	}
 	s.next = s.next.Add(time.Second / time.Duration(s.perSec))
-	n := s.sent % len(s.lines)
-	s.out.Emit(topology.Values{int64(n), s.lines[n]}, s.sent)
+	s.out.Emit(topology.Values{s.lines[s.sent%len(s.lines)]}, s.sent)
 	s.sent++
-}
-
-// endlessWordCount is the word count (wordcount's split and count bolts)
-// on an endless, rate-limited spout.
-func endlessWordCount(conf topology.Config) (*topology.Topology, error) {
-	lines := wordcount.GenerateLines(1000, 42)
-	b := topology.NewBuilder("wordcount")
-	b.SetSpout("lines", func() topology.Spout { return &endlessLines{lines: lines, perSec: 1000} }, 1).Output("line_no", "line")
-	b.SetBasicBolt("split", func() topology.BasicBolt { return &wordcount.SplitBolt{} }, 2).
-		ShuffleGrouping("lines").Output("word", "line_no", "pos")
-	b.SetBolt("count", func() topology.Bolt { return &wordcount.CountBolt{} }, 2).FieldsGrouping("split", "word")
-	return b.Build(conf)
 }
 
 // TestTopologyPageInChromium runs ui/e2e/topology.test.mjs in headless
@@ -124,7 +136,7 @@ func TestTopologyPageInChromium(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "topology.test.mjs"), "http://"+n.HTTPAddr(), "wordcount", "lines")
+	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "topology.test.mjs"), "http://"+n.HTTPAddr(), "wordcount", "lines", "count")
 	cmd.Env = append(os.Environ(), "SQUALL_CHROMIUM="+chromium, "SQUALL_ADMIN_TOKEN="+token)
 	// Its own process group, so a timeout ends Chromium with it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

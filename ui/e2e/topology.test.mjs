@@ -1,10 +1,10 @@
 // End-to-end test of squall's web UI in headless Chromium:
 //
-//   node topology.test.mjs http://127.0.0.1:8080 [topology] [spout]
+//   node topology.test.mjs http://127.0.0.1:8080 [topology] [spout] [bolt]
 //
 // against a node running a word count (topology "wordcount", spout
-// "lines" by default). It opens the topology page, sees the spout's emitted
-// count grow and the graph drawn, presses Deactivate (answering the admin
+// "lines", bolt "count" by default). It opens the topology page, sees the
+// spout's emitted and the bolt's executed counts grow and the graph drawn, presses Deactivate (answering the admin
 // token prompt with $SQUALL_ADMIN_TOKEN if the node asks), sees the status
 // turn INACTIVE and the count stop, presses Activate and sees it grow
 // again, checks that the cluster and component pages render, and kills
@@ -21,9 +21,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
-const [base, topology = 'wordcount', spout = 'lines'] = process.argv.slice(2);
+const [base, topology = 'wordcount', spout = 'lines', bolt = 'count'] = process.argv.slice(2);
 if (!base) {
-  console.error('usage: node topology.test.mjs BASE_URL [topology] [spout]');
+  console.error('usage: node topology.test.mjs BASE_URL [topology] [spout] [bolt]');
   process.exit(2);
 }
 const executablePath = process.env.SQUALL_CHROMIUM || '/usr/bin/chromium';
@@ -63,10 +63,12 @@ async function main(page) {
     return el === null ? null : a === null ? el.textContent.trim() : el.getAttribute(a);
   }, [byTestId(testid), attr]);
   const polls = async () => Number(await read('updated', 'data-polls') ?? 0);
-  const emitted = async () => {
-    const v = await read(`spout-emitted-${spout}`, 'data-value');
+  // count reads a table cell's raw number, or null before it is shown.
+  const count = async (testid) => {
+    const v = await read(testid, 'data-value');
     return v === null ? null : Number(v);
   };
+  const emitted = () => count(`spout-emitted-${spout}`);
   const status = () => read('topology-status');
 
   // waitPolls waits until the page has polled the API n more times.
@@ -79,19 +81,23 @@ async function main(page) {
     }, 10_000 + n * 5_000);
   };
 
-  // waitGrowth waits until the spout's emitted count exceeds what it is now.
-  const waitGrowth = async (why) => {
-    const from = await waitFor(`spout "${spout}" in the spouts table`, async (seen) => {
-      const v = await emitted();
+  // waitGrowth waits until a count (a table cell) exceeds what it is now.
+  const waitGrowth = async (what, testid, why) => {
+    const from = await waitFor(`${what} in its table`, async (seen) => {
+      const v = await count(testid);
       seen(`${v}, api error: ${await read('api-error')}`);
       return v === null ? undefined : v;
     });
-    const to = await waitFor(`spout "${spout}"'s emitted count to grow past ${from} (${why})`, async (seen) => {
-      const v = await emitted();
+    const to = await waitFor(`${what} to grow past ${from} (${why})`, async (seen) => {
+      const v = await count(testid);
       seen(String(v));
       return v > from ? v : undefined;
     });
-    log(`spout "${spout}" emitted ${from} -> ${to} (${why})`);
+    log(`${what}: ${from} -> ${to} (${why})`);
+  };
+  const countsGrow = async (why) => {
+    await waitGrowth(`spout "${spout}"'s emitted count`, `spout-emitted-${spout}`, why);
+    await waitGrowth(`bolt "${bolt}"'s executed count`, `bolt-executed-${bolt}`, why);
   };
 
   // press clicks an action button and answers the token prompt if it opens.
@@ -120,7 +126,11 @@ async function main(page) {
     seen(`${s}, api error: ${await read('api-error')}`);
     return s === 'ACTIVE' ? s : undefined;
   });
-  await waitGrowth('active');
+  await countsGrow('active');
+  // A healthy word count shows no component error (one would show as a
+  // last error in the spout and bolt tables).
+  const errors = await page.$$eval('[data-testid="spouts"] td.error, [data-testid="bolts"] td.error', (els) => els.map((el) => el.textContent));
+  if (errors.length > 0) throw new Error(`components show errors: ${errors.join('; ')}`);
 
   // The graph: a box per component and, after two polls, a rate on the edge
   // out of the spout.
@@ -149,7 +159,7 @@ async function main(page) {
   await page.screenshot({ path: join(shots, 'topology-inactive.png'), fullPage: true });
 
   await press('activate', 'ACTIVE');
-  await waitGrowth('activated again');
+  await countsGrow('activated again');
 
   // The other pages render what the node runs.
   await page.goto(`${base}/component.html?topology=${encodeURIComponent(topology)}&component=${encodeURIComponent(spout)}`);

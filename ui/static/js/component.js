@@ -18,6 +18,12 @@ let win = windowSelect(byId('window'), (w) => {
 
 const q = encodeURIComponent;
 
+// where names an executor's node and its address, as Storm shows host and port.
+function where(e) {
+  const addr = e.port ? `${e.host}:${e.port}` : e.host;
+  return e.node ? `${e.node} (${addr})` : addr;
+}
+
 // Columns differ for spouts and bolts, as in Storm's UI. Each column is
 // [heading, cell(row)], with the executor's rate passed along.
 const statsColumns = {
@@ -45,7 +51,7 @@ const statsColumns = {
 const executorColumns = {
   spout: [
     ['Task', (e) => h('td', { text: e.id ?? e.task })],
-    ['Node', (e) => h('td', { text: e.port ? `${e.host}:${e.port}` : e.host })],
+    ['Node', (e) => h('td', { text: where(e) })],
     ['Uptime', (e) => h('td', { text: e.uptime || duration(e.uptimeSeconds) })],
     ['Emitted', (e) => numCell(e.emitted, `executor-emitted-${e.task}`)],
     ['Emitted/s', (e, r) => textCell(rate(r))],
@@ -58,7 +64,7 @@ const executorColumns = {
   ],
   bolt: [
     ['Task', (e) => h('td', { text: e.id ?? e.task })],
-    ['Node', (e) => h('td', { text: e.port ? `${e.host}:${e.port}` : e.host })],
+    ['Node', (e) => h('td', { text: where(e) })],
     ['Uptime', (e) => h('td', { text: e.uptime || duration(e.uptimeSeconds) })],
     ['Emitted', (e) => numCell(e.emitted)],
     ['Transferred', (e) => numCell(e.transferred)],

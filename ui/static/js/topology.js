@@ -17,6 +17,7 @@ let win = windowSelect(byId('window'), (w) => {
   refresh();
 });
 let current = null; // the last topology document polled
+let busy = false; // an action is running
 let rebalanceChoices = new Map(); // component id -> {executors, maxTasks}
 
 const q = encodeURIComponent;
@@ -40,9 +41,16 @@ function renderSummary(t) {
   ]);
   byId('window-hint').textContent = t.windowHint ? `window: ${t.windowHint}` : '';
 
-  byId('activate').disabled = t.status !== 'INACTIVE';
-  byId('deactivate').disabled = t.status !== 'ACTIVE';
-  byId('kill').disabled = t.status === 'KILLED';
+  enableActions(t.status);
+}
+
+// enableActions enables the actions that make sense in status, none while
+// an action runs.
+function enableActions(status) {
+  byId('activate').disabled = busy || status !== 'INACTIVE';
+  byId('deactivate').disabled = busy || status !== 'ACTIVE';
+  byId('kill').disabled = busy || status === 'KILLED';
+  byId('rebalance-submit').disabled = busy || status === 'KILLED';
 }
 
 function renderStats(stats) {
@@ -158,8 +166,8 @@ const refresh = poll(update);
 // to them and polls at once to show its effect.
 async function act(name, run) {
   const result = byId('action-result');
-  const buttons = document.querySelectorAll('.actions button');
-  buttons.forEach((b) => { b.disabled = true; });
+  busy = true;
+  enableActions(current?.status);
   result.className = '';
   result.textContent = `${name}…`;
   try {
@@ -170,7 +178,8 @@ async function act(name, run) {
     result.textContent = `${name} failed: ${err.message}`;
     result.className = 'error';
   } finally {
-    buttons.forEach((b) => { b.disabled = false; });
+    busy = false;
+    enableActions(current?.status);
     refresh();
   }
 }
