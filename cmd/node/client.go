@@ -8,10 +8,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -27,7 +30,10 @@ func clientCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 	addr := fs.String("addr", env("SQUALL_ADDR", "127.0.0.1:8080"), "a node's HTTP API `host:port` (env SQUALL_ADDR)")
 	asJSON := fs.Bool("json", false, "machine-readable output")
 	name := fs.String("name", "", "submit: the running topology's `name` (default: the registered name)")
-	wait := fs.Duration("wait", 30*time.Second, "kill: how long to wait for trees in flight")
+	wait := fs.Duration("wait", 30*time.Second, "kill: how long to wait for trees in flight; rebalance: for every node to apply the new placement")
+	token := fs.String("admin-token", env("SQUALL_ADMIN_TOKEN", ""), "the nodes' admin `token`, sent as Authorization: Bearer on every request (env SQUALL_ADMIN_TOKEN)")
+	parallelism := parallelismFlags{}
+	fs.Var(parallelism, "parallelism", "rebalance: a component's number of running tasks, `component=K` (repeatable; K at most its NumTasks)")
 	resources := fs.String("resources", "", "submit FILE.yaml: the `dir`ectory of its shell components, shipped to every node (default: the file's directory)")
 	conf := topology.Config{}
 	fs.Var(setFlags(conf), "set", "submit: topology config `key=value` (repeatable)")
@@ -43,7 +49,7 @@ func clientCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 		pos = append(pos, fs.Arg(0))
 		rest = fs.Args()[1:]
 	}
-	c := &apiClient{base: "http://" + *addr, http: &http.Client{Timeout: *wait + 30*time.Second}}
+	c := &apiClient{base: "http://" + *addr, token: *token, http: &http.Client{Timeout: *wait + 30*time.Second}}
 	need := func(n int, what string) error {
 		if len(pos) != n {
 			return fmt.Errorf("%w: node %s %s", errUsage, cmd, what)
@@ -126,6 +132,11 @@ func clientCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 		}
 		fmt.Fprintf(stdout, "submitted %s (%s)\n", n, pos[0])
 		return nil
+	case "rebalance":
+		if err := need(1, "NAME [--parallelism component=K]... [--wait 30s]"); err != nil {
+			return err
+		}
+		return rebalanceCmd(ctx, c, pos[0], parallelism, *wait, *asJSON, stdout)
 	case "kill", "activate", "deactivate":
 		if err := need(1, "NAME"); err != nil {
 			return err
@@ -144,8 +155,9 @@ func clientCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 }
 
 type apiClient struct {
-	base string
-	http *http.Client
+	base  string
+	token string // sent as a bearer token when set
+	http  *http.Client
 }
 
 func (c *apiClient) do(ctx context.Context, method, path string, body, out any) error {
@@ -162,6 +174,9 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, out any) 
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s: %w (is a node serving its API there? see --addr)", c.base, err)
@@ -177,6 +192,62 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, out any) 
 	}
 	if out != nil {
 		return json.NewDecoder(resp.Body).Decode(out)
+	}
+	return nil
+}
+
+// parallelismFlags collects repeated --parallelism component=K flags.
+type parallelismFlags map[string]int
+
+func (p parallelismFlags) String() string { return "" }
+func (p parallelismFlags) Set(v string) error {
+	c, k, ok := strings.Cut(v, "=")
+	n, err := strconv.Atoi(k)
+	if !ok || c == "" || err != nil {
+		return fmt.Errorf("--parallelism %q: want component=K, K a number", v)
+	}
+	p[c] = n
+	return nil
+}
+
+// rebalanceResponse is the answer of Storm's rebalance route; squall's
+// report is under "squall".
+type rebalanceResponse struct {
+	Status string                  `json:"status"`
+	Squall cluster.RebalanceResult `json:"squall"`
+}
+
+// rebalanceCmd asks a node to rebalance name through Storm's REST route
+// (executors are components' parallelism; the wait is in whole seconds)
+// and prints what moved and how long the nodes took to apply it.
+func rebalanceCmd(ctx context.Context, c *apiClient, name string, parallelism map[string]int, wait time.Duration, asJSON bool, stdout io.Writer) error {
+	body := map[string]any{"rebalanceOptions": map[string]any{"executors": parallelism}}
+	secs := int64(math.Ceil(wait.Seconds()))
+	var resp rebalanceResponse
+	path := "/api/v1/topology/" + url.PathEscape(name) + "/rebalance/" + strconv.FormatInt(secs, 10)
+	if err := c.do(ctx, http.MethodPost, path, body, &resp); err != nil {
+		return err
+	}
+	r := resp.Squall
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(r)
+	}
+	fmt.Fprintf(stdout, "%s: rebalanced: %d tasks moved (%d started, %d stopped)", name, r.Moved, r.Started, r.Stopped)
+	if r.Applied {
+		fmt.Fprintf(stdout, ", every node applied it in %.0f ms\n", r.TookMs)
+	} else {
+		fmt.Fprintf(stdout, "; after %.0f ms still waiting for %s to apply it\n", r.TookMs, strings.Join(r.Waiting, ", "))
+	}
+	comps := make([]string, 0, len(r.Parallelism))
+	for c := range r.Parallelism {
+		comps = append(comps, c)
+	}
+	slices.Sort(comps)
+	for _, c := range comps {
+		fmt.Fprintf(stdout, "  %-16s %d running\n", c, r.Parallelism[c])
+	}
+	if !r.Applied && wait > 0 {
+		return fmt.Errorf("not every node applied the rebalance within %v (waiting for %s)", wait, strings.Join(r.Waiting, ", "))
 	}
 	return nil
 }

@@ -54,9 +54,14 @@ commands:
   list [--json]                       the cluster's topologies with spout counts
   members [--json]                    the cluster's nodes
   kill NAME [--wait 30s]              deactivate, wait for trees in flight, remove
+  rebalance NAME [--parallelism component=K]... [--wait 30s]
+                                      re-spread NAME's tasks over the current nodes and
+                                      set components' running tasks (up to their NumTasks)
+                                      while it runs; prints the tasks moved and the time
   activate NAME / deactivate NAME     start / pause a topology's spouts
   keygen                              print a new gossip key
-Client commands take --addr HOST:PORT (a node's HTTP API; default 127.0.0.1:8080).
+Client commands take --addr HOST:PORT (a node's HTTP API; default 127.0.0.1:8080)
+and --admin-token TOKEN (env SQUALL_ADMIN_TOKEN) when the nodes have one.
 
 registered topologies:
 `)
@@ -80,7 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
-	case "submit", "list", "members", "kill", "activate", "deactivate":
+	case "submit", "list", "members", "kill", "activate", "deactivate", "rebalance":
 		return exit(clientCmd(ctx, args[0], args[1:], stdout, stderr), "node "+args[0], stderr)
 	case "keygen":
 		return exit(keygenCmd(stdout), "node keygen", stderr)
