@@ -35,7 +35,14 @@ type Cluster struct {
 // down when the test ends.
 func New(t testing.TB, n int, topologies map[string]cluster.Factory) *Cluster {
 	t.Helper()
-	c := &Cluster{t: t, key: cluster.Keygen(), topologies: topologies, nodes: make([]*cluster.Node, n), addrs: make([]string, n)}
+	return NewWithConfig(t, n, topologies, nil)
+}
+
+// NewWithConfig is New with configure (kept as Configure) adjusting each
+// node's config before it starts.
+func NewWithConfig(t testing.TB, n int, topologies map[string]cluster.Factory, configure func(i int, c *cluster.Config)) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t, key: cluster.Keygen(), topologies: topologies, nodes: make([]*cluster.Node, n), addrs: make([]string, n), Configure: configure}
 	t.Cleanup(c.shutdown)
 	for i := range n {
 		c.addrs[i] = FreeAddr(t)
