@@ -71,7 +71,7 @@ func endlessWordCount(conf topology.Config) (*topology.Topology, error) {
 			counts[topology.String(t, "word")]++
 			return nil
 		})
-	}, 2).FieldsGrouping("split", "word")
+	}, 2).NumTasks(4).FieldsGrouping("split", "word") // rebalance can scale it to 4
 	return b.Build(conf)
 }
 

@@ -4,12 +4,14 @@
 //
 // against a node running a word count (topology "wordcount", spout
 // "lines", bolt "count" by default). It opens the topology page, sees the
-// spout's emitted and the bolt's executed counts grow and the graph drawn, presses Deactivate (answering the admin
-// token prompt with $SQUALL_ADMIN_TOKEN if the node asks), sees the status
-// turn INACTIVE and the count stop, presses Activate and sees it grow
-// again, checks that the cluster and component pages render, and kills
-// the topology (accepting the confirm dialog). Every wait polls with a
-// deadline. Any failure exits 1 with what was expected;
+// spout's emitted and the bolt's executed counts grow and the graph drawn,
+// presses Deactivate (answering the admin token prompt with
+// $SQUALL_ADMIN_TOKEN if the node asks), sees the status turn INACTIVE and
+// the spout stop, presses Activate and sees the counts grow again,
+// rebalances the bolt and sees its executors follow, checks that the
+// component and cluster pages render, and kills the topology (accepting
+// the confirm dialog). Every wait polls with a deadline. Any failure exits
+// 1 saying what it waited for and what it saw last;
 // screenshots go to $SQUALL_UI_SHOTS (default: .cache/ui in the repo).
 //
 // Chromium is Debian's (/usr/bin/chromium, or $SQUALL_CHROMIUM), driven by
@@ -160,6 +162,28 @@ async function main(page) {
 
   await press('activate', 'ACTIVE');
   await countsGrow('activated again');
+
+  // Rebalance the bolt to its maximum parallelism (the test topology's
+  // NumTasks; $SQUALL_UI_REBALANCE, default 4): its executors follow and
+  // the counts go on growing.
+  const target = process.env.SQUALL_UI_REBALANCE || '4';
+  await page.selectOption(byTestId('rebalance-component'), bolt);
+  await page.fill(byTestId('rebalance-parallelism'), target);
+  await page.click(byTestId('rebalance'));
+  await waitFor(`the rebalance of "${bolt}" to ${target} to be answered`, async (seen) => {
+    const result = await read('action-result');
+    seen(result);
+    if (result.startsWith('rebalance failed')) throw new Error(result);
+    return result === 'rebalance: success' || undefined;
+  });
+  await waitFor(`bolt "${bolt}" to show ${target} executors`, async (seen) => {
+    const n = await read(`bolt-executors-${bolt}`, 'data-value');
+    seen(n);
+    return n === target || undefined;
+  });
+  log(`rebalanced bolt "${bolt}" to ${target} executors`);
+  await countsGrow('rebalanced');
+  await page.screenshot({ path: join(shots, 'topology-rebalanced.png'), fullPage: true });
 
   // The other pages render what the node runs.
   await page.goto(`${base}/component.html?topology=${encodeURIComponent(topology)}&component=${encodeURIComponent(spout)}`);

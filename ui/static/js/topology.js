@@ -64,7 +64,7 @@ function renderSpouts(spouts, spoutRates) {
   fillRows(byId('spouts'), spouts.map((s) =>
     h('tr', { dataset: { testid: `spout-row-${s.spoutId}` } },
       h('td', {}, h('a', { href: componentHref(s.spoutId), text: s.spoutId })),
-      numCell(s.executors), numCell(s.tasks),
+      numCell(s.executors, `spout-executors-${s.spoutId}`), numCell(s.tasks),
       numCell(s.emitted, `spout-emitted-${s.spoutId}`),
       textCell(rate(spoutRates.get(s.spoutId)), `spout-rate-${s.spoutId}`),
       numCell(s.transferred), textCell(millis(s.completeLatency)), numCell(s.acked), numCell(s.failed),
@@ -75,7 +75,7 @@ function renderBolts(bolts, boltRates) {
   fillRows(byId('bolts'), bolts.map((b) =>
     h('tr', { dataset: { testid: `bolt-row-${b.boltId}` } },
       h('td', {}, h('a', { href: componentHref(b.boltId), text: b.boltId })),
-      numCell(b.executors), numCell(b.tasks), numCell(b.emitted), numCell(b.transferred),
+      numCell(b.executors, `bolt-executors-${b.boltId}`), numCell(b.tasks), numCell(b.emitted), numCell(b.transferred),
       textCell(b.capacity ?? '–', `bolt-capacity-${b.boltId}`),
       textCell(millis(b.executeLatency)),
       numCell(b.executed, `bolt-executed-${b.boltId}`),
