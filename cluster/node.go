@@ -67,7 +67,8 @@ type Node struct {
 type placed struct {
 	run    *supervisor.Running
 	dir    *directory
-	epoch  uint64
+	epoch  uint64 // of the placement (plan.epochOf)
+	wire   uint64 // the wire epoch applied (plan.wireEpoch)
 	active bool
 	tasks  []topology.TaskID
 }
@@ -348,14 +349,35 @@ func (n *Node) planLocked(build bool) *plan {
 		}
 		par := specParallelism(t, s)
 		p.live[s.Name], p.topos[s.Name], p.par[s.Name] = s, t, par
-		var tasks []int32
-		for _, task := range t.RunningTasksWith(par) {
-			tasks = append(tasks, int32(task))
-		}
-		ws = append(ws, Workload{Topology: s.Name, Tasks: tasks})
+		ws = append(ws, Workload{Topology: s.Name, Tasks: placementOrder(t, par)})
 	}
 	p.place = Place(pm, ws)
 	return p
+}
+
+// placementOrder lists the running tasks of t under par in placement
+// priority: every component's first task, then every component's second,
+// ..., then the trackers. Starting or stopping a component's last tasks
+// then leaves the choices of every task before them in the order alone,
+// unless the per-node bound changed.
+func placementOrder(t *topology.Topology, par map[topology.ComponentID]int) []int32 {
+	var out []int32
+	for idx := 0; ; idx++ {
+		more := false
+		for _, c := range t.Components {
+			if idx < par[c.ID] && idx < len(c.Tasks) {
+				out = append(out, int32(c.Tasks[idx]))
+				more = true
+			}
+		}
+		if !more {
+			break
+		}
+	}
+	for _, task := range t.Trackers {
+		out = append(out, int32(task))
+	}
+	return out
 }
 
 // specParallelism is the number of running tasks of every component of t
@@ -374,7 +396,8 @@ func specParallelism(t *topology.Topology, s *messages.TopologySpec) map[topolog
 
 // epochOf numbers the placement of one topology: it hashes which node
 // (incarnation) runs each task, so every node computes the same epoch, and
-// any move, start or stop of a task changes it.
+// any move, start or stop of a task changes it. Nodes report it
+// (LocalTopology.Epoch) so Rebalance can tell they applied a placement.
 func (p *plan) epochOf(name string, t *topology.Topology) uint64 {
 	h := xxhash.New()
 	for task := topology.TaskID(1); int(task) <= t.NumTasks(); task++ {
@@ -386,6 +409,20 @@ func (p *plan) epochOf(name string, t *topology.Topology) uint64 {
 		binary.LittleEndian.PutUint32(b[:], uint32(task))
 		h.Write(b[:])
 		h.WriteString(node + "\x00" + p.byName[node].meta.BootId + "\x00")
+	}
+	return h.Sum64() | 1
+}
+
+// wireEpoch is the epoch batches between nodes carry: a hash of the live
+// members' incarnations. Batches from a node that sees another membership
+// are dropped (their trees replay), as when a node dies or joins; a
+// rebalance, which changes the placement under the same membership, keeps
+// the wire epoch, so the batches in flight while the nodes apply it are
+// delivered when their task still runs where they were sent.
+func (p *plan) wireEpoch() uint64 {
+	h := xxhash.New()
+	for _, name := range slices.Sorted(maps.Keys(p.byName)) {
+		h.WriteString(name + "\x00" + p.byName[name].meta.BootId + "\x00")
 	}
 	return h.Sum64() | 1
 }
@@ -420,7 +457,7 @@ func (n *Node) reconcile(ctx context.Context) {
 			}
 		}
 		epoch := pl.epochOf(name, t)
-		a := supervisor.Assignment{Epoch: epoch, Instance: n.boot, Tasks: mine, Active: s.Active, Parallelism: pl.par[name]}
+		a := supervisor.Assignment{Epoch: pl.wireEpoch(), Instance: n.boot, Tasks: mine, Active: s.Active, Parallelism: pl.par[name]}
 		p := n.running[name]
 		switch {
 		case p == nil && len(mine) > 0:
@@ -432,11 +469,11 @@ func (n *Node) reconcile(ctx context.Context) {
 				n.log.Error("cannot start topology", "topology", name, "err", err)
 				continue
 			}
-			n.running[name] = &placed{run: run, dir: d, epoch: epoch, active: s.Active, tasks: mine}
-			n.log.Info("running tasks", "topology", name, "tasks", mine, "epoch", epoch)
+			n.running[name] = &placed{run: run, dir: d, epoch: epoch, wire: a.Epoch, active: s.Active, tasks: mine}
+			n.log.Info("running tasks", "topology", name, "tasks", mine, "epoch", epoch, "wire_epoch", a.Epoch)
 		case p != nil && len(mine) == 0:
 			n.stopPlaced(ctx, name, p)
-		case p != nil && (p.epoch != epoch || p.active != s.Active):
+		case p != nil && (p.epoch != epoch || p.wire != a.Epoch || p.active != s.Active):
 			p.dir.table.Store(tbl)
 			a.Directory = p.dir
 			if err := p.run.Apply(ctx, a); err != nil {
@@ -446,7 +483,7 @@ func (n *Node) reconcile(ctx context.Context) {
 			if !slices.Equal(p.tasks, mine) {
 				n.log.Info("reassigned tasks", "topology", name, "tasks", mine, "epoch", epoch)
 			}
-			p.epoch, p.active, p.tasks = epoch, s.Active, mine
+			p.epoch, p.wire, p.active, p.tasks = epoch, a.Epoch, s.Active, mine
 		}
 	}
 	for name, p := range n.running {

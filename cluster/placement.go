@@ -17,7 +17,11 @@ type Member struct {
 }
 
 // Workload is one topology to place: the tasks that run (a rebalance that
-// lowers a component's parallelism leaves gaps in the ids).
+// lowers a component's parallelism leaves gaps in the ids), in placement
+// priority: earlier tasks choose their node first. The node lists every
+// component's first task, then every component's second, and so on, so a
+// rebalance that starts or stops a component's last tasks disturbs the
+// others' placement least.
 type Workload struct {
 	Topology string
 	Tasks    []int32
@@ -42,8 +46,9 @@ type Slot struct {
 type Placement map[Slot]string
 
 // Place assigns every task of every workload to a member. It is a pure
-// function of its inputs (their order does not matter), so every node that
-// sees the same membership and topologies computes the same placement.
+// function of its inputs (the order of members and workloads does not
+// matter; the order of a workload's tasks is its priority), so every node
+// that sees the same membership and topologies computes the same placement.
 //
 // Each task ranks the members by a hash of (topology, task, member) —
 // rendezvous hashing — and goes to the first member in its ranking that is
@@ -61,9 +66,6 @@ func Place(members []Member, workloads []Workload) Placement {
 	ms = slices.CompactFunc(ms, func(a, b Member) bool { return a.Name == b.Name })
 	ws := slices.Clone(workloads)
 	slices.SortFunc(ws, func(a, b Workload) int { return cmp.Compare(a.Topology, b.Topology) })
-	for i := range ws {
-		ws[i].Tasks = slices.Sorted(slices.Values(ws[i].Tasks))
-	}
 
 	total, capSum := 0, 0
 	for _, w := range ws {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -105,13 +106,19 @@ func TestRebalanceScalesTheCountWhileItRuns(t *testing.T) {
 	}
 	steps := []int{5, 8, 3, 1, 6}
 	parallelism := map[int64]int{0: 2}
+	var failedAt int64
 	for i, k := range steps {
 		phase := int64(i + 1)
 		poll.Until(t, 60*time.Second, fmt.Sprintf("%d lines acked before rebalance %d", (i+1)*lines/(len(steps)+2), i+1), func() bool {
 			return job.Progress().Acked >= int64((i+1)*lines/(len(steps)+2))
 		})
 		before := job.Progress()
+		if i > 0 {
+			t.Logf("  between rebalance %d and %d: %d trees failed and replayed", i, i+1, before.Failed-failedAt)
+		}
+		failedAt = before.Failed
 		win.phase.Store(-1)
+		where := placementOf(c, 2)
 		res, err := c.Node(i%2).Rebalance(context.Background(), "wc", cluster.RebalanceOptions{Parallelism: map[string]int{"count": k}, Wait: 30 * time.Second})
 		if err != nil {
 			t.Fatalf("rebalance count=%d: %v", k, err)
@@ -121,8 +128,9 @@ func TestRebalanceScalesTheCountWhileItRuns(t *testing.T) {
 		}
 		parallelism[phase] = k
 		win.phase.Store(phase)
-		t.Logf("rebalance count %d -> %d: moved %d tasks (%d started, %d stopped), applied on every node in %.1f ms; spout failed %d trees so far (%d before)",
-			parallelism[phase-1], k, res.Moved, res.Started, res.Stopped, res.TookMs, job.Progress().Failed, before.Failed)
+		t.Logf("  tasks that changed node: %v", changedNodes(where, placementOf(c, 2)))
+		t.Logf("rebalance %d: count %d -> %d: moved %d tasks (%d started, %d stopped), applied on every node in %.1f ms",
+			i+1, parallelism[phase-1], k, res.Moved, res.Started, res.Stopped, res.TookMs)
 		select {
 		case <-job.Done():
 			t.Fatalf("the job finished before rebalance %d: give it more lines", i+1)
@@ -135,6 +143,7 @@ func TestRebalanceScalesTheCountWhileItRuns(t *testing.T) {
 		t.Fatalf("job not done: %+v", job.Progress())
 	}
 	p := job.Progress()
+	t.Logf("  after rebalance %d: %d trees failed and replayed", len(steps), p.Failed-failedAt)
 	t.Logf("done: %d lines acked, %d trees failed and replayed over %d rebalances", p.Acked, p.Failed, len(steps))
 
 	seen := readLedger(t, ledger)
@@ -246,4 +255,30 @@ func TestRebalanceAfterANodeJoins(t *testing.T) {
 	if _, err := c.Node(0).Rebalance(ctx, "nope", cluster.RebalanceOptions{}); !errors.Is(err, cluster.ErrTopologyNotFound) {
 		t.Errorf("Rebalance(unknown topology) = %v, want ErrTopologyNotFound", err)
 	}
+}
+
+// placementOf maps every task of the first n nodes to the node running it.
+func placementOf(c *clustertest.Cluster, n int) map[int32]string {
+	out := map[int32]string{}
+	for i := range n {
+		for _, lt := range c.Node(i).LocalTopologies() {
+			for _, task := range lt.Tasks {
+				out[task] = c.Node(i).Name()
+			}
+		}
+	}
+	return out
+}
+
+// changedNodes lists the tasks that run on another node in after than in
+// before (not those that started or stopped).
+func changedNodes(before, after map[int32]string) []int32 {
+	var out []int32
+	for task, node := range after {
+		if prev, ok := before[task]; ok && prev != node {
+			out = append(out, task)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
