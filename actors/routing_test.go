@@ -583,3 +583,31 @@ func TestRouteWithScaleDoesNotAllocate(t *testing.T) {
 		t.Errorf("route allocates %v times per call, want 0", allocs)
 	}
 }
+
+// BenchmarkRouteFields is the per-emit cost of fields grouping with the
+// scale check (a rebalance may change the running tasks) and without it
+// (the routing before live rebalance).
+func BenchmarkRouteFields(b *testing.B) {
+	for _, scaled := range []bool{false, true} {
+		b.Run(fmt.Sprintf("scaled=%v", scaled), func(b *testing.B) {
+			bld := topology.NewBuilder("bench")
+			bld.SetSpout("s", func() topology.Spout { return routingTestSpout{} }, 1).Output("k")
+			bld.SetBolt("f", func() topology.Bolt { return routingTestBolt{} }, 4).NumTasks(8).FieldsGrouping("s", "k")
+			topo, err := bld.Build(nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			comp := topo.Component("s")
+			r := newRouters(comp, topology.NewContext(topo.Instance(), comp.Tasks[0], nil), nil, 0)[topology.DefaultStream]
+			if !scaled {
+				r.scale = nil
+			}
+			values := topology.Values{"some-user-key"}
+			dst := make([]topology.TaskID, 0, 4)
+			b.ReportAllocs()
+			for b.Loop() {
+				dst = r.route(values, dst[:0])
+			}
+		})
+	}
+}
