@@ -348,6 +348,27 @@ func (r *Running) Apply(ctx context.Context, a Assignment) error {
 	return nil
 }
 
+// ErrNotLocal is returned by Rescale for a topology placed by a cluster.
+var ErrNotLocal = errors.New("rescale is for local mode: in a cluster, rebalance (cluster.Node.Rebalance)")
+
+// Rescale changes the number of running tasks of the components named in
+// parallelism (each 1..NumTasks) while the topology runs in local mode:
+// new tasks start before emitters route to them; stopped tasks fail what
+// they held (those trees replay).
+func (r *Running) Rescale(ctx context.Context, parallelism map[topology.ComponentID]int) error {
+	if r.local == nil {
+		return ErrNotLocal
+	}
+	if err := r.Topology.CheckParallelism(parallelism); err != nil {
+		return err
+	}
+	all := r.Topology.Scale().Load().All()
+	for c, k := range parallelism {
+		all[c] = k
+	}
+	return r.Apply(ctx, Assignment{Epoch: r.env.Epoch(), Tasks: r.Topology.RunningTasksWith(all), Active: r.env.Active(), Parallelism: parallelism})
+}
+
 // Tasks are the tasks running on this node, in task order.
 func (r *Running) Tasks() []topology.TaskID {
 	r.mu.Lock()
