@@ -427,6 +427,12 @@ func (p *plan) wireEpoch() uint64 {
 	return h.Sum64() | 1
 }
 
+// lingerMoved is how long a bolt or tracker task that moves away from this
+// node, or stops in a rebalance, keeps running to execute tuples already on
+// their way to it: nodes apply a new placement within tens of
+// milliseconds of each other (BENCHMARKS.md, "Live rebalance").
+const lingerMoved = time.Second
+
 // reconcile computes the placement from the current view and makes this
 // node run exactly its share.
 func (n *Node) reconcile(ctx context.Context) {
@@ -457,7 +463,7 @@ func (n *Node) reconcile(ctx context.Context) {
 			}
 		}
 		epoch := pl.epochOf(name, t)
-		a := supervisor.Assignment{Epoch: pl.wireEpoch(), Instance: n.boot, Tasks: mine, Active: s.Active, Parallelism: pl.par[name]}
+		a := supervisor.Assignment{Epoch: pl.wireEpoch(), Instance: n.boot, Tasks: mine, Active: s.Active, Parallelism: pl.par[name], Linger: lingerMoved}
 		p := n.running[name]
 		switch {
 		case p == nil && len(mine) > 0:

@@ -71,6 +71,13 @@ type Assignment struct {
 	// Parallelism sets the number of running tasks of the components it
 	// names (nil: as they are); Tasks must be among the running tasks.
 	Parallelism map[topology.ComponentID]int
+	// Linger keeps bolt and tracker tasks that leave this node running this
+	// long after emitters stopped routing to them, so tuples already on
+	// their way (queued here, or sent by nodes that have not applied the
+	// assignment yet) are executed rather than replayed. Spout tasks stop
+	// at once: a lingering spout would emit alongside its successor. 0:
+	// stop at once.
+	Linger time.Duration
 }
 
 // TaskActorID is the actor id of task of topology on the node incarnation
@@ -170,6 +177,11 @@ type Running struct {
 
 	mu    sync.Mutex
 	tasks []topology.TaskID // what the last apply made run, sorted
+	gen   uint64            // counts assignments, for stopLater
+
+	applyMu  sync.Mutex  // serialises Apply and the stop of lingering tasks
+	linger   *time.Timer // stops lingering tasks; see Assignment.Linger
+	lingerWG sync.WaitGroup
 }
 
 // localDirectory is the in-process task -> PID table of one topology.
@@ -323,17 +335,25 @@ func (r *Running) Apply(ctx context.Context, a Assignment) error {
 	if err := r.Topology.CheckParallelism(a.Parallelism); err != nil {
 		return err
 	}
+	r.applyMu.Lock()
+	defer r.applyMu.Unlock()
 	r.env.SetEpoch(a.Epoch)
-	if len(a.Parallelism) > 0 {
-		// Spawn the new tasks first, keeping the ones that will stop.
-		r.mu.Lock()
-		both := slices.Clone(a.Tasks)
-		for _, t := range r.tasks {
-			if !slices.Contains(both, t) {
-				both = append(both, t)
+	r.mu.Lock()
+	r.gen++
+	gen := r.gen
+	both := slices.Clone(a.Tasks)
+	var linger []topology.TaskID
+	for _, t := range r.tasks {
+		if !slices.Contains(both, t) {
+			both = append(both, t)
+			if c := r.Topology.ComponentOf(t); a.Linger > 0 && (c == nil || c.Kind != topology.KindSpout) {
+				linger = append(linger, t)
 			}
 		}
-		r.mu.Unlock()
+	}
+	r.mu.Unlock()
+	if len(a.Parallelism) > 0 {
+		// Spawn the new tasks first, keeping the ones that will stop.
 		if err := r.apply(ctx, both); err != nil {
 			return err
 		}
@@ -341,20 +361,58 @@ func (r *Running) Apply(ctx context.Context, a Assignment) error {
 			return err
 		}
 	}
-	if err := r.apply(ctx, a.Tasks); err != nil {
+	if err := r.apply(ctx, append(slices.Clone(a.Tasks), linger...)); err != nil {
 		return err
 	}
 	r.setActive(a.Active)
+	if len(linger) > 0 {
+		r.stopLater(gen, a.Tasks, a.Linger)
+	}
 	return nil
 }
+
+// stopLater stops the lingering tasks after d: it applies tasks then,
+// unless another assignment came in the meantime (generation gen is not
+// the latest), which already decided about them.
+func (r *Running) stopLater(gen uint64, tasks []topology.TaskID, d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped.Load() {
+		return
+	}
+	if r.linger != nil && r.linger.Stop() {
+		r.lingerWG.Done()
+	}
+	r.lingerWG.Add(1)
+	r.linger = time.AfterFunc(d, func() {
+		defer r.lingerWG.Done()
+		r.applyMu.Lock()
+		defer r.applyMu.Unlock()
+		r.mu.Lock()
+		latest := r.gen == gen
+		r.mu.Unlock()
+		if !latest || r.stopped.Load() {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := r.apply(ctx, tasks); err != nil {
+			r.env.Logger.Warn("stopping lingering tasks", "err", err)
+		}
+	})
+}
+
+// localLinger is how long Rescale keeps stopped bolt tasks running: in one
+// process, tuples already routed to them are in their mailboxes.
+const localLinger = 200 * time.Millisecond
 
 // ErrNotLocal is returned by Rescale for a topology placed by a cluster.
 var ErrNotLocal = errors.New("rescale is for local mode: in a cluster, rebalance (cluster.Node.Rebalance)")
 
 // Rescale changes the number of running tasks of the components named in
 // parallelism (each 1..NumTasks) while the topology runs in local mode:
-// new tasks start before emitters route to them; stopped tasks fail what
-// they held (those trees replay).
+// new tasks start before emitters route to them; stopped bolt tasks run on
+// briefly to execute what was already routed to them.
 func (r *Running) Rescale(ctx context.Context, parallelism map[topology.ComponentID]int) error {
 	if r.local == nil {
 		return ErrNotLocal
@@ -366,7 +424,7 @@ func (r *Running) Rescale(ctx context.Context, parallelism map[topology.Componen
 	for c, k := range parallelism {
 		all[c] = k
 	}
-	return r.Apply(ctx, Assignment{Epoch: r.env.Epoch(), Tasks: r.Topology.RunningTasksWith(all), Active: r.env.Active(), Parallelism: parallelism})
+	return r.Apply(ctx, Assignment{Epoch: r.env.Epoch(), Tasks: r.Topology.RunningTasksWith(all), Active: r.env.Active(), Parallelism: parallelism, Linger: localLinger})
 }
 
 // Tasks are the tasks running on this node, in task order.
@@ -440,6 +498,12 @@ func (r *Running) Stop(ctx context.Context) error {
 	var err error
 	r.stopOnce.Do(func() {
 		r.stopped.Store(true)
+		r.mu.Lock()
+		if r.linger != nil && r.linger.Stop() {
+			r.lingerWG.Done()
+		}
+		r.mu.Unlock()
+		r.lingerWG.Wait()
 		r.stopClk()
 		<-r.clkDone
 		r.backoff.Close()
