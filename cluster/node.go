@@ -311,8 +311,11 @@ type plan struct {
 	byName map[string]member
 	live   map[string]*messages.TopologySpec
 	topos  map[string]*topology.Topology
-	// par is every component's number of running tasks, per topology.
+	// par is every component's number of running tasks, per topology;
+	// route is how many of them emitters route to (fewer while a
+	// rebalance that grows a component starts its new tasks).
 	par   map[string]map[topology.ComponentID]int
+	route map[string]map[topology.ComponentID]int
 	place Placement
 }
 
@@ -320,7 +323,8 @@ type plan struct {
 // set. With build, topologies are built as needed (errors logged once);
 // without, only topologies already built count. n.mu must be held.
 func (n *Node) planLocked(build bool) *plan {
-	p := &plan{byName: map[string]member{}, live: map[string]*messages.TopologySpec{}, topos: map[string]*topology.Topology{}, par: map[string]map[topology.ComponentID]int{}}
+	p := &plan{byName: map[string]member{}, live: map[string]*messages.TopologySpec{}, topos: map[string]*topology.Topology{},
+		par: map[string]map[topology.ComponentID]int{}, route: map[string]map[topology.ComponentID]int{}}
 	var pm []Member
 	for _, m := range n.members() {
 		p.byName[m.name] = m
@@ -349,6 +353,7 @@ func (n *Node) planLocked(build bool) *plan {
 		}
 		par := specParallelism(t, s)
 		p.live[s.Name], p.topos[s.Name], p.par[s.Name] = s, t, par
+		p.route[s.Name] = specRouting(par, s)
 		ws = append(ws, Workload{Topology: s.Name, Tasks: placementOrder(t, par)})
 	}
 	p.place = Place(pm, ws)
@@ -394,12 +399,30 @@ func specParallelism(t *topology.Topology, s *messages.TopologySpec) map[topolog
 	return out
 }
 
+// specRouting is how many of each component's running tasks (par)
+// emitters route to under spec s.
+func specRouting(par map[topology.ComponentID]int, s *messages.TopologySpec) map[topology.ComponentID]int {
+	out := maps.Clone(par)
+	for c, k := range s.Routing {
+		if n, ok := out[topology.ComponentID(c)]; ok && k >= 1 && int(k) < n {
+			out[topology.ComponentID(c)] = int(k)
+		}
+	}
+	return out
+}
+
 // epochOf numbers the placement of one topology: it hashes which node
 // (incarnation) runs each task, so every node computes the same epoch, and
-// any move, start or stop of a task changes it. Nodes report it
-// (LocalTopology.Epoch) so Rebalance can tell they applied a placement.
+// any move, start or stop of a task, or change of routing, changes it.
+// Nodes report it (LocalTopology.Epoch) so Rebalance can tell they applied
+// a placement.
 func (p *plan) epochOf(name string, t *topology.Topology) uint64 {
 	h := xxhash.New()
+	for _, c := range t.Components {
+		var b [4]byte
+		binary.LittleEndian.PutUint32(b[:], uint32(p.route[name][c.ID]))
+		h.Write(b[:])
+	}
 	for task := topology.TaskID(1); int(task) <= t.NumTasks(); task++ {
 		node, ok := p.place[Slot{Topology: name, Task: int32(task)}]
 		if !ok {
@@ -463,7 +486,7 @@ func (n *Node) reconcile(ctx context.Context) {
 			}
 		}
 		epoch := pl.epochOf(name, t)
-		a := supervisor.Assignment{Epoch: pl.wireEpoch(), Instance: n.boot, Tasks: mine, Active: s.Active, Parallelism: pl.par[name], Linger: lingerMoved}
+		a := supervisor.Assignment{Epoch: pl.wireEpoch(), Instance: n.boot, Tasks: mine, Active: s.Active, Parallelism: pl.route[name], Linger: lingerMoved}
 		p := n.running[name]
 		switch {
 		case p == nil && len(mine) > 0:

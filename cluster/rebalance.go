@@ -78,22 +78,34 @@ func (n *Node) Rebalance(ctx context.Context, name string, opts RebalanceOptions
 	if err := t.CheckParallelism(want); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRebalance, err)
 	}
-	if err := n.update(name, func(s *messages.TopologySpec) {
-		if s.Parallelism == nil {
-			s.Parallelism = map[string]int32{}
+	start := time.Now()
+	deadline := start.Add(opts.Wait)
+	// Components that grow: first every node starts the new tasks while
+	// emitters keep routing to the old ones, then all switch, so no tuple
+	// goes to a task its node has not started yet.
+	cur := before.par[name]
+	if cur == nil {
+		cur = specParallelism(t, spec)
+	}
+	grow := map[string]int32{}
+	for c, k := range want {
+		if k > cur[c] {
+			grow[string(c)] = int32(cur[c])
 		}
-		for c, k := range want {
-			s.Parallelism[string(c)] = int32(k)
+	}
+	res := &RebalanceResult{Topology: name, Parallelism: map[string]int{}}
+	if len(grow) > 0 && opts.Wait > 0 {
+		if err := n.publishRebalance(name, want, grow); err != nil {
+			return nil, err
 		}
-		s.RebalancedUnixMs = time.Now().UnixMilli()
-	}); err != nil {
+		res.Applied, res.Waiting = n.waitApplied(ctx, name, time.Until(deadline))
+	}
+	if err := n.publishRebalance(name, want, nil); err != nil {
 		return nil, err
 	}
-	start := time.Now()
 	n.mu.Lock()
 	after := n.planLocked(false)
 	n.mu.Unlock()
-	res := &RebalanceResult{Topology: name, Parallelism: map[string]int{}}
 	for c, k := range after.par[name] {
 		res.Parallelism[string(c)] = k
 	}
@@ -114,10 +126,26 @@ func (n *Node) Rebalance(ctx context.Context, name string, opts RebalanceOptions
 		}
 	}
 	if opts.Wait > 0 {
-		res.Applied, res.Waiting = n.waitApplied(ctx, name, opts.Wait)
+		res.Applied, res.Waiting = n.waitApplied(ctx, name, max(time.Until(deadline), time.Millisecond))
 	}
 	res.TookMs = ms(time.Since(start))
 	return res, nil
+}
+
+// publishRebalance publishes name's spec with parallelism and, while
+// growing components start their new tasks, routing (nil: route to every
+// running task).
+func (n *Node) publishRebalance(name string, parallelism map[topology.ComponentID]int, routing map[string]int32) error {
+	return n.update(name, func(s *messages.TopologySpec) {
+		if s.Parallelism == nil {
+			s.Parallelism = map[string]int32{}
+		}
+		for c, k := range parallelism {
+			s.Parallelism[string(c)] = int32(k)
+		}
+		s.Routing = routing
+		s.RebalancedUnixMs = time.Now().UnixMilli()
+	})
 }
 
 func slotsOf(p Placement, name string) map[int32]string {

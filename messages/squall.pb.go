@@ -938,8 +938,12 @@ type TopologySpec struct {
 	Parallelism map[string]int32 `protobuf:"bytes,8,rep,name=parallelism,proto3" json:"parallelism,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	// rebalanced_unix_ms is when the last rebalance was asked for.
 	RebalancedUnixMs int64 `protobuf:"varint,9,opt,name=rebalanced_unix_ms,json=rebalancedUnixMs,proto3" json:"rebalanced_unix_ms,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// routing, while a rebalance that grows components is under way, is how
+	// many of their running tasks emitters route to (fewer than parallelism):
+	// every node first starts the new tasks, then all switch to them.
+	Routing       map[string]int32 `protobuf:"bytes,10,rep,name=routing,proto3" json:"routing,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TopologySpec) Reset() {
@@ -1033,6 +1037,13 @@ func (x *TopologySpec) GetRebalancedUnixMs() int64 {
 		return x.RebalancedUnixMs
 	}
 	return 0
+}
+
+func (x *TopologySpec) GetRouting() map[string]int32 {
+	if x != nil {
+		return x.Routing
+	}
+	return nil
 }
 
 // ClusterState is the state every node gossips and merges (push/pull).
@@ -1331,7 +1342,7 @@ const file_squall_proto_rawDesc = "" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rKIND_ACTIVATE\x10\x01\x12\x13\n" +
 	"\x0fKIND_DEACTIVATE\x10\x02\x12\r\n" +
-	"\tKIND_KILL\x10\x03\"\xd6\x03\n" +
+	"\tKIND_KILL\x10\x03\"\xd2\x04\n" +
 	"\fTopologySpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x125\n" +
@@ -1341,11 +1352,16 @@ const file_squall_proto_rawDesc = "" +
 	"\x06active\x18\x06 \x01(\bR\x06active\x12*\n" +
 	"\x11submitted_unix_ms\x18\a \x01(\x03R\x0fsubmittedUnixMs\x12J\n" +
 	"\vparallelism\x18\b \x03(\v2(.squall.v1.TopologySpec.ParallelismEntryR\vparallelism\x12,\n" +
-	"\x12rebalanced_unix_ms\x18\t \x01(\x03R\x10rebalancedUnixMs\x1a7\n" +
+	"\x12rebalanced_unix_ms\x18\t \x01(\x03R\x10rebalancedUnixMs\x12>\n" +
+	"\arouting\x18\n" +
+	" \x03(\v2$.squall.v1.TopologySpec.RoutingEntryR\arouting\x1a7\n" +
 	"\tConfEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a>\n" +
 	"\x10ParallelismEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\x1a:\n" +
+	"\fRoutingEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"G\n" +
 	"\fClusterState\x127\n" +
@@ -1378,7 +1394,7 @@ func file_squall_proto_rawDescGZIP() []byte {
 }
 
 var file_squall_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_squall_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_squall_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_squall_proto_goTypes = []any{
 	(Control_Kind)(0),       // 0: squall.v1.Control.Kind
 	(*Value)(nil),           // 1: squall.v1.Value
@@ -1399,6 +1415,7 @@ var file_squall_proto_goTypes = []any{
 	(*Envelope)(nil),        // 16: squall.v1.Envelope
 	nil,                     // 17: squall.v1.TopologySpec.ConfEntry
 	nil,                     // 18: squall.v1.TopologySpec.ParallelismEntry
+	nil,                     // 19: squall.v1.TopologySpec.RoutingEntry
 }
 var file_squall_proto_depIdxs = []int32{
 	2,  // 0: squall.v1.Value.list:type_name -> squall.v1.List
@@ -1413,15 +1430,16 @@ var file_squall_proto_depIdxs = []int32{
 	0,  // 9: squall.v1.Control.kind:type_name -> squall.v1.Control.Kind
 	17, // 10: squall.v1.TopologySpec.conf:type_name -> squall.v1.TopologySpec.ConfEntry
 	18, // 11: squall.v1.TopologySpec.parallelism:type_name -> squall.v1.TopologySpec.ParallelismEntry
-	13, // 12: squall.v1.ClusterState.topologies:type_name -> squall.v1.TopologySpec
-	5,  // 13: squall.v1.Envelope.tuples:type_name -> squall.v1.TupleBatch
-	9,  // 14: squall.v1.Envelope.tracker:type_name -> squall.v1.TrackerBatch
-	11, // 15: squall.v1.Envelope.completions:type_name -> squall.v1.CompletionBatch
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	19, // 12: squall.v1.TopologySpec.routing:type_name -> squall.v1.TopologySpec.RoutingEntry
+	13, // 13: squall.v1.ClusterState.topologies:type_name -> squall.v1.TopologySpec
+	5,  // 14: squall.v1.Envelope.tuples:type_name -> squall.v1.TupleBatch
+	9,  // 15: squall.v1.Envelope.tracker:type_name -> squall.v1.TrackerBatch
+	11, // 16: squall.v1.Envelope.completions:type_name -> squall.v1.CompletionBatch
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_squall_proto_init() }
@@ -1448,7 +1466,7 @@ func file_squall_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_squall_proto_rawDesc), len(file_squall_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
