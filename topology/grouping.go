@@ -8,7 +8,9 @@ const (
 	// KindShuffle spreads tuples evenly over the consumer's tasks.
 	KindShuffle GroupingKind = iota + 1
 	// KindFields sends equal values of the grouping fields to the same task:
-	// hash(fields) mod #tasks, stable across processes and restarts.
+	// hash(fields) mod NumTasks is the key's key group, and the running task
+	// serving that key group gets it (KeyGroupOwners), stable across
+	// processes and restarts for a given parallelism.
 	KindFields
 	// KindAll sends every tuple to every task.
 	KindAll
@@ -16,7 +18,10 @@ const (
 	KindGlobal
 	// KindNone is shuffle (Storm reserves it for future use).
 	KindNone
-	// KindDirect lets the emitter choose the task (EmitDirect).
+	// KindDirect lets the emitter choose the task (EmitDirect). It may name
+	// any of the consumer's tasks; a tuple sent to a task that does not run
+	// (beyond the component's parallelism after a rebalance) reaches no one
+	// and its tree fails by timeout: choose among Context.RunningTasks.
 	KindDirect
 	// KindLocalOrShuffle prefers tasks in the same process, else shuffles.
 	KindLocalOrShuffle
@@ -48,9 +53,11 @@ type Grouping struct {
 func (g Grouping) String() string { return g.Kind.String() }
 
 // CustomStreamGrouping chooses target tasks itself. The runtime calls Prepare
-// once per emitting task, then ChooseTasks from that task's goroutine only.
+// once per emitting task, then ChooseTasks from that task's goroutine only;
+// after a rebalance changes the consumer's parallelism it calls Prepare
+// again, on that goroutine, with the new running tasks.
 type CustomStreamGrouping interface {
-	// Prepare receives the consumer's tasks (in order) for stream.
+	// Prepare receives the consumer's running tasks (in order) for stream.
 	Prepare(tc *Context, stream StreamID, targets []TaskID)
 	// ChooseTasks returns the tasks values go to; it may append to dst
 	// (which has length 0) and return it, to avoid allocating.

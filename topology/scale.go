@@ -247,3 +247,17 @@ func (t *Topology) Running(s *ScaleTable, task TaskID) bool {
 	}
 	return int(task-c.Tasks[0]) < s.Parallelism(c.ID)
 }
+
+// RunningTasks returns the task IDs of component id that run now, in
+// order: the first Parallelism of ComponentTasks. It follows rebalances.
+func (c *Context) RunningTasks(id ComponentID) []TaskID {
+	if c.topo == nil {
+		return nil
+	}
+	comp := c.topo.Component(id)
+	if comp == nil {
+		return nil
+	}
+	k := min(max(c.topo.Parallelism(id), 0), len(comp.Tasks))
+	return append([]TaskID(nil), comp.Tasks[:k]...)
+}

@@ -113,6 +113,10 @@ func TestNumTasksIsTheMaximumParallelism(t *testing.T) {
 	if topo.Parallelism("count") != 5 || inst.Parallelism("count") != 1 {
 		t.Errorf("instance and origin share their scale: origin %d, instance %d", topo.Parallelism("count"), inst.Parallelism("count"))
 	}
+	tc := topology.NewContext(inst, 7, nil)
+	if got := tc.RunningTasks("count"); !slices.Equal(got, []topology.TaskID{1}) {
+		t.Errorf("Context.RunningTasks(count) = %v, want [1]", got)
+	}
 	if !inst.Running(inst.Scale().Load(), 1) || inst.Running(inst.Scale().Load(), 2) || !inst.Running(inst.Scale().Load(), 8) {
 		t.Error("Running: want task 1 and the tracker running, task 2 not")
 	}
