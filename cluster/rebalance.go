@@ -23,7 +23,10 @@ type RebalanceOptions struct {
 	// the component's NumTasks (its maximum, fixed at submit).
 	Parallelism map[string]int
 	// Wait bounds how long Rebalance waits for every node to apply the new
-	// placement; 0: do not wait.
+	// placement. Growing components takes two steps within it: every node
+	// starts the new tasks, then all route to them. 0: do not wait, and
+	// grow in one step (tuples routed to a new task before its node started
+	// it replay).
 	Wait time.Duration
 }
 
@@ -51,11 +54,14 @@ type RebalanceResult struct {
 }
 
 // Rebalance re-spreads a running topology's tasks over the current nodes
-// and applies Parallelism, without stopping it: tasks that move or stop
-// fail what they held (those trees replay), new tasks start before
-// emitters route to them, and the spouts never stop. It publishes the
-// change and waits up to opts.Wait until every live node reports running
-// the new placement.
+// and applies Parallelism, without stopping it: new tasks start on every
+// node before emitters route to them; bolt tasks that move or stop run on
+// for a second to execute what was already on its way to them, and what
+// they still held then fails and replays; spouts never stop accepting
+// input (a spout task that moves is closed and opened on its new node). It
+// publishes the change (a new spec version) and waits up to opts.Wait
+// until every live node reports running the new placement. Errors about
+// the options wrap ErrRebalance; an unknown topology is ErrTopologyNotFound.
 func (n *Node) Rebalance(ctx context.Context, name string, opts RebalanceOptions) (*RebalanceResult, error) {
 	spec, ok := n.state.Get(name)
 	if !ok || spec.Killed {
