@@ -301,7 +301,7 @@ func (b *SplitBolt) Execute(t topology.Tuple, c topology.BasicCollector) error {
 }
 
 // CountBolt counts words and hands its counts to the job in Cleanup. With
-// OutputDir it also writes them to OutputDir/counts-<task>.tsv in Cleanup
+// OutputDir it also adds them to OutputDir/counts-<task>.tsv in Cleanup
 // (a clean stop: counts in memory die with a killed node). With LedgerDir
 // it appends line<TAB>position<TAB>word for every tuple to
 // LedgerDir/ledger-<task>.tsv and writes it before acking: an at-least-once
@@ -362,11 +362,7 @@ func (b *CountBolt) Cleanup() error {
 		errs = append(errs, b.ledger.Close())
 	}
 	if b.OutputDir != "" {
-		f, err := os.Create(filepath.Join(b.OutputDir, fmt.Sprintf("counts-%d.tsv", b.task)))
-		if err == nil {
-			err = errors.Join(WriteCounts(f, b.counts), f.Close())
-		}
-		errs = append(errs, err)
+		errs = append(errs, mergeCounts(filepath.Join(b.OutputDir, fmt.Sprintf("counts-%d.tsv", b.task)), b.counts))
 	}
 	if b.job != nil {
 		b.job.mu.Lock()
@@ -376,6 +372,29 @@ func (b *CountBolt) Cleanup() error {
 		b.job.mu.Unlock()
 	}
 	return errors.Join(errs...)
+}
+
+// mergeCounts adds counts to those already in path (a task that stopped in
+// a rebalance and started again later, or ran on another node before,
+// wrote them) and writes the sum back.
+func mergeCounts(path string, counts map[string]int64) error {
+	sum := maps.Clone(counts)
+	if f, err := os.Open(path); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			word, n, ok := strings.Cut(sc.Text(), "\t")
+			var c int64
+			if _, err := fmt.Sscan(n, &c); ok && err == nil {
+				sum[word] += c
+			}
+		}
+		f.Close()
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	return errors.Join(WriteCounts(f, sum), f.Close())
 }
 
 // LoadLines reads the input file named in conf, or generates text.

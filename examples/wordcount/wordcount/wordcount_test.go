@@ -3,6 +3,8 @@ package wordcount_test
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -120,5 +122,34 @@ func TestBuildRejectsBadFailRate(t *testing.T) {
 		if _, err := wordcount.Build(wordcount.NewJob(nil), topology.Config{wordcount.KeyFailRate: v}); err == nil || !strings.Contains(err.Error(), wordcount.KeyFailRate) {
 			t.Errorf("fail-rate %v: err = %v, want one naming %s", v, err, wordcount.KeyFailRate)
 		}
+	}
+}
+
+type ackingCollector struct{ topology.OutputCollector }
+
+func (ackingCollector) Ack(topology.Tuple) {}
+
+// A count task that stops in a rebalance and starts again later adds its
+// new counts to the file it wrote before instead of overwriting it.
+func TestCountBoltAddsToItsCountsFile(t *testing.T) {
+	dir := t.TempDir()
+	for range 2 {
+		b := &wordcount.CountBolt{OutputDir: dir}
+		if err := b.Prepare(context.Background(), &topology.Context{Task: 3}, ackingCollector{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range []string{"a", "b", "a"} {
+			b.Execute(topology.NewTuple("split", 1, topology.DefaultStream, topology.Fields{"word", "line_no", "pos", "tag"}, topology.Values{w, int64(0), int64(0), int64(0)}))
+		}
+		if err := b.Cleanup(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "counts-3.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != "a\t4\nb\t2\n" {
+		t.Errorf("counts-3.tsv = %q, want a 4, b 2", got)
 	}
 }
