@@ -147,7 +147,9 @@ func (b *boltTask) executeBatch(m *tupleBatch) {
 		if b.timed {
 			b.timer.before(t)
 			b.execute(t)
-			b.timer.after(t)
+			if !b.timer.afterAcked() {
+				b.timer.afterSlow(t)
+			}
 		} else {
 			b.execute(t)
 		}
@@ -238,8 +240,17 @@ func (b *boltTask) release(t *tuple) bool {
 	return true
 }
 
-// processed counts the process time of t, acked.
+// processed counts the process time of t, acked. The common case, t acked
+// inside its own Execute, is a flag, inlined.
 func (b *boltTask) processed(t *tuple) {
+	if t == b.timer.executing {
+		b.timer.acked = true
+		return
+	}
+	b.processedLater(t)
+}
+
+func (b *boltTask) processedLater(t *tuple) {
 	if ns, delayed := b.timer.ack(t); delayed {
 		b.stats.ProcessNanos.Add(ns)
 		b.stats.Processed.Add(1)

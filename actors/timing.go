@@ -47,6 +47,23 @@ func (m *tupleTimer) before(t *tuple) {
 
 // after is called when t's Execute returned.
 func (m *tupleTimer) after(t *tuple) {
+	if !m.afterAcked() {
+		m.afterSlow(t)
+	}
+}
+
+// afterAcked is after for the common case, t acked inside its Execute in
+// batch mode: small enough to be inlined on the per-tuple path.
+func (m *tupleTimer) afterAcked() bool {
+	if !m.acked || m.perTuple {
+		return false
+	}
+	m.executing = nil
+	m.inline++
+	return true
+}
+
+func (m *tupleTimer) afterSlow(t *tuple) {
 	m.executing = nil
 	if m.perTuple {
 		now := m.clock()
@@ -55,10 +72,6 @@ func (m *tupleTimer) after(t *tuple) {
 			m.processed++
 		}
 		m.last = now
-		return
-	}
-	if m.acked {
-		m.inline++
 		return
 	}
 	// Failed inside Execute, or held: close the slice since the last read.
