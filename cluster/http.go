@@ -138,7 +138,8 @@ func (n *Node) Handler() http.Handler {
 			writeErr(w, statusOf(err), err)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": action + "d", "name": name})
+		done := map[string]string{"activate": "activated", "deactivate": "deactivated", "kill": "killed"}[action]
+		writeJSON(w, http.StatusOK, map[string]string{"status": done, "name": name})
 	}))
 	return mux
 }

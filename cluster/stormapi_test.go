@@ -243,4 +243,12 @@ func TestAdminToken(t *testing.T) {
 	if code := api(t, "POST", base+"/topologies", "s3cret", cluster.SubmitRequest{Name: "ids", Kind: "ids"}, &resp); code != http.StatusAccepted {
 		t.Fatalf("submit with token: %d %v", code, resp)
 	}
+	for action, want := range map[string]string{"deactivate": "deactivated", "activate": "activated"} {
+		if code := api(t, "POST", base+"/topologies/ids/"+action, "s3cret", nil, &resp); code != http.StatusOK || resp["status"] != want {
+			t.Errorf("%s with token: %d %v, want status %q", action, code, resp, want)
+		}
+	}
+	if code := api(t, "POST", base+"/topologies/ids/kill?wait=5s", "s3cret", nil, &resp); code != http.StatusOK || resp["status"] != "killed" {
+		t.Errorf("kill with token: %d %v", code, resp)
+	}
 }
