@@ -69,10 +69,10 @@ loop:
 		case <-timeout:
 			break loop
 		case <-tick.C:
-			live.update(n.LocalTopologies())
+			live.update(n.LocalTopologies(), false)
 		}
 	}
-	live.update(n.LocalTopologies())
+	live.update(n.LocalTopologies(), true)
 	live.end()
 	elapsed := time.Since(start)
 	kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opts.drain+10*time.Second)
@@ -106,8 +106,9 @@ func newLiveLine(w io.Writer, name string) *liveLine {
 	return l
 }
 
-// update prints the line from the topology's counts on this node.
-func (l *liveLine) update(lts []cluster.LocalTopology) {
+// update prints the line from the topology's counts on this node; final
+// prints it even when not on a terminal and printed less than 10 s ago.
+func (l *liveLine) update(lts []cluster.LocalTopology, final bool) {
 	if l.w == nil {
 		return
 	}
@@ -146,7 +147,7 @@ func (l *liveLine) update(lts []cluster.LocalTopology) {
 	switch {
 	case l.terminal:
 		fmt.Fprintf(l.w, "\r\033[K%s", line)
-	case now.Sub(l.printed) >= 10*time.Second:
+	case final || now.Sub(l.printed) >= 10*time.Second:
 		fmt.Fprintln(l.w, line)
 		l.printed = now
 	}
