@@ -41,7 +41,7 @@ func clientCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 	rest := args
 	for {
 		if err := fs.Parse(rest); err != nil {
-			return fmt.Errorf("%w: %v", errUsage, err)
+			return fmt.Errorf("%w: %w", errUsage, err)
 		}
 		if fs.NArg() == 0 {
 			break

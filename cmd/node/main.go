@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "run":
-		if err := runCmd(ctx, args[1:], stdout, stderr); err != nil {
+		if err := runCmd(ctx, args[1:], stdout, stderr); err != nil && !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stderr, "node run:", err)
 			if errors.Is(err, errUsage) {
 				return 2
@@ -114,7 +114,7 @@ var errUsage = errors.New("usage")
 // exit turns a command's error into an exit code: 2 for usage errors, 1
 // for the rest.
 func exit(err error, what string, stderr io.Writer) int {
-	if err == nil {
+	if err == nil || errors.Is(err, flag.ErrHelp) { // the flags' usage is printed
 		return 0
 	}
 	fmt.Fprintf(stderr, "%s: %v\n", what, err)
@@ -148,7 +148,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	rest := args
 	for {
 		if err := fs.Parse(rest); err != nil {
-			return fmt.Errorf("%w: %v", errUsage, err)
+			return fmt.Errorf("%w: %w", errUsage, err)
 		}
 		rest = fs.Args()
 		if len(rest) == 0 {

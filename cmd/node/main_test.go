@@ -72,3 +72,15 @@ func TestRunReportsInvalidConfig(t *testing.T) {
 		t.Errorf("exit %d, stderr %q: want 1 and the key named", code, stderr.String())
 	}
 }
+
+func TestHelpOfEveryCommandExitsZero(t *testing.T) {
+	for _, cmd := range []string{"run", "submit", "list", "members", "kill", "activate", "deactivate", "rebalance"} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), []string{cmd, "--help"}, &stdout, &stderr); code != 0 {
+			t.Errorf("node %s --help: exit %d: %s", cmd, code, stderr.String())
+		}
+		if !strings.Contains(stderr.String(), "-") {
+			t.Errorf("node %s --help printed no flags: %q", cmd, stderr.String())
+		}
+	}
+}
