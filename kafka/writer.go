@@ -174,37 +174,37 @@ func (w *writer) connect() (sarama.Client, sarama.AsyncProducer) {
 func (w *writer) collect(p sarama.AsyncProducer) {
 	succ, errs := p.Successes(), p.Errors()
 	var buf []writeResult
+	gotSucc := func(m *sarama.ProducerMessage, ok bool) {
+		if !ok {
+			succ = nil
+			return
+		}
+		buf = append(buf, writeResult{done: m.Metadata.(func(error))})
+	}
+	gotErr := func(e *sarama.ProducerError, ok bool) {
+		if !ok {
+			errs = nil
+			return
+		}
+		buf = append(buf, writeResult{done: e.Msg.Metadata.(func(error)), err: e.Err})
+	}
+	// take receives one result (or a channel's close); without block it
+	// reports false when none is ready.
 	take := func(block bool) bool {
 		if block {
 			select {
 			case m, ok := <-succ:
-				if !ok {
-					succ = nil
-					return true
-				}
-				buf = append(buf, writeResult{done: m.Metadata.(func(error))})
+				gotSucc(m, ok)
 			case e, ok := <-errs:
-				if !ok {
-					errs = nil
-					return true
-				}
-				buf = append(buf, writeResult{done: e.Msg.Metadata.(func(error)), err: e.Err})
+				gotErr(e, ok)
 			}
 			return true
 		}
 		select {
 		case m, ok := <-succ:
-			if !ok {
-				succ = nil
-				return true
-			}
-			buf = append(buf, writeResult{done: m.Metadata.(func(error))})
+			gotSucc(m, ok)
 		case e, ok := <-errs:
-			if !ok {
-				errs = nil
-				return true
-			}
-			buf = append(buf, writeResult{done: e.Msg.Metadata.(func(error)), err: e.Err})
+			gotErr(e, ok)
 		default:
 			return false
 		}
