@@ -207,11 +207,22 @@ func (p *PartitionOffsets) Emit(offset int64, now time.Time) bool {
 	return true
 }
 
+// in returns the entry of offset when the offset is in state want; any
+// other offset counts as ignored (a stale or repeated ack, fail or
+// dead-letter confirmation).
+func (p *PartitionOffsets) in(want offsetState, offset int64) (entry, bool) {
+	e, ok := p.state[offset]
+	if !ok || e.state != want {
+		p.stats.Ignored++
+		return entry{}, false
+	}
+	return e, true
+}
+
 // Ack marks an in-flight offset acked and reports whether it was in flight.
 func (p *PartitionOffsets) Ack(offset int64) bool {
-	e, ok := p.state[offset]
-	if !ok || e.state != inFlight {
-		p.stats.Ignored++
+	e, ok := p.in(inFlight, offset)
+	if !ok {
 		return false
 	}
 	e.state = acked
@@ -223,9 +234,8 @@ func (p *PartitionOffsets) Ack(offset int64) bool {
 // Fail records a failure of an in-flight offset and schedules its retry, or
 // asks for a dead letter when its retries are used up.
 func (p *PartitionOffsets) Fail(offset int64, now time.Time) FailOutcome {
-	e, ok := p.state[offset]
-	if !ok || e.state != inFlight {
-		p.stats.Ignored++
+	e, ok := p.in(inFlight, offset)
+	if !ok {
 		return FailIgnored
 	}
 	e.fails++
@@ -249,9 +259,8 @@ func (p *PartitionOffsets) Fail(offset int64, now time.Time) FailOutcome {
 // must write the record and then call DeadLettered; until then the offset
 // holds back the commit position. It reports whether the offset was in flight.
 func (p *PartitionOffsets) DeadLetter(offset int64) bool {
-	e, ok := p.state[offset]
-	if !ok || e.state != inFlight {
-		p.stats.Ignored++
+	e, ok := p.in(inFlight, offset)
+	if !ok {
 		return false
 	}
 	e.state = awaitingDeadLetter
@@ -273,9 +282,8 @@ func (p *PartitionOffsets) RetryAt(offset int64) (at time.Time, ok bool) {
 // FailDeadLetter (or DeadLetter accepted), is written to the dead-letter destination. The offset then
 // counts as done for commits. It reports whether a dead letter was awaited.
 func (p *PartitionOffsets) DeadLettered(offset int64) bool {
-	e, ok := p.state[offset]
-	if !ok || e.state != awaitingDeadLetter {
-		p.stats.Ignored++
+	e, ok := p.in(awaitingDeadLetter, offset)
+	if !ok {
 		return false
 	}
 	e.state = deadLettered
