@@ -400,6 +400,18 @@ func (p *parser) list(n *yaml.Node, field string) []*yaml.Node {
 	return n.Content
 }
 
+// values reads a list of any YAML values (constructor and method
+// arguments); entries that do not decode are reported and left out.
+func (p *parser) values(n *yaml.Node, field string) []any {
+	var out []any
+	for i, e := range p.list(n, field) {
+		if v, ok := p.value(e, fmt.Sprintf("%s[%d]", field, i)); ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 func (p *parser) component(n *yaml.Node, field string) *Component {
 	n = deref(n)
 	c := &Component{Parallelism: 1, Line: n.Line}
@@ -424,11 +436,7 @@ func (p *parser) component(n *yaml.Node, field string) *Component {
 		case "numTasks":
 			c.NumTasks, _ = p.integer(v, f, 1)
 		case "constructorArgs":
-			for j, a := range p.list(v, f) {
-				if val, ok := p.value(a, fmt.Sprintf("%s[%d]", f, j)); ok {
-					c.ConstructorArgs = append(c.ConstructorArgs, val)
-				}
-			}
+			c.ConstructorArgs = p.values(v, f)
 		case "configMethods":
 			for j, m := range p.list(v, f) {
 				c.ConfigMethods = append(c.ConfigMethods, p.configMethod(m, fmt.Sprintf("%s[%d]", f, j)))
@@ -496,11 +504,7 @@ func (p *parser) configMethod(n *yaml.Node, field string) ConfigMethod {
 		case "name":
 			m.Name, _ = p.str(vals[i], join(field, k))
 		case "args":
-			for j, a := range p.list(vals[i], join(field, k)) {
-				if v, ok := p.value(a, fmt.Sprintf("%s.args[%d]", field, j)); ok {
-					m.Args = append(m.Args, v)
-				}
-			}
+			m.Args = p.values(vals[i], join(field, k))
 		default:
 			p.unknown(knodes[i], field, []string{"name", "args"})
 		}
@@ -647,11 +651,7 @@ func (p *parser) grouping(n *yaml.Node, field string) Grouping {
 				case "className":
 					cc.ClassName, _ = p.str(cv[j], join(f, key))
 				case "constructorArgs":
-					for a, e := range p.list(cv[j], join(f, key)) {
-						if v, ok := p.value(e, fmt.Sprintf("%s.constructorArgs[%d]", f, a)); ok {
-							cc.ConstructorArgs = append(cc.ConstructorArgs, v)
-						}
-					}
+					cc.ConstructorArgs = p.values(cv[j], join(f, key))
 				default:
 					p.unknown(ckn[j], f, []string{"className", "constructorArgs"})
 				}
