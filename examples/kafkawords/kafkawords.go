@@ -176,7 +176,7 @@ func topologyOf(name string, conf topology.Config, sc kafka.SpoutConfig, bc kafk
 	if name == WordCountName {
 		b.SetBasicBolt("split", func() topology.BasicBolt { return topology.BoltFunc(split) }, bolts).
 			ShuffleGrouping("lines").Output("word")
-		b.SetBolt("count", func() topology.Bolt { return &CountBolt{} }, bolts).
+		b.SetBolt("count", func() topology.Bolt { return &CountBolt{Field: "word"} }, bolts).
 			FieldsGrouping("split", "word").Output("key", "message")
 		// Grouped by word, so one word's updates reach the topic in order.
 		b.SetBolt("out", bolt, bolts).FieldsGrouping("count", "key")
@@ -209,11 +209,12 @@ func words(t topology.Tuple, c topology.BasicCollector) error {
 	return nil
 }
 
-// CountBolt keeps a running count per word and emits (word, count) on
-// every update, anchored to the input.
+// CountBolt keeps a running count per value of Field and emits
+// (Prefix+value, decimal count) on every update, anchored to the input.
 type CountBolt struct {
-	out    topology.OutputCollector
-	counts map[string]int64
+	Field, Prefix string
+	out           topology.OutputCollector
+	counts        map[string]int64
 }
 
 // Prepare implements topology.Bolt.
@@ -224,9 +225,9 @@ func (b *CountBolt) Prepare(_ context.Context, _ *topology.Context, c topology.O
 
 // Execute implements topology.Bolt.
 func (b *CountBolt) Execute(t topology.Tuple) {
-	w := topology.String(t, "word")
-	b.counts[w]++
-	b.out.Emit(topology.Values{w, strconv.FormatInt(b.counts[w], 10)}, t)
+	k := topology.String(t, b.Field)
+	b.counts[k]++
+	b.out.Emit(topology.Values{b.Prefix + k, strconv.FormatInt(b.counts[k], 10)}, t)
 	b.out.Ack(t)
 }
 

@@ -239,9 +239,9 @@ func Build(conf topology.Config, log io.Writer) (*Job, error) {
 	}
 	b := topology.NewBuilder(Name)
 	b.SetSpout("edits", spout, 2)
-	b.SetBolt("pages", func() topology.Bolt { return &CountBolt{Field: "page", Prefix: "page:"} }, par).
+	b.SetBolt("pages", func() topology.Bolt { return &kafkawords.CountBolt{Field: "page", Prefix: "page:"} }, par).
 		FieldsGrouping("edits", "page").Output("key", "message")
-	b.SetBolt("users", func() topology.Bolt { return &CountBolt{Field: "user", Prefix: "user:"} }, par).
+	b.SetBolt("users", func() topology.Bolt { return &kafkawords.CountBolt{Field: "user", Prefix: "user:"} }, par).
 		FieldsGrouping("edits", "user").Output("key", "message")
 	b.SetBolt("out", bolt, par).FieldsGrouping("pages", "key").FieldsGrouping("users", "key")
 	if j.Topology, err = b.Build(conf); err != nil {
@@ -250,31 +250,6 @@ func Build(conf topology.Config, log io.Writer) (*Job, error) {
 	}
 	return j, nil
 }
-
-// CountBolt counts tuples per value of Field and emits (Prefix+value,
-// decimal count) on every update, anchored to the input.
-type CountBolt struct {
-	Field, Prefix string
-	out           topology.OutputCollector
-	counts        map[string]int64
-}
-
-// Prepare implements topology.Bolt.
-func (b *CountBolt) Prepare(_ context.Context, _ *topology.Context, c topology.OutputCollector) error {
-	b.out, b.counts = c, map[string]int64{}
-	return nil
-}
-
-// Execute implements topology.Bolt.
-func (b *CountBolt) Execute(t topology.Tuple) {
-	k := topology.String(t, b.Field)
-	b.counts[k]++
-	b.out.Emit(topology.Values{b.Prefix + k, strconv.FormatInt(b.counts[k], 10)}, t)
-	b.out.Ack(t)
-}
-
-// Cleanup implements topology.Bolt.
-func (b *CountBolt) Cleanup() error { return nil }
 
 // Counts reads the output topic: the count of every page and every user
 // (the largest value written for its key).
