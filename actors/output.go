@@ -49,16 +49,11 @@ type output struct {
 	flushQueued bool
 	// stopping is set when the task stops or restarts: Submit refuses then.
 	stopping atomic.Bool
-
-	// edges count transferred tuples per (stream, consumer); the last
-	// stream's are cached, as a task mostly emits on one stream.
-	edges      map[topology.StreamID]*streamEdges
-	lastStream topology.StreamID
-	lastEdges  *streamEdges
 }
 
-// streamEdges are the edge counters of one output stream: the one counter
-// of its only consumer, or the counter of each destination task's consumer.
+// streamEdges are the edge counters of one output stream, kept by its
+// router: the one counter of its only consumer, or the counter of each
+// destination task's consumer.
 type streamEdges struct {
 	one    *atomic.Int64
 	byTask []*atomic.Int64 // by task-1
@@ -78,7 +73,11 @@ func newOutput(env *Env, c *topology.Component, task topology.TaskID, tc *topolo
 		o.comp = c.ID
 		local := func(t topology.TaskID) bool { _, ok := env.Directory.Local(t); return ok }
 		o.routers = newRouters(c, tc, local, uint64(task)*0x9e3779b97f4a7c15)
-		o.edges = newStreamEdges(env.Topology, c, o.stats.registerEdges(c))
+		for stream, se := range newStreamEdges(env.Topology, c, o.stats.registerEdges(c)) {
+			if r := o.routers[stream]; r != nil {
+				r.edges = se
+			}
+		}
 	}
 	return o
 }
@@ -114,18 +113,11 @@ func newStreamEdges(t *topology.Topology, c *topology.Component, counters []*edg
 	return out
 }
 
-// countEdges counts the tuples of one emit on their edges.
-func (o *output) countEdges(stream topology.StreamID, targets []topology.TaskID) {
-	if len(targets) == 0 {
+// count counts the tuples of one emit on their edges (nil: a stream
+// nobody consumes).
+func (se *streamEdges) count(targets []topology.TaskID) {
+	if se == nil || len(targets) == 0 {
 		return
-	}
-	se := o.lastEdges
-	if se == nil || stream != o.lastStream {
-		se = o.edges[stream]
-		if se == nil {
-			return
-		}
-		o.lastStream, o.lastEdges = stream, se
 	}
 	if se.one != nil {
 		se.one.Add(int64(len(targets)))
@@ -203,7 +195,7 @@ func (o *output) emitRoot(stream topology.StreamID, values topology.Values, root
 	}
 	o.stats.Emitted.Add(1)
 	o.stats.Transferred.Add(int64(len(targets)))
-	o.countEdges(stream, targets)
+	r.edges.count(targets)
 	return xor, len(targets)
 }
 
@@ -230,7 +222,7 @@ func (o *output) emitAnchored(stream topology.StreamID, values topology.Values, 
 	}
 	o.stats.Emitted.Add(1)
 	o.stats.Transferred.Add(int64(len(targets)))
-	o.countEdges(stream, targets)
+	r.edges.count(targets)
 }
 
 func (o *output) buffer(task topology.TaskID, t *tuple) {

@@ -250,6 +250,7 @@ type streamRouter struct {
 	header   *topology.TupleHeader // shared by every tuple this task emits on the stream
 	direct   bool
 	choosers []chooser
+	edges    *streamEdges // the stream's edge counters (nil: no consumer)
 	// directTasks is every task that consumes this stream with a direct
 	// grouping, running or not: a direct emit to a task that does not run
 	// is sent nowhere, and its tree fails by timeout and replays.

@@ -166,16 +166,16 @@ func TestEdgeWindows(t *testing.T) {
 	if again := s.registerEdges(topo.Component("s")); !slices.Equal(again, counters) {
 		t.Fatal("a restart got new edge counters")
 	}
-	o := &output{stats: s, edges: newStreamEdges(topo, topo.Component("s"), counters)}
+	edges := newStreamEdges(topo, topo.Component("s"), counters)
 	a, bt := topo.Component("a").Tasks, topo.Component("b").Tasks
 	for i := range 10 {
-		o.countEdges(topology.DefaultStream, []topology.TaskID{a[i%2], bt[0]})
+		edges[topology.DefaultStream].count([]topology.TaskID{a[i%2], bt[0]})
 	}
 	s.sampleWindows(t0.Add(30 * time.Second))
 	for range 4 {
-		o.countEdges(topology.DefaultStream, []topology.TaskID{a[0], bt[0]})
+		edges[topology.DefaultStream].count([]topology.TaskID{a[0], bt[0]})
 	}
-	o.countEdges("undeclared", []topology.TaskID{a[0]})
+	edges["undeclared"].count([]topology.TaskID{a[0]})
 	now := t0.Add(40 * time.Second)
 	all := []EdgeCount{{topology.DefaultStream, "a", 14}, {topology.DefaultStream, "b", 14}}
 	if got := s.windowEdges(0, now); !slices.Equal(got, all) {
