@@ -136,14 +136,19 @@ func (t *transport) reject(c net.Conn, err error) {
 // Send queues env for the node at addr. It never blocks: when the queue is
 // full the frame is dropped and false returned.
 func (t *transport) Send(addr string, env *messages.Envelope) bool {
-	b, err := proto.Marshal(env)
-	if err != nil || len(b) > maxFrame {
+	// Marshal straight into the frame after its length: one allocation
+	// and no copy per frame.
+	size := proto.Size(env)
+	if size > maxFrame {
 		t.Dropped.Add(1)
 		return false
 	}
-	frame := make([]byte, 4+len(b))
-	binary.BigEndian.PutUint32(frame, uint32(len(b)))
-	copy(frame[4:], b)
+	frame, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(make([]byte, 4, 4+size), env)
+	if err != nil {
+		t.Dropped.Add(1)
+		return false
+	}
+	binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
 	p := t.peer(addr)
 	if p == nil {
 		return false
