@@ -214,6 +214,19 @@ func mean(sum, n int64) time.Duration {
 	return time.Duration(sum / n)
 }
 
+// Plus adds o's counts to c's (summing tasks); the span is the longer.
+func (c Counts) Plus(o Counts) Counts {
+	return Counts{
+		Emitted: c.Emitted + o.Emitted, Transferred: c.Transferred + o.Transferred,
+		Acked: c.Acked + o.Acked, Failed: c.Failed + o.Failed,
+		Executed: c.Executed + o.Executed, TimedOut: c.TimedOut + o.TimedOut,
+		ExecuteNanos: c.ExecuteNanos + o.ExecuteNanos,
+		ProcessNanos: c.ProcessNanos + o.ProcessNanos, Processed: c.Processed + o.Processed,
+		CompleteNanos: c.CompleteNanos + o.CompleteNanos, Completed: c.Completed + o.Completed,
+		Span: max(c.Span, o.Span),
+	}
+}
+
 // minus is c - o, counter by counter (Span is not touched).
 func (c Counts) minus(o Counts) Counts {
 	return Counts{

@@ -11,11 +11,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/squall-streams/squall/topology"
 	"github.com/squall-streams/squall/ui"
 )
 
-// ComponentStats are a component's counts summed over its tasks.
+// ComponentStats are a component's counts summed over its tasks (all
+// time), as `node list` shows them.
 type ComponentStats struct {
 	Component string `json:"component"`
 	Kind      string `json:"kind"`
@@ -27,19 +27,17 @@ type ComponentStats struct {
 	Errors    int64  `json:"errors"`
 	Restarts  int64  `json:"restarts"`
 	LastError string `json:"last_error,omitempty"`
-	// Complete latency of spouts' trees (all time, this node's tasks; when
-	// summed over nodes, the worst node's).
+	// Complete latency quantiles of spouts' trees: the worst task's.
 	CompleteP50Ms float64 `json:"complete_latency_p50_ms,omitempty"`
 	CompleteP99Ms float64 `json:"complete_latency_p99_ms,omitempty"`
 }
 
 // LocalTopology is what one node runs of a topology.
 type LocalTopology struct {
-	Name       string           `json:"name"`
-	Node       string           `json:"node"`
-	Tasks      []int32          `json:"tasks"`
-	InFlight   int64            `json:"in_flight"`
-	Components []ComponentStats `json:"components"`
+	Name     string  `json:"name"`
+	Node     string  `json:"node"`
+	Tasks    []int32 `json:"tasks"`
+	InFlight int64   `json:"in_flight"`
 	// TaskStats are every task's statistics, windowed (Storm's REST API
 	// sums them over the nodes).
 	TaskStats []TaskInfo `json:"task_stats"`
@@ -178,40 +176,8 @@ func (n *Node) LocalTopologies() []LocalTopology {
 		for _, t := range p.tasks {
 			lt.Tasks = append(lt.Tasks, int32(t))
 		}
-		byComp := map[topology.ComponentID]*ComponentStats{}
-		var order []topology.ComponentID
 		for _, task := range p.tasks {
-			s := p.run.Env().Stats(task)
-			lt.TaskStats = append(lt.TaskStats, n.taskInfo(p.run.Topology, s, host, port))
-			cs := byComp[s.Component]
-			if cs == nil {
-				kind := "bolt"
-				if c := p.run.Topology.Component(s.Component); c != nil && c.Kind == topology.KindSpout {
-					kind = "spout"
-				} else if c == nil {
-					kind = "tracker"
-				}
-				cs = &ComponentStats{Component: string(s.Component), Kind: kind}
-				byComp[s.Component] = cs
-				order = append(order, s.Component)
-			}
-			cs.Tasks++
-			cs.Emitted += s.Emitted.Load()
-			cs.Acked += s.Acked.Load()
-			cs.Failed += s.Failed.Load()
-			cs.Executed += s.Executed.Load()
-			cs.Errors += s.Errors.Load()
-			cs.Restarts += s.Restarts.Load()
-			if le := s.LastError(); le != nil {
-				cs.LastError = le.Err
-			}
-			if s.CompleteLatency.Count() > 0 {
-				cs.CompleteP50Ms = max(cs.CompleteP50Ms, ms(s.CompleteLatency.Quantile(0.5)))
-				cs.CompleteP99Ms = max(cs.CompleteP99Ms, ms(s.CompleteLatency.Quantile(0.99)))
-			}
-		}
-		for _, c := range order {
-			lt.Components = append(lt.Components, *byComp[c])
+			lt.TaskStats = append(lt.TaskStats, n.taskInfo(p.run.Topology, p.run.Env().Stats(task), host, port))
 		}
 		out = append(out, lt)
 	}
@@ -271,15 +237,8 @@ func getJSON(ctx context.Context, url string, v any) error {
 
 // clusterInFlight sums the topology's in-flight count over the live nodes.
 func (n *Node) clusterInFlight(ctx context.Context, name string) int64 {
-	var total int64
-	for _, lts := range n.peerLocal(ctx) {
-		for _, lt := range lts {
-			if lt.Name == name {
-				total += lt.InFlight
-			}
-		}
-	}
-	return total
+	_, inFlight := n.clusterTasks(ctx, name)
+	return inFlight
 }
 
 // Topologies lists the cluster's topologies with counts summed over nodes.
@@ -287,50 +246,58 @@ func (n *Node) Topologies(ctx context.Context) []TopologyInfo {
 	local := n.peerLocal(ctx)
 	var out []TopologyInfo
 	for _, s := range n.state.All() {
-		ti := TopologyInfo{Name: s.Name, Kind: s.Kind, Version: s.Version, SubmittedUnixMs: s.SubmittedUnixMs, Conf: s.Conf, Status: "ACTIVE"}
-		switch {
-		case s.Killed:
-			ti.Status = "KILLED"
-		case !s.Active:
-			ti.Status = "INACTIVE"
-		}
-		agg := map[string]*ComponentStats{}
+		ti := TopologyInfo{Name: s.Name, Kind: s.Kind, Version: s.Version, SubmittedUnixMs: s.SubmittedUnixMs, Conf: s.Conf, Status: status(s)}
+		var tasks []TaskInfo
 		for _, lts := range local {
 			for _, lt := range lts {
-				if lt.Name != s.Name {
-					continue
-				}
-				ti.InFlight += lt.InFlight
-				for _, c := range lt.Components {
-					a := agg[c.Component]
-					if a == nil {
-						a = &ComponentStats{Component: c.Component, Kind: c.Kind}
-						agg[c.Component] = a
-					}
-					a.Tasks += c.Tasks
-					a.Emitted += c.Emitted
-					a.Acked += c.Acked
-					a.Failed += c.Failed
-					a.Executed += c.Executed
-					a.Errors += c.Errors
-					a.Restarts += c.Restarts
-					if c.LastError != "" {
-						a.LastError = c.LastError
-					}
-					a.CompleteP50Ms = max(a.CompleteP50Ms, c.CompleteP50Ms)
-					a.CompleteP99Ms = max(a.CompleteP99Ms, c.CompleteP99Ms)
+				if lt.Name == s.Name {
+					ti.InFlight += lt.InFlight
+					tasks = append(tasks, lt.TaskStats...)
 				}
 			}
 		}
-		for _, k := range sortedKeys(agg) {
-			switch agg[k].Kind {
-			case "spout":
-				ti.Spouts = append(ti.Spouts, *agg[k])
-			case "bolt":
-				ti.Bolts = append(ti.Bolts, *agg[k])
+		for _, c := range ComponentTotals(tasks) {
+			if c.Kind == "spout" {
+				ti.Spouts = append(ti.Spouts, c)
+			} else {
+				ti.Bolts = append(ti.Bolts, c)
 			}
 		}
 		out = append(out, ti)
+	}
+	return out
+}
+
+// ComponentTotals sums tasks' all-time counts per spout and bolt
+// component, in component order.
+func ComponentTotals(tasks []TaskInfo) []ComponentStats {
+	byName := map[string]*ComponentStats{}
+	for _, t := range tasks {
+		if t.Kind == "tracker" || len(t.Windows) == 0 {
+			continue
+		}
+		c := byName[t.Component]
+		if c == nil {
+			c = &ComponentStats{Component: t.Component, Kind: t.Kind}
+			byName[t.Component] = c
+		}
+		all := t.Windows[len(t.Windows)-1] // actors.Windows ends with all time
+		c.Tasks++
+		c.Emitted += all.Emitted
+		c.Acked += all.Acked
+		c.Failed += all.Failed
+		c.Executed += all.Executed
+		c.Errors += t.Errors
+		c.Restarts += t.Restarts
+		if t.LastError != "" {
+			c.LastError = t.LastError
+		}
+		c.CompleteP50Ms = max(c.CompleteP50Ms, t.CompleteP50Ms)
+		c.CompleteP99Ms = max(c.CompleteP99Ms, t.CompleteP99Ms)
+	}
+	out := make([]ComponentStats, 0, len(byName))
+	for _, k := range sortedKeys(byName) {
+		out = append(out, *byName[k])
 	}
 	return out
 }

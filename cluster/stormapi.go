@@ -39,27 +39,14 @@ type TaskInfo struct {
 	LastError     string `json:"last_error,omitempty"`
 	LastErrorMs   int64  `json:"last_error_unix_ms,omitempty"`
 	Pending       int64  `json:"pending"`
+	// CompleteP50Ms and CompleteP99Ms are a spout task's complete latency
+	// quantiles (all time).
+	CompleteP50Ms float64 `json:"complete_latency_p50_ms,omitempty"`
+	CompleteP99Ms float64 `json:"complete_latency_p99_ms,omitempty"`
 	// Windows are the counts over each of actors.Windows, in that order.
-	Windows []WindowCounts `json:"windows"`
-	Edges   []EdgeInfo     `json:"edges,omitempty"`
-	Gauges  []GaugeInfo    `json:"gauges,omitempty"`
-}
-
-// WindowCounts are a task's counts over one window.
-type WindowCounts struct {
-	Seconds       int64 `json:"seconds"` // 0: all time
-	Emitted       int64 `json:"emitted"`
-	Transferred   int64 `json:"transferred"`
-	Acked         int64 `json:"acked"`
-	Failed        int64 `json:"failed"`
-	Executed      int64 `json:"executed"`
-	TimedOut      int64 `json:"timed_out"`
-	ExecuteNanos  int64 `json:"execute_ns"`
-	ProcessNanos  int64 `json:"process_ns"`
-	Processed     int64 `json:"processed"`
-	CompleteNanos int64 `json:"complete_ns"`
-	Completed     int64 `json:"completed"`
-	SpanNanos     int64 `json:"span_ns"`
+	Windows []actors.Counts `json:"windows"`
+	Edges   []EdgeInfo      `json:"edges,omitempty"`
+	Gauges  []GaugeInfo     `json:"gauges,omitempty"`
 }
 
 // EdgeInfo counts the tuples a task sent on a stream to a component.
@@ -74,29 +61,6 @@ type GaugeInfo struct {
 	Name   string            `json:"name"`
 	Labels map[string]string `json:"labels,omitempty"`
 	Value  float64           `json:"value"`
-}
-
-func windowCounts(d time.Duration, c actors.Counts) WindowCounts {
-	return WindowCounts{
-		Seconds: int64(d / time.Second), Emitted: c.Emitted, Transferred: c.Transferred,
-		Acked: c.Acked, Failed: c.Failed, Executed: c.Executed, TimedOut: c.TimedOut,
-		ExecuteNanos: c.ExecuteNanos, ProcessNanos: c.ProcessNanos, Processed: c.Processed,
-		CompleteNanos: c.CompleteNanos, Completed: c.Completed, SpanNanos: int64(c.Span),
-	}
-}
-
-func (w *WindowCounts) add(o WindowCounts) {
-	w.Emitted += o.Emitted
-	w.Transferred += o.Transferred
-	w.Acked += o.Acked
-	w.Failed += o.Failed
-	w.Executed += o.Executed
-	w.TimedOut += o.TimedOut
-	w.ExecuteNanos += o.ExecuteNanos
-	w.ProcessNanos += o.ProcessNanos
-	w.Processed += o.Processed
-	w.CompleteNanos += o.CompleteNanos
-	w.Completed += o.Completed
 }
 
 // taskInfo reads one task's statistics; host and port are the node's.
@@ -117,8 +81,11 @@ func (n *Node) taskInfo(t *topology.Topology, s *actors.TaskStats, host string, 
 	if le := s.LastError(); le != nil {
 		ti.LastError, ti.LastErrorMs = le.Err, le.Time.UnixMilli()
 	}
+	if h := &s.CompleteLatency; h.Count() > 0 {
+		ti.CompleteP50Ms, ti.CompleteP99Ms = ms(h.Quantile(0.5)), ms(h.Quantile(0.99))
+	}
 	for _, d := range actors.Windows {
-		ti.Windows = append(ti.Windows, windowCounts(d, s.Window(d)))
+		ti.Windows = append(ti.Windows, s.Window(d))
 	}
 	for _, e := range s.Edges() {
 		ti.Edges = append(ti.Edges, EdgeInfo{Stream: string(e.Stream), Target: string(e.Consumer), Transferred: e.Transferred})
@@ -349,13 +316,20 @@ func (n *Node) specByID(id string) (*messages.TopologySpec, error) {
 	return nil, fmt.Errorf("%w: %q", ErrTopologyNotFound, id)
 }
 
-// clusterTasks gathers every live node's tasks of the topology called name.
+// clusterTasks gathers every live node's tasks of the topology called name
+// (leaving out reports with another number of windows) and sums its trees
+// in flight.
 func (n *Node) clusterTasks(ctx context.Context, name string) (tasks []TaskInfo, inFlight int64) {
 	for _, lts := range n.peerLocal(ctx) {
 		for _, lt := range lts {
-			if lt.Name == name {
-				tasks = append(tasks, lt.TaskStats...)
-				inFlight += lt.InFlight
+			if lt.Name != name {
+				continue
+			}
+			inFlight += lt.InFlight
+			for _, ti := range lt.TaskStats {
+				if len(ti.Windows) == len(actors.Windows) {
+					tasks = append(tasks, ti)
+				}
 			}
 		}
 	}
@@ -465,48 +439,49 @@ func (n *Node) compiled(name string) *topology.Topology {
 	return nil
 }
 
-func msString(nanos, count int64) string {
-	if count == 0 {
-		return "0.000"
+// millis formats a latency as Storm does: milliseconds, 3 decimals.
+func millis(d time.Duration) string { return fmt.Sprintf("%.3f", float64(d)/1e6) }
+
+// countFields are Storm's fields for counts of one kind of component
+// ("spout" or "bolt"); capacity is the bolt's (the largest of its tasks').
+func countFields(kind string, c actors.Counts, capacity float64) map[string]any {
+	row := map[string]any{"emitted": c.Emitted, "transferred": c.Transferred, "acked": c.Acked, "failed": c.Failed}
+	if kind == "spout" {
+		row["completeLatency"] = millis(c.CompleteLatency())
+		row["timedOut"] = c.TimedOut
+	} else {
+		row["executed"] = c.Executed
+		row["executeLatency"] = millis(c.ExecuteLatency())
+		row["processLatency"] = millis(c.ProcessLatency())
+		row["capacity"] = fmt.Sprintf("%.3f", capacity)
 	}
-	return fmt.Sprintf("%.3f", float64(nanos)/float64(count)/1e6)
+	return row
 }
 
-func capacity(executeNanos, spanNanos int64) float64 {
-	if spanNanos <= 0 {
-		return 0
+// sum adds up the tasks' counts over window w; maxCap is the largest
+// capacity among them (Storm shows a component's busiest executor).
+func sum(tasks []TaskInfo, w int) (total actors.Counts, maxCap float64) {
+	for _, t := range tasks {
+		c := t.Windows[w]
+		total = total.Plus(c)
+		maxCap = max(maxCap, c.Capacity())
 	}
-	return float64(executeNanos) / float64(spanNanos)
+	return total, maxCap
 }
 
 // componentRow is a component's row of the topology page for one window.
 func componentRow(kind string, tasks []TaskInfo, w int, maxTasks int) map[string]any {
-	var sum WindowCounts
-	var maxCap float64
+	total, maxCap := sum(tasks, w)
+	row := countFields(kind, total, maxCap)
 	var lastErr TaskInfo
 	for _, t := range tasks {
-		c := t.Windows[w]
-		sum.add(c)
-		maxCap = max(maxCap, capacity(c.ExecuteNanos, c.SpanNanos))
 		if t.LastErrorMs > lastErr.LastErrorMs {
 			lastErr = t
 		}
 	}
-	row := map[string]any{
-		"executors": len(tasks), "tasks": len(tasks), "maxTasks": maxTasks,
-		"emitted": sum.Emitted, "transferred": sum.Transferred, "acked": sum.Acked, "failed": sum.Failed,
-		"lastError": lastErr.LastError, "errorHost": lastErr.Host, "errorPort": lastErr.Port,
-		"errorTime": lastErr.LastErrorMs, "errorLapsedSecs": lapsed(lastErr.LastErrorMs),
-	}
-	if kind == "spout" {
-		row["completeLatency"] = msString(sum.CompleteNanos, sum.Completed)
-		row["timedOut"] = sum.TimedOut
-	} else {
-		row["executed"] = sum.Executed
-		row["executeLatency"] = msString(sum.ExecuteNanos, sum.Executed)
-		row["processLatency"] = msString(sum.ProcessNanos, sum.Processed)
-		row["capacity"] = fmt.Sprintf("%.3f", maxCap)
-	}
+	row["executors"], row["tasks"], row["maxTasks"] = len(tasks), len(tasks), maxTasks
+	row["lastError"], row["errorHost"], row["errorPort"] = lastErr.LastError, lastErr.Host, lastErr.Port
+	row["errorTime"], row["errorLapsedSecs"] = lastErr.LastErrorMs, lapsed(lastErr.LastErrorMs)
 	return row
 }
 
@@ -517,52 +492,66 @@ func lapsed(unixMs int64) any {
 	return int64(time.Since(time.UnixMilli(unixMs)) / time.Second)
 }
 
-func byComponent(tasks []TaskInfo) (map[string][]TaskInfo, []string) {
+// byComponent groups the spout and bolt tasks by component.
+func byComponent(tasks []TaskInfo) map[string][]TaskInfo {
 	m := map[string][]TaskInfo{}
 	for _, t := range tasks {
-		if t.Kind == "tracker" || len(t.Windows) != len(actors.Windows) {
-			continue
+		if t.Kind != "tracker" {
+			m[t.Component] = append(m[t.Component], t)
 		}
-		m[t.Component] = append(m[t.Component], t)
 	}
-	return m, sortedKeys(m)
+	return m
 }
 
-// windowStats are the rows of Storm's topologyStats (and a component's
-// spoutSummary / boltStats): one per window.
-func windowStats(tasks []TaskInfo, spoutsOnly bool, kind string) []map[string]any {
+// windowRows are a component's rows per window (Storm's spoutSummary or
+// boltStats).
+func windowRows(kind string, tasks []TaskInfo) []map[string]any {
 	var out []map[string]any
 	for i, d := range actors.Windows {
 		w := window{index: i, d: d}
-		var all, spouts WindowCounts
-		var maxCap float64
-		for _, t := range tasks {
-			if t.Kind == "tracker" || len(t.Windows) != len(actors.Windows) {
-				continue
-			}
-			all.add(t.Windows[i])
-			if t.Kind == "spout" {
-				spouts.add(t.Windows[i])
-			}
-			maxCap = max(maxCap, capacity(t.Windows[i].ExecuteNanos, t.Windows[i].SpanNanos))
-		}
-		row := map[string]any{
-			"window": w.String(), "windowPretty": w.pretty(),
-			"emitted": all.Emitted, "transferred": all.Transferred,
-		}
-		switch {
-		case spoutsOnly || kind == "spout":
-			row["acked"], row["failed"] = spouts.Acked, spouts.Failed
-			row["completeLatency"] = msString(spouts.CompleteNanos, spouts.Completed)
-		default:
-			row["acked"], row["failed"], row["executed"] = all.Acked, all.Failed, all.Executed
-			row["executeLatency"] = msString(all.ExecuteNanos, all.Executed)
-			row["processLatency"] = msString(all.ProcessNanos, all.Processed)
-			row["capacity"] = fmt.Sprintf("%.3f", maxCap)
-		}
+		total, maxCap := sum(tasks, i)
+		row := countFields(kind, total, maxCap)
+		row["window"], row["windowPretty"] = w.String(), w.pretty()
 		out = append(out, row)
 	}
 	return out
+}
+
+// topologyStats are Storm's topologyStats: per window, what every
+// component emitted and transferred, and the spouts' trees.
+func topologyStats(comps map[string][]TaskInfo) []map[string]any {
+	var spouts, all []TaskInfo
+	for _, tasks := range comps {
+		all = append(all, tasks...)
+		if len(tasks) > 0 && tasks[0].Kind == "spout" {
+			spouts = append(spouts, tasks...)
+		}
+	}
+	rows := windowRows("spout", spouts)
+	for i := range rows {
+		total, _ := sum(all, i)
+		rows[i]["emitted"], rows[i]["transferred"] = total.Emitted, total.Transferred
+	}
+	return rows
+}
+
+// describe returns a component's kind and its maximum number of tasks,
+// from this node's build of the topology when it has one, else from the
+// running tasks; ok is false for a component the topology does not have.
+func describe(t *topology.Topology, comps map[string][]TaskInfo, component string) (kind string, maxTasks int, ok bool) {
+	if t != nil {
+		if c := t.Component(topology.ComponentID(component)); c != nil {
+			kind = "bolt"
+			if c.Kind == topology.KindSpout {
+				kind = "spout"
+			}
+			return kind, len(c.Tasks), true
+		}
+	}
+	if tasks := comps[component]; len(tasks) > 0 {
+		return tasks[0].Kind, len(tasks), true
+	}
+	return "", 0, false
 }
 
 func (n *Node) topologyPage(ctx context.Context, id string, win window) (map[string]any, error) {
@@ -572,37 +561,21 @@ func (n *Node) topologyPage(ctx context.Context, id string, win window) (map[str
 	}
 	tasks, inFlight := n.clusterTasks(ctx, spec.Name)
 	t := n.compiled(spec.Name)
-	comps, order := byComponent(tasks)
-	maxTasks := func(c string) int {
-		if t != nil {
-			if comp := t.Component(topology.ComponentID(c)); comp != nil {
-				return len(comp.Tasks)
-			}
-		}
-		return len(comps[c])
-	}
-	kindOf := func(c string) string {
-		if len(comps[c]) > 0 {
-			return comps[c][0].Kind
-		}
-		if t != nil && t.Component(topology.ComponentID(c)).Kind == topology.KindSpout {
-			return "spout"
-		}
-		return "bolt"
-	}
+	comps := byComponent(tasks)
+	names := sortedKeys(comps)
 	if t != nil { // components with no running task still show
 		for _, c := range t.Components {
 			if _, ok := comps[string(c.ID)]; !ok {
-				comps[string(c.ID)] = nil
-				order = append(order, string(c.ID))
+				names = append(names, string(c.ID))
 			}
 		}
-		slices.Sort(order)
+		slices.Sort(names)
 	}
 	spouts, bolts := []map[string]any{}, []map[string]any{}
-	for _, c := range order {
-		row := componentRow(kindOf(c), comps[c], win.index, maxTasks(c))
-		if kindOf(c) == "spout" {
+	for _, c := range names {
+		kind, maxTasks, _ := describe(t, comps, c)
+		row := componentRow(kind, comps[c], win.index, maxTasks)
+		if kind == "spout" {
 			row["spoutId"] = c
 			spouts = append(spouts, row)
 		} else {
@@ -611,10 +584,8 @@ func (n *Node) topologyPage(ctx context.Context, id string, win window) (map[str
 		}
 	}
 	workers := map[string]bool{}
-	running := 0
 	for _, ti := range tasks {
 		workers[ti.Node] = true
-		running++
 	}
 	up := time.Since(time.UnixMilli(spec.SubmittedUnixMs))
 	conf := map[string]any{}
@@ -632,10 +603,10 @@ func (n *Node) topologyPage(ctx context.Context, id string, win window) (map[str
 	return map[string]any{
 		"id": topologyID(spec), "name": spec.Name, "status": status(spec), "kind": spec.Kind,
 		"uptime": prettyDuration(up), "uptimeSeconds": int64(up / time.Second),
-		"tasksTotal": running, "executorsTotal": running, "workersTotal": len(workers),
+		"tasksTotal": len(tasks), "executorsTotal": len(tasks), "workersTotal": len(workers),
 		"msgTimeout": msgTimeout, "window": win.String(), "windowHint": win.pretty(),
 		"inFlight":      inFlight,
-		"topologyStats": windowStats(tasks, true, ""),
+		"topologyStats": topologyStats(comps),
 		"spouts":        spouts, "bolts": bolts,
 		"edges":         edges(t, tasks),
 		"configuration": conf,
@@ -654,9 +625,20 @@ func jsonValue(v any) any {
 	return fmt.Sprint(v)
 }
 
-// edges are the topology's subscriptions with the tuples sent on each (all
-// time, summed over the source's tasks): the UI's graph.
-func edges(t *topology.Topology, tasks []TaskInfo) []map[string]any {
+// edge is a subscription with the tuples sent on it (all time, summed over
+// the source's tasks): an edge of the UI's graph.
+type edge struct {
+	Source      string `json:"source"`
+	Stream      string `json:"stream"`
+	Target      string `json:"target"`
+	Grouping    string `json:"grouping,omitempty"`
+	Transferred int64  `json:"transferred"`
+}
+
+// edges are the topology's subscriptions, and what the tasks report
+// sending elsewhere (a node that could not build the topology still shows
+// what flows).
+func edges(t *topology.Topology, tasks []TaskInfo) []edge {
 	type key struct{ source, stream, target string }
 	counts := map[key]int64{}
 	for _, ti := range tasks {
@@ -664,29 +646,21 @@ func edges(t *topology.Topology, tasks []TaskInfo) []map[string]any {
 			counts[key{ti.Component, e.Stream, e.Target}] += e.Transferred
 		}
 	}
-	out := []map[string]any{}
-	seen := map[key]bool{}
+	out := []edge{}
 	if t != nil {
 		for _, c := range t.Components {
 			for _, in := range c.Inputs {
 				k := key{string(in.Source), string(in.Stream), string(c.ID)}
-				seen[k] = true
-				out = append(out, map[string]any{
-					"source": k.source, "stream": k.stream, "target": k.target,
-					"grouping": groupingName(in.Grouping), "transferred": counts[k],
-				})
+				out = append(out, edge{k.source, k.stream, k.target, groupingName(in.Grouping), counts[k]})
+				delete(counts, k)
 			}
 		}
 	}
-	for k, v := range counts { // a node that could not build the topology still shows what flows
-		if !seen[k] {
-			out = append(out, map[string]any{"source": k.source, "stream": k.stream, "target": k.target, "transferred": v})
-		}
+	for k, v := range counts {
+		out = append(out, edge{Source: k.source, Stream: k.stream, Target: k.target, Transferred: v})
 	}
-	slices.SortFunc(out, func(a, b map[string]any) int {
-		return cmp.Or(cmp.Compare(a["source"].(string), b["source"].(string)),
-			cmp.Compare(a["target"].(string), b["target"].(string)),
-			cmp.Compare(a["stream"].(string), b["stream"].(string)))
+	slices.SortFunc(out, func(a, b edge) int {
+		return cmp.Or(cmp.Compare(a.Source, b.Source), cmp.Compare(a.Target, b.Target), cmp.Compare(a.Stream, b.Stream))
 	})
 	return out
 }
@@ -704,44 +678,21 @@ func (n *Node) componentPage(ctx context.Context, id, component string, win wind
 		return nil, err
 	}
 	tasks, _ := n.clusterTasks(ctx, spec.Name)
-	t := n.compiled(spec.Name)
-	comps, _ := byComponent(tasks)
-	mine := comps[component]
-	kind := ""
-	switch {
-	case len(mine) > 0:
-		kind = mine[0].Kind
-	case t != nil && t.Component(topology.ComponentID(component)) != nil:
-		kind = "bolt"
-		if t.Component(topology.ComponentID(component)).Kind == topology.KindSpout {
-			kind = "spout"
-		}
-	default:
+	comps := byComponent(tasks)
+	kind, maxTasks, ok := describe(n.compiled(spec.Name), comps, component)
+	if !ok {
 		return nil, fmt.Errorf("%w: topology %q has no component %q", ErrTopologyNotFound, spec.Name, component)
 	}
-	maxTasks := len(mine)
-	if t != nil {
-		if c := t.Component(topology.ComponentID(component)); c != nil {
-			maxTasks = len(c.Tasks)
-		}
-	}
-	var execs []map[string]any
-	var errs []map[string]any
-	var gauges []map[string]any
+	mine := comps[component]
+	var execs, errs, gauges []map[string]any
 	output := map[string]int64{}
 	for _, ti := range mine {
 		c := ti.Windows[win.index]
-		row := map[string]any{
-			"id": fmt.Sprintf("[%d-%d]", ti.Task, ti.Task), "task": ti.Task, "node": ti.Node,
-			"host": ti.Host, "port": ti.Port, "uptime": "", "uptimeSeconds": 0,
-			"emitted": c.Emitted, "transferred": c.Transferred, "acked": c.Acked, "failed": c.Failed,
-			"executed": c.Executed, "executeLatency": msString(c.ExecuteNanos, c.Executed),
-			"processLatency":  msString(c.ProcessNanos, c.Processed),
-			"completeLatency": msString(c.CompleteNanos, c.Completed),
-			"capacity":        fmt.Sprintf("%.3f", capacity(c.ExecuteNanos, c.SpanNanos)),
-			"restarts":        ti.Restarts, "errors": ti.Errors, "pending": ti.Pending,
-			"lastError": ti.LastError, "errorTime": ti.LastErrorMs, "workerLogLink": "",
-		}
+		row := countFields(kind, c, c.Capacity())
+		row["id"], row["task"], row["node"], row["host"], row["port"] = fmt.Sprintf("[%d-%d]", ti.Task, ti.Task), ti.Task, ti.Node, ti.Host, ti.Port
+		row["restarts"], row["errors"], row["pending"] = ti.Restarts, ti.Errors, ti.Pending
+		row["lastError"], row["errorTime"], row["workerLogLink"] = ti.LastError, ti.LastErrorMs, ""
+		row["uptime"], row["uptimeSeconds"] = "", 0
 		if ti.StartedUnixMs > 0 {
 			up := time.Since(time.UnixMilli(ti.StartedUnixMs))
 			row["uptime"], row["uptimeSeconds"] = prettyDuration(up), int64(up/time.Second)
@@ -773,9 +724,9 @@ func (n *Node) componentPage(ctx context.Context, id, component string, win wind
 		"outputStats": orEmpty(outputStats),
 	}
 	if kind == "spout" {
-		page["spoutSummary"] = windowStats(mine, false, "spout")
+		page["spoutSummary"] = windowRows(kind, mine)
 	} else {
-		page["boltStats"] = windowStats(mine, false, "bolt")
+		page["boltStats"] = windowRows(kind, mine)
 	}
 	return page, nil
 }

@@ -119,7 +119,7 @@ func (l *liveLine) update(lts []cluster.LocalTopology, final bool) {
 			continue
 		}
 		inFlight += lt.InFlight
-		for _, c := range lt.Components {
+		for _, c := range cluster.ComponentTotals(lt.TaskStats) {
 			switch c.Kind {
 			case "spout":
 				emitted += c.Emitted
