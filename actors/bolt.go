@@ -3,7 +3,6 @@ package actors
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -105,13 +104,7 @@ func (b *boltTask) stopping() {
 }
 
 func (b *boltTask) start(ctx actor.Context) {
-	b.tc = topology.NewContext(b.env.Topology, b.task, b.env.Logger.With("component", b.comp.ID, "task", b.task))
-	b.out = newOutput(b.env, b.comp, b.task, b.tc)
-	b.out.self = ctx.Self()
-	b.tc.SetSubmit(b.out.submit)
-	b.stats.gauges.Reset() // gauges describe one instance of the component
-	b.tc.SetGauges(&b.stats.gauges)
-	b.stats.markStarted(time.Now())
+	b.tc, b.out = startComponent(b.env, b.comp, b.task, ctx.Self())
 	b.bolt = b.comp.NewBolt()
 	b.lastTick = b.env.now()
 	if err := b.bolt.Prepare(context.Background(), b.tc, b); err != nil {

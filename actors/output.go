@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync/atomic"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -80,6 +81,19 @@ func newOutput(env *Env, c *topology.Component, task topology.TaskID, tc *topolo
 		}
 	}
 	return o
+}
+
+// startComponent makes the Context and output of a spout or bolt task
+// starting as self, and points the task's stats at this instance.
+func startComponent(env *Env, c *topology.Component, task topology.TaskID, self *actor.PID) (*topology.Context, *output) {
+	tc := topology.NewContext(env.Topology, task, env.Logger.With("component", c.ID, "task", task))
+	out := newOutput(env, c, task, tc)
+	out.self = self
+	tc.SetSubmit(out.submit)
+	out.stats.gauges.Reset() // gauges describe one instance of the component
+	tc.SetGauges(&out.stats.gauges)
+	out.stats.markStarted(time.Now())
+	return tc, out
 }
 
 func newStreamEdges(t *topology.Topology, c *topology.Component, counters []*edgeCounter) map[topology.StreamID]*streamEdges {

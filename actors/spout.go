@@ -114,13 +114,7 @@ func (s *spoutTask) Receive(ctx actor.Context) {
 }
 
 func (s *spoutTask) start(ctx actor.Context) {
-	s.tc = topology.NewContext(s.env.Topology, s.task, s.env.Logger.With("component", s.comp.ID, "task", s.task))
-	s.out = newOutput(s.env, s.comp, s.task, s.tc)
-	s.out.self = ctx.Self()
-	s.tc.SetSubmit(s.out.submit)
-	s.stats.gauges.Reset() // gauges describe one instance of the component
-	s.tc.SetGauges(&s.stats.gauges)
-	s.stats.markStarted(time.Now())
+	s.tc, s.out = startComponent(s.env, s.comp, s.task, ctx.Self())
 	s.spout = s.comp.NewSpout()
 	if err := s.spout.Open(context.Background(), s.tc, s); err != nil {
 		s.stats.recordError(err)
