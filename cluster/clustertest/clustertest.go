@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/squall-streams/squall/cluster"
+	"github.com/squall-streams/squall/internal/poll"
 )
 
 // Cluster is a set of in-process nodes sharing a gossip key.
@@ -159,9 +160,7 @@ func (c *Cluster) Restart(i int) {
 // WaitMembers waits until every running node sees exactly n alive members.
 func (c *Cluster) WaitMembers(n int) {
 	c.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		ok := true
+	poll.Until(c.t, 30*time.Second, fmt.Sprintf("every node to see %d alive members", n), func() bool {
 		c.mu.Lock()
 		nodes := append([]*cluster.Node(nil), c.nodes...)
 		c.mu.Unlock()
@@ -176,17 +175,11 @@ func (c *Cluster) WaitMembers(n int) {
 				}
 			}
 			if alive != n {
-				ok = false
+				return false
 			}
 		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("members did not converge to %d alive within 30 s", n)
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval, not synchronisation
-	}
+		return true
+	})
 }
 
 func (c *Cluster) shutdown() {
