@@ -185,33 +185,43 @@ func (n *Node) LocalTopologies() []LocalTopology {
 	return out
 }
 
-// peerLocal fetches every live member's LocalTopologies (this node's
-// directly), in parallel, each bounded by a short timeout.
-func (n *Node) peerLocal(ctx context.Context) [][]LocalTopology {
-	var out [][]LocalTopology
+// peerLocal is every live member's LocalTopologies, by member name.
+func (n *Node) peerLocal(ctx context.Context) map[string][]LocalTopology {
+	return fromPeers(ctx, n, "/api/v1/local/topologies", n.LocalTopologies)
+}
+
+// fromPeers GETs path from every live member's API, in parallel, each
+// bounded by a short timeout; this node answers with local(). A member
+// without an API address maps to the zero T; one that does not answer is
+// left out.
+func fromPeers[T any](ctx context.Context, n *Node, path string, local func() T) map[string]T {
+	out := map[string]T{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, m := range n.members() {
-		if m.name == n.cfg.Name {
+		switch {
+		case m.name == n.cfg.Name:
+			v := local()
 			mu.Lock()
-			out = append(out, n.LocalTopologies())
+			out[m.name] = v
 			mu.Unlock()
-			continue
-		}
-		if m.meta.HttpAddr == "" {
-			continue
-		}
-		addr := m.meta.HttpAddr
-		wg.Go(func() {
-			var lts []LocalTopology
-			if err := getJSON(ctx, "http://"+addr+"/api/v1/local/topologies", &lts); err != nil {
-				n.log.Debug("peer stats unavailable", "peer", addr, "err", err)
-				return
-			}
+		case m.meta.HttpAddr == "":
 			mu.Lock()
-			out = append(out, lts)
+			var zero T
+			out[m.name] = zero
 			mu.Unlock()
-		})
+		default:
+			wg.Go(func() {
+				var v T
+				if err := getJSON(ctx, "http://"+m.meta.HttpAddr+path, &v); err != nil {
+					n.log.Debug("peer API unavailable", "peer", m.name, "path", path, "err", err)
+					return
+				}
+				mu.Lock()
+				out[m.name] = v
+				mu.Unlock()
+			})
+		}
 	}
 	wg.Wait()
 	return out

@@ -114,6 +114,10 @@ type NodeInfo struct {
 	Version       string `json:"version"`
 }
 
+func (n *Node) nodeInfo() NodeInfo {
+	return NodeInfo{Name: n.cfg.Name, StartedUnixMs: n.started.UnixMilli(), Version: Version()}
+}
+
 // Version is squall's version: the module version the binary was built
 // from, or "devel".
 func Version() string {
@@ -128,7 +132,7 @@ func Version() string {
 // stormRoutes adds Storm UI's REST API to mux; admin wraps mutating routes.
 func (n *Node) stormRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) http.HandlerFunc) {
 	mux.HandleFunc("GET /api/v1/local/node", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, NodeInfo{Name: n.cfg.Name, StartedUnixMs: n.started.UnixMilli(), Version: Version()})
+		writeJSON(w, http.StatusOK, n.nodeInfo())
 	})
 	mux.HandleFunc("GET /api/v1/cluster/summary", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, n.clusterSummary(r.Context()))
@@ -365,6 +369,7 @@ func (n *Node) clusterSummary(ctx context.Context) map[string]any {
 }
 
 func (n *Node) supervisorSummary(ctx context.Context) []map[string]any {
+	infos := fromPeers(ctx, n, "/api/v1/local/node", n.nodeInfo)
 	var out []map[string]any
 	for _, m := range n.Members() {
 		host, _, _ := net.SplitHostPort(m.GossipAddr)
@@ -374,16 +379,7 @@ func (n *Node) supervisorSummary(ctx context.Context) []map[string]any {
 			"gossipAddr": m.GossipAddr, "httpAddr": m.HTTPAddr, "remoteAddr": m.RemoteAddr, "bootId": m.BootID,
 			"uptime": "", "uptimeSeconds": 0,
 		}
-		var info NodeInfo
-		switch {
-		case m.Name == n.cfg.Name:
-			info = NodeInfo{Name: n.cfg.Name, StartedUnixMs: n.started.UnixMilli(), Version: Version()}
-		case m.Status != "dead" && m.HTTPAddr != "":
-			if err := getJSON(ctx, "http://"+m.HTTPAddr+"/api/v1/local/node", &info); err != nil {
-				n.log.Debug("peer node info unavailable", "peer", m.Name, "err", err)
-			}
-		}
-		if info.StartedUnixMs > 0 {
+		if info := infos[m.Name]; info.StartedUnixMs > 0 {
 			up := time.Since(time.UnixMilli(info.StartedUnixMs))
 			row["uptime"], row["uptimeSeconds"], row["version"] = prettyDuration(up), int64(up/time.Second), info.Version
 		}
