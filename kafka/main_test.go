@@ -9,11 +9,7 @@ import (
 )
 
 // TestMain checks that no test leaves a goroutine behind, except the ones
-// sarama never stops (see kafkatest.IgnoreFunctions).
+// sarama never stops (see kafkatest.LeakOptions).
 func TestMain(m *testing.M) {
-	var opts []goleak.Option
-	for _, f := range kafkatest.IgnoreFunctions {
-		opts = append(opts, goleak.IgnoreAnyFunction(f))
-	}
-	goleak.VerifyTestMain(m, opts...)
+	goleak.VerifyTestMain(m, kafkatest.LeakOptions()...)
 }

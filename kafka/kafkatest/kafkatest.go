@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"go.uber.org/goleak"
 
 	"github.com/squall-streams/squall/kafka"
 	"github.com/squall-streams/squall/kafka/embedded"
@@ -27,6 +28,18 @@ const EnvBrokers = "KAFKA_BROKERS"
 var IgnoreFunctions = []string{
 	"github.com/rcrowley/go-metrics.(*meterArbiter).tick",
 	"github.com/eapache/go-resiliency/breaker.(*Breaker).timer",
+}
+
+// LeakOptions are IgnoreFunctions as goleak options, for the TestMain of a
+// package whose tests use sarama:
+//
+//	goleak.VerifyTestMain(m, kafkatest.LeakOptions()...)
+func LeakOptions() []goleak.Option {
+	opts := make([]goleak.Option, 0, len(IgnoreFunctions))
+	for _, f := range IgnoreFunctions {
+		opts = append(opts, goleak.IgnoreAnyFunction(f))
+	}
+	return opts
 }
 
 // Brokers returns the real broker's addresses from KAFKA_BROKERS, and fails

@@ -21,11 +21,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	var opts []goleak.Option
-	for _, f := range kafkatest.IgnoreFunctions {
-		opts = append(opts, goleak.IgnoreAnyFunction(f))
-	}
-	goleak.VerifyTestMain(m, opts...)
+	goleak.VerifyTestMain(m, kafkatest.LeakOptions()...)
 }
 
 func TestTranslate(t *testing.T) {
