@@ -11,6 +11,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/squall-streams/squall/examples/kafkawords"
 	"github.com/squall-streams/squall/examples/wordcount/wordcount"
 	"github.com/squall-streams/squall/kafka"
 	"github.com/squall-streams/squall/kafka/kafkatest"
@@ -265,7 +266,7 @@ func BenchmarkKafkaWordCount(b *testing.B) {
 				return nil
 			})
 		}, 2).ShuffleGrouping("lines").Output("word")
-		tb.SetBolt("count", func() topology.Bolt { return &countBolt{} }, 2).FieldsGrouping("split", "word").Output("key", "message")
+		tb.SetBolt("count", func() topology.Bolt { return &kafkawords.CountBolt{Field: "word"} }, 2).FieldsGrouping("split", "word").Output("key", "message")
 		tb.SetBolt("out", bolt, 2).FieldsGrouping("count", "key")
 		topo, err := tb.Build(nil)
 		if err != nil {
@@ -282,22 +283,3 @@ func BenchmarkKafkaWordCount(b *testing.B) {
 	b.ReportMetric(wordRate, "records/s")
 	ratio(b, wordRate, &ceilingProduce, "x_produce")
 }
-
-type countBolt struct {
-	out    topology.OutputCollector
-	counts map[string]int64
-}
-
-func (b *countBolt) Prepare(_ context.Context, _ *topology.Context, c topology.OutputCollector) error {
-	b.out, b.counts = c, map[string]int64{}
-	return nil
-}
-
-func (b *countBolt) Execute(t topology.Tuple) {
-	w := topology.String(t, "word")
-	b.counts[w]++
-	b.out.Emit(topology.Values{w, strconv.FormatInt(b.counts[w], 10)}, t)
-	b.out.Ack(t)
-}
-
-func (b *countBolt) Cleanup() error { return nil }
