@@ -79,13 +79,13 @@ func (b *boltTask) Receive(ctx actor.Context) {
 		b.start(ctx)
 	case *actor.Restarting:
 		// The old instance's last message: fail what it held, clean up.
-		b.stopping()
+		b.out.refuseSubmit()
 		b.stats.Restarts.Add(1)
 		b.abandon()
 		b.cleanup()
 		return
 	case *actor.Stopping:
-		b.stopping()
+		b.out.refuseSubmit()
 		b.abandon()
 		b.cleanup()
 		return
@@ -95,12 +95,6 @@ func (b *boltTask) Receive(ctx actor.Context) {
 		b.panics.crash(fmt.Sprintf("bolt %q task %d", b.comp.ID, b.task))
 	}
 	b.out.afterMessage()
-}
-
-func (b *boltTask) stopping() {
-	if b.out != nil {
-		b.out.stopping.Store(true)
-	}
 }
 
 func (b *boltTask) start(ctx actor.Context) {

@@ -373,6 +373,14 @@ func (o *output) sendCompletions(spout topology.TaskID) {
 	}
 }
 
+// refuseSubmit makes Submit refuse from now on: the task is stopping or
+// restarting. Safe on a task that never started (nil).
+func (o *output) refuseSubmit() {
+	if o != nil {
+		o.stopping.Store(true)
+	}
+}
+
 // submit sends fn to the task's own mailbox (Context.Submit), unless the
 // task is stopping.
 func (o *output) submit(fn func()) bool {

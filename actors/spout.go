@@ -93,15 +93,11 @@ func (s *spoutTask) Receive(ctx actor.Context) {
 		s.syncActive()
 	case *actor.Restarting:
 		s.stats.Restarts.Add(1)
-		if s.out != nil {
-			s.out.stopping.Store(true)
-		}
+		s.out.refuseSubmit()
 		s.close()
 		return
 	case *actor.Stopping:
-		if s.out != nil {
-			s.out.stopping.Store(true)
-		}
+		s.out.refuseSubmit()
 		s.close()
 		return
 	}
