@@ -52,13 +52,11 @@ func stop(t testing.TB, c *local.Cluster) {
 func waitCommitted(t testing.TB, brokers []string, group, topic string, timeout time.Duration) {
 	t.Helper()
 	end := kafkatest.EndOffsets(t, brokers, topic)
-	var last map[int32]int64
 	eventually(t, timeout, 50*time.Millisecond, fmt.Sprintf("group %q to commit %v of %q", group, end, topic), func() bool {
 		got, err := kafkatest.CommittedOffsets(brokers, group, topic)
 		if err != nil {
 			return false
 		}
-		last = got
 		for p, e := range end {
 			if got[p] != e {
 				return false
@@ -66,7 +64,6 @@ func waitCommitted(t testing.TB, brokers []string, group, topic string, timeout 
 		}
 		return true
 	})
-	_ = last
 }
 
 // groupOf is the default group id of a spout component.
