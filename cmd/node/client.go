@@ -145,10 +145,11 @@ func clientCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 		if cmd == "kill" {
 			path += "?wait=" + url.QueryEscape(wait.String())
 		}
-		if err := c.do(ctx, http.MethodPost, path, nil, nil); err != nil {
+		var resp struct{ Status string }
+		if err := c.do(ctx, http.MethodPost, path, nil, &resp); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%s: %sd\n", pos[0], strings.TrimSuffix(cmd, "e"))
+		fmt.Fprintf(stdout, "%s: %s\n", pos[0], resp.Status)
 		return nil
 	}
 	return fmt.Errorf("%w: unknown command %q", errUsage, cmd)

@@ -16,7 +16,8 @@ import (
 // two-node cluster with an admin token: without the token the node refuses,
 // with it (from SQUALL_ADMIN_TOKEN) the count bolt scales to 5 and back to
 // 2 while the word count runs, and a parallelism above NumTasks is refused
-// naming the component.
+// naming the component; then deactivate, activate and kill print what the
+// node answered.
 func TestRebalanceCommand(t *testing.T) {
 	const token = "s3cret"
 	c := clustertest.NewWithConfig(t, 2, clusterTopologies(), func(_ int, cfg *cluster.Config) { cfg.AdminToken = token })
@@ -49,5 +50,11 @@ func TestRebalanceCommand(t *testing.T) {
 	}
 	if code, _, stderr := node("rebalance", "wc", "--parallelism", "count"); code != 2 {
 		t.Errorf("rebalance --parallelism count: exit %d, %q; want a usage error", code, stderr)
+	}
+	for _, cmd := range [][]string{{"deactivate", "wc"}, {"activate", "wc"}, {"kill", "wc", "--wait", "0s"}} {
+		want := map[string]string{"deactivate": "wc: deactivated\n", "activate": "wc: activated\n", "kill": "wc: killed\n"}[cmd[0]]
+		if code, stdout, stderr := node(cmd...); code != 0 || stdout != want {
+			t.Errorf("node %v: exit %d, %q (stderr %q); want 0, %q", cmd, code, stdout, stderr, want)
+		}
 	}
 }
