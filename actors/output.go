@@ -41,6 +41,7 @@ type output struct {
 
 	trackers []topology.TaskID
 	trk      []*trackerBatch // by tracker index
+	spout    bool            // the task is a spout's: it sends inits, not acks
 	trkDirty []int
 
 	// completions go from a tracker to spout tasks.
@@ -71,7 +72,7 @@ func newOutput(env *Env, c *topology.Component, task topology.TaskID, tc *topolo
 		trkSizes:  make([]int, len(env.Topology.Trackers)),
 	}
 	if c != nil {
-		o.comp = c.ID
+		o.comp, o.spout = c.ID, c.Kind == topology.KindSpout
 		local := func(t topology.TaskID) bool { _, ok := env.Directory.Local(t); return ok }
 		o.routers = newRouters(c, tc, local, uint64(task)*0x9e3779b97f4a7c15)
 		for stream, se := range newStreamEdges(env.Topology, c, o.stats.registerEdges(c)) {
@@ -282,7 +283,7 @@ func (o *output) trackerBuf(i int) *trackerBatch {
 		// One kind of update dominates each task (inits at spouts, acks at
 		// bolts): size that one.
 		n := sizeHint(o.trkSizes[i])
-		if o.comp != "" && o.env.Topology.Component(o.comp).Kind == topology.KindSpout {
+		if o.spout {
 			b = &trackerBatch{inits: make([]trackerInit, 0, n)}
 		} else {
 			b = &trackerBatch{acks: make([]trackerAck, 0, n)}
