@@ -40,10 +40,7 @@ func TestMultiProcessPythonYAMLSubmit(t *testing.T) {
 	c.start(0)
 	c.start(1)
 	procs := c.procs
-	poll.Until(t, 30*time.Second, "2 alive members", func() bool {
-		ms := members(procs[0].api)
-		return len(ms) == 2 && ms["p2"].Status == "alive"
-	})
+	c.waitAlive(2)
 	var stdout, stderr strings.Builder
 	if code := run(context.Background(), []string{"submit", file, "--addr", procs[1].api, "--resources", resources}, &stdout, &stderr); code != 0 {
 		t.Fatalf("submit: exit %d: %s", code, stderr.String())

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -23,22 +22,9 @@ func TestMultiProcessRebalance(t *testing.T) {
 	c.start(0)
 	c.start(1)
 	procs, dir := c.procs, c.dir
-	poll.Until(t, 30*time.Second, "2 alive members", func() bool {
-		ms := members(procs[0].api)
-		return ms["n1"].Status == "alive" && ms["n2"].Status == "alive"
-	})
+	c.waitAlive(2)
 
-	lines := wordcount.GenerateLines(20000, 5)
-	input := filepath.Join(dir, "input.txt")
-	if err := os.WriteFile(input, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	want := map[ledgerKey]string{}
-	for i, l := range lines {
-		for p, w := range wordcount.Words(l) {
-			want[ledgerKey{i, p}] = w
-		}
-	}
+	input, want := writeInput(t, dir, wordcount.GenerateLines(20000, 5))
 	ledger := filepath.Join(dir, "ledger")
 	var stdout, stderr strings.Builder
 	if code := run(context.Background(), []string{"submit", "wordcount", "--addr", procs[0].api, "--name", "wc",
@@ -81,13 +67,6 @@ func TestMultiProcessRebalance(t *testing.T) {
 		poll.Until(t, 60*time.Second, "words counted after the rebalance", func() bool { return counted() > before+1000 })
 	}
 	poll.Until(t, 180*time.Second, "every word of every line counted", func() bool { return counted() == len(want) })
-	seen, bad := readLedgers(t, ledger, want)
-	dups := 0
-	for _, n := range seen {
-		dups += n - 1
-	}
-	if len(bad) > 0 {
-		t.Errorf("%d ledger entries are not words of the input, e.g. %q", len(bad), bad[0])
-	}
+	dups := checkLedgers(t, ledger, want)
 	t.Logf("%d words, every (line, position) counted; %d duplicate counts (replays)", len(want), dups)
 }

@@ -126,9 +126,19 @@ func (c *procCluster) startAll() {
 	for i := range c.procs {
 		c.start(i)
 	}
-	poll.Until(c.t, 30*time.Second, fmt.Sprintf("%d alive members", len(c.procs)), func() bool {
+	c.waitAlive(len(c.procs))
+}
+
+// waitAlive waits until process 0 sees the first k processes, and no
+// other node, as alive members.
+func (c *procCluster) waitAlive(k int) {
+	c.t.Helper()
+	poll.Until(c.t, 30*time.Second, fmt.Sprintf("%d alive members", k), func() bool {
 		ms := members(c.procs[0].api)
-		for _, p := range c.procs {
+		if len(ms) != k {
+			return false
+		}
+		for _, p := range c.procs[:k] {
 			if ms[p.name].Status != "alive" {
 				return false
 			}
@@ -207,6 +217,37 @@ func readLedgers(t *testing.T, dir string, want map[ledgerKey]string) (seen map[
 	return seen, bad
 }
 
+// writeInput writes lines to dir/input.txt, the word count's input, and
+// returns its path and the word at every (line, position).
+func writeInput(t *testing.T, dir string, lines []string) (string, map[ledgerKey]string) {
+	t.Helper()
+	input := filepath.Join(dir, "input.txt")
+	if err := os.WriteFile(input, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := map[ledgerKey]string{}
+	for i, l := range lines {
+		for p, w := range wordcount.Words(l) {
+			want[ledgerKey{i, p}] = w
+		}
+	}
+	return input, want
+}
+
+// checkLedgers fails t if a ledger entry is not a word of the input at its
+// place, and returns how many counts were duplicates (replays).
+func checkLedgers(t *testing.T, dir string, want map[ledgerKey]string) (dups int) {
+	t.Helper()
+	seen, bad := readLedgers(t, dir, want)
+	for _, n := range seen {
+		dups += n - 1
+	}
+	if len(bad) > 0 {
+		t.Errorf("%d ledger entries are not words of the input, e.g. %q", len(bad), bad[0])
+	}
+	return dups
+}
+
 // TestMultiProcessClusterSurvivesSIGKILL runs the word count across three
 // node processes, SIGKILLs one mid-run, and checks from the count tasks'
 // ledgers that every word of every line was counted at least once and
@@ -218,17 +259,7 @@ func TestMultiProcessClusterSurvivesSIGKILL(t *testing.T) {
 	c.startAll()
 	procs, dir := c.procs, c.dir
 
-	lines := wordcount.GenerateLines(30000, 11)
-	input := filepath.Join(dir, "input.txt")
-	if err := os.WriteFile(input, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	want := map[ledgerKey]string{}
-	for i, l := range lines {
-		for p, w := range wordcount.Words(l) {
-			want[ledgerKey{i, p}] = w
-		}
-	}
+	input, want := writeInput(t, dir, wordcount.GenerateLines(30000, 11))
 	ledger, outDir := filepath.Join(dir, "ledger"), filepath.Join(dir, "out")
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		t.Fatal(err)
@@ -264,14 +295,7 @@ func TestMultiProcessClusterSurvivesSIGKILL(t *testing.T) {
 		return len(seen) == len(want)
 	})
 	complete := time.Since(killed)
-	seen, bad := readLedgers(t, ledger, want)
-	dups := 0
-	for _, n := range seen {
-		dups += n - 1
-	}
-	if len(bad) > 0 {
-		t.Errorf("%d ledger entries are not words of the input, e.g. %q", len(bad), bad[0])
-	}
+	dups := checkLedgers(t, ledger, want)
 	t.Logf("SIGKILL of n3: tasks running on survivors after %v; every (line, position) counted %v after the kill; %d words, %d duplicate counts",
 		rescheduled.Round(time.Millisecond), complete.Round(time.Millisecond), len(want), dups)
 
