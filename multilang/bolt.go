@@ -222,11 +222,20 @@ func (b *ShellBolt) handle(p *proc, m wire.Message) error {
 	return nil
 }
 
+// lookup finds the pending tuple the subprocess names by id (the decimal
+// id send gave it); h is nil when there is none.
+func (b *ShellBolt) lookup(id wire.ID) (n uint64, h *held) {
+	n, err := strconv.ParseUint(id.String(), 10, 64)
+	if err != nil {
+		return 0, nil
+	}
+	return n, b.pending[n]
+}
+
 // take removes the pending tuple with id.
 func (b *ShellBolt) take(id wire.ID, what string) (*held, error) {
-	n, err := strconv.ParseUint(id.String(), 10, 64)
-	h := b.pending[n]
-	if err != nil || h == nil {
+	n, h := b.lookup(id)
+	if h == nil {
 		return nil, fmt.Errorf("%s a non-existent or already acked/failed tuple id %#v", what, id)
 	}
 	delete(b.pending, n)
@@ -236,9 +245,8 @@ func (b *ShellBolt) take(id wire.ID, what string) (*held, error) {
 func (b *ShellBolt) emit(p *proc, m *wire.Emit) error {
 	b.anchors = b.anchors[:0]
 	for _, a := range m.Anchors {
-		n, err := strconv.ParseUint(a.String(), 10, 64)
-		h := b.pending[n]
-		if err != nil || h == nil {
+		_, h := b.lookup(a)
+		if h == nil {
 			return fmt.Errorf("anchored onto tuple id %#v, which is unknown or already acked/failed", a)
 		}
 		b.anchors = append(b.anchors, h.t)
@@ -273,8 +281,8 @@ func (b *ShellBolt) emit(p *proc, m *wire.Emit) error {
 // blameAnchors makes the input an invalid emit was anchored to the suspect.
 func (b *ShellBolt) blameAnchors(m *wire.Emit) {
 	if len(m.Anchors) == 1 {
-		if n, err := strconv.ParseUint(m.Anchors[0].String(), 10, 64); err == nil && b.pending[n] != nil {
-			b.suspect = b.pending[n]
+		if _, h := b.lookup(m.Anchors[0]); h != nil {
+			b.suspect = h
 		}
 	}
 }
