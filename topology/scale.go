@@ -211,7 +211,12 @@ func (t *Topology) Parallelism(id ComponentID) int { return t.scale.Load().Paral
 // RunningTasks returns the tasks that run now: the first Parallelism of
 // every component's tasks, then the trackers, in task order.
 func (t *Topology) RunningTasks() []TaskID {
-	return t.RunningTasksAt(t.scale.Load())
+	s := t.scale.Load()
+	var out []TaskID
+	for _, c := range t.Components {
+		out = append(out, c.Tasks[:min(max(s.Parallelism(c.ID), 0), len(c.Tasks))]...)
+	}
+	return append(out, t.Trackers...)
 }
 
 // RunningTasksWith returns the tasks that run when the components named
@@ -227,25 +232,6 @@ func (t *Topology) RunningTasksWith(parallelism map[ComponentID]int) []TaskID {
 		out = append(out, c.Tasks[:min(max(k, 1), len(c.Tasks))]...)
 	}
 	return append(out, t.Trackers...)
-}
-
-// RunningTasksAt returns the tasks that run at version s of the scale.
-func (t *Topology) RunningTasksAt(s *ScaleTable) []TaskID {
-	var out []TaskID
-	for _, c := range t.Components {
-		out = append(out, c.Tasks[:min(max(s.Parallelism(c.ID), 0), len(c.Tasks))]...)
-	}
-	return append(out, t.Trackers...)
-}
-
-// Running reports whether task runs at version s of the scale (trackers
-// always run).
-func (t *Topology) Running(s *ScaleTable, task TaskID) bool {
-	c := t.ComponentOf(task)
-	if c == nil {
-		return task >= 1 && int(task) <= len(t.byTask)
-	}
-	return int(task-c.Tasks[0]) < s.Parallelism(c.ID)
 }
 
 // RunningTasks returns the task IDs of component id that run now, in

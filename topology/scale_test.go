@@ -117,8 +117,8 @@ func TestNumTasksIsTheMaximumParallelism(t *testing.T) {
 	if got := tc.RunningTasks("count"); !slices.Equal(got, []topology.TaskID{1}) {
 		t.Errorf("Context.RunningTasks(count) = %v, want [1]", got)
 	}
-	if !inst.Running(inst.Scale().Load(), 1) || inst.Running(inst.Scale().Load(), 2) || !inst.Running(inst.Scale().Load(), 8) {
-		t.Error("Running: want task 1 and the tracker running, task 2 not")
+	if got, want := inst.RunningTasks(), []topology.TaskID{1, 7, 8}; !slices.Equal(got, want) {
+		t.Errorf("instance at count=1: RunningTasks = %v, want %v", got, want)
 	}
 }
 
