@@ -100,18 +100,28 @@ func (b *sinkBolt) Execute(t topology.Tuple) {
 
 func (b *sinkBolt) Cleanup() error { return nil }
 
+// idsTopology is the ids topology: a replaySpout over src, relays relay
+// tasks shuffle-grouped on it, and sinks tasks made by sink grouped on the
+// key.
+func idsTopology(src *source, relays, sinks int, sink func() topology.Bolt, conf topology.Config) (*topology.Topology, error) {
+	b := topology.NewBuilder("ids")
+	b.SetSpout("ids", func() topology.Spout { return &replaySpout{src: src} }, 1).Output("id", "key")
+	b.SetBasicBolt("relay", func() topology.BasicBolt {
+		return topology.BoltFunc(func(t topology.Tuple, c topology.BasicCollector) error {
+			c.Emit(t.Values())
+			return nil
+		})
+	}, relays).ShuffleGrouping("ids").Output("id", "key")
+	b.SetBolt("sink", sink, sinks).FieldsGrouping("relay", "key")
+	return b.Build(conf)
+}
+
+// factory is the ids topology of the cluster tests: 3 relays, 4 sinks,
+// 2 ackers, a 3 s timeout.
 func factory(src *source) cluster.Factory {
 	return func(conf topology.Config) (*topology.Topology, error) {
-		b := topology.NewBuilder("ids")
-		b.SetSpout("ids", func() topology.Spout { return &replaySpout{src: src} }, 1).Output("id", "key")
-		b.SetBasicBolt("relay", func() topology.BasicBolt {
-			return topology.BoltFunc(func(t topology.Tuple, c topology.BasicCollector) error {
-				c.Emit(t.Values())
-				return nil
-			})
-		}, 3).ShuffleGrouping("ids").Output("id", "key")
-		b.SetBolt("sink", func() topology.Bolt { return &sinkBolt{src: src} }, 4).FieldsGrouping("relay", "key")
-		return b.Build(topology.Config{topology.MessageTimeoutSecs: 3, topology.MaxSpoutPending: 200, topology.AckerExecutors: 2}.Merge(conf))
+		return idsTopology(src, 3, 4, func() topology.Bolt { return &sinkBolt{src: src} },
+			topology.Config{topology.MessageTimeoutSecs: 3, topology.MaxSpoutPending: 200, topology.AckerExecutors: 2}.Merge(conf))
 	}
 }
 

@@ -33,16 +33,8 @@ func TestMetricsExposition(t *testing.T) {
 	const n = 1000
 	src := newSource(n)
 	c := clustertest.New(t, 1, map[string]cluster.Factory{"ids": func(conf topology.Config) (*topology.Topology, error) {
-		b := topology.NewBuilder("ids")
-		b.SetSpout("ids", func() topology.Spout { return &replaySpout{src: src} }, 1).Output("id", "key")
-		b.SetBasicBolt("relay", func() topology.BasicBolt {
-			return topology.BoltFunc(func(t topology.Tuple, c topology.BasicCollector) error {
-				c.Emit(t.Values())
-				return nil
-			})
-		}, 2).ShuffleGrouping("ids").Output("id", "key")
-		b.SetBolt("sink", func() topology.Bolt { return &gaugeBolt{sinkBolt{src: src}} }, 2).FieldsGrouping("relay", "key")
-		return b.Build(topology.Config{topology.MessageTimeoutSecs: 10}.Merge(conf))
+		return idsTopology(src, 2, 2, func() topology.Bolt { return &gaugeBolt{sinkBolt{src: src}} },
+			topology.Config{topology.MessageTimeoutSecs: 10}.Merge(conf))
 	}})
 	if err := c.Node(0).Submit("ids", "ids", nil); err != nil {
 		t.Fatal(err)
