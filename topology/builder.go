@@ -83,22 +83,20 @@ type Declarer struct {
 
 // SetSpout adds a spout with parallelism tasks, each made by factory.
 func (b *Builder) SetSpout(id ComponentID, factory func() Spout, parallelism int) *Declarer {
-	d := &Declarer{id: id, kind: KindSpout, parallelism: parallelism, newSpout: factory}
-	if factory == nil {
-		d.errs = append(d.errs, invalid("spout %q: factory is nil", id))
-	} else if od, ok := factory().(OutputDeclarer); ok {
-		od.DeclareOutputFields(d)
-	}
-	b.comps = append(b.comps, d)
-	return d
+	return add(b, &Declarer{id: id, kind: KindSpout, parallelism: parallelism, newSpout: factory}, factory)
 }
 
 // SetBolt adds a bolt with parallelism tasks, each made by factory.
 func (b *Builder) SetBolt(id ComponentID, factory func() Bolt, parallelism int) *Declarer {
-	d := &Declarer{id: id, kind: KindBolt, parallelism: parallelism, newBolt: factory}
+	return add(b, &Declarer{id: id, kind: KindBolt, parallelism: parallelism, newBolt: factory}, factory)
+}
+
+// add adds component d, made by factory, letting an instance declare its
+// outputs when it is an OutputDeclarer.
+func add[C any](b *Builder, d *Declarer, factory func() C) *Declarer {
 	if factory == nil {
-		d.errs = append(d.errs, invalid("bolt %q: factory is nil", id))
-	} else if od, ok := factory().(OutputDeclarer); ok {
+		d.errs = append(d.errs, invalid("%s %q: factory is nil", d.kind, d.id))
+	} else if od, ok := any(factory()).(OutputDeclarer); ok {
 		od.DeclareOutputFields(d)
 	}
 	b.comps = append(b.comps, d)
