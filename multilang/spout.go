@@ -31,6 +31,8 @@ type ShellSpout struct {
 	cmds    queue[commandKind]
 	nextOut int
 	target  []topology.TaskID
+	// next is the encoded "next" command, the same bytes every time.
+	next []byte
 }
 
 type commandKind uint8
@@ -72,6 +74,11 @@ func (s *ShellSpout) Open(_ context.Context, tc *topology.Context, c topology.Sp
 	if err := s.prepare(tc); err != nil {
 		return err
 	}
+	next, err := wire.AppendFrame(nil, s.s.ser, wire.Next{})
+	if err != nil {
+		return err
+	}
+	s.next = next
 	s.out = c
 	s.emitter, _ = c.(spoutTaskEmitter)
 	s.start()
@@ -87,13 +94,19 @@ func (s *ShellSpout) start() {
 
 // send writes a command the subprocess will sync.
 func (s *ShellSpout) send(m wire.Message, kind commandKind) {
-	p := s.proc
-	if p == nil || p.broken || s.closed {
-		return
-	}
 	frame, err := wire.AppendFrame(nil, s.s.ser, m)
 	if err != nil {
 		s.out.ReportError(fmt.Errorf("multilang: spout %q: %w", s.tc.Component, err))
+		return
+	}
+	s.sendFrame(frame, kind)
+}
+
+// sendFrame writes an encoded command the subprocess will sync. The outbox
+// only reads frames, so one frame may be sent many times.
+func (s *ShellSpout) sendFrame(frame []byte, kind commandKind) {
+	p := s.proc
+	if p == nil || p.broken || s.closed {
 		return
 	}
 	p.beginCommand()
@@ -108,7 +121,7 @@ func (s *ShellSpout) send(m wire.Message, kind commandKind) {
 // up to WithNextInFlight "next" commands outstanding.
 func (s *ShellSpout) NextTuple() {
 	for s.active && s.proc != nil && !s.proc.broken && s.nextOut < s.s.nextInFlight {
-		s.send(wire.Next{}, cmdNext)
+		s.sendFrame(s.next, cmdNext)
 	}
 }
 
