@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -69,11 +70,11 @@ func TestTransportRejectsMalformedInput(t *testing.T) {
 	}
 	inputs := [][]byte{
 		frame([]byte{0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f}), // truncated field
-		frame([]byte{0xff}),                        // an unknown wire type
-		frame(nil),                                 // empty frame
-		{0xff, 0xff, 0xff, 0xff},                   // a 4 GiB length
-		frame(unknownTarget),                       // a target that does not exist
-		append([]byte(nil), slicesConcat(lies)...), // lies, well framed
+		frame([]byte{0xff}),      // an unknown wire type
+		frame(nil),               // empty frame
+		{0xff, 0xff, 0xff, 0xff}, // a 4 GiB length
+		frame(unknownTarget),     // a target that does not exist
+		slices.Concat(lies...),   // lies, well framed
 		garbage,
 		frame(garbage),
 	}
@@ -150,14 +151,6 @@ func TestNameOfALiveNodeIsRefused(t *testing.T) {
 	if !errors.Is(err, cluster.ErrNameInUse) {
 		t.Fatalf("err = %v, want ErrNameInUse", err)
 	}
-}
-
-func slicesConcat(bs [][]byte) []byte {
-	var out []byte
-	for _, b := range bs {
-		out = append(out, b...)
-	}
-	return out
 }
 
 // Without a gossip key nodes still join, and stray bytes at the gossip port
