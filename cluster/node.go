@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/rand"
@@ -203,15 +204,8 @@ func (c conflictDelegate) NotifyConflict(existing, other *memberlist.Node) {
 type slogWriter struct{ l *slog.Logger }
 
 func (w slogWriter) Write(p []byte) (int, error) {
-	w.l.Debug(string(trimNL(p)))
+	w.l.Debug(string(bytes.TrimRight(p, "\r\n")))
 	return len(p), nil
-}
-
-func trimNL(p []byte) []byte {
-	for len(p) > 0 && (p[len(p)-1] == '\n' || p[len(p)-1] == '\r') {
-		p = p[:len(p)-1]
-	}
-	return p
 }
 
 // Name is the node's name.
