@@ -608,23 +608,23 @@ func (n *Node) Kill(ctx context.Context, name string, wait time.Duration) error 
 		return err
 	}
 	if wait > 0 {
-		wctx, cancel := context.WithTimeout(ctx, wait)
-		tick := time.NewTicker(20 * time.Millisecond)
-		for {
-			if n.clusterInFlight(wctx, name) == 0 {
-				break
-			}
-			select {
-			case <-wctx.Done():
-			case <-tick.C:
-				continue
-			}
-			break
-		}
-		tick.Stop()
-		cancel()
+		n.drain(ctx, name, wait)
 	}
 	return n.update(name, func(s *messages.TopologySpec) { s.Killed = true; s.Active = false })
+}
+
+// drain waits up to wait until no node has trees of name in flight.
+func (n *Node) drain(ctx context.Context, name string, wait time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for ctx.Err() == nil && n.clusterInFlight(ctx, name) != 0 {
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+		}
+	}
 }
 
 // Members lists the members this node knows, dead ones included.
