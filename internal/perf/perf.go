@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/squall-streams/squall/actors"
 	"github.com/squall-streams/squall/examples/wordcount/wordcount"
 	"github.com/squall-streams/squall/local"
 	"github.com/squall-streams/squall/supervisor"
@@ -264,14 +265,13 @@ func Measure(ctx context.Context, spec Spec) (Run, error) {
 	if err := sleepCtx(ctx, spec.Warmup); err != nil {
 		return Run{}, err
 	}
+	spouts := spoutStats(r)
 	count := func() (int64, int64) {
 		var acked, emitted, failed int64
-		for _, s := range r.Stats() {
-			if comp := t.Component(s.Component); comp != nil && comp.Kind == topology.KindSpout {
-				acked += s.Acked.Load()
-				emitted += s.Emitted.Load()
-				failed += s.Failed.Load()
-			}
+		for _, s := range spouts {
+			acked += s.Acked.Load()
+			emitted += s.Emitted.Load()
+			failed += s.Failed.Load()
 		}
 		switch {
 		case spec.Workload == ConstSpoutOnly:
@@ -285,7 +285,9 @@ func Measure(ctx context.Context, spec Spec) (Run, error) {
 			return seen.Load(), failed
 		}
 	}
-	spoutHists(r, t, func(h interface{ Reset() }) { h.Reset() })
+	for _, s := range spouts {
+		s.CompleteLatency.Reset()
+	}
 	n0, f0 := count()
 	cpu0 := cpuTime()
 	start := time.Now()
@@ -303,7 +305,7 @@ func Measure(ctx context.Context, spec Spec) (Run, error) {
 		run.Unit = "words"
 	}
 	if spec.Acking {
-		p50, p99, p999 := latencies(r, t)
+		p50, p99, p999 := latencies(spouts)
 		run.P50ms, run.P99ms, run.P999ms = ms(p50), ms(p99), ms(p999)
 	}
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -316,24 +318,25 @@ func Measure(ctx context.Context, spec Spec) (Run, error) {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func spoutHists(r *supervisor.Running, t *topology.Topology, fn func(h interface{ Reset() })) {
+// spoutStats are the statistics of r's spout tasks.
+func spoutStats(r *supervisor.Running) []*actors.TaskStats {
+	var out []*actors.TaskStats
 	for _, s := range r.Stats() {
-		if comp := t.Component(s.Component); comp != nil && comp.Kind == topology.KindSpout {
-			fn(&s.CompleteLatency)
+		if comp := r.Topology.Component(s.Component); comp != nil && comp.Kind == topology.KindSpout {
+			out = append(out, s)
 		}
 	}
+	return out
 }
 
 // latencies merges the spouts' histograms (one spout task is the common
 // case; with more the worst task's percentiles are reported).
-func latencies(r *supervisor.Running, t *topology.Topology) (p50, p99, p999 time.Duration) {
-	for _, s := range r.Stats() {
-		if comp := t.Component(s.Component); comp != nil && comp.Kind == topology.KindSpout {
-			h := &s.CompleteLatency
-			p50 = max(p50, h.Quantile(0.5))
-			p99 = max(p99, h.Quantile(0.99))
-			p999 = max(p999, h.Quantile(0.999))
-		}
+func latencies(spouts []*actors.TaskStats) (p50, p99, p999 time.Duration) {
+	for _, s := range spouts {
+		h := &s.CompleteLatency
+		p50 = max(p50, h.Quantile(0.5))
+		p99 = max(p99, h.Quantile(0.99))
+		p999 = max(p999, h.Quantile(0.999))
 	}
 	return
 }
