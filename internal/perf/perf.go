@@ -24,11 +24,10 @@ import (
 
 // Workload names, as storm-perf calls its topologies.
 const (
-	ConstSpoutOnly        = "ConstSpoutOnly"
-	ConstSpoutNullBolt    = "ConstSpoutNullBolt"
-	ConstSpoutIDNullBolt  = "ConstSpoutIdBoltNullBolt"
-	FileReadWordCount     = "FileReadWordCount"
-	defaultMaxSpoutPendng = 1000
+	ConstSpoutOnly       = "ConstSpoutOnly"
+	ConstSpoutNullBolt   = "ConstSpoutNullBolt"
+	ConstSpoutIDNullBolt = "ConstSpoutIdBoltNullBolt"
+	FileReadWordCount    = "FileReadWordCount"
 )
 
 // Run is one measured run.
