@@ -296,7 +296,8 @@ func (sh *shell) replyTaskIDs(p *proc, m *wire.Emit, stream topology.StreamID, t
 		}
 	}
 	sh.taskScratch = ids
-	frame, err := wire.AppendFrame(nil, sh.s.ser, wire.TaskIDs(slices.Clone(ids)))
+	// The frame is encoded here and now, so ids need no copy.
+	frame, err := wire.AppendFrame(nil, sh.s.ser, wire.TaskIDs(ids))
 	if err == nil {
 		p.out.pushPrio(frame)
 	}
