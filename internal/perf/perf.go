@@ -7,6 +7,7 @@ package perf
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -260,9 +261,14 @@ func Measure(ctx context.Context, spec Spec) (Run, error) {
 	if err != nil {
 		return Run{}, err
 	}
+	stop := func() error {
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		return c.Stop(stopCtx)
+	}
 	r := c.Topology()
 	if err := sleepCtx(ctx, spec.Warmup); err != nil {
-		return Run{}, err
+		return Run{}, errors.Join(err, stop())
 	}
 	spouts := spoutStats(r)
 	count := func() (int64, int64) {
@@ -307,9 +313,7 @@ func Measure(ctx context.Context, spec Spec) (Run, error) {
 		p50, p99, p999 := latencies(spouts)
 		run.P50ms, run.P99ms, run.P999ms = ms(p50), ms(p99), ms(p999)
 	}
-	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	if err := c.Stop(stopCtx); err != nil {
+	if err := stop(); err != nil {
 		return run, err
 	}
 	return run, measureErr

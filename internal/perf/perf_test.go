@@ -2,6 +2,7 @@ package perf
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -70,4 +71,15 @@ func BenchmarkConstSpoutNullBoltAckedLatencyOff(b *testing.B) {
 
 func BenchmarkConstSpoutIdBoltNullBoltAckedLatencyOff(b *testing.B) {
 	benchmark(b, Spec{Workload: ConstSpoutIDNullBolt, Acking: true, NoLatencyMetrics: true})
+}
+
+// A run cancelled during its warm-up stops the topology it started
+// (TestMain's leak check fails otherwise).
+func TestMeasureCancelledInWarmupStops(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := Measure(ctx, Spec{Workload: ConstSpoutNullBolt, Warmup: time.Minute, Measure: time.Second})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Measure = %v, want context.DeadlineExceeded", err)
+	}
 }
