@@ -58,18 +58,9 @@ func TestSpoutConfigValidate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := validSpoutConfig()
 			tt.edit(&c)
-			err := c.Validate()
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatalf("Validate() = %v", err)
-				}
-				return
-			}
-			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("Validate() = %v, want ErrInvalidConfig mentioning %q", err, tt.wantErr)
-			}
-			if _, nerr := NewSpout(c); nerr == nil {
-				t.Fatal("NewSpout accepted an invalid config")
+			checkValidate(t, c.Validate(), tt.wantErr)
+			if _, nerr := NewSpout(c); (nerr != nil) != (tt.wantErr != "") {
+				t.Fatalf("NewSpout() = %v, want an error: %v", nerr, tt.wantErr != "")
 			}
 		})
 	}
@@ -98,17 +89,23 @@ func TestBoltConfigValidate(t *testing.T) {
 			c := DefaultBoltConfig()
 			c.Brokers, c.Topic = []string{"127.0.0.1:9092"}, "out"
 			tt.edit(&c)
-			err := c.Validate()
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatalf("Validate() = %v", err)
-				}
-				return
-			}
-			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("Validate() = %v, want ErrInvalidConfig mentioning %q", err, tt.wantErr)
-			}
+			checkValidate(t, c.Validate(), tt.wantErr)
 		})
+	}
+}
+
+// checkValidate fails t unless err, from Validate, is nil when wantErr is
+// empty, and otherwise ErrInvalidConfig mentioning wantErr.
+func checkValidate(t *testing.T, err error, wantErr string) {
+	t.Helper()
+	if wantErr == "" {
+		if err != nil {
+			t.Fatalf("Validate() = %v", err)
+		}
+		return
+	}
+	if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), wantErr) {
+		t.Fatalf("Validate() = %v, want ErrInvalidConfig mentioning %q", err, wantErr)
 	}
 }
 
