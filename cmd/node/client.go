@@ -99,11 +99,10 @@ func clientCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 		if err := need(1, "TOPOLOGY|FILE.yaml [--name N] [--resources DIR] [--set key=value]..."); err != nil {
 			return err
 		}
-		n := *name
-		if n == "" {
-			n = pos[0]
+		req := cluster.SubmitRequest{Name: *name, Kind: pos[0], Conf: map[string]string{}}
+		if req.Name == "" {
+			req.Name = pos[0]
 		}
-		req := cluster.SubmitRequest{Name: n, Kind: pos[0], Conf: map[string]string{}}
 		for k, v := range conf {
 			req.Conf[k] = fmt.Sprint(v)
 		}
@@ -126,11 +125,10 @@ func clientCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 		} else if *resources != "" {
 			return fmt.Errorf("%w: --resources is for YAML topologies", errUsage)
 		}
-		n = req.Name
 		if err := c.do(ctx, http.MethodPost, "/api/v1/topologies", req, nil); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "submitted %s (%s)\n", n, pos[0])
+		fmt.Fprintf(stdout, "submitted %s (%s)\n", req.Name, pos[0])
 		return nil
 	case "rebalance":
 		if err := need(1, "NAME [--parallelism component=K]... [--wait 30s]"); err != nil {

@@ -45,6 +45,9 @@ func TestMultiProcessPythonYAMLSubmit(t *testing.T) {
 	if code := run(context.Background(), []string{"submit", file, "--addr", procs[1].api, "--resources", resources}, &stdout, &stderr); code != 0 {
 		t.Fatalf("submit: exit %d: %s", code, stderr.String())
 	}
+	if want := "submitted topology (" + file + ")\n"; stdout.String() != want { // named after the file
+		t.Errorf("submit printed %q, want %q", stdout.String(), want)
+	}
 	if err := os.RemoveAll(resources); err != nil { // each node runs its own copy now
 		t.Fatal(err)
 	}

@@ -271,6 +271,9 @@ func TestMultiProcessClusterSurvivesSIGKILL(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("submit: exit %d: %s", code, stderr.String())
 	}
+	if want := "submitted wc (wordcount)\n"; stdout.String() != want {
+		t.Errorf("submit printed %q, want %q", stdout.String(), want)
+	}
 	poll.Until(t, 60*time.Second, "a fifth of the words counted", func() bool {
 		seen, _ := readLedgers(t, ledger, want)
 		return len(seen) > len(want)/5
