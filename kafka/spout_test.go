@@ -50,13 +50,7 @@ func TestSpoutAndBoltCarryEveryRecord(t *testing.T) {
 	c := start(t, pipeline(t, "carry", sc, bc, 2))
 	waitCommitted(t, brokers, groupOf("carry", "kafka"), "in", 60*time.Second)
 	stop(t, c)
-	var values [][]byte
-	for _, r := range kafkatest.ReadAll(t, brokers, "out") {
-		if !bytes.Equal(r.Key, r.Value) {
-			t.Fatalf("record %s: key %q, value %q", r.Topic, r.Key, r.Value)
-		}
-		values = append(values, r.Value)
-	}
+	values := outputValues(t, brokers, "out")
 	dups := checkIDs(t, values, n, nil)
 	s := sm.Snapshot()
 	t.Logf("spout %+v, bolt %+v, duplicates %d", s, bm.Snapshot(), dups)
