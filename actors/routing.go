@@ -20,18 +20,13 @@ type chooser interface {
 	choose(values topology.Values, dst []topology.TaskID) []topology.TaskID
 }
 
-// newChooser builds the chooser of sub for the task emitting on stream,
-// with every consumer task running. local reports whether a consumer task
-// runs in the emitter's process, for local-or-shuffle. seed makes shuffles
-// of different emitters start apart.
-func newChooser(sub topology.Subscription, tc *topology.Context, stream topology.StreamID, local func(topology.TaskID) bool, seed uint64) chooser {
-	return newScaledChooser(sub, len(sub.Tasks), tc, stream, local, seed)
-}
-
-// newScaledChooser builds the chooser of sub when the first running of the
-// consumer's tasks run. Fields and partial-key groupings hash over all the
-// consumer's tasks (its key groups) and map key groups to running tasks;
-// the other groupings choose among the running tasks only.
+// newScaledChooser builds the chooser of sub for the task emitting on
+// stream, when the first running of the consumer's tasks run. Fields and
+// partial-key groupings hash over all the consumer's tasks (its key groups)
+// and map key groups to running tasks; the other groupings choose among the
+// running tasks only. local reports whether a consumer task runs in the
+// emitter's process, for local-or-shuffle. seed makes shuffles of different
+// emitters start apart.
 func newScaledChooser(sub topology.Subscription, running int, tc *topology.Context, stream topology.StreamID, local func(topology.TaskID) bool, seed uint64) chooser {
 	all := sub.Tasks
 	running = min(max(running, 1), len(all))

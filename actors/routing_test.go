@@ -24,6 +24,11 @@ func sub(g topology.Grouping, tasks []topology.TaskID, idx ...int) topology.Subs
 	return topology.Subscription{Consumer: "c", Grouping: g, FieldIndex: idx, Tasks: tasks}
 }
 
+// newChooser builds the chooser of sub with every consumer task running.
+func newChooser(sub topology.Subscription, tc *topology.Context, stream topology.StreamID, local func(topology.TaskID) bool, seed uint64) chooser {
+	return newScaledChooser(sub, len(sub.Tasks), tc, stream, local, seed)
+}
+
 // chooseOne routes values and requires exactly one destination.
 func chooseOne(t *testing.T, c chooser, values topology.Values) topology.TaskID {
 	t.Helper()
