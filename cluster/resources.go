@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 )
 
@@ -158,7 +157,7 @@ func untarGz(tgz []byte, dst string) error {
 			return fmt.Errorf("resources: %w", err)
 		}
 		name := filepath.FromSlash(h.Name)
-		if filepath.IsAbs(name) || name == ".." || strings.HasPrefix(name, ".."+string(filepath.Separator)) || !filepath.IsLocal(name) {
+		if !filepath.IsLocal(name) { // absolute, empty, or climbing out with ..
 			return fmt.Errorf("resources: path %q leaves the directory", h.Name)
 		}
 		target := filepath.Join(dst, name)

@@ -45,12 +45,17 @@ func TestTarGzRoundTripAndDigest(t *testing.T) {
 }
 
 func TestUntarRefusesEscapesAndLinks(t *testing.T) {
-	for _, h := range []*tar.Header{
-		{Name: "../evil", Typeflag: tar.TypeReg, Mode: 0o644},
-		{Name: "/etc/evil", Typeflag: tar.TypeReg, Mode: 0o644},
-		{Name: "a/../../evil", Typeflag: tar.TypeReg, Mode: 0o644},
-		{Name: "link", Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"},
+	for _, c := range []struct {
+		h    *tar.Header
+		want string
+	}{
+		{&tar.Header{Name: "../evil", Typeflag: tar.TypeReg, Mode: 0o644}, "leaves the directory"},
+		{&tar.Header{Name: "..", Typeflag: tar.TypeDir, Mode: 0o755}, "leaves the directory"},
+		{&tar.Header{Name: "/etc/evil", Typeflag: tar.TypeReg, Mode: 0o644}, "leaves the directory"},
+		{&tar.Header{Name: "a/../../evil", Typeflag: tar.TypeReg, Mode: 0o644}, "leaves the directory"},
+		{&tar.Header{Name: "link", Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"}, "not a file or directory"},
 	} {
+		h := c.h
 		var buf bytes.Buffer
 		gz := gzip.NewWriter(&buf)
 		tw := tar.NewWriter(gz)
@@ -58,8 +63,8 @@ func TestUntarRefusesEscapesAndLinks(t *testing.T) {
 		_ = tw.Close()
 		_ = gz.Close()
 		dst := t.TempDir()
-		if err := untarGz(buf.Bytes(), dst); err == nil {
-			t.Errorf("%q (type %c) was unpacked", h.Name, h.Typeflag)
+		if err := untarGz(buf.Bytes(), dst); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q (type %c): %v, want an error saying %q", h.Name, h.Typeflag, err, c.want)
 		}
 	}
 	if err := untarGz([]byte("not gzip"), t.TempDir()); err == nil || !strings.Contains(err.Error(), "resources") {
