@@ -155,15 +155,16 @@ type committedOffset struct {
 // that failed because the coordinator moved or is loading.
 const coordinatorRetries = 5
 
-// fetchCommitted reads the commits of group for the partitions of claims.
-func fetchCommitted(client sarama.Client, group string, claims map[string][]int32) (map[TopicPartition]committedOffset, error) {
-	if len(claims) == 0 {
-		return nil, nil // an empty request would ask for every partition
-	}
+// withCoordinator sends a request to group's coordinator with send, up to
+// coordinatorRetries times: again, after a growing pause (attempt × pause)
+// and a coordinator refresh, when the coordinator cannot be reached or send
+// reports retry. Without retry, send's error is returned as it is; what
+// names the request in the error of the last failed attempt.
+func withCoordinator(client sarama.Client, group, what string, pause time.Duration, send func(*sarama.Broker) (retry bool, err error)) error {
 	var last error
 	for attempt := range coordinatorRetries {
 		if attempt > 0 {
-			time.Sleep(time.Duration(attempt) * 100 * time.Millisecond)
+			time.Sleep(time.Duration(attempt) * pause)
 			_ = client.RefreshCoordinator(group)
 		}
 		broker, err := client.Coordinator(group)
@@ -171,14 +172,29 @@ func fetchCommitted(client sarama.Client, group string, claims map[string][]int3
 			last = err
 			continue
 		}
+		retry, err := send(broker)
+		if !retry {
+			return err
+		}
+		last = err
+	}
+	return fmt.Errorf("%s of group %q: %w", what, group, last)
+}
+
+// fetchCommitted reads the commits of group for the partitions of claims.
+func fetchCommitted(client sarama.Client, group string, claims map[string][]int32) (map[TopicPartition]committedOffset, error) {
+	if len(claims) == 0 {
+		return nil, nil // an empty request would ask for every partition
+	}
+	var out map[TopicPartition]committedOffset
+	err := withCoordinator(client, group, "fetch committed offsets", 100*time.Millisecond, func(broker *sarama.Broker) (bool, error) {
 		req := sarama.NewOffsetFetchRequest(client.Config().Version, group, claims)
 		resp, err := broker.FetchOffset(req)
 		if err != nil {
-			last = err
-			continue
+			return true, err
 		}
-		out := make(map[TopicPartition]committedOffset)
-		retry := false
+		out = make(map[TopicPartition]committedOffset)
+		var retry error
 		for topic, parts := range claims {
 			for _, p := range parts {
 				b := resp.GetBlock(topic, p)
@@ -198,33 +214,24 @@ func fetchCommitted(client sarama.Client, group string, claims map[string][]int3
 					out[TopicPartition{topic, p}] = committedOffset{offset: b.Offset, metadata: b.Metadata}
 				case sarama.ErrNotCoordinatorForConsumer, sarama.ErrConsumerCoordinatorNotAvailable,
 					sarama.ErrOffsetsLoadInProgress, sarama.ErrUnstableOffsetCommit:
-					retry, last = true, b.Err
+					retry = b.Err
 				default:
-					return nil, fmt.Errorf("fetch committed offset of %s/%d: %w", topic, p, b.Err)
+					return false, fmt.Errorf("fetch committed offset of %s/%d: %w", topic, p, b.Err)
 				}
 			}
 		}
-		if !retry {
-			return out, nil
-		}
+		return retry != nil, retry
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("fetch committed offsets of group %q: %w", group, last)
+	return out, nil
 }
 
 // commitOffsets commits positions for group as member in generation, and
 // reports the first partition Kafka refused.
 func commitOffsets(client sarama.Client, group, member string, generation int32, positions map[TopicPartition]int64, metadata string) error {
-	var last error
-	for attempt := range coordinatorRetries {
-		if attempt > 0 {
-			time.Sleep(time.Duration(attempt) * 50 * time.Millisecond)
-			_ = client.RefreshCoordinator(group)
-		}
-		broker, err := client.Coordinator(group)
-		if err != nil {
-			last = err
-			continue
-		}
+	return withCoordinator(client, group, "commit offsets", 50*time.Millisecond, func(broker *sarama.Broker) (bool, error) {
 		req := sarama.NewOffsetCommitRequest(client.Config(), group)
 		req.ConsumerID = member
 		req.ConsumerGroupGeneration = generation
@@ -233,31 +240,26 @@ func commitOffsets(client sarama.Client, group, member string, generation int32,
 		}
 		resp, err := broker.CommitOffset(req)
 		if err != nil {
-			last = err
-			continue
+			return true, err
 		}
-		var refused error
-		retry := false
+		var refused, retry error
 		for topic, parts := range resp.Errors {
 			for p, kerr := range parts {
 				switch kerr {
 				case sarama.ErrNoError:
 				case sarama.ErrNotCoordinatorForConsumer, sarama.ErrConsumerCoordinatorNotAvailable,
 					sarama.ErrOffsetsLoadInProgress, sarama.ErrRequestTimedOut:
-					retry, last = true, kerr
+					retry = kerr
 				default:
 					refused = fmt.Errorf("commit %s/%d: %w", topic, p, kerr)
 				}
 			}
 		}
 		if refused != nil {
-			return refused
+			return false, refused
 		}
-		if !retry {
-			return nil
-		}
-	}
-	return fmt.Errorf("commit offsets of group %q: %w", group, last)
+		return retry != nil, retry
+	})
 }
 
 // errClosing is returned by the consumer group handler when the spout closes.
