@@ -161,7 +161,7 @@ func randID() uint64 {
 func (o *output) router(stream topology.StreamID) *streamRouter {
 	r := o.routers[stream]
 	if r == nil {
-		panic(fmt.Errorf("%s %q: emit on undeclared stream %q", "component", o.comp, stream))
+		panic(fmt.Errorf("component %q: emit on undeclared stream %q", o.comp, stream))
 	}
 	return r
 }
