@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -237,12 +238,7 @@ func rebalanceCmd(ctx context.Context, c *apiClient, name string, parallelism ma
 	} else {
 		fmt.Fprintf(stdout, "; after %.0f ms still waiting for %s to apply it\n", r.TookMs, strings.Join(r.Waiting, ", "))
 	}
-	comps := make([]string, 0, len(r.Parallelism))
-	for c := range r.Parallelism {
-		comps = append(comps, c)
-	}
-	slices.Sort(comps)
-	for _, c := range comps {
+	for _, c := range slices.Sorted(maps.Keys(r.Parallelism)) {
 		fmt.Fprintf(stdout, "  %-16s %d running\n", c, r.Parallelism[c])
 	}
 	if !r.Applied && wait > 0 {

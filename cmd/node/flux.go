@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"path/filepath"
 	"strings"
 
@@ -40,15 +41,9 @@ func fluxRegistry() flux.Registry {
 
 func componentConf(c *flux.Component, conf topology.Config) topology.Config {
 	out := topology.Config{}
-	for k, v := range conf {
-		out[k] = v
-	}
-	for k, v := range c.Conf {
-		out[k] = v
-	}
-	for k, v := range c.Properties {
-		out[k] = v
-	}
+	maps.Copy(out, conf)
+	maps.Copy(out, c.Conf)
+	maps.Copy(out, c.Properties)
 	return out
 }
 

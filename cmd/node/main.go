@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"slices"
@@ -239,11 +240,4 @@ type job struct {
 	report func(w io.Writer, elapsed time.Duration) error
 }
 
-func registeredNames() []string {
-	names := make([]string, 0, len(registry))
-	for n := range registry {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
-}
+func registeredNames() []string { return slices.Sorted(maps.Keys(registry)) }
