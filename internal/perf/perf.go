@@ -69,36 +69,49 @@ type Spec struct {
 	NoLatencyMetrics bool
 }
 
+// pacer is what the workloads' spouts share: it emits at most rate tuples
+// a second (0: unlimited), numbered from 1, the number as message id when
+// acking.
+type pacer struct {
+	out   topology.SpoutCollector
+	ack   bool
+	rate  float64 // per task
+	start time.Time
+	seq   int64
+}
+
+func (p *pacer) open(c topology.SpoutCollector) { p.out, p.start = c, time.Now() }
+
+// due reports whether the rate allows another tuple now.
+func (p *pacer) due() bool {
+	return p.rate <= 0 || p.seq < int64(time.Since(p.start).Seconds()*p.rate)
+}
+
+func (p *pacer) emit(values topology.Values) {
+	p.seq++
+	if p.ack {
+		p.out.Emit(values, p.seq)
+	} else {
+		p.out.Emit(values, nil)
+	}
+}
+
 // ConstSpout emits the same string forever, with a message id when acking.
 type ConstSpout struct {
 	topology.BaseSpout
-	out   topology.SpoutCollector
-	ack   bool
-	seq   int64
-	rate  float64 // per task; 0: unlimited
-	start time.Time
+	pacer
 	value topology.Values
 }
 
 func (s *ConstSpout) Open(_ context.Context, _ *topology.Context, c topology.SpoutCollector) error {
-	s.out = c
-	s.start = time.Now()
+	s.open(c)
 	s.value = topology.Values{"some data"}
 	return nil
 }
 
 func (s *ConstSpout) NextTuple() {
-	if s.rate > 0 {
-		due := int64(time.Since(s.start).Seconds() * s.rate)
-		if s.seq >= due {
-			return
-		}
-	}
-	s.seq++
-	if s.ack {
-		s.out.Emit(s.value, s.seq)
-	} else {
-		s.out.Emit(s.value, nil)
+	if s.due() {
+		s.emit(s.value)
 	}
 }
 
@@ -142,33 +155,23 @@ func (b *IDBolt) Cleanup() error { return nil }
 // FileReadSpout emits lines of a (generated) file round and round.
 type FileReadSpout struct {
 	topology.BaseSpout
+	pacer // rate in lines/s
 	lines []string
-	out   topology.SpoutCollector
 	i     int
-	seq   int64
-	ack   bool
-	rate  float64 // lines/s per task; 0: unlimited
-	start time.Time
 }
 
 func (s *FileReadSpout) Open(_ context.Context, _ *topology.Context, c topology.SpoutCollector) error {
-	s.out = c
-	s.start = time.Now()
+	s.open(c)
 	return nil
 }
 
 func (s *FileReadSpout) NextTuple() {
-	if s.rate > 0 && s.seq >= int64(time.Since(s.start).Seconds()*s.rate) {
+	if !s.due() {
 		return
 	}
 	line := s.lines[s.i]
 	s.i = (s.i + 1) % len(s.lines)
-	s.seq++
-	if s.ack {
-		s.out.Emit(topology.Values{line}, s.seq)
-	} else {
-		s.out.Emit(topology.Values{line}, nil)
-	}
+	s.emit(topology.Values{line})
 }
 
 // SplitBolt emits the words of a line, anchored.
@@ -231,17 +234,17 @@ func Build(spec Spec) (*topology.Topology, *atomic.Int64, error) {
 	b := topology.NewBuilder(spec.Workload)
 	switch spec.Workload {
 	case ConstSpoutOnly:
-		b.SetSpout("spout", func() topology.Spout { return &ConstSpout{ack: spec.Acking, rate: rate} }, spouts).Output("str")
+		b.SetSpout("spout", func() topology.Spout { return &ConstSpout{pacer: pacer{ack: spec.Acking, rate: rate}} }, spouts).Output("str")
 	case ConstSpoutNullBolt:
-		b.SetSpout("spout", func() topology.Spout { return &ConstSpout{ack: spec.Acking, rate: rate} }, spouts).Output("str")
+		b.SetSpout("spout", func() topology.Spout { return &ConstSpout{pacer: pacer{ack: spec.Acking, rate: rate}} }, spouts).Output("str")
 		b.SetBolt("bolt", func() topology.Bolt { return &NullBolt{seen: seen} }, bolts).LocalOrShuffleGrouping("spout")
 	case ConstSpoutIDNullBolt:
-		b.SetSpout("spout", func() topology.Spout { return &ConstSpout{ack: spec.Acking, rate: rate} }, spouts).Output("str")
+		b.SetSpout("spout", func() topology.Spout { return &ConstSpout{pacer: pacer{ack: spec.Acking, rate: rate}} }, spouts).Output("str")
 		b.SetBolt("bolt1", func() topology.Bolt { return &IDBolt{} }, bolts).LocalOrShuffleGrouping("spout").Output("str")
 		b.SetBolt("bolt2", func() topology.Bolt { return &NullBolt{seen: seen} }, bolts).LocalOrShuffleGrouping("bolt1")
 	case FileReadWordCount:
 		lines := wordcount.GenerateLines(20000, 7)
-		b.SetSpout("spout", func() topology.Spout { return &FileReadSpout{lines: lines, ack: spec.Acking, rate: rate} }, spouts).Output("sentence")
+		b.SetSpout("spout", func() topology.Spout { return &FileReadSpout{pacer: pacer{ack: spec.Acking, rate: rate}, lines: lines} }, spouts).Output("sentence")
 		b.SetBolt("split", func() topology.Bolt { return &SplitBolt{} }, bolts).LocalOrShuffleGrouping("spout").Output("word")
 		b.SetBolt("count", func() topology.Bolt { return &CountBolt{seen: seen} }, bolts).FieldsGrouping("split", "word")
 	default:
