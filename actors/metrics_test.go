@@ -90,15 +90,7 @@ func testMetrics(t *testing.T, timed bool) {
 	sum := func(comp topology.ComponentID) (total actors.Counts) {
 		for _, s := range r.Stats() {
 			if s.Component == comp {
-				w := s.Window(10 * time.Minute)
-				total.Acked += w.Acked
-				total.Executed += w.Executed
-				total.ExecuteNanos += w.ExecuteNanos
-				total.ProcessNanos += w.ProcessNanos
-				total.Processed += w.Processed
-				total.Completed += w.Completed
-				total.CompleteNanos += w.CompleteNanos
-				total.Span = max(total.Span, w.Span)
+				total = total.Plus(s.Window(10 * time.Minute))
 			}
 		}
 		return total
