@@ -145,14 +145,10 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	var err error
 	n.once.Do(func() {
 		n.mu.Lock()
-		n.stopped = true
-		rs := make([]*Running, 0, len(n.topologies))
-		for _, r := range n.topologies {
-			rs = append(rs, r)
-		}
+		n.stopped = true // no topology starts after this
 		n.mu.Unlock()
 		var errs []error
-		for _, r := range rs {
+		for _, r := range n.Running() {
 			errs = append(errs, r.Kill(ctx))
 		}
 		n.system.Shutdown()
