@@ -14,7 +14,7 @@ import (
 
 // spoutAcked sums the acked trees (or, for the word count, counted words)
 // of a topology over every node of c.
-func spoutAcked(c *clustertest.Cluster, nodes int, unit string) (n int64, p50, p99 float64) {
+func spoutAcked(c *clustertest.Cluster, unit string) (n int64, p50, p99 float64) {
 	for _, ti := range c.Node(0).Topologies(context.Background()) {
 		if unit == "words" {
 			for _, b := range ti.Bolts {
@@ -56,10 +56,10 @@ func BenchmarkCluster(b *testing.B) {
 				time.Sleep(2 * time.Second) // warm-up: a measurement window, not synchronisation
 				var rate, p50, p99 float64
 				for b.Loop() {
-					n0, _, _ := spoutAcked(c, nodes, unit)
+					n0, _, _ := spoutAcked(c, unit)
 					t0 := time.Now()
 					time.Sleep(5 * time.Second) // the measurement window
-					n1, l50, l99 := spoutAcked(c, nodes, unit)
+					n1, l50, l99 := spoutAcked(c, unit)
 					rate = float64(n1-n0) / time.Since(t0).Seconds()
 					p50, p99 = l50, l99
 				}
