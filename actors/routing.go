@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 
 	"github.com/cespare/xxhash/v2"
 
@@ -42,7 +43,7 @@ func newScaledChooser(sub topology.Subscription, running int, tc *topology.Conte
 	case topology.KindAll:
 		return allChooser{tasks: tasks}
 	case topology.KindGlobal:
-		return globalChooser{task: minTask(tasks)}
+		return globalChooser{task: slices.Min(tasks)}
 	case topology.KindDirect:
 		return nil // the emitter names the task
 	case topology.KindLocalOrShuffle:
@@ -64,14 +65,6 @@ func newScaledChooser(sub topology.Subscription, running int, tc *topology.Conte
 	default: // shuffle, none
 		return &shuffleChooser{tasks: tasks, next: seed}
 	}
-}
-
-func minTask(tasks []topology.TaskID) topology.TaskID {
-	m := tasks[0]
-	for _, t := range tasks[1:] {
-		m = min(m, t)
-	}
-	return m
 }
 
 // shuffleChooser is round robin from a per-emitter starting point: perfectly
