@@ -94,43 +94,43 @@ func (b *ShellBolt) start() {
 func (b *ShellBolt) Execute(t topology.Tuple) {
 	if topology.IsTick(t) {
 		if p := b.proc; p != nil && !p.broken {
-			b.send(p, t, true)
+			b.send(p, t, true, 0)
 		} else {
 			b.out.Ack(t)
 		}
 		return
 	}
-	if b.poisoned(t) {
+	key, dead := b.poisoned(t)
+	if dead {
 		return
 	}
 	if p := b.proc; p != nil && !p.broken && b.backlog.len() == 0 && p.out.hasRoom() {
-		b.send(p, t, false)
+		b.send(p, t, false, key)
 		return
 	}
 	b.backlog.push(t)
 }
 
-// poisoned sends t to the dead-letter stream if it has killed enough
-// subprocesses, and reports whether it did.
-func (b *ShellBolt) poisoned(t topology.Tuple) bool {
+// poisoned looks t up in the poison tracker. key is t's poison key, 0
+// while the tracker is empty; dead reports that t has killed enough
+// subprocesses and was sent to the dead-letter stream instead.
+func (b *ShellBolt) poisoned(t topology.Tuple) (key uint64, dead bool) {
 	if !b.poison.active() {
-		return false
+		return 0, false
 	}
-	if e := b.poison.lookup(t); e != nil && e.count >= b.opts.dlqAfter {
+	key = b.poison.key(t)
+	if e := b.poison.lookup(key); e != nil && e.count >= b.opts.dlqAfter {
 		b.deadLetter(t, e.reason)
-		return true
+		return key, true
 	}
-	return false
+	return key, false
 }
 
-// send gives t to the subprocess.
-func (b *ShellBolt) send(p *proc, t topology.Tuple, tick bool) {
+// send gives t to the subprocess; key is its poison key from poisoned.
+func (b *ShellBolt) send(p *proc, t topology.Tuple, tick bool, key uint64) {
 	b.nextID++
 	id := b.nextID
-	h := &held{t: t, tick: tick}
-	if !tick && b.poison.active() {
-		h.key = b.poison.key(t)
-	}
+	h := &held{t: t, tick: tick, key: key}
 	m := wire.Tuple{
 		ID:     wire.StringID(strconv.FormatUint(id, 10)),
 		Comp:   string(t.SourceComponent()),
@@ -158,8 +158,9 @@ func (b *ShellBolt) pump() {
 	}
 	for b.backlog.len() > 0 && p.out.hasRoom() {
 		// It may have become poison while it waited.
-		if t := b.backlog.pop(); !b.poisoned(t) {
-			b.send(p, t, false)
+		t := b.backlog.pop()
+		if key, dead := b.poisoned(t); !dead {
+			b.send(p, t, false, key)
 		}
 	}
 }

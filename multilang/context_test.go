@@ -212,15 +212,15 @@ func TestPoisonTracker(t *testing.T) {
 	a := topology.NewTuple("s", 1, "default", topology.Fields{"w"}, topology.Values{"a"})
 	a2 := topology.NewTuple("s", 2, "default", topology.Fields{"w"}, topology.Values{"a"}) // a replay, from another task
 	b := topology.NewTuple("s", 1, "default", topology.Fields{"w"}, topology.Values{"b"})
-	if p.active() || p.lookup(a) != nil {
+	if p.active() || p.lookup(p.key(a)) != nil {
 		t.Fatal("new tracker is active")
 	}
 	p.record(a, "x")
 	p.record(a2, "y")
-	if e := p.lookup(a); e == nil || e.count != 2 || e.reason != "y" {
+	if e := p.lookup(p.key(a)); e == nil || e.count != 2 || e.reason != "y" {
 		t.Fatalf("entry %+v", e)
 	}
-	if p.lookup(b) != nil {
+	if p.lookup(p.key(b)) != nil {
 		t.Fatal("b is poison")
 	}
 	p.forget(p.key(a))

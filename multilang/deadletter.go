@@ -46,9 +46,7 @@ func (p *poisonTracker) key(t topology.Tuple) uint64 {
 	return xxhash.Sum64(b) | 1
 }
 
-func (p *poisonTracker) lookup(t topology.Tuple) *poisonEntry {
-	return p.entries[p.key(t)]
-}
+func (p *poisonTracker) lookup(k uint64) *poisonEntry { return p.entries[k] }
 
 // record counts a death caused by t and returns its entry.
 func (p *poisonTracker) record(t topology.Tuple, reason string) *poisonEntry {
