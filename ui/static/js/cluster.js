@@ -4,7 +4,7 @@
 import { get } from './api.js';
 import { byId, fillRows, h } from './dom.js';
 import { count, duration } from './format.js';
-import { cards, poll } from './page.js';
+import { cards, numCell, poll } from './page.js';
 
 // version names squall's build and, when it says one, the Storm version
 // whose REST API it answers.
@@ -36,9 +36,9 @@ function renderNodes(supervisors) {
       h('td', { text: s.host }),
       h('td', {}, h('span', { class: `status ${s.status}`, text: s.status, dataset: { testid: `node-status-${s.id}` } })),
       h('td', { text: s.uptime || duration(s.uptimeSeconds) }),
-      h('td', { class: 'num', text: count(s.slotsTotal) }),
-      h('td', { class: 'num', text: count(s.slotsUsed) }),
-      h('td', { class: 'num', text: count(s.tasks), dataset: { testid: `node-tasks-${s.id}` } }),
+      numCell(s.slotsTotal),
+      numCell(s.slotsUsed),
+      numCell(s.tasks, `node-tasks-${s.id}`),
       h('td', { text: s.gossipAddr || '–' }),
       h('td', {}, nodeLink(s.httpAddr)))), 'no nodes');
 }
@@ -50,9 +50,9 @@ function renderTopologies(topologies) {
       h('td', { text: t.id }),
       h('td', {}, h('span', { class: `status ${t.status}`, text: t.status })),
       h('td', { text: t.uptime || duration(t.uptimeSeconds) }),
-      h('td', { class: 'num', text: count(t.workersTotal) }),
-      h('td', { class: 'num', text: count(t.executorsTotal) }),
-      h('td', { class: 'num', text: count(t.tasksTotal) }))), 'no topologies: submit one with `node submit`');
+      numCell(t.workersTotal),
+      numCell(t.executorsTotal),
+      numCell(t.tasksTotal))), 'no topologies: submit one with `node submit`');
 }
 
 poll(async () => {
