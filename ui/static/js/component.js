@@ -3,10 +3,9 @@
 // polled every 2 s. Per-task rates come from the all-time counts' growth
 // between polls.
 
-import { get } from './api.js';
 import { byId, fillRows, h, param } from './dom.js';
 import { count, duration, millis, rate, Rates } from './format.js';
-import { cards, errorCell, numCell, poll, textCell, windowSelect } from './page.js';
+import { cards, errorCell, getWindowed, numCell, poll, textCell, windowSelect } from './page.js';
 
 const topologyId = param('topology');
 const componentId = param('component');
@@ -123,14 +122,11 @@ function renderGauges(gauges = []) {
 async function update() {
   if (!topologyId || !componentId) throw new Error('open this page as component.html?topology=ID&component=NAME');
   const path = `/api/v1/topology/${q(topologyId)}/component/${q(componentId)}`;
-  const [c, allTime] = await Promise.all([
-    get(`${path}?window=${q(win)}`),
-    win === ':all-time' ? null : get(`${path}?window=${q(':all-time')}`),
-  ]);
+  const [c, all] = await getWindowed(path, win);
   const kind = c.componentType === 'spout' ? 'spout' : 'bolt';
   const counter = kind === 'spout' ? 'emitted' : 'executed';
   const now = Date.now();
-  const taskRates = new Map(((allTime ?? c).executorStats ?? []).map((e) => [e.task, rates.update(`task ${e.task}`, e[counter], now)]));
+  const taskRates = new Map((all.executorStats ?? []).map((e) => [e.task, rates.update(`task ${e.task}`, e[counter], now)]));
 
   renderSummary(c);
   heading(byId('stats-head'), statsColumns[kind]);

@@ -1,7 +1,8 @@
 // What every page shares: the header's "updated" line, the error banner,
 // the poll loop, and the window selector.
 
-import { byId, h } from './dom.js';
+import { get } from './api.js';
+import { byId, h, param } from './dom.js';
 import { count, duration } from './format.js';
 
 // report shows err in the page's banner, or clears the banner when err is null.
@@ -59,7 +60,7 @@ export const windows = [
 // windowSelect fills the <select> with Storm's windows, selects the page's
 // ?window= (default 600) and calls onChange with the new window.
 export function windowSelect(select, onChange) {
-  const current = new URLSearchParams(window.location.search).get('window') || '600';
+  const current = param('window') || '600';
   for (const [value, label] of windows) {
     select.append(new Option(label, value, false, value === current));
   }
@@ -70,6 +71,18 @@ export function windowSelect(select, onChange) {
     onChange(select.value);
   });
   return current;
+}
+
+// getWindowed fetches path for window win and, since rates come from the
+// growth of all-time counts, for all time too: it resolves with both
+// documents (the same one when win is all time).
+export async function getWindowed(path, win) {
+  const q = encodeURIComponent;
+  const [doc, allTime] = await Promise.all([
+    get(`${path}?window=${q(win)}`),
+    win === ':all-time' ? null : get(`${path}?window=${q(':all-time')}`),
+  ]);
+  return [doc, allTime ?? doc];
 }
 
 // numCell is a right-aligned count; data-value keeps the raw number for

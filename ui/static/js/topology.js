@@ -4,11 +4,11 @@
 // growth between two polls, since a sliding window's count also drops
 // what leaves the window.
 
-import { actions, get } from './api.js';
+import { actions } from './api.js';
 import { byId, fillRows, h, param } from './dom.js';
 import { count, duration, millis, rate, Rates } from './format.js';
 import { render as renderGraph } from './graph.js';
-import { cards, errorCell, numCell, poll, textCell, windowSelect } from './page.js';
+import { cards, errorCell, getWindowed, numCell, poll, textCell, windowSelect } from './page.js';
 
 const id = param('id');
 const rates = new Rates();
@@ -136,11 +136,7 @@ function graphOf(t, spoutRates, boltRates, edgeRates) {
 async function update() {
   if (!id) throw new Error('no topology: open this page as topology.html?id=NAME');
   const path = `/api/v1/topology/${q(id)}`;
-  const [t, allTime] = await Promise.all([
-    get(`${path}?window=${q(win)}`),
-    win === ':all-time' ? null : get(`${path}?window=${q(':all-time')}`),
-  ]);
-  const all = allTime ?? t;
+  const [t, all] = await getWindowed(path, win);
   const now = Date.now();
   const spoutRates = new Map(all.spouts.map((s) => [s.spoutId, rates.update(`spout ${s.spoutId}`, s.emitted, now)]));
   const boltRates = new Map(all.bolts.map((b) => [b.boltId, rates.update(`bolt ${b.boltId}`, b.executed, now)]));
