@@ -41,25 +41,6 @@ func buildNode(t *testing.T) string {
 	return bin
 }
 
-func (p *proc) start(t *testing.T, bin, key string, join string, dir string) {
-	t.Helper()
-	args := []string{"--name", p.name, "--bind", p.gossip, "--http", p.api, "--log-level", "warn"}
-	if join != "" {
-		args = append(args, "--join", join)
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "SQUALL_GOSSIP_KEY="+key)
-	f, err := os.OpenFile(filepath.Join(dir, p.name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p.cmd, p.log = cmd, f
-}
-
 func (p *proc) kill() {
 	if p.cmd != nil && p.cmd.Process != nil {
 		_ = p.cmd.Process.Signal(syscall.SIGKILL)
@@ -103,18 +84,30 @@ func newProcCluster(t *testing.T, names ...string) *procCluster {
 	return c
 }
 
-// dataDir is process i's --data-dir.
+// dataDir is process i's data directory (SQUALL_DATA_DIR).
 func (c *procCluster) dataDir(i int) string { return filepath.Join(c.dir, c.procs[i].name+"-data") }
 
-// start starts process i, joining process 0 unless it is process 0.
+// start starts process i, joining process 0 unless it is process 0, with
+// the cluster's key and its own data directory in its environment and its
+// output appended to its log.
 func (c *procCluster) start(i int) {
 	c.t.Helper()
-	join := ""
+	p := c.procs[i]
+	args := []string{"--name", p.name, "--bind", p.gossip, "--http", p.api, "--log-level", "warn"}
 	if i > 0 {
-		join = c.procs[0].gossip
+		args = append(args, "--join", c.procs[0].gossip)
 	}
-	c.t.Setenv("SQUALL_DATA_DIR", c.dataDir(i))
-	c.procs[i].start(c.t, c.bin, c.key, join, c.dir)
+	cmd := exec.Command(c.bin, args...)
+	cmd.Env = append(os.Environ(), "SQUALL_GOSSIP_KEY="+c.key, "SQUALL_DATA_DIR="+c.dataDir(i))
+	f, err := os.OpenFile(filepath.Join(c.dir, p.name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	p.cmd, p.log = cmd, f
 	if i == 0 {
 		poll.Until(c.t, 30*time.Second, c.procs[0].name+" serving", func() bool { return members(c.procs[0].api) != nil })
 	}
