@@ -16,7 +16,7 @@ type Config map[string]any
 const (
 	// MessageTimeoutSecs: a tree not completed within this many seconds fails
 	// (default 30). squall fails it after between T and T plus one timeout tick
-	// (T/16, at most 1 s), tighter than Storm's T..2T.
+	// (T/16, from 5 ms to 100 ms), tighter than Storm's T..2T.
 	MessageTimeoutSecs = "topology.message.timeout.secs"
 	// MaxSpoutPending caps the trees pending per spout task. Storm's default is
 	// unlimited; squall's is 1000, because the credits are its flow control.
