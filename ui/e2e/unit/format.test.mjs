@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { capacityLevel, count, duration, rate, Rates } from '../../static/js/format.js';
+import { ago, capacityLevel, count, duration, rate, Rates } from '../../static/js/format.js';
 
 test('capacity colours follow Storm: green < 0.5, amber < 0.8, red from 0.8', () => {
   const cases = [['0.000', 'low'], ['0.499', 'low'], ['0.500', 'medium'], ['0.799', 'medium'], ['0.800', 'high'], ['1.250', 'high'], ['', 'unknown'], [undefined, 'unknown']];
@@ -31,4 +31,7 @@ test('numbers format for people', () => {
   assert.equal(duration(3661), '1h 1m 1s');
   assert.equal(duration(90061), '1d 1h 1m 1s');
   assert.equal(duration(-1), '–');
+  assert.equal(ago(303), ' (5m 3s ago)');
+  assert.equal(ago(undefined), '', 'an unknown time says nothing');
+  assert.equal(ago(Number.NaN), '');
 });

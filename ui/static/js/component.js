@@ -4,7 +4,7 @@
 // between polls.
 
 import { byId, fillRows, h, param } from './dom.js';
-import { count, duration, millis, rate, Rates } from './format.js';
+import { ago, count, duration, millis, rate, Rates } from './format.js';
 import { cards, errorCell, getWindowed, numCell, poll, textCell, windowSelect } from './page.js';
 
 const topologyId = param('topology');
@@ -106,7 +106,7 @@ function renderSummary(c) {
 function renderErrors(errors = []) {
   fillRows(byId('errors'), errors.map((e) =>
     h('tr', {},
-      h('td', { text: `${e.time ?? ''}${Number.isFinite(e.errorLapsedSecs) ? ` (${duration(e.errorLapsedSecs)} ago)` : ''}` }),
+      h('td', { text: `${e.time ?? ''}${ago(e.errorLapsedSecs)}` }),
       h('td', { text: e.errorPort ? `${e.errorHost}:${e.errorPort}` : e.errorHost }),
       h('td', { class: 'error', text: e.error }))), 'no errors');
 }

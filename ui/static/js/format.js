@@ -39,6 +39,12 @@ export function duration(seconds) {
   return parts.join(' ');
 }
 
+// ago says how long ago something happened, to follow its description
+// (" (5m 3s ago)"), or nothing when the time is unknown.
+export function ago(seconds) {
+  return Number.isFinite(seconds) ? ` (${duration(seconds)} ago)` : '';
+}
+
 // Storm's capacity colours: how busy a bolt's executors are (the fraction
 // of the window spent executing).
 export function capacityLevel(capacity) {

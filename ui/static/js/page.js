@@ -3,7 +3,7 @@
 
 import { get } from './api.js';
 import { byId, h, param } from './dom.js';
-import { count, duration } from './format.js';
+import { ago, count } from './format.js';
 
 // report shows err in the page's banner, or clears the banner when err is null.
 export function report(err) {
@@ -99,8 +99,7 @@ export function textCell(text, testid) {
 // errorCell shows a component's last error and how long ago it happened.
 export function errorCell(message, lapsedSecs) {
   if (!message) return h('td', { class: 'no-error', text: '' });
-  const ago = Number.isFinite(lapsedSecs) ? ` (${duration(lapsedSecs)} ago)` : '';
-  return h('td', { class: 'error', title: message, text: `${message}${ago}` });
+  return h('td', { class: 'error', title: message, text: `${message}${ago(lapsedSecs)}` });
 }
 
 // cards fills a <dl> with [label, value, testid?] cards.
