@@ -11,9 +11,9 @@ import (
 )
 
 // directory resolves the tasks of one topology to where the current
-// assignment placed them: an actor here, or a node address and actor id
-// there. The node swaps the whole table on every assignment; tasks read it
-// once per batch, lock-free.
+// assignment placed them: an actor here, or the transport's queue to a
+// node and the actor id there. The node swaps the whole table on every
+// assignment; tasks read it once per batch, lock-free.
 type directory struct {
 	table atomic.Pointer[dirTable]
 	t     *transport
@@ -25,7 +25,7 @@ type dirTable struct {
 
 type dirEntry struct {
 	local  *actor.PID // set when the task runs here
-	addr   string     // the transport address of the node running it
+	peer   *peer      // the transport's queue to the node running it
 	target string     // the task's actor id there
 }
 
@@ -38,7 +38,7 @@ func (d *directory) Local(task topology.TaskID) (*actor.PID, bool) {
 // SendRemote implements actors.Directory.
 func (d *directory) SendRemote(task topology.TaskID, batch proto.Message) bool {
 	e, ok := d.entry(task)
-	if !ok || e.addr == "" {
+	if !ok || e.peer == nil {
 		return false
 	}
 	env := &messages.Envelope{Target: e.target}
@@ -52,7 +52,7 @@ func (d *directory) SendRemote(task topology.TaskID, batch proto.Message) bool {
 	default:
 		return false
 	}
-	return d.t.Send(e.addr, env)
+	return d.t.Send(e.peer, env)
 }
 
 func (d *directory) entry(task topology.TaskID) (dirEntry, bool) {

@@ -476,7 +476,7 @@ func (n *Node) reconcile(ctx context.Context) {
 				tbl.entries[task-1] = dirEntry{local: actor.NewPID(n.sup.System().Address(), id)}
 				mine = append(mine, task)
 			} else {
-				tbl.entries[task-1] = dirEntry{addr: m.meta.RemoteAddr, target: id}
+				tbl.entries[task-1] = dirEntry{peer: n.tr.peer(m.meta.RemoteAddr), target: id}
 			}
 		}
 		epoch := pl.epochOf(name, t)

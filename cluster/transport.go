@@ -133,9 +133,15 @@ func (t *transport) reject(c net.Conn, err error) {
 	t.log.Warn("rejected malformed transport input", "from", c.RemoteAddr().String(), "err", err)
 }
 
-// Send queues env for the node at addr. It never blocks: when the queue is
-// full the frame is dropped and false returned.
-func (t *transport) Send(addr string, env *messages.Envelope) bool {
+// Send queues env for the node p (from peer) leads to. It never blocks:
+// when the queue is full the frame is dropped, and once the transport is
+// closed it is refused; either way it returns false.
+func (t *transport) Send(p *peer, env *messages.Envelope) bool {
+	select {
+	case <-t.done:
+		return false
+	default:
+	}
 	// Marshal straight into the frame after its length: one allocation
 	// and no copy per frame.
 	size := proto.Size(env)
@@ -149,10 +155,6 @@ func (t *transport) Send(addr string, env *messages.Envelope) bool {
 		return false
 	}
 	binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
-	p := t.peer(addr)
-	if p == nil {
-		return false
-	}
 	select {
 	case p.q <- frame:
 		return true
@@ -162,6 +164,9 @@ func (t *transport) Send(addr string, env *messages.Envelope) bool {
 	}
 }
 
+// peer returns the queue to the node at addr, starting its writer the
+// first time; nil once the transport is closed. Directories resolve it
+// when the placement changes, so sending takes no lock.
 func (t *transport) peer(addr string) *peer {
 	t.mu.Lock()
 	defer t.mu.Unlock()
