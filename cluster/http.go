@@ -78,9 +78,6 @@ type SubmitRequest struct {
 //	GET  /api/v1/members                       cluster members (any node)
 //	GET  /api/v1/topologies                    topologies with counts over all nodes
 //	POST /api/v1/topologies                    submit {name, kind, conf}
-//	POST /api/v1/topologies/{name}/activate
-//	POST /api/v1/topologies/{name}/deactivate
-//	POST /api/v1/topologies/{name}/kill?wait=30s
 //	GET  /api/v1/local/topologies              what this node runs
 //	GET  /metrics                              Prometheus: this node's tasks, Go runtime
 func (n *Node) Handler() http.Handler {
@@ -110,34 +107,6 @@ func (n *Node) Handler() http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusAccepted, map[string]string{"status": "submitted", "name": req.Name})
-	}))
-	mux.HandleFunc("POST /api/v1/topologies/{name}/{action}", admin(func(w http.ResponseWriter, r *http.Request) {
-		name, action := r.PathValue("name"), r.PathValue("action")
-		var err error
-		switch action {
-		case "activate":
-			err = n.Activate(name)
-		case "deactivate":
-			err = n.Deactivate(name)
-		case "kill":
-			wait := 30 * time.Second
-			if s := r.URL.Query().Get("wait"); s != "" {
-				if wait, err = time.ParseDuration(s); err != nil {
-					writeErr(w, http.StatusBadRequest, fmt.Errorf("wait %q: %w", s, err))
-					return
-				}
-			}
-			err = n.Kill(r.Context(), name, wait)
-		default:
-			writeErr(w, http.StatusNotFound, fmt.Errorf("unknown action %q", action))
-			return
-		}
-		if err != nil {
-			writeErr(w, statusOf(err), err)
-			return
-		}
-		done := map[string]string{"activate": "activated", "deactivate": "deactivated", "kill": "killed"}[action]
-		writeJSON(w, http.StatusOK, map[string]string{"status": done, "name": name})
 	}))
 	return mux
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/squall-streams/squall/messages"
@@ -190,7 +189,7 @@ func (n *Node) waitApplied(ctx context.Context, name string, wait time.Duration)
 			slices.Sort(tasks)
 		}
 		var waiting []string
-		reports := n.peerLocalByNode(ctx)
+		reports := n.peerLocal(ctx)
 		for _, m := range n.members() {
 			lts, ok := reports[m.name]
 			if !ok {
@@ -220,39 +219,4 @@ func (n *Node) waitApplied(ctx context.Context, name string, wait time.Duration)
 		case <-tick.C:
 		}
 	}
-}
-
-// peerLocalByNode fetches every live member's local topologies, by node
-// name (this node's directly), in parallel. Members that did not answer
-// are missing; members without an HTTP API count as having answered
-// nothing is wrong (they cannot be asked).
-func (n *Node) peerLocalByNode(ctx context.Context) map[string][]LocalTopology {
-	out := map[string][]LocalTopology{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, m := range n.members() {
-		switch {
-		case m.name == n.cfg.Name:
-			lts := n.LocalTopologies()
-			mu.Lock()
-			out[m.name] = lts
-			mu.Unlock()
-		case m.meta.HttpAddr == "":
-			mu.Lock()
-			out[m.name] = nil
-			mu.Unlock()
-		default:
-			wg.Go(func() {
-				var lts []LocalTopology
-				if err := getJSON(ctx, "http://"+m.meta.HttpAddr+"/api/v1/local/topologies", &lts); err != nil {
-					return
-				}
-				mu.Lock()
-				out[m.name] = lts
-				mu.Unlock()
-			})
-		}
-	}
-	wg.Wait()
-	return out
 }

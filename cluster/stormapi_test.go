@@ -234,7 +234,6 @@ func TestAdminToken(t *testing.T) {
 		{"POST", "/topology/ids/kill/0", "", http.StatusUnauthorized},
 		{"POST", "/topology/ids/rebalance/0", "wrong", http.StatusForbidden},
 		{"POST", "/topologies", "", http.StatusUnauthorized},
-		{"POST", "/topologies/ids/kill", "", http.StatusUnauthorized},
 		{"GET", "/topology/summary", "", http.StatusOK},
 		{"GET", "/cluster/summary", "wrong", http.StatusOK},
 	} {
@@ -246,12 +245,12 @@ func TestAdminToken(t *testing.T) {
 	if code := api(t, "POST", base+"/topologies", "s3cret", cluster.SubmitRequest{Name: "ids", Kind: "ids"}, &resp); code != http.StatusAccepted {
 		t.Fatalf("submit with token: %d %v", code, resp)
 	}
-	for action, want := range map[string]string{"deactivate": "deactivated", "activate": "activated"} {
-		if code := api(t, "POST", base+"/topologies/ids/"+action, "s3cret", nil, &resp); code != http.StatusOK || resp["status"] != want {
-			t.Errorf("%s with token: %d %v, want status %q", action, code, resp, want)
+	for _, action := range []string{"deactivate", "activate", "kill/5"} {
+		if code := api(t, "POST", base+"/topology/ids/"+action, "s3cret", nil, &resp); code != http.StatusOK || resp["status"] != "success" {
+			t.Errorf("%s with token: %d %v", action, code, resp)
 		}
 	}
-	if code := api(t, "POST", base+"/topologies/ids/kill?wait=5s", "s3cret", nil, &resp); code != http.StatusOK || resp["status"] != "killed" {
-		t.Errorf("kill with token: %d %v", code, resp)
+	if code := api(t, "POST", base+"/topology/ids/activate", "s3cret", nil, nil); code != http.StatusNotFound {
+		t.Errorf("activate after kill: %d, want 404", code)
 	}
 }

@@ -140,15 +140,16 @@ func clientCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 		if err := need(1, "NAME"); err != nil {
 			return err
 		}
-		path := "/api/v1/topologies/" + url.PathEscape(pos[0]) + "/" + cmd
+		// Storm's routes; kill's wait is whole seconds there.
+		path := "/api/v1/topology/" + url.PathEscape(pos[0]) + "/" + cmd
 		if cmd == "kill" {
-			path += "?wait=" + url.QueryEscape(wait.String())
+			path += "/" + strconv.FormatInt(int64(math.Ceil(wait.Seconds())), 10)
 		}
-		var resp struct{ Status string }
-		if err := c.do(ctx, http.MethodPost, path, nil, &resp); err != nil {
+		if err := c.do(ctx, http.MethodPost, path, nil, nil); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%s: %s\n", pos[0], resp.Status)
+		done := map[string]string{"kill": "killed", "activate": "activated", "deactivate": "deactivated"}
+		fmt.Fprintf(stdout, "%s: %s\n", pos[0], done[cmd])
 		return nil
 	}
 	return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
