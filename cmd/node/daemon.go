@@ -64,7 +64,10 @@ func daemonCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&f.transport, "transport", env("SQUALL_TRANSPORT", ""), "node-to-node tuple transport `host:port` (env SQUALL_TRANSPORT; default: the bind host, a free port)")
 	fs.StringVar(&f.key, "gossip-key", env("SQUALL_GOSSIP_KEY", ""), "base64 gossip encryption `key` of 16, 24 or 32 bytes, the same on every node (env SQUALL_GOSSIP_KEY; `node keygen` makes one)")
 	fs.StringVar(&f.dataDir, "data-dir", env("SQUALL_DATA_DIR", ""), "`dir`ectory for topologies' resources (env SQUALL_DATA_DIR; default: a new temporary directory)")
-	capDefault, _ := strconv.Atoi(env("SQUALL_CAPACITY", "1"))
+	capDefault, err := strconv.Atoi(env("SQUALL_CAPACITY", "1"))
+	if err != nil {
+		return fmt.Errorf("%w: SQUALL_CAPACITY=%q: want a whole number", errUsage, os.Getenv("SQUALL_CAPACITY"))
+	}
 	fs.IntVar(&f.capacity, "capacity", capDefault, "relative number of tasks this node takes (env SQUALL_CAPACITY)")
 	fs.StringVar(&f.logLevel, "log-level", env("SQUALL_LOG_LEVEL", "info"), "log `level`: debug, info, warn, error (env SQUALL_LOG_LEVEL)")
 	fs.BoolVar(&f.fastFailure, "fast-failure-detection", env("SQUALL_FAST_FAILURE_DETECTION", "") == "1", "detect dead nodes in about a second instead of 5-7 s (for one machine; env SQUALL_FAST_FAILURE_DETECTION=1)")

@@ -14,13 +14,7 @@ import (
 	"github.com/squall-streams/squall/kafka/kafkatest"
 )
 
-func TestMain(m *testing.M) {
-	var opts []goleak.Option
-	for _, f := range kafkatest.IgnoreFunctions {
-		opts = append(opts, goleak.IgnoreAnyFunction(f))
-	}
-	goleak.VerifyTestMain(m, opts...)
-}
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, kafkatest.LeakOptions()...) }
 
 func TestRunWordCountWritesCountsAndProgress(t *testing.T) {
 	dir := t.TempDir()
@@ -82,5 +76,13 @@ func TestHelpOfEveryCommandExitsZero(t *testing.T) {
 		if !strings.Contains(stderr.String(), "-") {
 			t.Errorf("node %s --help printed no flags: %q", cmd, stderr.String())
 		}
+	}
+}
+
+func TestNodeRejectsABadCapacityFromTheEnvironment(t *testing.T) {
+	t.Setenv("SQUALL_CAPACITY", "lots")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"--name", "n1"}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), `SQUALL_CAPACITY="lots"`) {
+		t.Errorf("exit %d, stderr %q: want 2 naming SQUALL_CAPACITY", code, stderr.String())
 	}
 }
