@@ -40,7 +40,7 @@ func ExampleOffsets() {
 	commit, _ := offsets.NextCommit()
 	fmt.Println("commit:", commit.Positions[tp])
 
-	// The spout seeks back to the first due retry and polls it again.
+	// A consumer that seeks back to retry asks which retries are due.
 	due := offsets.Partition(tp).Due(now)
 	fmt.Println("due:", due)
 	retry, _ := offsets.Emit(tp, due[0], now)

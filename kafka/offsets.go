@@ -292,8 +292,9 @@ func (p *PartitionOffsets) DeadLettered(offset int64) bool {
 	return true
 }
 
-// Due returns the failed offsets whose retry is due at now, in offset order.
-// The spout seeks the partition back to the first of them.
+// Due returns the failed offsets whose retry is due at now, in offset order,
+// for a consumer that seeks back to retry. (The Spout does not: it keeps
+// failed records in memory and schedules them itself.)
 func (p *PartitionOffsets) Due(now time.Time) []int64 { return p.retries.due(now) }
 
 // NextCommit returns the position to commit: one past the highest offset such
@@ -333,9 +334,10 @@ func (p *PartitionOffsets) Uncommitted() int { return len(p.emitted) }
 // AtCap reports whether Uncommitted has reached Config.MaxUncommitted.
 func (p *PartitionOffsets) AtCap() bool { return len(p.emitted) >= p.cfg.MaxUncommitted }
 
-// Pollable reports whether the spout should poll the partition: it is below
-// the cap, or a retry is due for an offset within the cap. When it is false
-// the spout pauses the partition.
+// Pollable reports whether a consumer that seeks back to retry should poll
+// the partition: it is below the cap, or a retry is due for an offset
+// within the cap. (The Spout pauses a partition at the cap and emits its
+// retries from memory.)
 func (p *PartitionOffsets) Pollable(now time.Time) bool {
 	if !p.AtCap() {
 		return true
