@@ -1,12 +1,9 @@
 package cluster_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -57,29 +54,17 @@ func (w *countWindows) onCount(task topology.TaskID, word string, _, _, tag int6
 	w.n[tag]++
 }
 
-// readLedger returns every (line, position) the count tasks recorded.
+// readLedger returns every (line, position) the count tasks recorded;
+// nothing was killed, so no line may be torn.
 func readLedger(t *testing.T, dir string) map[[2]int64]bool {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "ledger-*.tsv"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no ledger files in %s: %v", dir, err)
+	entries, torn, err := wordcount.ReadLedgers(dir)
+	if err != nil || torn != 0 || len(entries) == 0 {
+		t.Fatalf("ledgers in %s: %d entries, %d torn lines, err %v", dir, len(entries), torn, err)
 	}
 	seen := map[[2]int64]bool{}
-	for _, f := range files {
-		fh, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(fh)
-		for sc.Scan() {
-			var line, pos int64
-			var word string
-			if _, err := fmt.Sscanf(sc.Text(), "%d\t%d\t%s", &line, &pos, &word); err != nil {
-				t.Fatalf("%s: %q: %v", f, sc.Text(), err)
-			}
-			seen[[2]int64{line, pos}] = true
-		}
-		fh.Close()
+	for _, e := range entries {
+		seen[[2]int64{e.Line, e.Pos}] = true
 	}
 	return seen
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -180,32 +178,22 @@ func localTasks(addr string) int {
 type ledgerKey struct{ line, pos int }
 
 // readLedgers reads every ledger file: how often each (line, position) was
-// counted, and entries that are not a word of the input at that place.
+// counted, and entries that are not a word of the input at that place. A
+// last line cut by SIGKILL mid-write is not a count.
 func readLedgers(t *testing.T, dir string, want map[ledgerKey]string) (seen map[ledgerKey]int, bad []string) {
 	t.Helper()
+	entries, _, err := wordcount.ReadLedgers(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	seen = map[ledgerKey]int{}
-	files, _ := filepath.Glob(filepath.Join(dir, "ledger-*.tsv"))
-	for _, f := range files {
-		fh, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
+	for _, e := range entries {
+		k := ledgerKey{int(e.Line), int(e.Pos)}
+		if want[k] != e.Word {
+			bad = append(bad, fmt.Sprintf("%d\t%d\t%s", e.Line, e.Pos, e.Word))
+			continue
 		}
-		sc := bufio.NewScanner(fh)
-		for sc.Scan() {
-			parts := strings.Split(sc.Text(), "\t")
-			if len(parts) != 3 {
-				continue // a line cut by SIGKILL mid-write is not a count
-			}
-			l, err1 := strconv.Atoi(parts[0])
-			p, err2 := strconv.Atoi(parts[1])
-			k := ledgerKey{l, p}
-			if err1 != nil || err2 != nil || want[k] != parts[2] {
-				bad = append(bad, sc.Text())
-				continue
-			}
-			seen[k]++
-		}
-		fh.Close()
+		seen[k]++
 	}
 	return seen, bad
 }

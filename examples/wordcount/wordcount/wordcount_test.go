@@ -153,3 +153,23 @@ func TestCountBoltAddsToItsCountsFile(t *testing.T) {
 		t.Errorf("counts-3.tsv = %q, want a 4, b 2", got)
 	}
 }
+
+func TestReadLedgers(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("ledger-1.tsv", "0\t0\tthe\n0\t1\tcat\n")
+	write("ledger-2.tsv", "1\t0\tsat\n1\t1") // the last line cut mid-write
+	write("other.tsv", "not\ta ledger\n")
+	entries, torn, err := wordcount.ReadLedgers(dir)
+	if err != nil || torn != 1 || len(entries) != 3 || entries[1] != (wordcount.LedgerEntry{Line: 0, Pos: 1, Word: "cat"}) || entries[2].Word != "sat" {
+		t.Fatalf("entries %v, torn %d, err %v", entries, torn, err)
+	}
+	write("ledger-3.tsv", "1\tx\tsat\n2\t0\ton\n") // malformed, and not the last line
+	if _, _, err := wordcount.ReadLedgers(dir); err == nil || !strings.Contains(err.Error(), "ledger-3.tsv") {
+		t.Errorf("malformed middle line: err %v, want one naming ledger-3.tsv", err)
+	}
+}
