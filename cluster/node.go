@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -170,6 +171,11 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("gossip on %s: %w", cfg.Bind, err)
 	}
 	n.ml = ml
+	if bindPort == 0 {
+		// Port 0 asks the kernel for a free one: keep the one gossip got,
+		// so GossipAddr is an address others can join.
+		n.cfg.Bind = net.JoinHostPort(bindHost, strconv.Itoa(int(ml.LocalNode().Port)))
+	}
 	n.del.queue = &memberlist.TransmitLimitedQueue{NumNodes: ml.NumMembers, RetransmitMult: 4}
 	if len(cfg.Join) > 0 {
 		if _, err := ml.Join(cfg.Join); err != nil {
@@ -185,7 +191,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.wg.Go(n.loop)
 	n.del.signal()
-	logger.Info("node started", "gossip", cfg.Bind, "transport", tr.Addr(), "http", httpAddr, "boot", n.boot)
+	logger.Info("node started", "gossip", n.cfg.Bind, "transport", tr.Addr(), "http", httpAddr, "boot", n.boot)
 	return n, nil
 }
 
@@ -219,7 +225,8 @@ func (n *Node) HTTPAddr() string {
 	return n.httpLn.Addr().String()
 }
 
-// GossipAddr is the gossip address.
+// GossipAddr is the gossip address (with the port the kernel chose when
+// Config.Bind asked for port 0).
 func (n *Node) GossipAddr() string { return n.cfg.Bind }
 
 // loop reconciles what runs here with membership and the topology set

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -105,7 +107,8 @@ func TestStormRESTAPI(t *testing.T) {
 		t.Fatalf("supervisor/summary = %v", ss)
 	}
 	for _, s := range sups {
-		if s["status"] != "alive" || s["uptime"] == "" || s["host"] != "127.0.0.1" {
+		gossipHost, _, _ := net.SplitHostPort(fmt.Sprint(s["gossipAddr"]))
+		if s["status"] != "alive" || s["uptime"] == "" || gossipHost == "" || s["host"] != gossipHost {
 			t.Errorf("supervisor %v", s)
 		}
 	}

@@ -11,6 +11,7 @@ package clustertest
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"testing"
@@ -46,7 +47,7 @@ func NewWithConfig(t testing.TB, n int, topologies map[string]cluster.Factory, c
 	c := &Cluster{t: t, key: cluster.Keygen(), topologies: topologies, nodes: make([]*cluster.Node, n), addrs: make([]string, n), Configure: configure}
 	t.Cleanup(c.shutdown)
 	for i := range n {
-		c.addrs[i] = FreeAddr(t)
+		c.addrs[i] = net.JoinHostPort(loopbackIP(), "0")
 		c.start(i)
 	}
 	c.WaitMembers(n)
@@ -54,10 +55,15 @@ func NewWithConfig(t testing.TB, n int, topologies map[string]cluster.Factory, c
 }
 
 // FreeAddr returns a loopback address whose port was free for TCP and UDP
-// a moment ago (gossip needs the same port for both).
+// a moment ago (gossip needs the same port for both), for a node that must
+// be started (and restarted) at an address known in advance. The host is a
+// random one of 127.0.0.0/8 other than 127.0.0.1: every connection a test
+// opens takes its local port on 127.0.0.1, so none of them can take the
+// port between this call and the node binding it — which a port on
+// 127.0.0.1 could not promise to tests running in parallel.
 func FreeAddr(t testing.TB) string {
 	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := net.Listen("tcp", net.JoinHostPort(loopbackIP(), "0"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,6 +78,12 @@ func FreeAddr(t testing.TB) string {
 	}
 	t.Fatal("no free port for gossip")
 	return ""
+}
+
+// loopbackIP is a random address of 127.0.0.0/8 other than 127.0.0.1
+// (Linux answers on all of them).
+func loopbackIP() string {
+	return fmt.Sprintf("127.%d.%d.%d", 1+rand.IntN(254), rand.IntN(256), 1+rand.IntN(254))
 }
 
 func (c *Cluster) config(i int) cluster.Config {
@@ -103,6 +115,7 @@ func (c *Cluster) start(i int) {
 	}
 	c.mu.Lock()
 	c.nodes[i] = n
+	c.addrs[i] = n.GossipAddr() // the port the kernel chose; Restart reuses it
 	c.mu.Unlock()
 }
 
@@ -138,7 +151,7 @@ func (c *Cluster) Add() int {
 	c.mu.Lock()
 	i := len(c.nodes)
 	c.nodes = append(c.nodes, nil)
-	c.addrs = append(c.addrs, FreeAddr(c.t))
+	c.addrs = append(c.addrs, net.JoinHostPort(loopbackIP(), "0"))
 	alive := 0
 	for _, n := range c.nodes {
 		if n != nil {
