@@ -40,10 +40,11 @@ func ExampleOffsets() {
 	commit, _ := offsets.NextCommit()
 	fmt.Println("commit:", commit.Positions[tp])
 
-	// A consumer that seeks back to retry asks which retries are due.
-	due := offsets.Partition(tp).Due(now)
-	fmt.Println("due:", due)
-	retry, _ := offsets.Emit(tp, due[0], now)
+	// The spout keeps the failed record and emits it again at its retry
+	// time (Storm's backoff: the first retry at once).
+	at, _ := offsets.RetryAt(ids[1])
+	fmt.Println("retry after:", at.Sub(now))
+	retry, _ := offsets.Emit(tp, ids[1].Offset, at)
 	offsets.Ack(retry)
 
 	commit, _ = offsets.NextCommit()
@@ -60,7 +61,7 @@ func ExampleOffsets() {
 	// Output:
 	// fail 1: retry
 	// commit: 1
-	// due: [1]
+	// retry after: 0s
 	// commit: 8
 	// late ack applied: false
 	// {Acked:4 Retries:1 DeadLetters:0 DeadLettered:0 Ignored:0 Dropped:1}

@@ -72,7 +72,8 @@ type FailOutcome int
 const (
 	// FailIgnored: the offset was not in flight (a duplicate or late fail); do nothing.
 	FailIgnored FailOutcome = iota
-	// FailRetry: a retry is scheduled; the record will be due in Due.
+	// FailRetry: a retry is scheduled; Emit takes the record again from
+	// RetryAt on.
 	FailRetry
 	// FailDeadLetter: retries are used up. Write the record to the
 	// dead-letter destination, then call DeadLettered. The offset holds back
@@ -131,8 +132,9 @@ const (
 func (s offsetState) done() bool { return s == acked || s == deadLettered }
 
 type entry struct {
-	state offsetState
-	fails int
+	state   offsetState
+	fails   int
+	retryAt time.Time // when awaitingRetry: the earliest Emit of the retry
 }
 
 // PartitionOffsets tracks the offsets of one topic-partition for one
@@ -145,9 +147,8 @@ type PartitionOffsets struct {
 	emitted []int64
 	state   map[int64]entry
 	// done is how many leading entries of emitted are known to be done.
-	done    int
-	retries retryQueue
-	stats   Stats
+	done  int
+	stats Stats
 }
 
 // NewPartitionOffsets tracks a partition whose committed position (the next
@@ -163,7 +164,6 @@ func NewPartitionOffsets(committed int64, cfg Config) (*PartitionOffsets, error)
 		cfg:       cfg,
 		committed: committed,
 		state:     make(map[int64]entry),
-		retries:   newRetryQueue(),
 	}, nil
 }
 
@@ -174,7 +174,7 @@ func (p *PartitionOffsets) Position() int64 { return p.committed }
 // Emit records that the spout is about to emit the record at offset and
 // reports whether it should. It answers false, and records nothing, for an
 // offset already committed, in flight, done or waiting for its dead letter,
-// and for a failed offset whose retry is not yet due (Due will return it).
+// and for a failed offset before its RetryAt.
 // A due retry is emitted again even at the cap.
 func (p *PartitionOffsets) Emit(offset int64, now time.Time) bool {
 	if offset < 0 {
@@ -187,11 +187,10 @@ func (p *PartitionOffsets) Emit(offset int64, now time.Time) bool {
 		return false
 	}
 	if e, ok := p.state[offset]; ok {
-		if e.state != awaitingRetry || !p.retries.ready(offset, now) {
+		if e.state != awaitingRetry || e.retryAt.After(now) {
 			return false
 		}
-		p.retries.remove(offset)
-		e.state = inFlight
+		e.state, e.retryAt = inFlight, time.Time{}
 		p.state[offset] = e
 		return true
 	}
@@ -246,9 +245,8 @@ func (p *PartitionOffsets) Fail(offset int64, now time.Time) FailOutcome {
 		p.stats.DeadLetters++
 		return FailDeadLetter
 	}
-	e.state = awaitingRetry
+	e.state, e.retryAt = awaitingRetry, at
 	p.state[offset] = e
-	p.retries.schedule(offset, at)
 	p.stats.Retries++
 	return FailRetry
 }
@@ -275,7 +273,7 @@ func (p *PartitionOffsets) RetryAt(offset int64) (at time.Time, ok bool) {
 	if e, found := p.state[offset]; !found || e.state != awaitingRetry {
 		return time.Time{}, false
 	}
-	return p.retries.at[offset], true
+	return p.state[offset].retryAt, true
 }
 
 // DeadLettered confirms that the record at offset, which Fail answered with
@@ -291,11 +289,6 @@ func (p *PartitionOffsets) DeadLettered(offset int64) bool {
 	p.stats.DeadLettered++
 	return true
 }
-
-// Due returns the failed offsets whose retry is due at now, in offset order,
-// for a consumer that seeks back to retry. (The Spout does not: it keeps
-// failed records in memory and schedules them itself.)
-func (p *PartitionOffsets) Due(now time.Time) []int64 { return p.retries.due(now) }
 
 // NextCommit returns the position to commit: one past the highest offset such
 // that every emitted offset from the committed position up to it is done.
@@ -321,7 +314,6 @@ func (p *PartitionOffsets) Committed(pos int64) {
 	n, _ := slices.BinarySearch(p.emitted, pos)
 	for _, off := range p.emitted[:n] {
 		delete(p.state, off)
-		p.retries.remove(off)
 	}
 	p.emitted = slices.Delete(p.emitted, 0, n)
 	p.done = max(p.done-n, 0)
@@ -333,18 +325,6 @@ func (p *PartitionOffsets) Uncommitted() int { return len(p.emitted) }
 
 // AtCap reports whether Uncommitted has reached Config.MaxUncommitted.
 func (p *PartitionOffsets) AtCap() bool { return len(p.emitted) >= p.cfg.MaxUncommitted }
-
-// Pollable reports whether a consumer that seeks back to retry should poll
-// the partition: it is below the cap, or a retry is due for an offset
-// within the cap. (The Spout pauses a partition at the cap and emits its
-// retries from memory.)
-func (p *PartitionOffsets) Pollable(now time.Time) bool {
-	if !p.AtCap() {
-		return true
-	}
-	off, ok := p.retries.earliestDue(now)
-	return ok && off <= p.emitted[p.cfg.MaxUncommitted-1]
-}
 
 // Stats returns the partition's counters.
 func (p *PartitionOffsets) Stats() Stats { return p.stats }

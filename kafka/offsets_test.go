@@ -25,10 +25,9 @@ import (
 //	next 8            NextCommit() == 8, true     next- 0   NextCommit() == 0, false
 //	commit 8          Committed(8)
 //	position 8        Position() == 8
-//	due 1 3           Due(now) == [1 3]           due       Due(now) is empty
+//	due 1 3           the retries Emit takes now are [1 3]   due   there are none
 //	uncommitted 4     Uncommitted() == 4
 //	cap / !cap        AtCap() is true / false
-//	pollable / !pollable
 func runScript(t *testing.T, p *PartitionOffsets, script string) {
 	t.Helper()
 	now := t0
@@ -133,8 +132,8 @@ func runScript(t *testing.T, p *PartitionOffsets, script string) {
 				t.Fatalf("%s: Position() = %d, want %d", where, got, want)
 			}
 		case "due":
-			if got, want := p.Due(now), nums(); !slices.Equal(got, want) {
-				t.Fatalf("%s: Due() = %v, want %v", where, got, want)
+			if got, want := dueRetries(p, now), nums(); !slices.Equal(got, want) {
+				t.Fatalf("%s: due retries %v, want %v", where, got, want)
 			}
 		case "uncommitted":
 			if got, want := p.Uncommitted(), one(); int64(got) != want {
@@ -144,14 +143,23 @@ func runScript(t *testing.T, p *PartitionOffsets, script string) {
 			if got, want := p.AtCap(), cmd == "cap"; got != want {
 				t.Fatalf("%s: AtCap() = %v, want %v", where, got, want)
 			}
-		case "pollable", "!pollable":
-			if got, want := p.Pollable(now), cmd == "pollable"; got != want {
-				t.Fatalf("%s: Pollable() = %v, want %v", where, got, want)
-			}
 		default:
 			t.Fatalf("%s: unknown command %q", where, cmd)
 		}
 	}
+}
+
+// dueRetries lists, in offset order, the failed offsets whose retry Emit
+// would take at now.
+func dueRetries(p *PartitionOffsets, now time.Time) []int64 {
+	var out []int64
+	for off, e := range p.state {
+		if e.state == awaitingRetry && !e.retryAt.After(now) {
+			out = append(out, off)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func TestPartitionOffsets(t *testing.T) {
@@ -401,16 +409,12 @@ func TestPartitionOffsets(t *testing.T) {
 			script: `
 				emit 0 1
 				!cap
-				pollable
 				emit 2
 				cap
-				!pollable
 				ack 0 1 2
 				cap
-				!pollable
 				commit 1
-				!cap
-				pollable`,
+				!cap`,
 			wantStats: Stats{Acked: 3},
 		},
 		{
@@ -419,11 +423,10 @@ func TestPartitionOffsets(t *testing.T) {
 			script: `
 				emit 0 1 2 3
 				cap
-				!pollable
 				fail 1 retry
-				pollable
+				due 1
 				emit 1
-				!pollable`,
+				cap`,
 			wantStats: Stats{Retries: 1},
 		},
 		{
@@ -434,25 +437,13 @@ func TestPartitionOffsets(t *testing.T) {
 				fail 0 retry
 				emit 0
 				fail 0 retry
-				!pollable
+				cap
+				emit! 0
+				due
 				wait 4ms
-				pollable
+				due 0
 				emit 0`,
 			wantStats: Stats{Retries: 2},
-		},
-		{
-			name: "retries beyond the cap do not unpause",
-			cfg:  capped(3),
-			script: `
-				emit 0 1 2 3 4
-				fail 3 retry
-				fail 4 retry
-				due 3 4
-				!pollable
-				ack 0
-				commit 1
-				pollable`,
-			wantStats: Stats{Acked: 1, Retries: 2},
 		},
 	}
 	for _, tt := range tests {
@@ -568,7 +559,7 @@ func TestPartitionOffsetsAgainstModel(t *testing.T) {
 					}
 				case op < 8:
 					if off, ok := pick(retry); ok {
-						if !slices.Contains(p.Due(now), off) || !p.Emit(off, now) {
+						if !slices.Contains(dueRetries(p, now), off) || !p.Emit(off, now) {
 							t.Fatalf("step %d: retry of %d not due or not emitted", step, off)
 						}
 						model[off] = flying
@@ -702,8 +693,8 @@ func TestOffsetsGenerations(t *testing.T) {
 				if o.DeadLettered(old) {
 					t.Fatal("DeadLettered(stale) = true")
 				}
-				if due := o.Partition(tp0).Due(t0); len(due) != 0 {
-					t.Fatalf("Due() = %v after a stale fail", due)
+				if due := dueRetries(o.Partition(tp0), t0); len(due) != 0 {
+					t.Fatalf("due retries %v after a stale fail", due)
 				}
 			},
 			wantStats: Stats{Dropped: 2},

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"time"
 )
 
@@ -86,47 +85,4 @@ func (c RetryConfig) delay(fails int) time.Duration {
 		}
 	}
 	return min(d, c.MaxDelay)
-}
-
-// retryQueue holds the offsets of one partition that failed and wait for
-// their retry time. Not safe for concurrent use.
-type retryQueue struct {
-	at map[int64]time.Time
-}
-
-func newRetryQueue() retryQueue {
-	return retryQueue{at: make(map[int64]time.Time)}
-}
-
-func (q *retryQueue) schedule(offset int64, at time.Time) { q.at[offset] = at }
-
-func (q *retryQueue) remove(offset int64) { delete(q.at, offset) }
-
-// ready reports whether offset is scheduled and due at now.
-func (q *retryQueue) ready(offset int64, now time.Time) bool {
-	at, ok := q.at[offset]
-	return ok && !at.After(now)
-}
-
-// due returns the offsets whose retry time is at or before now, in offset order.
-func (q *retryQueue) due(now time.Time) []int64 {
-	var out []int64
-	for off, at := range q.at {
-		if !at.After(now) {
-			out = append(out, off)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// earliestDue returns the lowest offset due at now.
-func (q *retryQueue) earliestDue(now time.Time) (int64, bool) {
-	best, found := int64(0), false
-	for off, at := range q.at {
-		if !at.After(now) && (!found || off < best) {
-			best, found = off, true
-		}
-	}
-	return best, found
 }

@@ -3,7 +3,6 @@ package kafka
 import (
 	"errors"
 	"math"
-	"slices"
 	"testing"
 	"time"
 )
@@ -135,37 +134,5 @@ func TestRetryConfigValidate(t *testing.T) {
 				t.Fatalf("Validate() = %v, want it to wrap ErrInvalidConfig", err)
 			}
 		})
-	}
-}
-
-func TestRetryQueueDueInOffsetOrder(t *testing.T) {
-	q := newRetryQueue()
-	q.schedule(9, t0)
-	q.schedule(3, t0.Add(time.Millisecond))
-	q.schedule(5, t0.Add(-time.Second))
-	q.schedule(1, t0.Add(time.Hour))
-	tests := []struct {
-		now      time.Time
-		want     []int64
-		earliest int64
-		found    bool
-	}{
-		{t0.Add(-2 * time.Second), nil, 0, false},
-		{t0, []int64{5, 9}, 5, true},
-		{t0.Add(time.Millisecond), []int64{3, 5, 9}, 3, true},
-		{t0.Add(time.Hour), []int64{1, 3, 5, 9}, 1, true},
-	}
-	for _, tt := range tests {
-		if got := q.due(tt.now); !slices.Equal(got, tt.want) {
-			t.Errorf("due(now%+v) = %v, want %v", tt.now.Sub(t0), got, tt.want)
-		}
-		off, found := q.earliestDue(tt.now)
-		if off != tt.earliest || found != tt.found {
-			t.Errorf("earliestDue(now%+v) = %d, %v, want %d, %v", tt.now.Sub(t0), off, found, tt.earliest, tt.found)
-		}
-	}
-	q.remove(3)
-	if got := q.due(t0.Add(time.Hour)); !slices.Equal(got, []int64{1, 5, 9}) {
-		t.Errorf("after remove(3): due = %v", got)
 	}
 }
