@@ -31,7 +31,7 @@ func (k *trackerTask) Receive(ctx actor.Context) {
 		k.apply(m)
 	case *messages.TrackerBatch:
 		if !k.env.current(m.Topology, m.Epoch) {
-			k.stats.Dropped.Add(int64(len(m.Inits) + len(m.Acks) + len(m.Fails)))
+			k.stats.Dropped.Add(int64(len(m.Inits) + len(m.Acks) + len(m.Fails) + len(m.Resets)))
 			break
 		}
 		k.apply(fromWireTracker(m))
