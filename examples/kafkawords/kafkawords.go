@@ -354,7 +354,9 @@ func Produce(ctx context.Context, brokers []string, recs []kafka.Record) error {
 
 // ReadTopic reads every record of topic up to its end when called.
 func ReadTopic(ctx context.Context, brokers []string, topic string) ([]kafka.Record, error) {
-	client, err := sarama.NewClient(brokers, clientConfig())
+	cfg := clientConfig()
+	cfg.Consumer.Return.Errors = true // a fetch that fails is an answer, not a wait until ctx ends
+	client, err := sarama.NewClient(brokers, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -390,14 +392,17 @@ func ReadTopic(ctx context.Context, brokers []string, topic string) ([]kafka.Rec
 			case m := <-pc.Messages():
 				out = append(out, kafka.Record{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value, Timestamp: m.Timestamp})
 				done = m.Offset >= end-1
+			case err := <-pc.Errors():
+				_ = pc.Close()
+				return nil, fmt.Errorf("read %s partition %d: %w", topic, p, err)
 			case <-ctx.Done():
-				pc.AsyncClose()
+				_ = pc.Close()
 				return nil, ctx.Err()
 			}
 		}
-		pc.AsyncClose()
-		for range pc.Messages() {
-		}
+		// Every record up to end is read: an error from a fetch beyond it
+		// does not matter. Close drains Messages and Errors.
+		_ = pc.Close()
 	}
 	return out, nil
 }
