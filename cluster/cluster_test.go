@@ -211,11 +211,15 @@ func TestClusterRecoversFromAKilledNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	poll.Until(t, 60*time.Second, "some ids acked", func() bool { return src.ackedCount() > n/10 })
+	// Node 1 sends tuples to both other nodes: one connection each.
+	peers := func() float64 { return metricValue(scrape(t, c.Node(1).HTTPAddr()), "squall_transport_peers ") }
+	poll.Until(t, 10*time.Second, "node 1 connected to 2 peers", func() bool { return peers() == 2 })
 	// Kill the node the topology was submitted to: the topology lives in
 	// the gossiped state, not on that node.
 	c.Kill(0)
 	killed := time.Now()
 	poll.Until(t, 120*time.Second, "every id acked after the kill", func() bool { return src.ackedCount() == n })
+	poll.Until(t, 10*time.Second, "node 1 forgot the dead node's connection", func() bool { return peers() == 1 })
 	took := time.Since(killed)
 	src.mu.Lock() // spouts may still open while the cluster settles
 	t.Logf("all %d ids acked %v after the kill; spout opened %d times", n, took.Round(time.Millisecond), src.opens)
@@ -235,4 +239,7 @@ func TestClusterRecoversFromAKilledNode(t *testing.T) {
 	poll.Until(t, 30*time.Second, "the restarted node runs tasks", func() bool {
 		return len(c.Node(0).LocalTopologies()) == 1
 	})
+	// The restarted node listens at a new transport address: node 1 has
+	// one connection to it, none left to its previous life.
+	poll.Until(t, 10*time.Second, "node 1 connected to 2 peers again", func() bool { return peers() == 2 })
 }

@@ -201,6 +201,12 @@ func gaugeLabel(k string) string {
 func (n *Node) metricsHandler() http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(taskCollector{n: n}, gaugeCollector{n: n},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "squall_transport_peers", Help: "Nodes this node holds a tuple connection (and its writer) to."},
+			func() float64 { return float64(n.tr.peerCount()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "squall_transport_dropped_total", Help: "Frames to other nodes dropped: queue full, node unreachable or gone (their trees replay)."},
+			func() float64 { return float64(n.tr.Dropped.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "squall_transport_rejected_total", Help: "Malformed frames received from other nodes (each closes its connection)."},
+			func() float64 { return float64(n.tr.Rejected.Load()) }),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }

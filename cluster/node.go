@@ -521,6 +521,13 @@ func (n *Node) reconcile(ctx context.Context) {
 			n.stopPlaced(ctx, name, p)
 		}
 	}
+	// Forget the connections to nodes that are gone (a restarted node
+	// listens at a new transport address).
+	keep := make(map[string]bool, len(pl.byName))
+	for _, m := range pl.byName {
+		keep[m.meta.RemoteAddr] = true
+	}
+	n.tr.retain(keep)
 }
 
 func (n *Node) stopPlaced(ctx context.Context, name string, p *placed) {

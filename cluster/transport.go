@@ -48,7 +48,6 @@ type transport struct {
 	peers   map[string]*peer
 	inbound map[net.Conn]struct{}
 	closed  bool
-	done    chan struct{}
 	wg      sync.WaitGroup
 
 	// Dropped counts frames dropped because a queue was full or a peer
@@ -61,7 +60,7 @@ func listenTransport(addr string, logger *slog.Logger, deliver func(*messages.En
 	if err != nil {
 		return nil, fmt.Errorf("transport on %s: %w", addr, err)
 	}
-	t := &transport{ln: ln, log: logger, deliver: deliver, peers: map[string]*peer{}, inbound: map[net.Conn]struct{}{}, done: make(chan struct{})}
+	t := &transport{ln: ln, log: logger, deliver: deliver, peers: map[string]*peer{}, inbound: map[net.Conn]struct{}{}}
 	t.wg.Go(t.accept)
 	return t, nil
 }
@@ -134,11 +133,13 @@ func (t *transport) reject(c net.Conn, err error) {
 }
 
 // Send queues env for the node p (from peer) leads to. It never blocks:
-// when the queue is full the frame is dropped, and once the transport is
-// closed it is refused; either way it returns false.
+// when the queue is full the frame is dropped, and once the peer is
+// forgotten or the transport closed it is refused; either way it returns
+// false.
 func (t *transport) Send(p *peer, env *messages.Envelope) bool {
 	select {
-	case <-t.done:
+	case <-p.gone:
+		t.Dropped.Add(1)
 		return false
 	default:
 	}
@@ -175,7 +176,7 @@ func (t *transport) peer(addr string) *peer {
 	}
 	p := t.peers[addr]
 	if p == nil {
-		p = &peer{addr: addr, q: make(chan []byte, peerQueue)}
+		p = &peer{addr: addr, q: make(chan []byte, peerQueue), gone: make(chan struct{})}
 		t.peers[addr] = p
 		t.wg.Go(func() { t.write(p) })
 	}
@@ -185,6 +186,33 @@ func (t *transport) peer(addr string) *peer {
 type peer struct {
 	addr string
 	q    chan []byte
+	gone chan struct{} // closed when the peer is forgotten or the transport closes
+}
+
+// retain forgets every peer whose address keep does not hold: its writer
+// closes the connection and exits, and what is still queued for it is
+// dropped (those trees replay). Nodes call it with the addresses of the
+// live members, so a node that died or restarted (a new transport address
+// each boot) leaves no goroutine or connection behind. Directories built
+// before still hold the old peer; sends to it are refused, and a later
+// peer(addr) starts a new one.
+func (t *transport) retain(keep map[string]bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for addr, p := range t.peers {
+		if !keep[addr] {
+			close(p.gone)
+			delete(t.peers, addr)
+			t.log.Debug("peer forgotten", "peer", addr)
+		}
+	}
+}
+
+// peerCount is the number of peers with a writer.
+func (t *transport) peerCount() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.peers)
 }
 
 // write sends p's frames, dialling as needed. While the peer cannot be
@@ -201,7 +229,7 @@ func (t *transport) write(p *peer) {
 	for {
 		var frame []byte
 		select {
-		case <-t.done:
+		case <-p.gone:
 			return
 		case frame = <-p.q:
 		}
@@ -212,7 +240,7 @@ func (t *transport) write(p *peer) {
 				t.Dropped.Add(1)
 				t.log.Debug("peer unreachable", "peer", p.addr, "err", err)
 				select {
-				case <-t.done:
+				case <-p.gone:
 					return
 				case <-time.After(backoff):
 				}
@@ -258,10 +286,13 @@ func (t *transport) Close() {
 		return
 	}
 	t.closed = true
-	close(t.done)
 	t.ln.Close()
 	for c := range t.inbound {
 		c.Close()
+	}
+	for addr, p := range t.peers {
+		close(p.gone)
+		delete(t.peers, addr)
 	}
 	t.mu.Unlock()
 	t.wg.Wait()
