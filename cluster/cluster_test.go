@@ -14,71 +14,19 @@ import (
 	"github.com/squall-streams/squall/cluster"
 	"github.com/squall-streams/squall/cluster/clustertest"
 	"github.com/squall-streams/squall/internal/poll"
+	"github.com/squall-streams/squall/internal/replay"
 	"github.com/squall-streams/squall/topology"
 )
 
-// source is a replayable input shared by every spout instance in the test
-// process, like a Kafka topic: a new spout instance starts again from the
-// first id not yet acked, so ids in flight at a dead spout are not lost.
+// source is the ids topology's input (replayable, like a Kafka topic) and
+// what its sink saw.
 type source struct {
-	n     int
-	mu    sync.Mutex
-	acked map[int]bool
-	seen  map[int]int // executions per id at the sink
-	opens int
+	*replay.Source
+	mu   sync.Mutex
+	seen map[int]int // executions per id at the sink
 }
 
-func newSource(n int) *source { return &source{n: n, acked: map[int]bool{}, seen: map[int]int{}} }
-
-func (s *source) ackedCount() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.acked)
-}
-
-type replaySpout struct {
-	topology.BaseSpout
-	src    *source
-	out    topology.SpoutCollector
-	next   int
-	replay []int
-}
-
-func (sp *replaySpout) Open(_ context.Context, _ *topology.Context, c topology.SpoutCollector) error {
-	sp.out = c
-	sp.src.mu.Lock()
-	sp.src.opens++
-	sp.src.mu.Unlock()
-	return nil
-}
-
-func (sp *replaySpout) NextTuple() {
-	var id int
-	switch {
-	case len(sp.replay) > 0:
-		id, sp.replay = sp.replay[0], sp.replay[1:]
-	default:
-		sp.src.mu.Lock()
-		for sp.next < sp.src.n && sp.src.acked[sp.next] {
-			sp.next++
-		}
-		sp.src.mu.Unlock()
-		if sp.next >= sp.src.n {
-			return
-		}
-		id = sp.next
-		sp.next++
-	}
-	sp.out.Emit(topology.Values{int64(id), fmt.Sprintf("k%d", id%97)}, id)
-}
-
-func (sp *replaySpout) Ack(m any) {
-	sp.src.mu.Lock()
-	sp.src.acked[m.(int)] = true
-	sp.src.mu.Unlock()
-}
-
-func (sp *replaySpout) Fail(m any) { sp.replay = append(sp.replay, m.(int)) }
+func newSource(n int) *source { return &source{Source: replay.NewSource(n), seen: map[int]int{}} }
 
 type sinkBolt struct {
 	src *source
@@ -100,12 +48,14 @@ func (b *sinkBolt) Execute(t topology.Tuple) {
 
 func (b *sinkBolt) Cleanup() error { return nil }
 
-// idsTopology is the ids topology: a replaySpout over src, relays relay
+// idsTopology is the ids topology: a replay spout over src, relays relay
 // tasks shuffle-grouped on it, and sinks tasks made by sink grouped on the
 // key.
 func idsTopology(src *source, relays, sinks int, sink func() topology.Bolt, conf topology.Config) (*topology.Topology, error) {
 	b := topology.NewBuilder("ids")
-	b.SetSpout("ids", func() topology.Spout { return &replaySpout{src: src} }, 1).Output("id", "key")
+	b.SetSpout("ids", func() topology.Spout {
+		return src.Spout(func(id int) topology.Values { return topology.Values{int64(id), fmt.Sprintf("k%d", id%97)} })
+	}, 1).Output("id", "key")
 	b.SetBasicBolt("relay", func() topology.BasicBolt {
 		return topology.BoltFunc(func(t topology.Tuple, c topology.BasicCollector) error {
 			c.Emit(t.Values())
@@ -132,7 +82,7 @@ func TestClusterRunsATopologyAcrossNodes(t *testing.T) {
 	if err := c.Node(0).Submit("ids", "ids", nil); err != nil {
 		t.Fatal(err)
 	}
-	poll.Until(t, 60*time.Second, "every id acked", func() bool { return src.ackedCount() == n })
+	poll.Until(t, 60*time.Second, "every id acked", func() bool { return src.Acked() == n })
 	// Every node got tasks: 1+3+4+2 = 10 tasks over 3 nodes, at most
 	// ceil(10/3) = 4 each, so at least 2 each.
 	total := 0
@@ -210,7 +160,7 @@ func TestClusterRecoversFromAKilledNode(t *testing.T) {
 	if err := c.Node(0).Submit("ids", "ids", nil); err != nil {
 		t.Fatal(err)
 	}
-	poll.Until(t, 60*time.Second, "some ids acked", func() bool { return src.ackedCount() > n/10 })
+	poll.Until(t, 60*time.Second, "some ids acked", func() bool { return src.Acked() > n/10 })
 	// Node 1 sends tuples to both other nodes: one connection each.
 	peers := func() float64 { return metricValue(scrape(t, c.Node(1).HTTPAddr()), "squall_transport_peers ") }
 	poll.Until(t, 10*time.Second, "node 1 connected to 2 peers", func() bool { return peers() == 2 })
@@ -218,11 +168,11 @@ func TestClusterRecoversFromAKilledNode(t *testing.T) {
 	// the gossiped state, not on that node.
 	c.Kill(0)
 	killed := time.Now()
-	poll.Until(t, 120*time.Second, "every id acked after the kill", func() bool { return src.ackedCount() == n })
+	poll.Until(t, 120*time.Second, "every id acked after the kill", func() bool { return src.Acked() == n })
 	poll.Until(t, 10*time.Second, "node 1 forgot the dead node's connection", func() bool { return peers() == 1 })
 	took := time.Since(killed)
-	src.mu.Lock() // spouts may still open while the cluster settles
-	t.Logf("all %d ids acked %v after the kill; spout opened %d times", n, took.Round(time.Millisecond), src.opens)
+	t.Logf("all %d ids acked %v after the kill; spout opened %d times", n, took.Round(time.Millisecond), src.Opens())
+	src.mu.Lock()
 	dups := 0
 	for id := range n {
 		if src.seen[id] == 0 {

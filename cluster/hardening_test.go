@@ -47,7 +47,7 @@ func TestTransportRejectsMalformedInput(t *testing.T) {
 	if err := c.Node(0).Submit("ids", "ids", nil); err != nil {
 		t.Fatal(err)
 	}
-	poll.Until(t, 60*time.Second, "some ids acked", func() bool { return src.ackedCount() > 100 })
+	poll.Until(t, 60*time.Second, "some ids acked", func() bool { return src.Acked() > 100 })
 	unknownTarget, _ := proto.Marshal(&messages.Envelope{Target: "no/such/actor", Payload: &messages.Envelope_Tuples{Tuples: &messages.TupleBatch{Topology: "x"}}})
 	// Well-framed batches for every task of node 1 that lie: unknown source
 	// tasks, wrong destinations, missing values, a stale epoch, bogus
@@ -90,7 +90,7 @@ func TestTransportRejectsMalformedInput(t *testing.T) {
 		conn.Close()
 	}
 	// Both nodes still work together.
-	poll.Until(t, 60*time.Second, "every id acked after the malformed input", func() bool { return src.ackedCount() == n })
+	poll.Until(t, 60*time.Second, "every id acked after the malformed input", func() bool { return src.Acked() == n })
 }
 
 // TestGossipRejectsStrangers: random bytes at the gossip port add no

@@ -39,7 +39,7 @@ func TestMetricsExposition(t *testing.T) {
 	if err := c.Node(0).Submit("ids", "ids", nil); err != nil {
 		t.Fatal(err)
 	}
-	poll.Until(t, 60*time.Second, "every id acked", func() bool { return src.ackedCount() == n })
+	poll.Until(t, 60*time.Second, "every id acked", func() bool { return src.Acked() == n })
 	var body string
 	poll.Until(t, 10*time.Second, "every tuple executed", func() bool {
 		body = scrape(t, c.Node(0).HTTPAddr())

@@ -184,7 +184,7 @@ func TestRebalanceAfterANodeJoins(t *testing.T) {
 	if err := c.Node(0).Submit("ids", "ids", nil); err != nil {
 		t.Fatal(err)
 	}
-	poll.Until(t, 30*time.Second, "some ids acked", func() bool { return src.ackedCount() > 100 })
+	poll.Until(t, 30*time.Second, "some ids acked", func() bool { return src.Acked() > 100 })
 	tasksOn := func(i int) int {
 		total := 0
 		for _, lt := range c.Node(i).LocalTopologies() {
@@ -208,7 +208,7 @@ func TestRebalanceAfterANodeJoins(t *testing.T) {
 	}
 	t.Logf("rebalance with nothing to move: %+v", *res)
 
-	acked := src.ackedCount()
+	acked := src.Acked()
 	res, err = c.Node(third).Rebalance(ctx, "ids", cluster.RebalanceOptions{Parallelism: map[string]int{"relay": 1, "sink": 4}, Wait: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -222,7 +222,7 @@ func TestRebalanceAfterANodeJoins(t *testing.T) {
 		}
 	}
 	t.Logf("rebalance relay 3 -> 1: moved %d (%d stopped), applied in %.1f ms", res.Moved, res.Stopped, res.TookMs)
-	poll.Until(t, 30*time.Second, "ids still acked after the rebalance", func() bool { return src.ackedCount() > acked+1000 })
+	poll.Until(t, 30*time.Second, "ids still acked after the rebalance", func() bool { return src.Acked() > acked+1000 })
 
 	for _, bad := range []struct {
 		p    map[string]int

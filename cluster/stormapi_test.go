@@ -88,7 +88,7 @@ func TestStormRESTAPI(t *testing.T) {
 	if err := c.Node(0).Submit("ids", "ids", nil); err != nil {
 		t.Fatal(err)
 	}
-	poll.Until(t, 60*time.Second, "every id acked", func() bool { return src.ackedCount() == n })
+	poll.Until(t, 60*time.Second, "every id acked", func() bool { return src.Acked() == n })
 	base := "http://" + c.Node(1).HTTPAddr() + "/api/v1"
 
 	var cs obj

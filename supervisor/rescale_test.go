@@ -12,59 +12,23 @@ import (
 
 	"github.com/squall-streams/squall/actors"
 	"github.com/squall-streams/squall/internal/poll"
+	"github.com/squall-streams/squall/internal/replay"
 	"github.com/squall-streams/squall/topology"
 )
 
-// keyed is a replayable source of n ids, each with the key id%50, shared by
-// spout instances; the sink records which task executed each key in which
-// window (the window is read by the spout before it emits).
+// keyed is a replayable source of n ids, each with the key id%50; the sink
+// records which task executed each key in which window (the window is
+// read by the spout before it emits).
 type keyed struct {
-	n      int
+	*replay.Source
 	window atomic.Int64
 	mu     sync.Mutex
-	acked  map[int]bool
 	byWin  map[int64]map[string]map[topology.TaskID]bool
 }
 
-type keyedSpout struct {
-	topology.BaseSpout
-	k      *keyed
-	out    topology.SpoutCollector
-	next   int
-	replay []int
+func (k *keyed) spout() topology.Spout {
+	return k.Spout(func(id int) topology.Values { return topology.Values{fmt.Sprintf("k%d", id%50), k.window.Load()} })
 }
-
-func (s *keyedSpout) Open(_ context.Context, _ *topology.Context, c topology.SpoutCollector) error {
-	s.out = c
-	return nil
-}
-
-func (s *keyedSpout) NextTuple() {
-	var id int
-	if len(s.replay) > 0 {
-		id, s.replay = s.replay[0], s.replay[1:]
-	} else {
-		s.k.mu.Lock()
-		for s.next < s.k.n && s.k.acked[s.next] {
-			s.next++
-		}
-		s.k.mu.Unlock()
-		if s.next >= s.k.n {
-			return
-		}
-		id = s.next
-		s.next++
-	}
-	s.out.Emit(topology.Values{fmt.Sprintf("k%d", id%50), s.k.window.Load()}, id)
-}
-
-func (s *keyedSpout) Ack(m any) {
-	s.k.mu.Lock()
-	s.k.acked[m.(int)] = true
-	s.k.mu.Unlock()
-}
-
-func (s *keyedSpout) Fail(m any) { s.replay = append(s.replay, m.(int)) }
 
 type keyedSink struct {
 	k    *keyed
@@ -105,9 +69,9 @@ func (b *keyedSink) Cleanup() error { return nil }
 // the task their key group maps to under that window's K.
 func TestRescaleInLocalMode(t *testing.T) {
 	const n = 20000
-	k := &keyed{n: n, acked: map[int]bool{}, byWin: map[int64]map[string]map[topology.TaskID]bool{}}
+	k := &keyed{Source: replay.NewSource(n), byWin: map[int64]map[string]map[topology.TaskID]bool{}}
 	b := topology.NewBuilder("rescale")
-	b.SetSpout("src", func() topology.Spout { return &keyedSpout{k: k} }, 1).Output("key", "window")
+	b.SetSpout("src", func() topology.Spout { return k.spout() }, 1).Output("key", "window")
 	b.SetBolt("sink", func() topology.Bolt { return &keyedSink{k: k} }, 2).NumTasks(6).FieldsGrouping("src", "key")
 	topo, err := b.Build(topology.Config{topology.MessageTimeoutSecs: 2, topology.MaxSpoutPending: 100})
 	if err != nil {
@@ -121,18 +85,13 @@ func TestRescaleInLocalMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	sink := r.Topology.Component("sink").Tasks
-	acked := func() int {
-		k.mu.Lock()
-		defer k.mu.Unlock()
-		return len(k.acked)
-	}
 	if err := r.Rescale(ctx, map[topology.ComponentID]int{"sink": 7}); !errors.Is(err, topology.ErrInvalid) {
 		t.Errorf("Rescale(sink=7) = %v, want ErrInvalid (NumTasks is 6)", err)
 	}
 	ks := map[int64]int{0: 2}
 	for i, want := range []int{5, 1, 6} {
 		win := int64(i + 1)
-		poll.Until(t, 30*time.Second, "progress", func() bool { return acked() > (i+1)*n/5 })
+		poll.Until(t, 30*time.Second, "progress", func() bool { return k.Acked() > (i+1)*n/5 })
 		k.window.Store(-1)
 		if err := r.Rescale(ctx, map[topology.ComponentID]int{"sink": want}); err != nil {
 			t.Fatal(err)
@@ -143,7 +102,7 @@ func TestRescaleInLocalMode(t *testing.T) {
 		wantTasks := r.Topology.RunningTasksWith(map[topology.ComponentID]int{"sink": want})
 		poll.Until(t, 10*time.Second, fmt.Sprintf("running %v", wantTasks), func() bool { return slices.Equal(r.Tasks(), wantTasks) })
 	}
-	poll.Until(t, 60*time.Second, "every id acked", func() bool { return acked() == n })
+	poll.Until(t, 60*time.Second, "every id acked", func() bool { return k.Acked() == n })
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	for win := int64(0); win <= 3; win++ {
