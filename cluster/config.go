@@ -30,6 +30,11 @@ type Config struct {
 	Join []string
 	// HTTP is the address of the HTTP API; empty: no HTTP server.
 	HTTP string
+	// HTTPAnyPort, when HTTP's port is taken, listens on a free port of
+	// HTTP's host instead of failing (HTTPAddr tells which): the node
+	// command does this for its default address, so a second node on one
+	// machine starts without flags.
+	HTTPAnyPort bool
 	// Remote is the actor transport address; port 0 picks a free port.
 	// Default: Bind's host, port 0.
 	Remote string

@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -132,6 +133,10 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	httpAddr := ""
 	if cfg.HTTP != "" {
 		ln, err := net.Listen("tcp", cfg.HTTP)
+		if err != nil && cfg.HTTPAnyPort && errors.Is(err, syscall.EADDRINUSE) {
+			host, _, _ := net.SplitHostPort(cfg.HTTP)
+			ln, err = net.Listen("tcp", net.JoinHostPort(host, "0"))
+		}
 		if err != nil {
 			n.closeTransport()
 			return nil, fmt.Errorf("http api on %s: %w", cfg.HTTP, err)

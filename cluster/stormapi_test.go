@@ -257,3 +257,32 @@ func TestAdminToken(t *testing.T) {
 		t.Errorf("activate after kill: %d, want 404", code)
 	}
 }
+
+// TestHTTPAnyPort: a node whose API port is taken fails to start, unless
+// HTTPAnyPort lets it listen on a free port of the same host.
+func TestHTTPAnyPort(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	cfg := cluster.LocalConfig()
+	cfg.Name, cfg.Bind, cfg.HTTP = "solo", "127.0.0.1:0", taken.Addr().String()
+	if nd, err := cluster.Start(context.Background(), cfg); err == nil {
+		_ = nd.Shutdown(context.Background())
+		t.Fatalf("started with its API port %s taken", cfg.HTTP)
+	}
+	cfg.HTTPAnyPort = true
+	nd, err := cluster.Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = nd.Shutdown(context.Background()) })
+	host, _, _ := net.SplitHostPort(nd.HTTPAddr())
+	if nd.HTTPAddr() == taken.Addr().String() || host != "127.0.0.1" {
+		t.Fatalf("HTTPAddr %s; want another port on 127.0.0.1", nd.HTTPAddr())
+	}
+	if code := api(t, "GET", "http://"+nd.HTTPAddr()+"/api/v1/cluster/summary", "", nil, nil); code != http.StatusOK {
+		t.Fatalf("cluster/summary at %s: %d", nd.HTTPAddr(), code)
+	}
+}

@@ -108,14 +108,10 @@ func daemonCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	explicit := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { explicit[fl.Name] = true })
 	if _, set := os.LookupEnv("SQUALL_HTTP"); !set && !explicit["http"] {
-		// The default API port is taken (another node on this machine):
-		// take a free one rather than fail; the address is printed below
-		// and gossiped to every node.
-		if l, err := net.Listen("tcp", cfg.HTTP); err != nil {
-			cfg.HTTP = "127.0.0.1:0"
-		} else {
-			l.Close()
-		}
+		// When the default API port is taken (another node on this
+		// machine), take a free one rather than fail; the address is
+		// printed below and gossiped to every node.
+		cfg.HTTPAnyPort = true
 	}
 	cfg.GossipKey, cfg.Capacity, cfg.DataDir, cfg.AdminToken = key, f.capacity, f.dataDir, f.adminToken
 	if f.adminToken == "" && !isLoopback(cfg.HTTP) {
