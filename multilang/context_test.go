@@ -141,6 +141,11 @@ func TestResolveSettings(t *testing.T) {
 				return s.timeout == time.Minute && s.ser == wire.Msgpack && s.dir == "/d" && s.maxPending == 3
 			}},
 		{"resources dir", topology.Config{ResourcesDirKey: "/r"}, nil, "", func(s settings) bool { return s.dir == "/r" }},
+		{"startup default", nil, nil, "", func(s settings) bool { return s.startup == time.Minute }},
+		{"startup key", topology.Config{StartupTimeoutKey: 90}, nil, "", func(s settings) bool { return s.startup == 90*time.Second }},
+		{"startup option", topology.Config{StartupTimeoutKey: 90}, []Option{WithStartupTimeout(time.Second), WithTimeout(500 * time.Millisecond)}, "", func(s settings) bool { return s.startup == time.Second }},
+		{"startup at least the timeout", topology.Config{SubprocessTimeoutKey: 120}, nil, "", func(s settings) bool { return s.startup == 120*time.Second }},
+		{"bad startup", topology.Config{StartupTimeoutKey: "later"}, nil, StartupTimeoutKey, nil},
 		{"bad serializer", topology.Config{SerializerKey: "thrift"}, nil, SerializerKey, nil},
 		{"bad timeout", topology.Config{SubprocessTimeoutKey: "soon"}, nil, SubprocessTimeoutKey, nil},
 		{"zero timeout", topology.Config{SubprocessTimeoutKey: 0}, nil, SubprocessTimeoutKey, nil},

@@ -38,7 +38,8 @@
 // # Better than Storm
 //
 // A subprocess that exits, stays silent past SubprocessTimeoutKey (its own
-// timeout, not the worker's), writes malformed or oversized output, or
+// timeout, not the worker's; its start-up has StartupTimeoutKey), writes
+// malformed or oversized output, or
 // breaks the protocol (acks an id it was never given, anchors to an acked
 // tuple, emits on an undeclared stream) is killed together with its process
 // group. The tuples it held fail at once, so their spouts replay them now

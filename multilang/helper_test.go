@@ -50,6 +50,12 @@ func helperMain(mode string) int {
 	if !ok {
 		return 4
 	}
+	switch mode {
+	case "slowstart": // a start-up longer than the heartbeat timeout
+		time.Sleep(time.Second)
+	case "mute": // never answers the handshake
+		time.Sleep(time.Hour)
+	}
 	f, err := os.Create(fmt.Sprintf("%s/%d", hs.PIDDir, os.Getpid()))
 	if err == nil {
 		f.Close()

@@ -28,6 +28,13 @@ const (
 	SubprocessTimeoutKey = "topology.subprocess.timeout.secs"
 	// WorkerTimeoutKey is Storm's fallback for SubprocessTimeoutKey.
 	WorkerTimeoutKey = "supervisor.worker.timeout.secs"
+	// StartupTimeoutKey is how long a subprocess may take to answer the
+	// handshake — start its interpreter, import its modules, load what it
+	// needs — before it is killed and restarted, in seconds (default 60,
+	// and never less than the subprocess timeout). Storm waits for the
+	// handshake without a limit; the heartbeat timeout, often a few
+	// seconds, is no measure of a start-up.
+	StartupTimeoutKey = "squall.multilang.startup.timeout.secs"
 	// MaxPendingKey bounds the tuples a shell bolt has queued for its
 	// subprocess's stdin and not yet written (Storm's key, default 100).
 	// Beyond it the bolt keeps tuples in its own backlog, so the task never
@@ -68,6 +75,7 @@ var DeadLetterFields = []string{"source", "stream", "values", "error"}
 // Defaults.
 const (
 	DefaultTimeout      = 30 * time.Second
+	DefaultStartup      = time.Minute
 	DefaultMaxPending   = 100
 	DefaultStopTimeout  = 2 * time.Second
 	DefaultNextInFlight = 8
@@ -94,6 +102,7 @@ type options struct {
 	topo         func() *topology.Topology
 	conf         map[string]any
 	timeout      time.Duration
+	startup      time.Duration
 	heartbeat    time.Duration
 	backoff      time.Duration
 	backoffMax   time.Duration
@@ -189,6 +198,10 @@ func WithConf(conf map[string]any) Option {
 // SubprocessTimeoutKey.
 func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
 
+// WithStartupTimeout sets how long the subprocess may take to answer the
+// handshake, overriding StartupTimeoutKey.
+func WithStartupTimeout(d time.Duration) Option { return func(o *options) { o.startup = d } }
+
 // WithHeartbeatInterval sets how often a bolt sends its subprocess a
 // heartbeat tuple. The default is min(1 s, timeout/4); Storm sends one a second.
 func WithHeartbeatInterval(d time.Duration) Option { return func(o *options) { o.heartbeat = d } }
@@ -255,6 +268,7 @@ type settings struct {
 	env          []string
 	ser          wire.Serializer
 	timeout      time.Duration
+	startup      time.Duration
 	heartbeat    time.Duration
 	backoff      time.Duration
 	backoffMax   time.Duration
@@ -310,6 +324,12 @@ func resolve(argv []string, o options, conf topology.Config, kind topology.Compo
 	if s.timeout <= 0 {
 		s.timeout = DefaultTimeout
 	}
+	s.startup = o.startup
+	if s.startup <= 0 {
+		s.startup, err = conf.Seconds(StartupTimeoutKey, DefaultStartup)
+		add(err)
+	}
+	s.startup = max(s.startup, s.timeout)
 	s.heartbeat = o.heartbeat
 	if s.heartbeat <= 0 {
 		s.heartbeat = min(maxHeartbeat, s.timeout/4)

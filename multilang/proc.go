@@ -49,6 +49,7 @@ type proc struct {
 	out    *outbox
 
 	timeout   time.Duration
+	startup   time.Duration // the timeout until the handshake is answered
 	heartbeat time.Duration
 	maxMsg    int
 	ser       wire.Serializer
@@ -172,7 +173,7 @@ func startProc(spec procSpec) (_ *proc, err error) {
 	p := &proc{
 		gen: spec.gen, argv: s.argv, bolt: spec.bolt,
 		cmd: cmd, pgid: cmd.Process.Pid, stdin: inW, stdout: outR, stderr: errR,
-		timeout: s.timeout, heartbeat: s.heartbeat, maxMsg: s.maxMessage, ser: s.ser,
+		timeout: s.timeout, startup: s.startup, heartbeat: s.heartbeat, maxMsg: s.maxMessage, ser: s.ser,
 		submit:   spec.submit,
 		drained:  make(chan struct{}, 1),
 		stopping: make(chan struct{}),
@@ -462,8 +463,14 @@ func (p *proc) watchdog() {
 			return
 		case <-t.C:
 		}
-		waited := p.bolt || !p.handshook.Load() || p.waiting.Load() > 0
-		if silent := time.Duration(nanotime() - p.lastHeard.Load()); waited && silent > p.timeout {
+		silent := time.Duration(nanotime() - p.lastHeard.Load())
+		if !p.handshook.Load() {
+			if silent > p.startup {
+				p.kill(fmt.Sprintf("no answer to the handshake for %v (startup timeout %v)", silent.Round(time.Millisecond), p.startup))
+			}
+			continue
+		}
+		if (p.bolt || p.waiting.Load() > 0) && silent > p.timeout {
 			p.kill(fmt.Sprintf("no message for %v (subprocess timeout %v)", silent.Round(time.Millisecond), p.timeout))
 			continue
 		}

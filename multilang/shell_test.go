@@ -79,6 +79,35 @@ func TestShellSpoutTimeout(t *testing.T) {
 	r.stopAndCheck()
 }
 
+// TestShellStartupTimeout: the heartbeat timeout does not apply to the
+// start-up — a subprocess that answers the handshake after more than its
+// timeout runs — while one that never answers is killed after the startup
+// timeout and restarted.
+func TestShellStartupTimeout(t *testing.T) {
+	slowArgv, slowEnv := helperCommand("slowstart")
+	muteArgv, muteEnv := helperCommand("mute")
+	led, mled := newLedger("a", "b", "c"), newLedger("x")
+	out := &received{}
+	b := topology.NewBuilder("startup")
+	b.SetSpout("words", func() topology.Spout { return &ledgerSpout{l: led} }, 1).Output("word")
+	b.SetSpout("muted", func() topology.Spout { return &ledgerSpout{l: mled} }, 1).Output("word")
+	b.SetBolt("slow", BoltFactory(slowArgv, slowEnv, Output("word"), WithTimeout(300*time.Millisecond)), 1).ShuffleGrouping("words")
+	b.SetBolt("mute", BoltFactory(muteArgv, muteEnv, Output("word"), WithTimeout(100*time.Millisecond), WithStartupTimeout(300*time.Millisecond)), 1).ShuffleGrouping("muted")
+	b.SetBolt("out", sink(out), 1).ShuffleGrouping("slow")
+	conf := helperConf()
+	conf[topology.MessageTimeoutSecs] = 1 // "x" waits in the mute bolt until it times out
+	r := startTopology(t, b, conf, nil)
+	poll.Until(t, 20*time.Second, "the slow starter to ack everything, the mute one to be killed twice", func() bool {
+		_, _, _, errs, last := r.stats("mute")
+		return led.ackedCount() == 3 && errs >= 2 && strings.Contains(last, "no answer to the handshake")
+	})
+	if _, _, _, errs, last := r.stats("slow"); errs != 0 {
+		t.Errorf("the slow starter: %d errors, last %q", errs, last)
+	}
+	r.drainOK = true // "x" never completes
+	r.stopAndCheck()
+}
+
 // TestShellCommandNotFound: a command that cannot start is retried with
 // backoff and reported; the task does not crash and stops cleanly.
 func TestShellCommandNotFound(t *testing.T) {
