@@ -16,12 +16,21 @@ import (
 type Source struct {
 	n     int
 	mu    sync.Mutex
+	limit int // ids from limit on are held back
 	acked map[int]bool
 	opens int
 }
 
-// NewSource is an input of the ids 0..n-1.
-func NewSource(n int) *Source { return &Source{n: n, acked: map[int]bool{}} }
+// NewSource is an input of the ids 0..n-1, all of them released.
+func NewSource(n int) *Source { return &Source{n: n, limit: n, acked: map[int]bool{}} }
+
+// Release lets spouts emit the ids below m only (failed ids replay
+// regardless), like a topic that has m records so far.
+func (s *Source) Release(m int) {
+	s.mu.Lock()
+	s.limit = min(m, s.n)
+	s.mu.Unlock()
+}
 
 // Acked is the number of distinct ids acked.
 func (s *Source) Acked() int {
@@ -69,11 +78,12 @@ func (sp *Spout) NextTuple() {
 		id, sp.replay = sp.replay[0], sp.replay[1:]
 	} else {
 		sp.src.mu.Lock()
-		for sp.next < sp.src.n && sp.src.acked[sp.next] {
+		for sp.next < sp.src.limit && sp.src.acked[sp.next] {
 			sp.next++
 		}
+		held := sp.next >= sp.src.limit
 		sp.src.mu.Unlock()
-		if sp.next >= sp.src.n {
+		if held {
 			return
 		}
 		id = sp.next

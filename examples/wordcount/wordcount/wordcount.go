@@ -63,6 +63,7 @@ type Job struct {
 	// ackedLine records which lines were acked, so a spout task that
 	// restarts or moves (in this process) resumes instead of starting over.
 	ackedLine []atomic.Bool
+	released  atomic.Int64 // lines from this one on are held back
 	left      atomic.Int64
 	done      chan struct{}
 	doneOnce  sync.Once
@@ -75,6 +76,7 @@ type Job struct {
 func NewJob(lines []string) *Job {
 	j := &Job{Lines: lines, done: make(chan struct{}), counts: map[string]int64{}, ackedLine: make([]atomic.Bool, len(lines))}
 	j.left.Store(int64(len(lines)))
+	j.released.Store(int64(len(lines)))
 	if len(lines) == 0 {
 		j.finish()
 	}
@@ -124,6 +126,11 @@ func GenerateLines(n int, seed uint64) []string {
 
 // Done is closed when every line has been acked.
 func (j *Job) Done() <-chan struct{} { return j.done }
+
+// Release lets spouts read only the first n lines (replays aside), like a
+// file that is still being written; a new Job has released all of them.
+// Tests release lines in phases so that each phase has lines of its own.
+func (j *Job) Release(n int) { j.released.Store(int64(min(n, len(j.Lines)))) }
 
 func (j *Job) finish() { j.doneOnce.Do(func() { close(j.done) }) }
 
@@ -243,10 +250,11 @@ func (s *LineSpout) NextTuple() {
 		s.replay = s.replay[:len(s.replay)-1]
 		s.job.replayed.Add(1)
 	default:
-		for s.next < len(s.job.Lines) && s.job.ackedLine[s.next].Load() {
+		released := int(s.job.released.Load())
+		for s.next < released && s.job.ackedLine[s.next].Load() {
 			s.next++
 		}
-		if s.next >= len(s.job.Lines) {
+		if s.next >= released {
 			return
 		}
 		n = s.next
