@@ -60,6 +60,10 @@ func BenchmarkCluster(b *testing.B) {
 					t0 := time.Now()
 					time.Sleep(5 * time.Second) // the measurement window
 					n1, l50, l99 := spoutAcked(c, unit)
+					if n1 <= n0 || l50 == 0 {
+						// A figure of 0 would be a lie: say what the API showed.
+						b.Fatalf("no progress measured (%s %d -> %d, p50 %v): %+v", unit, n0, n1, l50, c.Node(0).Topologies(context.Background()))
+					}
 					rate = float64(n1-n0) / time.Since(t0).Seconds()
 					p50, p99 = l50, l99
 				}
