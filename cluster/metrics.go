@@ -205,6 +205,10 @@ func (n *Node) metricsHandler() http.Handler {
 			func() float64 { return float64(n.tr.peerCount()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "squall_transport_dropped_total", Help: "Frames to other nodes dropped: queue full, node unreachable or gone (their trees replay)."},
 			func() float64 { return float64(n.tr.Dropped.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "squall_transport_parked", Help: "Batches from other nodes waiting for their task to start here (at most 2 s)."},
+			func() float64 { return float64(n.park.Len()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "squall_transport_unroutable_total", Help: "Batches from other nodes dropped because their task did not start here within 2 s (their trees replay)."},
+			func() float64 { return float64(n.park.Dropped.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "squall_transport_rejected_total", Help: "Malformed frames received from other nodes (each closes its connection)."},
 			func() float64 { return float64(n.tr.Rejected.Load()) }),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -49,6 +49,7 @@ type Node struct {
 	started time.Time
 	sup     *supervisor.Node
 	tr      *transport
+	park    parking // batches for tasks not started yet
 	ml      *memberlist.Memberlist
 	del     *delegate
 	state   *State
@@ -533,6 +534,8 @@ func (n *Node) reconcile(ctx context.Context) {
 		keep[m.meta.RemoteAddr] = true
 	}
 	n.tr.retain(keep)
+	// Batches that arrived before their task started here.
+	n.park.release(time.Now(), n.sendLocal)
 }
 
 func (n *Node) stopPlaced(ctx context.Context, name string, p *placed) {
@@ -758,10 +761,23 @@ func (n *Node) deliver(env *messages.Envelope) {
 	case *messages.Envelope_Completions:
 		payload = p.Completions
 	}
-	if payload == nil {
+	if payload == nil || n.sendLocal(env.Target, payload) {
 		return
 	}
-	n.sup.System().Root.Send(actor.NewPID(n.sup.System().Address(), env.Target), payload)
+	if !n.park.hold(env.Target, payload, proto.Size(env), time.Now(), n.sendLocal) {
+		n.log.Debug("batch for a task not running here dropped: parking full", "target", env.Target)
+	}
+}
+
+// sendLocal sends payload to the task actor target on this node; it
+// reports false when no such actor runs (yet).
+func (n *Node) sendLocal(target string, payload any) bool {
+	sys := n.sup.System()
+	if _, ok := sys.ProcessRegistry.GetLocal(target); !ok {
+		return false
+	}
+	sys.Root.Send(actor.NewPID(sys.Address(), target), payload)
+	return true
 }
 
 // Keygen returns a new random 32-byte gossip key.

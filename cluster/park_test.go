@@ -1,0 +1,128 @@
+package cluster
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/squall-streams/squall/internal/poll"
+	"github.com/squall-streams/squall/messages"
+)
+
+func TestParking(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	running := map[string]bool{}
+	var got []any
+	send := func(target string, payload any) bool {
+		if !running[target] {
+			return false
+		}
+		got = append(got, payload)
+		return true
+	}
+	var p parking
+
+	// A batch for a task that runs is not parked at all.
+	running["up"] = true
+	if !p.hold("up", "now", 1, t0, send) || p.Len() != 0 || !slices.Equal(got, []any{"now"}) {
+		t.Fatalf("a batch for a running task: parked %d, got %v", p.Len(), got)
+	}
+	got = nil
+
+	// Parked in arrival order, delivered in it once the task starts.
+	for _, b := range []string{"a1", "a2", "a3"} {
+		if !p.hold("a", b, 10, t0, send) {
+			t.Fatal("hold refused with room to spare")
+		}
+	}
+	p.hold("b", "b1", 10, t0.Add(time.Second), send)
+	p.release(t0.Add(parkFor/2), send)
+	if p.Len() != 4 || len(got) != 0 {
+		t.Fatalf("nothing runs yet: parked %d, got %v", p.Len(), got)
+	}
+	running["a"] = true
+	p.release(t0.Add(parkFor/2), send)
+	if !slices.Equal(got, []any{"a1", "a2", "a3"}) || p.Len() != 1 || p.bytes != 10 {
+		t.Fatalf("after a started: got %v, parked %d (%d bytes)", got, p.Len(), p.bytes)
+	}
+
+	// What waits longer than parkFor is dropped.
+	p.release(t0.Add(time.Second+parkFor), send)
+	if p.Len() != 1 || p.Dropped.Load() != 0 {
+		t.Fatalf("b1 is not older than parkFor yet: parked %d, dropped %d", p.Len(), p.Dropped.Load())
+	}
+	p.release(t0.Add(time.Second+parkFor+time.Millisecond), send)
+	if p.Len() != 0 || p.Dropped.Load() != 1 || p.bytes != 0 || len(p.targets) != 0 {
+		t.Fatalf("b1 expired: parked %d, dropped %d, %d bytes, %d targets", p.Len(), p.Dropped.Load(), p.bytes, len(p.targets))
+	}
+
+	// Bounded in batches and in bytes.
+	for i := range parkMax {
+		if !p.hold("c", i, 1, t0, send) {
+			t.Fatalf("batch %d refused", i)
+		}
+	}
+	if p.hold("c", "over", 1, t0, send) || p.Dropped.Load() != 2 {
+		t.Fatalf("batch %d accepted, or not counted as dropped", parkMax+1)
+	}
+	p.release(t0.Add(2*parkFor), send)
+	if p.hold("d", "huge", parkMaxBytes+1, t0, send) || p.Len() != 0 {
+		t.Fatal("a batch larger than the parking accepted")
+	}
+}
+
+// recorder is an actor that keeps what it receives.
+type recorder struct {
+	mu  sync.Mutex
+	got []any
+}
+
+func (r *recorder) Receive(ctx actor.Context) {
+	if _, ok := ctx.Message().(*messages.TupleBatch); ok {
+		r.mu.Lock()
+		r.got = append(r.got, ctx.Message())
+		r.mu.Unlock()
+	}
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.got)
+}
+
+// TestNodeParksBatchesForTasksNotStarted: a batch from another node for a
+// task actor this node has not started yet reaches it once it starts.
+func TestNodeParksBatchesForTasksNotStarted(t *testing.T) {
+	cfg := LocalConfig()
+	cfg.Name, cfg.Bind, cfg.HTTP = "solo", "127.0.0.1:0", ""
+	n, err := Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Shutdown(context.Background())
+	const target = "wc/0123456789abcdef/t7"
+	n.deliver(&messages.Envelope{Target: target, Payload: &messages.Envelope_Tuples{Tuples: &messages.TupleBatch{Topology: "wc"}}})
+	if n.park.Len() != 1 {
+		t.Fatalf("%d batches parked, want 1", n.park.Len())
+	}
+	rec := &recorder{}
+	if _, err := n.sup.System().Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return rec }), target); err != nil {
+		t.Fatal(err)
+	}
+	n.park.release(time.Now(), n.sendLocal)
+	poll.Until(t, 10*time.Second, "the parked batch delivered", func() bool { return rec.count() == 1 })
+	if n.park.Len() != 0 {
+		t.Fatalf("%d batches still parked", n.park.Len())
+	}
+	// Once the task runs, batches go straight to it.
+	n.deliver(&messages.Envelope{Target: target, Payload: &messages.Envelope_Tuples{Tuples: &messages.TupleBatch{Topology: "wc"}}})
+	poll.Until(t, 10*time.Second, "the second batch delivered", func() bool { return rec.count() == 2 })
+	if n.park.Len() != 0 {
+		t.Fatal("a batch for a running task was parked")
+	}
+}
