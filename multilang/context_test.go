@@ -3,6 +3,7 @@ package multilang
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"strings"
 	"testing"
@@ -271,5 +272,41 @@ func TestOutboxBoundsUnwrittenTuples(t *testing.T) {
 	o.push([]byte("c"))
 	if _, normal, closed := o.take(nil, nil); len(normal) != 0 || !closed {
 		t.Fatalf("after close: %q %v", normal, closed)
+	}
+}
+
+func TestSetGauges(t *testing.T) {
+	for _, tc := range []struct {
+		params any
+		want   map[string]float64 // gauge key label ("" for none) -> value
+	}{
+		{int64(3), map[string]float64{"": 3}},
+		{uint64(4), map[string]float64{"": 4}},
+		{2.5, map[string]float64{"": 2.5}},
+		{map[string]any{"a": int64(1), "b": 0.5, "s": "x", "l": []any{int64(1)}}, map[string]float64{"a": 1, "b": 0.5}},
+		{map[any]any{"a": int64(7), int64(1): int64(2)}, map[string]float64{"a": 7}},
+		{"high", nil},
+		{true, nil},
+		{nil, nil},
+		{[]any{int64(1)}, nil},
+		{map[string]any{"s": "x"}, nil},
+	} {
+		var g topology.Gauges
+		if got := setGauges(&g, "m", tc.params); got != (len(tc.want) > 0) {
+			t.Errorf("setGauges(%#v) = %v", tc.params, got)
+		}
+		got := map[string]float64{}
+		for _, x := range g.All() {
+			if x.Name != "m" {
+				t.Errorf("setGauges(%#v): gauge named %q", tc.params, x.Name)
+			}
+			got[x.Labels["key"]] = x.Value
+		}
+		if len(tc.want) == 0 && len(got) == 0 {
+			continue
+		}
+		if !maps.Equal(got, tc.want) {
+			t.Errorf("setGauges(%#v): gauges %v, want %v", tc.params, got, tc.want)
+		}
 	}
 }

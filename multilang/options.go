@@ -232,8 +232,11 @@ func WithDeadLetter(stream topology.StreamID, after int) Option {
 
 // WithMetrics receives the subprocess's metrics commands (pystorm's
 // report_metric). It runs on the task's goroutine and must not block.
-// Without it metrics are counted and dropped (Storm would kill the worker
-// for a metric with no registered IShellMetric).
+// Without it a metric that is a number becomes the task's gauge of that
+// name, and a map's numbers gauges with the label key (shown in the REST
+// API, the UI and Prometheus); other metrics are dropped with one log line
+// per name (Storm would kill the worker for a metric with no registered
+// IShellMetric).
 func WithMetrics(fn func(tc *topology.Context, name string, params any)) Option {
 	return func(o *options) { o.metrics = fn }
 }

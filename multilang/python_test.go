@@ -366,3 +366,20 @@ func TestPythonMetricsAndLogs(t *testing.T) {
 	}
 	r.stopAndCheck()
 }
+
+// TestPythonMetricsBecomeGauges: without a metrics handler, the numbers of
+// report_metric are the task's gauges ({"word": "metric", "n": 1} is the
+// gauge words{key="n"}; the string is not a gauge).
+func TestPythonMetricsBecomeGauges(t *testing.T) {
+	led := newLedger("metric")
+	b := topology.NewBuilder("gauges")
+	b.SetSpout("words", func() topology.Spout { return &ledgerSpout{l: led} }, 1).Output("word")
+	b.SetBolt("faulty", BoltFactory([]string{pythonPath(t), "wordcount.py", "FaultyBolt"}, WithDir(resourcesDir(t)), Output("word")), 1).ShuffleGrouping("words")
+	r := startTopology(t, b, topology.Config{}, nil)
+	gauges := func() []topology.Gauge { return r.taskStats("faulty")[0].Gauges() }
+	poll.Until(t, 20*time.Second, "the metric as a gauge", func() bool { return led.ackedCount() == 1 && len(gauges()) > 0 })
+	if g := gauges(); len(g) != 1 || g[0].Name != "words" || g[0].Value != 1 || !maps.Equal(g[0].Labels, map[string]string{"key": "n"}) {
+		t.Errorf("gauges %+v, want one: words{key=n} 1", g)
+	}
+	r.stopAndCheck()
+}

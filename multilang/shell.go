@@ -223,11 +223,13 @@ func (sh *shell) common(p *proc, m wire.Message, report func(error)) bool {
 		sh.logger.Error("shell subprocess reported an error", "pid", p.pid.Load(), "err", m.Msg)
 		report(err)
 	case wire.Metrics:
-		if sh.opts.metrics != nil {
+		switch {
+		case sh.opts.metrics != nil:
 			sh.opts.metrics(sh.tc, m.Name, m.Params)
-		} else if !sh.metricsSeen[m.Name] {
+		case setGauges(sh.tc.Gauges(), m.Name, m.Params):
+		case !sh.metricsSeen[m.Name]:
 			sh.metricsSeen[m.Name] = true
-			sh.logger.Info("shell subprocess metric dropped: no metrics handler (multilang.WithMetrics)", "metric", m.Name)
+			sh.logger.Info("shell subprocess metric dropped: neither a number nor a map of numbers, and no multilang.WithMetrics", "metric", m.Name)
 		}
 	default:
 		return false
@@ -301,4 +303,49 @@ func (sh *shell) replyTaskIDs(p *proc, m *wire.Emit, stream topology.StreamID, t
 	if err == nil {
 		p.out.pushPrio(frame)
 	}
+}
+
+// setGauges keeps a metric of a subprocess as the task's gauges, shown with
+// its counters (the REST API, the UI, Prometheus as squall_<name>): a
+// number is the gauge name; a map's numbers are gauges name{key="<key>"}.
+// It reports whether the metric held a number.
+func setGauges(g *topology.Gauges, name string, params any) bool {
+	if v, ok := number(params); ok {
+		g.Set(name, v)
+		return true
+	}
+	set := false
+	each := func(k, v any) {
+		key, isString := k.(string)
+		if f, ok := number(v); ok && isString {
+			g.Set(name, f, "key", key)
+			set = true
+		}
+	}
+	switch m := params.(type) {
+	case map[string]any:
+		for k, v := range m {
+			each(k, v)
+		}
+	case map[any]any:
+		for k, v := range m {
+			each(k, v)
+		}
+	}
+	return set
+}
+
+// number is v as a float64 when v is a decoded number.
+func number(v any) (float64, bool) {
+	switch n := v.(type) {
+	case int64:
+		return float64(n), true
+	case uint64:
+		return float64(n), true
+	case float64:
+		return n, true
+	case int:
+		return float64(n), true
+	}
+	return 0, false
 }
