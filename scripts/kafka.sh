@@ -180,9 +180,17 @@ EOF
 EOF
 }
 
-# kafka_uuid: a random Kafka cluster id (16 bytes, URL-safe base64, no padding).
+# kafka_uuid: a random Kafka cluster id (16 bytes, URL-safe base64, no
+# padding). One that starts with "-" is drawn again, as Kafka's own
+# Uuid.randomUuid does: kafka-storage's argument parser takes "-t -abc…" for
+# a missing value (it failed 1 run in 64).
 kafka_uuid() {
-	head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'
+	local id
+	while :; do
+		id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+		[[ $id == -* ]] || break
+	done
+	printf '%s' "$id"
 }
 
 cmd_up() {
