@@ -761,9 +761,10 @@ func (n *Node) deliver(env *messages.Envelope) {
 	case *messages.Envelope_Completions:
 		payload = p.Completions
 	}
-	if payload == nil || n.sendLocal(env.Target, payload) {
+	if payload == nil || n.park.Len() == 0 && n.sendLocal(env.Target, payload) {
 		return
 	}
+	// The task does not run here yet, or has batches parked before this one.
 	if !n.park.hold(env.Target, payload, proto.Size(env), time.Now(), n.sendLocal) {
 		n.log.Debug("batch for a task not running here dropped: parking full", "target", env.Target)
 	}

@@ -14,7 +14,8 @@ import (
 // timeout. A node therefore parks batches for a task it does not run for
 // up to parkFor, and delivers them, in arrival order, once the task
 // starts; what is still parked after that, or does not fit, is dropped
-// (and replays).
+// (and replays). While a task has batches parked, later ones for it are
+// parked behind them, so a sender's batches reach it in the order sent.
 const (
 	parkFor      = 2 * time.Second
 	parkMax      = 4096     // batches
@@ -26,6 +27,9 @@ type parking struct {
 	targets map[string][]parkedBatch
 	count   int
 	bytes   int
+	// parked mirrors count for the delivery path, which takes the lock
+	// only when something is parked.
+	parked atomic.Int64
 	// Dropped counts batches dropped because their task did not start
 	// within parkFor or the parking was full.
 	Dropped atomic.Int64
@@ -37,13 +41,14 @@ type parkedBatch struct {
 	payload any
 }
 
-// hold parks payload for target unless send, tried again under the lock,
-// delivers it now (the task started meanwhile). It reports false when the
-// parking is full: the batch is dropped.
+// hold sends payload to target when the task runs and has nothing parked
+// (it may have started since the caller tried), and parks it otherwise. It
+// reports false when the parking is full: the batch is dropped. Callers
+// try send first themselves while Len is 0, without the lock.
 func (p *parking) hold(target string, payload any, size int, now time.Time, send func(string, any) bool) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if send(target, payload) {
+	if len(p.targets[target]) == 0 && send(target, payload) {
 		return true
 	}
 	if p.count >= parkMax || p.bytes+size > parkMaxBytes {
@@ -56,6 +61,7 @@ func (p *parking) hold(target string, payload any, size int, now time.Time, send
 	p.targets[target] = append(p.targets[target], parkedBatch{at: now, size: size, payload: payload})
 	p.count++
 	p.bytes += size
+	p.parked.Store(int64(p.count))
 	return true
 }
 
@@ -95,11 +101,8 @@ func (p *parking) remove(target string, k int) {
 		clear(batches[:k]) // let the payloads go
 		p.targets[target] = batches[k:]
 	}
+	p.parked.Store(int64(p.count))
 }
 
-// Len is the number of parked batches.
-func (p *parking) Len() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.count
-}
+// Len is the number of parked batches (no lock: read on every delivery).
+func (p *parking) Len() int { return int(p.parked.Load()) }

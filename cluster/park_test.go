@@ -44,9 +44,14 @@ func TestParking(t *testing.T) {
 	if p.Len() != 4 || len(got) != 0 {
 		t.Fatalf("nothing runs yet: parked %d, got %v", p.Len(), got)
 	}
+	// The task started, but its earlier batches are still parked: a new
+	// one waits behind them, so they arrive in the order sent.
 	running["a"] = true
+	if !p.hold("a", "a4", 10, t0, send) || len(got) != 0 || p.Len() != 5 {
+		t.Fatalf("a batch overtook the parked ones: got %v, parked %d", got, p.Len())
+	}
 	p.release(t0.Add(parkFor/2), send)
-	if !slices.Equal(got, []any{"a1", "a2", "a3"}) || p.Len() != 1 || p.bytes != 10 {
+	if !slices.Equal(got, []any{"a1", "a2", "a3", "a4"}) || p.Len() != 1 || p.bytes != 10 {
 		t.Fatalf("after a started: got %v, parked %d (%d bytes)", got, p.Len(), p.bytes)
 	}
 
