@@ -270,10 +270,11 @@ func (p *PartitionOffsets) DeadLetter(offset int64) bool {
 // RetryAt returns when the failed offset is due for its retry; ok is false
 // when the offset is not waiting for a retry.
 func (p *PartitionOffsets) RetryAt(offset int64) (at time.Time, ok bool) {
-	if e, found := p.state[offset]; !found || e.state != awaitingRetry {
+	e, found := p.state[offset]
+	if !found || e.state != awaitingRetry {
 		return time.Time{}, false
 	}
-	return p.state[offset].retryAt, true
+	return e.retryAt, true
 }
 
 // DeadLettered confirms that the record at offset, which Fail answered with
