@@ -143,6 +143,10 @@ func (c gaugeCollector) Collect(ch chan<- prometheus.Metric) {
 			lv := []string{name, string(s.Component), strconv.Itoa(int(task))}
 			for _, g := range s.Gauges() {
 				metric := "squall_" + promName(g.Name)
+				if strings.HasPrefix(metric, "squall_task_") || strings.HasPrefix(metric, "squall_transport_") {
+					// squall's own families: a clash would fail every scrape.
+					metric = "squall_gauge_" + promName(g.Name)
+				}
 				byName[metric] = append(byName[metric], taskGauge{lv: lv, g: g})
 			}
 		}
@@ -205,9 +209,9 @@ func (n *Node) metricsHandler() http.Handler {
 			func() float64 { return float64(n.tr.peerCount()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "squall_transport_dropped_total", Help: "Frames to other nodes dropped: queue full, node unreachable or gone (their trees replay)."},
 			func() float64 { return float64(n.tr.Dropped.Load()) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "squall_transport_parked", Help: "Batches from other nodes waiting for their task to start here (at most 2 s)."},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "squall_transport_parked", Help: "Batches from other nodes waiting for their task to start here (at most 5 s)."},
 			func() float64 { return float64(n.park.Len()) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "squall_transport_unroutable_total", Help: "Batches from other nodes dropped because their task did not start here within 2 s (their trees replay)."},
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "squall_transport_unroutable_total", Help: "Batches from other nodes for a task not running here, dropped: not of this boot, of a killed topology, not started within 5 s, or the parking full (their trees replay)."},
 			func() float64 { return float64(n.park.Dropped.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "squall_transport_rejected_total", Help: "Malformed frames received from other nodes (each closes its connection)."},
 			func() float64 { return float64(n.tr.Rejected.Load()) }),

@@ -21,6 +21,7 @@ func (b *gaugeBolt) Prepare(ctx context.Context, tc *topology.Context, c topolog
 	g := tc.Gauges()
 	g.Set("kafka_lag", 42, "topic", "words", "partition", "0")
 	g.Set("kafka_lag", 7, "topic", "words", "partition", "1")
+	g.Set("transport_peers", 9) // named like a squall metric
 	if tc.TaskIndex == 0 {
 		g.Set("queue.depth", 3, "kind", "a")
 	} else {
@@ -65,6 +66,7 @@ func TestMetricsExposition(t *testing.T) {
 		// one of squall's gets a prefix.
 		{`squall_queue_depth{component="sink",extra="",kind="a",label_task="",task="4",topology="ids"} 3`, 3},
 		{`squall_queue_depth{component="sink",extra="x",kind="",label_task="clashes",task="5",topology="ids"} 4`, 4},
+		{`squall_gauge_transport_peers{component="sink",task="4",topology="ids"} 9`, 9},
 		{`go_goroutines`, 1},
 	} {
 		if got := metricValue(body, m.prefix); got < m.min {
