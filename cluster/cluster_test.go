@@ -79,7 +79,8 @@ func TestClusterRunsATopologyAcrossNodes(t *testing.T) {
 	const n = 3000
 	src := newSource(n)
 	c := clustertest.New(t, 3, map[string]cluster.Factory{"ids": factory(src)})
-	if err := c.Node(0).Submit("ids", "ids", nil); err != nil {
+	// A long message timeout: a tree can only fail here by being lost.
+	if err := c.Node(0).Submit("ids", "ids", map[string]string{topology.MessageTimeoutSecs: "30"}); err != nil {
 		t.Fatal(err)
 	}
 	poll.Until(t, 60*time.Second, "every id acked", func() bool { return src.Acked() == n })

@@ -17,6 +17,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -765,9 +766,33 @@ func (n *Node) deliver(env *messages.Envelope) {
 		return
 	}
 	// The task does not run here yet, or has batches parked before this one.
+	if !n.mayStart(env.Target) {
+		n.park.Dropped.Add(1) // an earlier boot's task, a killed topology, junk
+		return
+	}
 	if !n.park.hold(env.Target, payload, proto.Size(env), time.Now(), n.sendLocal) {
 		n.log.Debug("batch for a task not running here dropped: parking full", "target", env.Target)
 	}
+}
+
+// mayStart reports whether target ("<topology>/<boot>/t<task>") names a
+// task actor of this boot of a topology not killed: one that may start
+// here, so batches for it are worth parking. The topology may be unknown
+// still: the sender can learn of it first.
+func (n *Node) mayStart(target string) bool {
+	i := strings.LastIndexByte(target, '/')
+	if i < 0 || !strings.HasPrefix(target[i+1:], "t") {
+		return false
+	}
+	if _, err := strconv.ParseUint(target[i+2:], 10, 31); err != nil {
+		return false
+	}
+	j := strings.LastIndexByte(target[:i], '/')
+	if j <= 0 || target[j+1:i] != n.boot {
+		return false
+	}
+	spec, ok := n.state.Get(target[:j])
+	return !ok || !spec.Killed
 }
 
 // sendLocal sends payload to the task actor target on this node; it

@@ -11,13 +11,14 @@ import (
 // started it yet would find no actor there. Dropped, every tree they
 // belong to waits for its message timeout (30 s by default) before it
 // replays — at a topology's start that stalled its spouts for the whole
-// timeout. A node therefore parks batches for a task it does not run for
-// up to parkFor, and delivers them, in arrival order, once the task
-// starts; what is still parked after that, or does not fit, is dropped
-// (and replays). While a task has batches parked, later ones for it are
+// timeout. A node therefore parks batches for a task of its own boot, of a
+// topology not killed, that it does not run (yet) for up to parkFor
+// (checked at every reconcile, so up to a second more), and delivers them
+// in arrival order once the task starts; what is still parked after that,
+// or does not fit, is dropped (and replays). While a task has batches parked, later ones for it are
 // parked behind them, so a sender's batches reach it in the order sent.
 const (
-	parkFor      = 2 * time.Second
+	parkFor      = 5 * time.Second
 	parkMax      = 4096     // batches
 	parkMaxBytes = 64 << 20 // their encoded size
 )
@@ -74,7 +75,9 @@ func (p *parking) release(now time.Time, send func(string, any) bool) {
 	for target, batches := range p.targets {
 		if send(target, batches[0].payload) {
 			for _, b := range batches[1:] {
-				send(target, b.payload)
+				if !send(target, b.payload) { // stopped meanwhile
+					p.Dropped.Add(1)
+				}
 			}
 			p.remove(target, len(batches))
 			continue

@@ -110,8 +110,24 @@ func TestNodeParksBatchesForTasksNotStarted(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Shutdown(context.Background())
-	const target = "wc/0123456789abcdef/t7"
-	n.deliver(&messages.Envelope{Target: target, Payload: &messages.Envelope_Tuples{Tuples: &messages.TupleBatch{Topology: "wc"}}})
+	batch := func(target string) *messages.Envelope {
+		return &messages.Envelope{Target: target, Payload: &messages.Envelope_Tuples{Tuples: &messages.TupleBatch{Topology: "wc"}}}
+	}
+	// Batches for a task of another boot (a previous life of this node),
+	// of a killed topology, or for junk can never be delivered: dropped at
+	// once.
+	n.state.Put(&messages.TopologySpec{Name: "gone", Kind: "x", Killed: true})
+	junk := []string{"gone/" + n.boot + "/t1", "wc/0123456789abcdef/t7", "no-such-actor", "/" + n.boot + "/t1", "wc/" + n.boot + "/", "wc/" + n.boot + "/tx", "wc/" + n.boot + "/7"}
+	for _, target := range junk {
+		n.deliver(batch(target))
+	}
+	if n.park.Len() != 0 || n.park.Dropped.Load() != int64(len(junk)) {
+		t.Fatalf("junk: %d parked, %d dropped; want 0 and %d", n.park.Len(), n.park.Dropped.Load(), len(junk))
+	}
+	// A task of this boot, of a topology this node has not even heard of
+	// yet (the sender learnt of it first), is parked.
+	target := "wc/" + n.boot + "/t7"
+	n.deliver(batch(target))
 	if n.park.Len() != 1 {
 		t.Fatalf("%d batches parked, want 1", n.park.Len())
 	}
@@ -125,7 +141,7 @@ func TestNodeParksBatchesForTasksNotStarted(t *testing.T) {
 		t.Fatalf("%d batches still parked", n.park.Len())
 	}
 	// Once the task runs, batches go straight to it.
-	n.deliver(&messages.Envelope{Target: target, Payload: &messages.Envelope_Tuples{Tuples: &messages.TupleBatch{Topology: "wc"}}})
+	n.deliver(batch(target))
 	poll.Until(t, 10*time.Second, "the second batch delivered", func() bool { return rec.count() == 2 })
 	if n.park.Len() != 0 {
 		t.Fatal("a batch for a running task was parked")
