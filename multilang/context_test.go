@@ -292,8 +292,8 @@ func TestSetGauges(t *testing.T) {
 		{map[string]any{"s": "x"}, nil},
 	} {
 		var g topology.Gauges
-		if got := setGauges(&g, "m", tc.params); got != (len(tc.want) > 0) {
-			t.Errorf("setGauges(%#v) = %v", tc.params, got)
+		if got, skipped := setGauges(&g, "m", tc.params, map[string]bool{}); got != (len(tc.want) > 0) || skipped != 0 {
+			t.Errorf("setGauges(%#v) = %v, %d skipped", tc.params, got, skipped)
 		}
 		got := map[string]float64{}
 		for _, x := range g.All() {
@@ -308,5 +308,30 @@ func TestSetGauges(t *testing.T) {
 		if !maps.Equal(got, tc.want) {
 			t.Errorf("setGauges(%#v): gauges %v, want %v", tc.params, got, tc.want)
 		}
+	}
+}
+
+// TestSetGaugesBoundsKeys: a map metric keeps at most maxGaugeKeys keys as
+// gauges; the kept ones still update, new ones are skipped.
+func TestSetGaugesBoundsKeys(t *testing.T) {
+	var g topology.Gauges
+	keys := map[string]bool{}
+	big := map[string]any{}
+	for i := range maxGaugeKeys + 50 {
+		big[fmt.Sprintf("w%d", i)] = int64(i)
+	}
+	if set, skipped := setGauges(&g, "words", big, keys); !set || skipped != 50 || len(g.All()) != maxGaugeKeys {
+		t.Fatalf("first map: set %v, %d skipped, %d gauges; want true, 50, %d", set, skipped, len(g.All()), maxGaugeKeys)
+	}
+	var kept string
+	for k := range keys {
+		kept = k
+		break
+	}
+	if set, skipped := setGauges(&g, "words", map[string]any{kept: 7.5, "new": int64(1)}, keys); !set || skipped != 1 {
+		t.Fatalf("second map: set %v, %d skipped; want true, 1", set, skipped)
+	}
+	if v, ok := g.Get("words", "key", kept); !ok || v != 7.5 || len(g.All()) != maxGaugeKeys {
+		t.Fatalf("kept key %s = %v, %v (%d gauges); want 7.5", kept, v, ok, len(g.All()))
 	}
 }

@@ -43,6 +43,7 @@ type shell struct {
 	lastStart time.Time
 
 	metricsSeen   map[string]bool
+	gaugeKeys     map[string]map[string]bool // map metrics' keys kept as gauges, by name
 	warnedTaskIDs bool
 	taskScratch   []int
 }
@@ -81,6 +82,7 @@ func (sh *shell) prepare(tc *topology.Context) error {
 		sh.logger = slog.New(slog.DiscardHandler)
 	}
 	sh.metricsSeen = map[string]bool{}
+	sh.gaugeKeys = map[string]map[string]bool{}
 	s, err := resolve(sh.argv, sh.opts, tc.Config, sh.kind)
 	if err != nil {
 		return err
@@ -226,7 +228,7 @@ func (sh *shell) common(p *proc, m wire.Message, report func(error)) bool {
 		switch {
 		case sh.opts.metrics != nil:
 			sh.opts.metrics(sh.tc, m.Name, m.Params)
-		case setGauges(sh.tc.Gauges(), m.Name, m.Params):
+		case sh.setGauges(m.Name, m.Params):
 		case !sh.metricsSeen[m.Name]:
 			sh.metricsSeen[m.Name] = true
 			sh.logger.Info("shell subprocess metric dropped: neither a number nor a map of numbers, and no multilang.WithMetrics", "metric", m.Name)
@@ -307,17 +309,24 @@ func (sh *shell) replyTaskIDs(p *proc, m *wire.Emit, stream topology.StreamID, t
 
 // setGauges keeps a metric of a subprocess as the task's gauges, shown with
 // its counters (the REST API, the UI, Prometheus as squall_<name>): a
-// number is the gauge name; a map's numbers are gauges name{key="<key>"}.
-// It reports whether the metric held a number.
-func setGauges(g *topology.Gauges, name string, params any) bool {
+// number is the gauge name; a map's numbers are gauges name{key="<key>"},
+// at most maxGaugeKeys keys per name (keys, the ones kept so far, grows up
+// to it): a map keyed by words must not become one gauge per word. It
+// reports whether the metric held a number, and how many keys it skipped.
+func setGauges(g *topology.Gauges, name string, params any, keys map[string]bool) (set bool, skipped int) {
 	if v, ok := number(params); ok {
 		g.Set(name, v)
-		return true
+		return true, 0
 	}
-	set := false
 	each := func(k, v any) {
 		key, isString := k.(string)
-		if f, ok := number(v); ok && isString {
+		f, ok := number(v)
+		switch {
+		case !ok || !isString:
+		case !keys[key] && len(keys) >= maxGaugeKeys:
+			skipped++
+		default:
+			keys[key] = true
 			g.Set(name, f, "key", key)
 			set = true
 		}
@@ -332,7 +341,26 @@ func setGauges(g *topology.Gauges, name string, params any) bool {
 			each(k, v)
 		}
 	}
-	return set
+	return set, skipped
+}
+
+// maxGaugeKeys bounds the gauges one map metric of a task makes.
+const maxGaugeKeys = 100
+
+// setGauges is setGauges for this task and the keys its map metrics kept
+// so far; it warns once per metric name that has keys beyond the bound.
+func (sh *shell) setGauges(name string, params any) bool {
+	keys := sh.gaugeKeys[name]
+	if keys == nil {
+		keys = map[string]bool{}
+		sh.gaugeKeys[name] = keys
+	}
+	set, skipped := setGauges(sh.tc.Gauges(), name, params, keys)
+	if skipped > 0 && !sh.metricsSeen[name] {
+		sh.metricsSeen[name] = true
+		sh.logger.Warn("shell subprocess metric has more keys than become gauges; the rest are dropped", "metric", name, "max", maxGaugeKeys)
+	}
+	return set || skipped > 0
 }
 
 // number is v as a float64 when v is a decoded number.
