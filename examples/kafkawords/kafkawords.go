@@ -23,6 +23,7 @@ package kafkawords
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -355,7 +356,7 @@ func Produce(ctx context.Context, brokers []string, recs []kafka.Record) error {
 // ReadTopic reads every record of topic up to its end when called.
 func ReadTopic(ctx context.Context, brokers []string, topic string) ([]kafka.Record, error) {
 	cfg := clientConfig()
-	cfg.Consumer.Return.Errors = true // a fetch that fails is an answer, not a wait until ctx ends
+	cfg.Consumer.Return.Errors = true // a read that cannot succeed says why
 	client, err := sarama.NewClient(brokers, cfg)
 	if err != nil {
 		return nil, err
@@ -387,16 +388,23 @@ func ReadTopic(ctx context.Context, brokers []string, topic string) ([]kafka.Rec
 		if err != nil {
 			return nil, err
 		}
+		var lastErr error // sarama reports errors it retries itself too
 		for done := false; !done; {
 			select {
 			case m := <-pc.Messages():
 				out = append(out, kafka.Record{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value, Timestamp: m.Timestamp})
 				done = m.Offset >= end-1
 			case err := <-pc.Errors():
-				_ = pc.Close()
-				return nil, fmt.Errorf("read %s partition %d: %w", topic, p, err)
+				if errors.Is(err, sarama.ErrOffsetOutOfRange) { // the partition consumer gives up
+					_ = pc.Close()
+					return nil, fmt.Errorf("read %s partition %d: %w", topic, p, err)
+				}
+				lastErr = err
 			case <-ctx.Done():
 				_ = pc.Close()
+				if lastErr != nil {
+					return nil, fmt.Errorf("read %s partition %d: %w (last fetch error: %v)", topic, p, ctx.Err(), lastErr)
+				}
 				return nil, ctx.Err()
 			}
 		}
