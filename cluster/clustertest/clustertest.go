@@ -80,11 +80,24 @@ func FreeAddr(t testing.TB) string {
 	return ""
 }
 
-// loopbackIP is a random address of 127.0.0.0/8 other than 127.0.0.1
-// (Linux answers on all of them).
+// loopbackIP is a random address of 127.0.0.0/8 other than 127.0.0.1 where
+// the system answers on all of them (Linux), else 127.0.0.1 (macOS
+// configures only that one).
 func loopbackIP() string {
+	if !wholeLoopback() {
+		return "127.0.0.1"
+	}
 	return fmt.Sprintf("127.%d.%d.%d", 1+rand.IntN(254), rand.IntN(256), 1+rand.IntN(254))
 }
+
+var wholeLoopback = sync.OnceValue(func() bool {
+	l, err := net.Listen("tcp", "127.3.2.1:0")
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+})
 
 func (c *Cluster) config(i int) cluster.Config {
 	cfg := cluster.LocalConfig()
