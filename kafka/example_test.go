@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/squall-streams/squall/examples/kafkawords"
+	"github.com/squall-streams/squall/internal/poll"
 	"github.com/squall-streams/squall/kafka"
 	"github.com/squall-streams/squall/kafka/embedded"
 	"github.com/squall-streams/squall/local"
@@ -113,9 +114,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	for deadline := time.Now().Add(30 * time.Second); sc.Metrics.Acked.Load() < 2 && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond) // polling, with a deadline
-	}
+	poll.Wait(30*time.Second, func() bool { return sc.Metrics.Acked.Load() >= 2 })
 	if err := c.Stop(ctx); err != nil { // drains, commits, leaves the group
 		panic(err)
 	}
