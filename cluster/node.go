@@ -17,7 +17,6 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -765,7 +764,11 @@ func (n *Node) deliver(env *messages.Envelope) {
 	if payload == nil || n.park.Len() == 0 && n.sendLocal(env.Target, payload) {
 		return
 	}
-	// The task does not run here yet, or has batches parked before this one.
+	// Something is parked: this batch goes straight on unless its own task
+	// has batches parked before it, or does not run here yet.
+	if n.park.sendIfClear(env.Target, payload, n.sendLocal) {
+		return
+	}
 	if !n.mayStart(env.Target) {
 		n.park.Dropped.Add(1) // an earlier boot's task, a killed topology, junk
 		return
@@ -780,29 +783,21 @@ func (n *Node) deliver(env *messages.Envelope) {
 // here, so batches for it are worth parking. The topology may be unknown
 // still: the sender can learn of it first.
 func (n *Node) mayStart(target string) bool {
-	i := strings.LastIndexByte(target, '/')
-	if i < 0 || !strings.HasPrefix(target[i+1:], "t") {
-		return false
-	}
-	if _, err := strconv.ParseUint(target[i+2:], 10, 31); err != nil {
-		return false
-	}
-	j := strings.LastIndexByte(target[:i], '/')
-	if j <= 0 || target[j+1:i] != n.boot {
-		return false
-	}
-	spec, ok := n.state.Get(target[:j])
-	return !ok || !spec.Killed
+	topo, boot, _, ok := supervisor.ParseTaskActorID(target)
+	return ok && boot == n.boot && !n.state.Killed(topo)
 }
 
 // sendLocal sends payload to the task actor target on this node; it
 // reports false when no such actor runs (yet).
 func (n *Node) sendLocal(target string, payload any) bool {
 	sys := n.sup.System()
-	if _, ok := sys.ProcessRegistry.GetLocal(target); !ok {
+	proc, ok := sys.ProcessRegistry.GetLocal(target)
+	if !ok {
 		return false
 	}
-	sys.Root.Send(actor.NewPID(sys.Address(), target), payload)
+	// What Root.Send does after its own lookup (squall has no sender
+	// middleware): one registry lookup per batch, not two.
+	proc.SendUserMessage(actor.NewPID(sys.Address(), target), payload)
 	return true
 }
 

@@ -42,6 +42,14 @@ type parkedBatch struct {
 	payload any
 }
 
+// sendIfClear sends payload to target when nothing is parked for it and
+// send succeeds (the task runs).
+func (p *parking) sendIfClear(target string, payload any, send func(string, any) bool) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.targets[target]) == 0 && send(target, payload)
+}
+
 // hold sends payload to target when the task runs and has nothing parked
 // (it may have started since the caller tried), and parks it otherwise. It
 // reports false when the parking is full: the batch is dropped. Callers

@@ -69,6 +69,14 @@ func newer(a, b *messages.TopologySpec) bool {
 	return string(ea) > string(eb)
 }
 
+// Killed reports whether the topology called name is known and killed.
+func (s *State) Killed(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sp, ok := s.specs[name]
+	return ok && sp.Killed
+}
+
 // Get returns a copy of the spec called name.
 func (s *State) Get(name string) (*messages.TopologySpec, bool) {
 	s.mu.Lock()

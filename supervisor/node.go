@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,6 +86,24 @@ type Assignment struct {
 // instance: "<topology>/<instance>/t<task>".
 func TaskActorID(topologyName, instance string, task topology.TaskID) string {
 	return fmt.Sprintf("%s/%s/t%d", topologyName, instance, task)
+}
+
+// ParseTaskActorID splits an id TaskActorID made; ok is false for any
+// other string.
+func ParseTaskActorID(id string) (topologyName, instance string, task topology.TaskID, ok bool) {
+	i := strings.LastIndexByte(id, '/')
+	if i < 0 || !strings.HasPrefix(id[i+1:], "t") {
+		return "", "", 0, false
+	}
+	n, err := strconv.ParseUint(id[i+2:], 10, 31)
+	if err != nil {
+		return "", "", 0, false
+	}
+	j := strings.LastIndexByte(id[:i], '/')
+	if j <= 0 || j+1 == i {
+		return "", "", 0, false
+	}
+	return id[:j], id[j+1 : i], topology.TaskID(n), true
 }
 
 // Start runs every running task of t on this node (the first Parallelism
