@@ -13,7 +13,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/squall-streams/squall/actors"
-	"github.com/squall-streams/squall/topology"
 )
 
 // Prometheus exposition of the task counters every task keeps anyway: a
@@ -70,16 +69,14 @@ func (c taskCollector) Collect(ch chan<- prometheus.Metric) {
 	for name, p := range c.n.running {
 		for _, task := range p.tasks {
 			s := p.run.Env().Stats(task)
-			kind := topology.KindBolt
-			if comp := p.run.Topology.Component(s.Component); comp != nil {
-				kind = comp.Kind
-			}
-			collectTask(ch, name, kind, s)
+			collectTask(ch, name, componentKind(p.run.Topology, s.Component), s)
 		}
 	}
 }
 
-func collectTask(ch chan<- prometheus.Metric, topo string, kind topology.ComponentKind, s *actors.TaskStats) {
+// collectTask sends a task's metrics; kind is componentKind's: trackers
+// have neither spout nor bolt families.
+func collectTask(ch chan<- prometheus.Metric, topo, kind string, s *actors.TaskStats) {
 	lv := []string{topo, string(s.Component), strconv.Itoa(int(s.Task))}
 	counter := func(key string, v int64) {
 		ch <- prometheus.MustNewConstMetric(descs[key], prometheus.CounterValue, float64(v), lv...)
@@ -105,14 +102,14 @@ func collectTask(ch chan<- prometheus.Metric, topo string, kind topology.Compone
 			append(slices.Clone(lv), string(e.Stream), string(e.Consumer))...)
 	}
 	switch kind {
-	case topology.KindSpout:
+	case "spout":
 		ch <- prometheus.MustNewConstMetric(descs["pending"], prometheus.GaugeValue, float64(s.Pending.Load()), lv...)
 		if n := s.Completed.Load(); n > 0 {
 			h := &s.CompleteLatency
 			q := map[float64]float64{0.5: h.Quantile(0.5).Seconds(), 0.99: h.Quantile(0.99).Seconds()}
 			ch <- prometheus.MustNewConstSummary(descs["latency"], uint64(n), seconds(s.CompleteNanos.Load()), q, lv...)
 		}
-	case topology.KindBolt:
+	case "bolt":
 		ch <- prometheus.MustNewConstSummary(descs["execute_latency"], uint64(s.Executed.Load()), seconds(s.ExecuteNanos.Load()), nil, lv...)
 		ch <- prometheus.MustNewConstSummary(descs["process_latency"], uint64(s.Processed.Load()), seconds(s.ProcessNanos.Load()), nil, lv...)
 		for _, d := range actors.Windows {

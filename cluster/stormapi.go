@@ -65,14 +65,8 @@ type GaugeInfo struct {
 
 // taskInfo reads one task's statistics; host and port are the node's.
 func (n *Node) taskInfo(t *topology.Topology, s *actors.TaskStats, host string, port int) TaskInfo {
-	kind := "bolt"
-	if c := t.Component(s.Component); c == nil {
-		kind = "tracker"
-	} else if c.Kind == topology.KindSpout {
-		kind = "spout"
-	}
 	ti := TaskInfo{
-		Task: int32(s.Task), Component: string(s.Component), Kind: kind, Node: n.cfg.Name, Host: host, Port: port,
+		Task: int32(s.Task), Component: string(s.Component), Kind: componentKind(t, s.Component), Node: n.cfg.Name, Host: host, Port: port,
 		Restarts: s.Restarts.Load(), Errors: s.Errors.Load(), Pending: s.Pending.Load(),
 	}
 	if st := s.Started(); !st.IsZero() {
@@ -135,7 +129,7 @@ func (n *Node) stormRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) http
 		writeJSON(w, http.StatusOK, n.nodeInfo())
 	})
 	mux.HandleFunc("GET /api/v1/cluster/summary", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, n.clusterSummary(r.Context()))
+		writeJSON(w, http.StatusOK, n.clusterSummary())
 	})
 	mux.HandleFunc("GET /api/v1/supervisor/summary", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"supervisors": n.supervisorSummary(r.Context())})
@@ -229,6 +223,19 @@ func (n *Node) stormRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) http
 }
 
 var errBadRequest = errors.New("bad request")
+
+// componentKind is "spout", "bolt", or "tracker" for the tracker tasks
+// (which belong to no component of t), as the API and metrics name them.
+func componentKind(t *topology.Topology, id topology.ComponentID) string {
+	switch c := t.Component(id); {
+	case c == nil:
+		return "tracker"
+	case c.Kind == topology.KindSpout:
+		return "spout"
+	default:
+		return "bolt"
+	}
+}
 
 // requireToken wraps a mutating handler: with a token configured, a
 // request without credentials gets 401 and one with the wrong token 403.
@@ -341,7 +348,7 @@ func (n *Node) clusterTasks(ctx context.Context, name string) (tasks []TaskInfo,
 	return tasks, inFlight
 }
 
-func (n *Node) clusterSummary(ctx context.Context) map[string]any {
+func (n *Node) clusterSummary() map[string]any {
 	ms := n.Members()
 	alive, used, tasks := 0, 0, 0
 	for _, m := range ms {
@@ -537,11 +544,7 @@ func topologyStats(comps map[string][]TaskInfo) []map[string]any {
 func describe(t *topology.Topology, comps map[string][]TaskInfo, component string) (kind string, maxTasks int, ok bool) {
 	if t != nil {
 		if c := t.Component(topology.ComponentID(component)); c != nil {
-			kind = "bolt"
-			if c.Kind == topology.KindSpout {
-				kind = "spout"
-			}
-			return kind, len(c.Tasks), true
+			return componentKind(t, c.ID), len(c.Tasks), true
 		}
 	}
 	if tasks := comps[component]; len(tasks) > 0 {
