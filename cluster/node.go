@@ -298,8 +298,9 @@ func (n *Node) build(spec *messages.TopologySpec) (*topology.Topology, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Every node names this deployment alike: connectors persist the id.
-	t = t.Deployed(spec.Name, fmt.Sprintf("%s-%d", spec.Name, spec.SubmittedUnixMs))
+	// Every node names this deployment alike, as the REST API does:
+	// connectors persist the id.
+	t = t.Deployed(spec.Name, topologyID(spec))
 	n.built[spec.Name] = &built{digest: digest, topo: t}
 	return t, nil
 }

@@ -27,15 +27,6 @@ type Workload struct {
 	Tasks    []int32
 }
 
-// TaskRange is tasks 1..n.
-func TaskRange(n int) []int32 {
-	out := make([]int32, n)
-	for i := range out {
-		out[i] = int32(i + 1)
-	}
-	return out
-}
-
 // Slot is one task of one topology.
 type Slot struct {
 	Topology string

@@ -35,11 +35,11 @@ func TestPlaceSpreadsEvenly(t *testing.T) {
 		members   []Member
 		workloads []Workload
 	}{
-		{members("n1", "n2", "n3"), []Workload{{"wc", TaskRange(7)}}},
-		{members("n1", "n2", "n3"), []Workload{{"a", TaskRange(10)}, {"b", TaskRange(11)}}},
-		{members("a", "b"), []Workload{{"x", TaskRange(1)}}},
-		{members("n1", "n2", "n3", "n4", "n5"), []Workload{{"big", TaskRange(100)}}},
-		{[]Member{{"small", 1}, {"large", 3}}, []Workload{{"t", TaskRange(40)}}},
+		{members("n1", "n2", "n3"), []Workload{{"wc", taskRange(7)}}},
+		{members("n1", "n2", "n3"), []Workload{{"a", taskRange(10)}, {"b", taskRange(11)}}},
+		{members("a", "b"), []Workload{{"x", taskRange(1)}}},
+		{members("n1", "n2", "n3", "n4", "n5"), []Workload{{"big", taskRange(100)}}},
+		{[]Member{{"small", 1}, {"large", 3}}, []Workload{{"t", taskRange(40)}}},
 	}
 	for i, c := range cases {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
@@ -66,7 +66,7 @@ func TestPlaceSpreadsEvenly(t *testing.T) {
 }
 
 func TestPlaceIsDeterministicWhateverTheInputOrder(t *testing.T) {
-	w := []Workload{{"a", TaskRange(9)}, {"b", TaskRange(5)}}
+	w := []Workload{{"a", taskRange(9)}, {"b", taskRange(5)}}
 	p1 := Place(members("n1", "n2", "n3"), w)
 	p2 := Place(members("n3", "n1", "n2", "n1"), []Workload{w[1], w[0]})
 	if !maps.Equal(p1, p2) {
@@ -75,7 +75,7 @@ func TestPlaceIsDeterministicWhateverTheInputOrder(t *testing.T) {
 }
 
 func TestPlaceMovesFewTasksOnMembershipChange(t *testing.T) {
-	w := []Workload{{"wc", TaskRange(60)}}
+	w := []Workload{{"wc", taskRange(60)}}
 	three := Place(members("n1", "n2", "n3"), w)
 	// A member leaves: its tasks must move; the survivors' tasks stay put
 	// except for what rebalancing their share requires.
@@ -97,7 +97,7 @@ func TestPlaceMovesFewTasksOnMembershipChange(t *testing.T) {
 }
 
 func TestPlaceWithNoMembersPlacesNothing(t *testing.T) {
-	if p := Place(nil, []Workload{{"a", TaskRange(3)}}); len(p) != 0 {
+	if p := Place(nil, []Workload{{"a", taskRange(3)}}); len(p) != 0 {
 		t.Fatalf("placed %v with no members", p)
 	}
 }
@@ -106,7 +106,7 @@ func TestPlaceWithNoMembersPlacesNothing(t *testing.T) {
 // of every running cluster at upgrade time, so it must be deliberate
 // (regenerate with -update).
 func TestPlaceGolden(t *testing.T) {
-	p := Place(members("node-a", "node-b", "node-c"), []Workload{{"wordcount", TaskRange(7)}, {"kafka-words", TaskRange(5)}})
+	p := Place(members("node-a", "node-b", "node-c"), []Workload{{"wordcount", taskRange(7)}, {"kafka-words", taskRange(5)}})
 	var lines []string
 	for s, n := range p {
 		lines = append(lines, fmt.Sprintf("%s\t%d\t%s", s.Topology, s.Task, n))
@@ -129,4 +129,13 @@ func TestPlaceGolden(t *testing.T) {
 	if got != string(want) {
 		t.Fatalf("placement changed:\n%s\nwant:\n%s", got, want)
 	}
+}
+
+// taskRange is tasks 1..n.
+func taskRange(n int) []int32 {
+	out := make([]int32, n)
+	for i := range out {
+		out[i] = int32(i + 1)
+	}
+	return out
 }
