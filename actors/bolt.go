@@ -227,14 +227,17 @@ func (b *boltTask) release(t *tuple) bool {
 	return true
 }
 
-// processed counts the process time of t, acked. The common case, t acked
-// inside its own Execute, is a flag, inlined.
+// processed counts the process time of t, acked. The common cases — t
+// acked inside its own Execute, or not timed at all (latency off, ticks)
+// — are inlined.
 func (b *boltTask) processed(t *tuple) {
 	if t == b.timer.executing {
 		b.timer.acked = true
 		return
 	}
-	b.processedLater(t)
+	if t.received != 0 {
+		b.processedLater(t)
+	}
 }
 
 func (b *boltTask) processedLater(t *tuple) {
