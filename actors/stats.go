@@ -284,25 +284,15 @@ func (s *TaskStats) window(d time.Duration, now time.Time) Counts {
 }
 
 // Edges returns the task's transferred counts per (stream, consumer), all
-// time.
-func (s *TaskStats) Edges() []EdgeCount { return s.WindowEdges(0) }
-
-// WindowEdges returns the task's transferred counts per (stream, consumer)
-// over the last d (0: all time), over the same span as Window(d).
-func (s *TaskStats) WindowEdges(d time.Duration) []EdgeCount { return s.windowEdges(d, time.Now()) }
-
-func (s *TaskStats) windowEdges(d time.Duration, now time.Time) []EdgeCount {
+// time (rates come from differences between reads, as the UI draws them).
+func (s *TaskStats) Edges() []EdgeCount {
 	cur := s.edgeList()
 	if len(cur) == 0 {
 		return nil
 	}
 	out := make([]EdgeCount, len(cur))
-	base, _ := s.win.base(d, now)
 	for i, e := range cur {
 		out[i] = EdgeCount{Stream: e.stream, Consumer: e.consumer, Transferred: e.n.Load()}
-		if i < len(base.edges) { // edges registered after the copy started from 0
-			out[i].Transferred -= base.edges[i]
-		}
 	}
 	return out
 }

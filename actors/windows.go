@@ -28,7 +28,6 @@ var ringSpecs = [...]ringSpec{
 type sample struct {
 	at     time.Time
 	counts Counts
-	edges  []int64 // in the order of TaskStats.edgeList
 }
 
 type ring struct {
@@ -150,14 +149,7 @@ func (s *TaskStats) sampleWindows(now time.Time) {
 	if !s.win.due(now) {
 		return
 	}
-	smp := sample{at: now, counts: s.cumulative()}
-	if edges := s.edgeList(); len(edges) > 0 {
-		smp.edges = make([]int64, len(edges))
-		for i, e := range edges {
-			smp.edges[i] = e.n.Load()
-		}
-	}
-	s.win.record(smp)
+	s.win.record(sample{at: now, counts: s.cumulative()})
 }
 
 // sampleWindows samples every task's windows (Env.RunClock, at each tick).

@@ -150,7 +150,9 @@ func TestWindowCountsAndMeans(t *testing.T) {
 	}
 }
 
-func TestEdgeWindows(t *testing.T) {
+// TestEdges: each emit counts once per consumer component it reached, and a
+// restarted task keeps its edge counters.
+func TestEdges(t *testing.T) {
 	b := topology.NewBuilder("edges")
 	b.SetSpout("s", func() topology.Spout { return nil }, 1).Output("x")
 	b.SetBolt("a", func() topology.Bolt { return nil }, 2).ShuffleGrouping("s")
@@ -171,18 +173,12 @@ func TestEdgeWindows(t *testing.T) {
 	for i := range 10 {
 		edges[topology.DefaultStream].count([]topology.TaskID{a[i%2], bt[0]})
 	}
-	s.sampleWindows(t0.Add(30 * time.Second))
 	for range 4 {
 		edges[topology.DefaultStream].count([]topology.TaskID{a[0], bt[0]})
 	}
 	edges["undeclared"].count([]topology.TaskID{a[0]})
-	now := t0.Add(40 * time.Second)
 	all := []EdgeCount{{topology.DefaultStream, "a", 14}, {topology.DefaultStream, "b", 14}}
-	if got := s.windowEdges(0, now); !slices.Equal(got, all) {
-		t.Errorf("all-time edges %v, want %v", got, all)
-	}
-	recent := []EdgeCount{{topology.DefaultStream, "a", 4}, {topology.DefaultStream, "b", 4}}
-	if got := s.windowEdges(20*time.Second, now); !slices.Equal(got, recent) {
-		t.Errorf("edges over 20s %v, want %v", got, recent)
+	if got := s.Edges(); !slices.Equal(got, all) {
+		t.Errorf("edges %v, want %v", got, all)
 	}
 }
