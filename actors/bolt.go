@@ -108,12 +108,15 @@ func (b *boltTask) start(ctx actor.Context) {
 	b.ready = true
 }
 
+// cleanup calls the bolt's Cleanup if it was prepared, and clears the
+// gauges of this instance either way (a Prepare that failed may have set
+// some).
 func (b *boltTask) cleanup() {
+	defer b.stats.gauges.Reset()
 	if !b.ready {
 		return
 	}
 	b.ready = false
-	defer b.stats.gauges.Reset()
 	defer func() {
 		if r := recover(); r != nil {
 			b.stats.recordError(fmt.Errorf("bolt %q task %d: Cleanup panicked: %v", b.comp.ID, b.task, r))

@@ -91,8 +91,7 @@ func startComponent(env *Env, c *topology.Component, task topology.TaskID, self 
 	out := newOutput(env, c, task, tc)
 	out.self = self
 	tc.SetSubmit(out.submit)
-	out.stats.gauges.Reset() // gauges describe one instance of the component
-	tc.SetGauges(&out.stats.gauges)
+	tc.SetGauges(&out.stats.gauges) // emptied when the instance stops (cleanup, close)
 	out.stats.markStarted(time.Now())
 	return tc, out
 }

@@ -134,7 +134,11 @@ func (s *spoutTask) syncActive() {
 	}
 }
 
+// close calls the spout's Close if it was opened, and clears the gauges
+// of this instance either way (an Open that failed may have set some;
+// Close may set them last, as a Kafka spout's final commit does).
 func (s *spoutTask) close() {
+	defer s.stats.gauges.Reset()
 	if !s.opened {
 		return
 	}
@@ -144,7 +148,6 @@ func (s *spoutTask) close() {
 			s.stats.recordError(err)
 		}
 	})
-	s.stats.gauges.Reset()
 }
 
 // canEmit reports whether the task has credit for another NextTuple call.
