@@ -64,15 +64,6 @@ func (e *Env) SetActive(on bool) { e.active.Store(on) }
 // Active reports whether the topology's spouts are active.
 func (e *Env) Active() bool { return e.active.Load() }
 
-// SetParallelism changes how many tasks of the components it names run, as
-// emitting tasks see it: from their next emit they route over the new
-// running tasks (Topology.SetParallelism). It reports whether anything
-// changed. The caller spawns the tasks that start before and stops the
-// tasks that stop after.
-func (e *Env) SetParallelism(p map[topology.ComponentID]int) (bool, error) {
-	return e.Topology.SetParallelism(p)
-}
-
 // NewEnv prepares the shared state of an instance of t's tasks: Env.Topology
 // is a copy of t with its own Scale (Topology.Instance), so rebalancing it
 // changes no other running copy.

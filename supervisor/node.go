@@ -226,7 +226,7 @@ func start(ctx context.Context, sys *actor.ActorSystem, t *topology.Topology, lo
 		dir = a.Directory
 	}
 	env := actors.NewEnv(t, a.Epoch, sys, dir, logger)
-	if _, err := env.SetParallelism(a.Parallelism); err != nil {
+	if _, err := env.Topology.SetParallelism(a.Parallelism); err != nil {
 		return nil, err
 	}
 	t = env.Topology
@@ -373,7 +373,7 @@ func (r *Running) Apply(ctx context.Context, a Assignment) error {
 		if err := r.apply(ctx, both); err != nil {
 			return err
 		}
-		if _, err := r.env.SetParallelism(a.Parallelism); err != nil {
+		if _, err := r.env.Topology.SetParallelism(a.Parallelism); err != nil {
 			return err
 		}
 	}

@@ -268,11 +268,7 @@ func (t *Topology) Deployed(name, id string) *Topology {
 func (t *Topology) Instance() *Topology {
 	c := *t
 	c.scale = &Scale{}
-	if t.scale != nil {
-		c.scale.cur.Store(&ScaleTable{Version: 1, parallelism: t.scale.Load().All()})
-	} else {
-		c.scale = newScale(t.Components)
-	}
+	c.scale.cur.Store(&ScaleTable{parallelism: t.scale.Load().All()})
 	return &c
 }
 

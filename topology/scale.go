@@ -118,8 +118,6 @@ type Scale struct {
 
 // ScaleTable is one immutable version of a Scale.
 type ScaleTable struct {
-	// Version increases with every change.
-	Version     uint64
 	parallelism map[ComponentID]int
 }
 
@@ -136,7 +134,7 @@ func newScale(comps []*Component) *Scale {
 		p[c.ID] = c.Parallelism
 	}
 	s := &Scale{}
-	s.cur.Store(&ScaleTable{Version: 1, parallelism: p})
+	s.cur.Store(&ScaleTable{parallelism: p})
 	return s
 }
 
@@ -144,9 +142,10 @@ func newScale(comps []*Component) *Scale {
 func (s *Scale) Load() *ScaleTable { return s.cur.Load() }
 
 // SetParallelism makes parallelism the live parallelism of the components it names
-// (the others keep theirs) and reports whether anything changed. It
-// checks every value against the topology first and changes nothing on
-// error.
+// (the others keep theirs) and reports whether anything changed; emitting
+// tasks route over the new running tasks from their next emit, so the
+// caller starts tasks before and stops them after. It checks every value
+// against the topology first and changes nothing on error.
 func (t *Topology) SetParallelism(parallelism map[ComponentID]int) (bool, error) {
 	if err := t.CheckParallelism(parallelism); err != nil {
 		return false, err
@@ -154,7 +153,7 @@ func (t *Topology) SetParallelism(parallelism map[ComponentID]int) (bool, error)
 	s := t.scale
 	for {
 		old := s.Load()
-		next := &ScaleTable{Version: old.Version + 1, parallelism: maps.Clone(old.parallelism)}
+		next := &ScaleTable{parallelism: maps.Clone(old.parallelism)}
 		changed := false
 		for id, k := range parallelism {
 			if next.parallelism[id] != k {
