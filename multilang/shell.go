@@ -43,7 +43,6 @@ type shell struct {
 	lastStart time.Time
 
 	metricsSeen   map[string]bool
-	gaugeKeys     map[string]map[string]bool // map metrics' keys kept as gauges, by name
 	warnedTaskIDs bool
 	taskScratch   []int
 }
@@ -82,7 +81,6 @@ func (sh *shell) prepare(tc *topology.Context) error {
 		sh.logger = slog.New(slog.DiscardHandler)
 	}
 	sh.metricsSeen = map[string]bool{}
-	sh.gaugeKeys = map[string]map[string]bool{}
 	s, err := resolve(sh.argv, sh.opts, tc.Config, sh.kind)
 	if err != nil {
 		return err
@@ -309,58 +307,36 @@ func (sh *shell) replyTaskIDs(p *proc, m *wire.Emit, stream topology.StreamID, t
 
 // setGauges keeps a metric of a subprocess as the task's gauges, shown with
 // its counters (the REST API, the UI, Prometheus as squall_<name>): a
-// number is the gauge name; a map's numbers are gauges name{key="<key>"},
-// at most maxGaugeKeys keys per name (keys, the ones kept so far, grows up
-// to it): a map keyed by words must not become one gauge per word. It
-// reports whether the metric held a number, and how many keys it skipped.
-func setGauges(g *topology.Gauges, name string, params any, keys map[string]bool) (set bool, skipped int) {
+// number is the gauge name; a map's numbers are gauges name{key="<key>"}
+// (the decoders give numbers as int64 or float64, maps as map[string]any).
+// It reports whether the metric held a number, and how many keys the
+// gauges' bound (topology.MaxGaugesPerName) refused.
+func setGauges(g *topology.Gauges, name string, params any) (set bool, refused int) {
 	if v, ok := number(params); ok {
-		g.Set(name, v)
-		return true, 0
+		return g.Set(name, v), 0
 	}
-	each := func(k, v any) {
-		key, isString := k.(string)
-		f, ok := number(v)
-		switch {
-		case !ok || !isString:
-		case !keys[key] && len(keys) >= maxGaugeKeys:
-			skipped++
-		default:
-			keys[key] = true
-			g.Set(name, f, "key", key)
-			set = true
+	m, _ := params.(map[string]any)
+	for k, v := range m {
+		if f, ok := number(v); ok {
+			if g.Set(name, f, "key", k) {
+				set = true
+			} else {
+				refused++
+			}
 		}
 	}
-	switch m := params.(type) {
-	case map[string]any:
-		for k, v := range m {
-			each(k, v)
-		}
-	case map[any]any:
-		for k, v := range m {
-			each(k, v)
-		}
-	}
-	return set, skipped
+	return set, refused
 }
 
-// maxGaugeKeys bounds the gauges one map metric of a task makes.
-const maxGaugeKeys = 100
-
-// setGauges is setGauges for this task and the keys its map metrics kept
-// so far; it warns once per metric name that has keys beyond the bound.
+// setGauges is setGauges for this task; it warns once per metric name the
+// bound refused keys of.
 func (sh *shell) setGauges(name string, params any) bool {
-	keys := sh.gaugeKeys[name]
-	if keys == nil {
-		keys = map[string]bool{}
-		sh.gaugeKeys[name] = keys
-	}
-	set, skipped := setGauges(sh.tc.Gauges(), name, params, keys)
-	if skipped > 0 && !sh.metricsSeen[name] {
+	set, refused := setGauges(sh.tc.Gauges(), name, params)
+	if refused > 0 && !sh.metricsSeen[name] {
 		sh.metricsSeen[name] = true
-		sh.logger.Warn("shell subprocess metric has more keys than become gauges; the rest are dropped", "metric", name, "max", maxGaugeKeys)
+		sh.logger.Warn("shell subprocess metric has more keys than a task keeps gauges of; the rest are dropped", "metric", name, "max", topology.MaxGaugesPerName)
 	}
-	return set || skipped > 0
+	return set || refused > 0
 }
 
 // number is v as a float64 when v is a decoded number.
@@ -368,12 +344,8 @@ func number(v any) (float64, bool) {
 	switch n := v.(type) {
 	case int64:
 		return float64(n), true
-	case uint64:
-		return float64(n), true
 	case float64:
 		return n, true
-	case int:
-		return float64(n), true
 	}
 	return 0, false
 }

@@ -302,25 +302,36 @@ type Gauge struct {
 // goroutine, or any other; metrics endpoints read them at any time. Safe for
 // concurrent use.
 type Gauges struct {
-	mu sync.Mutex
-	m  map[string]Gauge // by name and labels
+	mu     sync.Mutex
+	m      map[string]Gauge // by name and labels
+	byName map[string]int   // how many gauges each name has
 }
+
+// MaxGaugesPerName bounds the gauges of one name a task keeps: labels
+// taken from data (a word, a user id) must not grow a task's gauges, and
+// the metrics series made from them, without bound.
+const MaxGaugesPerName = 1000
 
 // Set sets the gauge name with the given labels, as key, value pairs
 // ("topic", "words", "partition", "3"), to value. A trailing key without a
-// value gets "".
-func (g *Gauges) Set(name string, value float64, labels ...string) {
+// value gets "". It reports false, and keeps nothing, for a new gauge of a
+// name that has MaxGaugesPerName already.
+func (g *Gauges) Set(name string, value float64, labels ...string) bool {
 	key := gaugeKey(name, labels)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if old, ok := g.m[key]; ok {
 		old.Value = value
 		g.m[key] = old
-		return
+		return true
+	}
+	if g.byName[name] >= MaxGaugesPerName {
+		return false
 	}
 	if g.m == nil {
-		g.m = make(map[string]Gauge)
+		g.m, g.byName = make(map[string]Gauge), make(map[string]int)
 	}
+	g.byName[name]++
 	lm := make(map[string]string, len(labels)/2+1)
 	for i := 0; i < len(labels); i += 2 {
 		v := ""
@@ -330,6 +341,7 @@ func (g *Gauges) Set(name string, value float64, labels ...string) {
 		lm[labels[i]] = v
 	}
 	g.m[key] = Gauge{Name: name, Labels: lm, Value: value}
+	return true
 }
 
 // Delete removes the gauge name with the given labels, as Set named it
@@ -338,7 +350,10 @@ func (g *Gauges) Delete(name string, labels ...string) {
 	key := gaugeKey(name, labels)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	delete(g.m, key)
+	if _, ok := g.m[key]; ok {
+		delete(g.m, key)
+		g.byName[name]--
+	}
 }
 
 // Reset removes every gauge. Runtimes call it when a task stops or
@@ -347,6 +362,7 @@ func (g *Gauges) Reset() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	clear(g.m)
+	clear(g.byName)
 }
 
 // All returns a copy of every gauge, sorted by name and labels.

@@ -1,6 +1,7 @@
 package topology_test
 
 import (
+	"strconv"
 	"sync"
 	"testing"
 
@@ -62,5 +63,32 @@ func TestContextGauges(t *testing.T) {
 	tc.Gauges().Set("y", 2)
 	if v, _ := shared.Get("y"); v != 2 {
 		t.Errorf("the runtime's gauges did not get y")
+	}
+}
+
+// TestGaugesBoundPerName: a name keeps at most MaxGaugesPerName gauges;
+// existing ones still update, other names are not affected, and Delete and
+// Reset give room again.
+func TestGaugesBoundPerName(t *testing.T) {
+	var g topology.Gauges
+	for i := range topology.MaxGaugesPerName {
+		if !g.Set("w", 1, "key", strconv.Itoa(i)) {
+			t.Fatalf("gauge %d refused", i)
+		}
+	}
+	if g.Set("w", 1, "key", "over") {
+		t.Fatal("a gauge beyond the bound kept")
+	}
+	if !g.Set("w", 2, "key", "0") || !g.Set("other", 1) {
+		t.Fatal("an existing gauge or another name refused")
+	}
+	g.Delete("w", "key", "0")
+	g.Delete("w", "key", "never set") // must not free a place
+	if !g.Set("w", 1, "key", "over") || g.Set("w", 1, "key", "over2") {
+		t.Fatal("Delete did not give exactly one place back")
+	}
+	g.Reset()
+	if !g.Set("w", 1, "key", "over2") {
+		t.Fatal("Reset did not give room again")
 	}
 }
