@@ -69,10 +69,10 @@ loop:
 		case <-timeout:
 			break loop
 		case <-tick.C:
-			live.update(n.LocalTopologies(), false)
+			live.update(n.LocalTopologies, false)
 		}
 	}
-	live.update(n.LocalTopologies(), true)
+	live.update(n.LocalTopologies, true)
 	live.end()
 	elapsed := time.Since(start)
 	kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opts.drain+10*time.Second)
@@ -106,12 +106,15 @@ func newLiveLine(w io.Writer, name string) *liveLine {
 	return l
 }
 
-// update prints the line from the topology's counts on this node; final
+// update prints the line from the topology's counts on this node (local
+// reads them); final
 // prints it even when not on a terminal and printed less than 10 s ago.
-func (l *liveLine) update(lts []cluster.LocalTopology, final bool) {
-	if l.w == nil {
-		return
+// The rate is over the time since the line was last printed.
+func (l *liveLine) update(local func() []cluster.LocalTopology, final bool) {
+	if l.w == nil || !l.terminal && !final && time.Since(l.printed) < 10*time.Second {
+		return // nothing to print: do not read the counts either
 	}
+	lts := local()
 	var emitted, acked, failed, executed, errs int64
 	var inFlight int64
 	for _, lt := range lts {
@@ -144,13 +147,12 @@ func (l *liveLine) update(lts []cluster.LocalTopology, final bool) {
 	line := fmt.Sprintf("[%s] %s: %s %s | spouts emitted %s acked %s failed %s | bolts executed %s | in flight %d | errors %d",
 		now.Sub(l.start).Truncate(time.Second), l.name, human(rate), unit,
 		human(float64(emitted)), human(float64(acked)), human(float64(failed)), human(float64(executed)), inFlight, errs)
-	switch {
-	case l.terminal:
+	if l.terminal {
 		fmt.Fprintf(l.w, "\r\033[K%s", line)
-	case final || now.Sub(l.printed) >= 10*time.Second:
+	} else {
 		fmt.Fprintln(l.w, line)
-		l.printed = now
 	}
+	l.printed = now
 }
 
 // end finishes the live line so that later output starts on a new line.

@@ -44,9 +44,13 @@ func TestRunWithHTTPServesTheAPIWhileRunning(t *testing.T) {
 	if base == "" {
 		t.Fatalf("no UI address on stderr:\n%s", stderr.String())
 	}
+	rest := make(chan []string, 1)
 	go func() { // keep reading so the live line never blocks the run
+		var lines []string
 		for sc.Scan() {
+			lines = append(lines, sc.Text())
 		}
+		rest <- lines
 	}()
 	var page struct {
 		Status string
@@ -85,6 +89,18 @@ func TestRunWithHTTPServesTheAPIWhileRunning(t *testing.T) {
 	}
 	if p.Acked < int(page.Spouts[0].Acked) || p.Failed != 0 {
 		t.Errorf("progress %+v after the API saw %d acked", p, page.Spouts[0].Acked)
+	}
+	// stderr is not a terminal: the live line is printed whole, at least
+	// once at the end, with what the spouts acked.
+	liveRE := regexp.MustCompile(`^\[\d+s\] wordcount: [0-9.kM]+ trees/s \| spouts emitted [0-9.kM]+ acked ([0-9.kM]+) failed 0 \| bolts executed [0-9.kM]+ \| in flight \d+ \| errors 0$`)
+	var live []string
+	for _, l := range <-rest {
+		if liveRE.MatchString(l) {
+			live = append(live, l)
+		}
+	}
+	if len(live) == 0 || liveRE.FindStringSubmatch(live[len(live)-1])[1] == "0" {
+		t.Errorf("no final live line with trees acked on stderr (got %q)", live)
 	}
 }
 
