@@ -8,7 +8,7 @@ import { h } from './dom.js';
 const tokenKey = 'squall.adminToken';
 
 // ApiError is a non-2xx answer; message is the node's {error} when it sent one.
-export class ApiError extends Error {
+class ApiError extends Error {
   constructor(status, message) {
     super(message);
     this.status = status;
@@ -29,7 +29,7 @@ export async function get(path) {
 // post sends body as JSON, asking for the admin token while the node
 // answers 401 or 403. It rejects with the node's error, or with "cancelled"
 // when the user closes the token prompt.
-export async function post(path, body = {}) {
+async function post(path, body = {}) {
   let rejected = false;
   for (;;) {
     const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };

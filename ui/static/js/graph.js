@@ -56,7 +56,6 @@ export function layout(components, edges) {
   };
 }
 
-// edgePath is a smooth curve from the right side of a to the left side of
 // ports spreads the edges leaving and entering each box over its right
 // and left sides, ordered by where their other ends are, so edges of one
 // box neither start at one point nor stack their labels. It returns a Map
@@ -85,7 +84,7 @@ export function ports(nodes, edges) {
 
 // edgePath is a smooth curve leaving p1 and entering p2 horizontally (a
 // loop back when p2 is left of p1).
-export function edgePath(p1, p2) {
+function edgePath(p1, p2) {
   const bend = Math.max(40, Math.abs(p2.x - p1.x) / 2);
   return `M ${p1.x} ${p1.y} C ${p1.x + bend} ${p1.y}, ${p2.x - bend} ${p2.y}, ${p2.x} ${p2.y}`;
 }

@@ -6,7 +6,7 @@ import { byId, h, param } from './dom.js';
 import { ago, count } from './format.js';
 
 // report shows err in the page's banner, or clears the banner when err is null.
-export function report(err) {
+function report(err) {
   const banner = byId('banner');
   banner.hidden = err === null;
   banner.textContent = err === null ? '' : String(err.message || err);
@@ -50,7 +50,7 @@ export function poll(fn, intervalMs = 2000) {
 }
 
 // Storm UI's windows, in seconds (":all-time" is Storm's own spelling).
-export const windows = [
+const windows = [
   ['600', '10m 0s'],
   ['10800', '3h 0m 0s'],
   ['86400', '1d 0h 0m 0s'],
