@@ -474,7 +474,7 @@ func (p *proc) watchdog() {
 			p.kill(fmt.Sprintf("no message for %v (subprocess timeout %v)", silent.Round(time.Millisecond), p.timeout))
 			continue
 		}
-		if p.bolt && p.handshook.Load() && !p.hbPending.Load() {
+		if p.bolt && !p.hbPending.Load() {
 			p.hbPending.Store(true)
 			id := wire.StringID(strconv.FormatInt(-p.hbSeq.Add(1), 10))
 			if f, err := wire.AppendFrame(nil, p.ser, wire.NewHeartbeat(id)); err == nil {

@@ -92,8 +92,12 @@ func (s *ShellSpout) start() {
 	}
 }
 
-// send writes a command the subprocess will sync.
+// send writes a command the subprocess will sync; nothing is encoded while
+// there is no subprocess to take it.
 func (s *ShellSpout) send(m wire.Message, kind commandKind) {
+	if !s.canSend() {
+		return
+	}
 	frame, err := wire.AppendFrame(nil, s.s.ser, m)
 	if err != nil {
 		s.out.ReportError(fmt.Errorf("multilang: spout %q: %w", s.tc.Component, err))
@@ -102,13 +106,18 @@ func (s *ShellSpout) send(m wire.Message, kind commandKind) {
 	s.sendFrame(frame, kind)
 }
 
+// canSend reports whether a subprocess runs to take commands.
+func (s *ShellSpout) canSend() bool {
+	return s.proc != nil && !s.proc.broken && !s.closed
+}
+
 // sendFrame writes an encoded command the subprocess will sync. The outbox
 // only reads frames, so one frame may be sent many times.
 func (s *ShellSpout) sendFrame(frame []byte, kind commandKind) {
-	p := s.proc
-	if p == nil || p.broken || s.closed {
+	if !s.canSend() {
 		return
 	}
+	p := s.proc
 	p.beginCommand()
 	s.cmds.push(kind)
 	if kind == cmdNext {
