@@ -568,7 +568,7 @@ func (s *Spout) setHighWater(hw map[TopicPartition]int64) {
 
 // reportPartitions sets the gauges of every owned partition.
 func (s *Spout) reportPartitions() {
-	if s.asg == nil || s.tc == nil {
+	if s.asg == nil {
 		return
 	}
 	g := s.tc.Gauges()
@@ -588,9 +588,6 @@ func (s *Spout) reportPartitions() {
 
 // forgetPartitions removes the gauges of partitions no longer owned.
 func (s *Spout) forgetPartitions(tps []TopicPartition) {
-	if s.tc == nil {
-		return
-	}
 	g := s.tc.Gauges()
 	for _, tp := range tps {
 		labels := partitionLabels(tp)

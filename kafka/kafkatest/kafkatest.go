@@ -21,22 +21,22 @@ import (
 // bootstrap addresses (comma-separated).
 const EnvBrokers = "KAFKA_BROKERS"
 
-// IgnoreFunctions name the goroutines sarama leaves behind after every
+// ignoreFunctions name the goroutines sarama leaves behind after every
 // client is closed, for goleak.IgnoreAnyFunction: go-metrics' meter ticker
 // lives as long as the process, and a producer that saw errors leaves its
 // circuit breaker's timer asleep for up to 10 s.
-var IgnoreFunctions = []string{
+var ignoreFunctions = []string{
 	"github.com/rcrowley/go-metrics.(*meterArbiter).tick",
 	"github.com/eapache/go-resiliency/breaker.(*Breaker).timer",
 }
 
-// LeakOptions are IgnoreFunctions as goleak options, for the TestMain of a
+// LeakOptions are goleak options ignoring them, for the TestMain of a
 // package whose tests use sarama:
 //
 //	goleak.VerifyTestMain(m, kafkatest.LeakOptions()...)
 func LeakOptions() []goleak.Option {
-	opts := make([]goleak.Option, 0, len(IgnoreFunctions))
-	for _, f := range IgnoreFunctions {
+	opts := make([]goleak.Option, 0, len(ignoreFunctions))
+	for _, f := range ignoreFunctions {
 		opts = append(opts, goleak.IgnoreAnyFunction(f))
 	}
 	return opts
