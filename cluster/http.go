@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/squall-streams/squall/actors"
 	"github.com/squall-streams/squall/ui"
 )
 
@@ -250,33 +251,23 @@ func (n *Node) Topologies(ctx context.Context) []TopologyInfo {
 // ComponentTotals sums tasks' all-time counts per spout and bolt
 // component, in component order.
 func ComponentTotals(tasks []TaskInfo) []ComponentStats {
-	byName := map[string]*ComponentStats{}
-	for _, t := range tasks {
-		if t.Kind == "tracker" || len(t.Windows) == 0 {
-			continue
+	comps := byComponent(tasks)
+	out := make([]ComponentStats, 0, len(comps))
+	for _, name := range sortedKeys(comps) {
+		ts := comps[name]
+		all, _ := sum(ts, len(actors.Windows)-1) // actors.Windows ends with all time
+		c := ComponentStats{Component: name, Kind: ts[0].Kind, Tasks: len(ts),
+			Emitted: all.Emitted, Acked: all.Acked, Failed: all.Failed, Executed: all.Executed}
+		for _, t := range ts {
+			c.Errors += t.Errors
+			c.Restarts += t.Restarts
+			if t.LastError != "" {
+				c.LastError = t.LastError
+			}
+			c.CompleteP50Ms = max(c.CompleteP50Ms, t.CompleteP50Ms)
+			c.CompleteP99Ms = max(c.CompleteP99Ms, t.CompleteP99Ms)
 		}
-		c := byName[t.Component]
-		if c == nil {
-			c = &ComponentStats{Component: t.Component, Kind: t.Kind}
-			byName[t.Component] = c
-		}
-		all := t.Windows[len(t.Windows)-1] // actors.Windows ends with all time
-		c.Tasks++
-		c.Emitted += all.Emitted
-		c.Acked += all.Acked
-		c.Failed += all.Failed
-		c.Executed += all.Executed
-		c.Errors += t.Errors
-		c.Restarts += t.Restarts
-		if t.LastError != "" {
-			c.LastError = t.LastError
-		}
-		c.CompleteP50Ms = max(c.CompleteP50Ms, t.CompleteP50Ms)
-		c.CompleteP99Ms = max(c.CompleteP99Ms, t.CompleteP99Ms)
-	}
-	out := make([]ComponentStats, 0, len(byName))
-	for _, k := range sortedKeys(byName) {
-		out = append(out, *byName[k])
+		out = append(out, c)
 	}
 	return out
 }
