@@ -140,10 +140,9 @@ func clientCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 		if err := need(1, "NAME"); err != nil {
 			return err
 		}
-		// Storm's routes; kill's wait is whole seconds there.
-		path := "/api/v1/topology/" + url.PathEscape(pos[0]) + "/" + cmd
+		path := topologyAction(pos[0], cmd)
 		if cmd == "kill" {
-			path += "/" + strconv.FormatInt(int64(math.Ceil(wait.Seconds())), 10)
+			path = topologyAction(pos[0], cmd, *wait)
 		}
 		if err := c.do(ctx, http.MethodPost, path, nil, nil); err != nil {
 			return err
@@ -218,15 +217,23 @@ type rebalanceResponse struct {
 	Squall cluster.RebalanceResult `json:"squall"`
 }
 
+// topologyAction is Storm's route for action on topology name, with the
+// wait (kill, rebalance) in whole seconds, rounded up, when one is given.
+func topologyAction(name, action string, wait ...time.Duration) string {
+	path := "/api/v1/topology/" + url.PathEscape(name) + "/" + action
+	for _, w := range wait {
+		path += "/" + strconv.FormatInt(int64(math.Ceil(w.Seconds())), 10)
+	}
+	return path
+}
+
 // rebalanceCmd asks a node to rebalance name through Storm's REST route
 // (executors are components' parallelism; the wait is in whole seconds)
 // and prints what moved and how long the nodes took to apply it.
 func rebalanceCmd(ctx context.Context, c *apiClient, name string, parallelism map[string]int, wait time.Duration, asJSON bool, stdout io.Writer) error {
 	body := map[string]any{"rebalanceOptions": map[string]any{"executors": parallelism}}
-	secs := int64(math.Ceil(wait.Seconds()))
 	var resp rebalanceResponse
-	path := "/api/v1/topology/" + url.PathEscape(name) + "/rebalance/" + strconv.FormatInt(secs, 10)
-	if err := c.do(ctx, http.MethodPost, path, body, &resp); err != nil {
+	if err := c.do(ctx, http.MethodPost, topologyAction(name, "rebalance", wait), body, &resp); err != nil {
 		return err
 	}
 	r := resp.Squall
