@@ -186,28 +186,36 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if *httpAddr != "" {
-		elapsed, err := runWithUI(ctx, job, runOptions{
-			http: *httpAddr, adminToken: *adminToken, drain: *drain, logger: logger, live: stderr, stopAfter: *stopAfter,
-		}, stderr)
-		if err != nil {
-			return err
-		}
-		if job.report != nil {
-			return job.report(stdout, elapsed)
-		}
-		return nil
-	}
-	var timeout <-chan time.Time
+	var timeout <-chan time.Time // --for
 	if *stopAfter > 0 {
 		timer := time.NewTimer(*stopAfter)
 		defer timer.Stop()
 		timeout = timer.C
 	}
-	start := time.Now()
-	c, err := local.Start(ctx, job.topology, local.WithLogger(logger), local.WithDrainTimeout(*drain))
+	var elapsed time.Duration
+	if *httpAddr != "" {
+		elapsed, err = runWithUI(ctx, job, runOptions{
+			http: *httpAddr, adminToken: *adminToken, drain: *drain, logger: logger, timeout: timeout,
+		}, stderr)
+	} else {
+		elapsed, err = runLocal(ctx, job, logger, *drain, timeout, stderr)
+	}
 	if err != nil {
 		return err
+	}
+	if job.report != nil {
+		return job.report(stdout, elapsed)
+	}
+	return nil
+}
+
+// runLocal runs job in local mode until ctx is done, the job is done or
+// timeout fires, and drains it; it returns how long it ran.
+func runLocal(ctx context.Context, job *job, logger *slog.Logger, drain time.Duration, timeout <-chan time.Time, stderr io.Writer) (time.Duration, error) {
+	start := time.Now()
+	c, err := local.Start(ctx, job.topology, local.WithLogger(logger), local.WithDrainTimeout(drain))
+	if err != nil {
+		return 0, err
 	}
 	logger.Info("topology running", "topology", job.topology.Name, "tasks", job.topology.NumTasks())
 	select {
@@ -217,13 +225,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	case <-timeout:
 	}
 	elapsed := time.Since(start)
-	if err := c.Stop(context.WithoutCancel(ctx)); err != nil {
-		return err
-	}
-	if job.report != nil {
-		return job.report(stdout, elapsed)
-	}
-	return nil
+	return elapsed, c.Stop(context.WithoutCancel(ctx))
 }
 
 // registration is a topology the binary can run.

@@ -17,16 +17,15 @@ type runOptions struct {
 	http, adminToken string
 	drain            time.Duration
 	logger           *slog.Logger
-	// live is where the live status line goes (nil: none).
-	live io.Writer
-	// stopAfter stops the topology after this long (0: at its end or on a signal).
-	stopAfter time.Duration
+	// timeout stops the topology when it fires (nil: at its end or on a
+	// signal).
+	timeout <-chan time.Time
 }
 
 // runWithUI runs job on a one-node cluster in this process, so the web UI
 // and the REST API (with rebalance) serve it at opts.http exactly as a
 // cluster node's do. It returns when ctx is done, the job is done or
-// stopAfter passed, after draining.
+// opts.timeout fired, after draining.
 func runWithUI(ctx context.Context, j *job, opts runOptions, stderr io.Writer) (time.Duration, error) {
 	cfg := cluster.LocalConfig()
 	cfg.Name, cfg.Bind, cfg.HTTP, cfg.AdminToken = "local", "127.0.0.1:0", opts.http, opts.adminToken
@@ -48,13 +47,7 @@ func runWithUI(ctx context.Context, j *job, opts runOptions, stderr io.Writer) (
 		return 0, err
 	}
 	fmt.Fprintf(stderr, "squall UI: http://%s/   (REST API: http://%s/api/v1/topology/%s)\n", n.HTTPAddr(), n.HTTPAddr(), t.Name)
-	var timeout <-chan time.Time
-	if opts.stopAfter > 0 {
-		timer := time.NewTimer(opts.stopAfter)
-		defer timer.Stop()
-		timeout = timer.C
-	}
-	live := newLiveLine(opts.live, t.Name)
+	live := newLiveLine(stderr, t.Name)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 loop:
@@ -66,7 +59,7 @@ loop:
 			break loop
 		case <-j.done:
 			break loop
-		case <-timeout:
+		case <-opts.timeout:
 			break loop
 		case <-tick.C:
 			live.update(n.LocalTopologies, false)
