@@ -22,8 +22,9 @@ import (
 
 // Storm UI's REST API (/api/v1/...), with Storm's routes and field names so
 // tools written for Storm read squall; squall-only data are extra fields.
-// Every node answers for the whole cluster: it reads the other nodes'
-// /api/v1/local/topologies and sums.
+// Every node answers for the whole cluster: its Backend reads the other
+// nodes' /api/v1/local/topologies (ClusterLocalTopologies) and the pages
+// sum them.
 
 // TaskInfo is one task's statistics as its node reports them.
 type TaskInfo struct {
