@@ -19,6 +19,12 @@ import (
 // the handler the node serves, and the adapter through which the API reads
 // and changes the node (api.Backend).
 
+// Errors callers branch on, which the API answers with 404 and 409.
+var (
+	ErrTopologyNotFound = api.ErrTopologyNotFound
+	ErrTopologyExists   = api.ErrTopologyExists
+)
+
 // The API's reports, as cluster's users and cmd/node name them.
 type (
 	MemberInfo     = api.MemberInfo

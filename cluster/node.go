@@ -26,7 +26,6 @@ import (
 	"github.com/hashicorp/memberlist"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/squall-streams/squall/cluster/api"
 	"github.com/squall-streams/squall/messages"
 	"github.com/squall-streams/squall/supervisor"
 	"github.com/squall-streams/squall/topology"
@@ -34,10 +33,8 @@ import (
 
 // Errors callers branch on.
 var (
-	ErrNameInUse        = errors.New("node name in use by a live node")
-	ErrUnknownTopology  = errors.New("no such registered topology")
-	ErrTopologyNotFound = api.ErrTopologyNotFound
-	ErrTopologyExists   = api.ErrTopologyExists
+	ErrNameInUse       = errors.New("node name in use by a live node")
+	ErrUnknownTopology = errors.New("no such registered topology")
 )
 
 // Node is one squall node: a member of the gossip cluster that runs the
