@@ -20,7 +20,8 @@
 //   - When memberlist declares a node dead the survivors place its tasks on
 //     themselves; the trees it held time out at their spouts and replay.
 //
-// The HTTP API (http.go) serves members, topologies and their counts
-// summed over the nodes, and submit/kill/activate/deactivate; cmd/node's
-// client commands speak it. clustertest starts in-process clusters for tests.
+// The HTTP API (package api, mounted by Handler through the Backend in
+// backend.go) serves members, topologies and their counts summed over the
+// nodes, and submit/kill/activate/deactivate; cmd/node's client commands
+// speak it. clustertest starts in-process clusters for tests.
 package cluster

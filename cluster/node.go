@@ -33,10 +33,8 @@ import (
 
 // Errors callers branch on.
 var (
-	ErrNameInUse        = errors.New("node name in use by a live node")
-	ErrUnknownTopology  = errors.New("no such registered topology")
-	ErrTopologyNotFound = errors.New("no such topology in the cluster")
-	ErrTopologyExists   = errors.New("a topology of that name is running")
+	ErrNameInUse       = errors.New("node name in use by a live node")
+	ErrUnknownTopology = errors.New("no such registered topology")
 )
 
 // Node is one squall node: a member of the gossip cluster that runs the
@@ -80,17 +78,6 @@ type placed struct {
 type built struct {
 	digest string
 	topo   *topology.Topology
-}
-
-// MemberInfo describes a cluster member.
-type MemberInfo struct {
-	Name       string `json:"name"`
-	GossipAddr string `json:"gossip_addr"`
-	RemoteAddr string `json:"remote_addr"`
-	HTTPAddr   string `json:"http_addr"`
-	Status     string `json:"status"` // alive, suspect, dead
-	Tasks      int    `json:"tasks"`
-	BootID     string `json:"boot_id"`
 }
 
 // Start starts a node: the actor transport, the HTTP API, gossip, and

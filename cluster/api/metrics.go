@@ -1,4 +1,4 @@
-package cluster
+package api
 
 import (
 	"maps"
@@ -55,7 +55,7 @@ var (
 	windowNames = map[time.Duration]string{10 * time.Minute: "10m", 3 * time.Hour: "3h", 24 * time.Hour: "1d", 0: "all"}
 )
 
-type taskCollector struct{ n *Node }
+type taskCollector struct{ b Backend }
 
 func (c taskCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range descs {
@@ -64,17 +64,12 @@ func (c taskCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c taskCollector) Collect(ch chan<- prometheus.Metric) {
-	c.n.mu.Lock()
-	defer c.n.mu.Unlock()
-	for name, p := range c.n.running {
-		for _, task := range p.tasks {
-			s := p.run.Env().Stats(task)
-			collectTask(ch, name, componentKind(p.run.Topology, s.Component), s)
-		}
+	for _, t := range c.b.LocalTasks() {
+		collectTask(ch, t.Topology, t.Kind, t.Stats)
 	}
 }
 
-// collectTask sends a task's metrics; kind is componentKind's: trackers
+// collectTask sends a task's metrics; kind is ComponentKind's: trackers
 // have neither spout nor bolt families.
 func collectTask(ch chan<- prometheus.Metric, topo, kind string, s *actors.TaskStats) {
 	lv := []string{topo, string(s.Component), strconv.Itoa(int(s.Task))}
@@ -123,7 +118,7 @@ func collectTask(ch chan<- prometheus.Metric, topo, kind string, s *actors.TaskS
 // is unchecked (describes nothing): the names and labels are the
 // components'. Every gauge of one name gets the union of the label names
 // used with it, "" where a gauge lacks one, so a family stays consistent.
-type gaugeCollector struct{ n *Node }
+type gaugeCollector struct{ b Backend }
 
 func (c gaugeCollector) Describe(chan<- *prometheus.Desc) {}
 
@@ -133,22 +128,18 @@ func (c gaugeCollector) Collect(ch chan<- prometheus.Metric) {
 		g  actors.Gauge
 	}
 	byName := map[string][]taskGauge{}
-	c.n.mu.Lock()
-	for name, p := range c.n.running {
-		for _, task := range p.tasks {
-			s := p.run.Env().Stats(task)
-			lv := []string{name, string(s.Component), strconv.Itoa(int(task))}
-			for _, g := range s.Gauges() {
-				metric := "squall_" + promName(g.Name)
-				if strings.HasPrefix(metric, "squall_task_") || strings.HasPrefix(metric, "squall_transport_") {
-					// squall's own families: a clash would fail every scrape.
-					metric = "squall_gauge_" + promName(g.Name)
-				}
-				byName[metric] = append(byName[metric], taskGauge{lv: lv, g: g})
+	for _, t := range c.b.LocalTasks() {
+		s := t.Stats
+		lv := []string{t.Topology, string(s.Component), strconv.Itoa(int(s.Task))}
+		for _, g := range s.Gauges() {
+			metric := "squall_" + promName(g.Name)
+			if strings.HasPrefix(metric, "squall_task_") || strings.HasPrefix(metric, "squall_transport_") {
+				// squall's own families: a clash would fail every scrape.
+				metric = "squall_gauge_" + promName(g.Name)
 			}
+			byName[metric] = append(byName[metric], taskGauge{lv: lv, g: g})
 		}
 	}
-	c.n.mu.Unlock()
 	for metric, gs := range byName {
 		keys := map[string]string{} // the gauge's label -> Prometheus label
 		for _, tg := range gs {
@@ -199,19 +190,19 @@ func gaugeLabel(k string) string {
 	return k
 }
 
-func (n *Node) metricsHandler() http.Handler {
+func metricsHandler(b Backend) http.Handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(taskCollector{n: n}, gaugeCollector{n: n},
+	reg.MustRegister(taskCollector{b: b}, gaugeCollector{b: b},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "squall_transport_peers", Help: "Nodes this node holds a tuple connection (and its writer) to."},
-			func() float64 { return float64(n.tr.peerCount()) }),
+			func() float64 { return float64(b.Transport().Peers) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "squall_transport_dropped_total", Help: "Frames to other nodes dropped: queue full, node unreachable or gone (their trees replay)."},
-			func() float64 { return float64(n.tr.Dropped.Load()) }),
+			func() float64 { return float64(b.Transport().Dropped) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "squall_transport_parked", Help: "Batches from other nodes waiting for their task to start here (at most 5 s)."},
-			func() float64 { return float64(n.park.Len()) }),
+			func() float64 { return float64(b.Transport().Parked) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "squall_transport_unroutable_total", Help: "Batches from other nodes for a task not running here, dropped: not of this boot, of a killed topology, not started within 5 s, or the parking full (their trees replay)."},
-			func() float64 { return float64(n.park.Dropped.Load()) }),
+			func() float64 { return float64(b.Transport().Unroutable) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "squall_transport_rejected_total", Help: "Malformed frames received from other nodes (each closes its connection)."},
-			func() float64 { return float64(n.tr.Rejected.Load()) }),
+			func() float64 { return float64(b.Transport().Rejected) }),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }

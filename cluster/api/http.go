@@ -1,4 +1,4 @@
-package cluster
+package api
 
 import (
 	"context"
@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/squall-streams/squall/actors"
@@ -71,7 +69,35 @@ type SubmitRequest struct {
 	Resources []byte `json:"resources,omitempty"`
 }
 
-// Handler serves the node's web UI at /, Storm UI's REST API (see
+// MemberInfo describes a cluster member.
+type MemberInfo struct {
+	Name       string `json:"name"`
+	GossipAddr string `json:"gossip_addr"`
+	RemoteAddr string `json:"remote_addr"`
+	HTTPAddr   string `json:"http_addr"`
+	Status     string `json:"status"` // alive, suspect, dead
+	Tasks      int    `json:"tasks"`
+	BootID     string `json:"boot_id"`
+}
+
+// Config configures the API.
+type Config struct {
+	// AdminToken, when set, is the bearer token the mutating routes
+	// require (401 without credentials, 403 with others).
+	AdminToken string
+	// MaxSubmitBytes bounds the body of a submit, which carries the
+	// resources tarball; 0 means 128 MiB.
+	MaxSubmitBytes int64
+}
+
+// Handler is a ServeMux with Register's routes.
+func Handler(b Backend, cfg Config) http.Handler {
+	mux := http.NewServeMux()
+	Register(mux, b, cfg)
+	return mux
+}
+
+// Register adds to mux the node's web UI at /, Storm UI's REST API (see
 // stormapi.go: cluster/summary, supervisor/summary, topology/summary,
 // topology/{id}, topology/{id}/component/{c}, and POST activate,
 // deactivate, kill/{wait}, rebalance/{wait}) and squall's own routes:
@@ -81,36 +107,41 @@ type SubmitRequest struct {
 //	POST /api/v1/topologies                    submit {name, kind, conf}
 //	GET  /api/v1/local/topologies              what this node runs
 //	GET  /metrics                              Prometheus: this node's tasks, Go runtime
-func (n *Node) Handler() http.Handler {
-	mux := http.NewServeMux()
-	admin := requireToken(n.cfg.AdminToken)
-	n.stormRoutes(mux, admin)
+func Register(mux *http.ServeMux, b Backend, cfg Config) {
+	s := server{b: b}
+	maxSubmit := cfg.MaxSubmitBytes
+	if maxSubmit <= 0 {
+		maxSubmit = 128 << 20
+	}
+	admin := requireToken(cfg.AdminToken)
+	s.stormRoutes(mux, admin)
 	mux.HandleFunc("GET /api/v1/members", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, n.Members())
+		writeJSON(w, http.StatusOK, b.Members())
 	})
 	mux.HandleFunc("GET /api/v1/local/topologies", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, n.LocalTopologies())
+		writeJSON(w, http.StatusOK, b.LocalTopologies())
 	})
 	mux.HandleFunc("GET /api/v1/topologies", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, n.Topologies(r.Context()))
+		writeJSON(w, http.StatusOK, Topologies(r.Context(), b))
 	})
-	mux.HandleFunc("GET /api/v1/resources/{digest}", n.serveResources)
-	mux.Handle("GET /metrics", n.metricsHandler())
+	mux.Handle("GET /metrics", metricsHandler(b))
 	mux.Handle("GET /", ui.Handler())
 	mux.HandleFunc("POST /api/v1/topologies", admin(func(w http.ResponseWriter, r *http.Request) {
 		var req SubmitRequest
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 2*MaxResources)).Decode(&req); err != nil {
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxSubmit)).Decode(&req); err != nil {
 			writeErr(w, http.StatusBadRequest, fmt.Errorf("bad request body: %w", err))
 			return
 		}
-		if err := n.SubmitWithResources(req.Name, req.Kind, req.Conf, req.Resources); err != nil {
+		if err := b.Submit(req); err != nil {
 			writeErr(w, statusOf(err), err)
 			return
 		}
 		writeJSON(w, http.StatusAccepted, map[string]string{"status": "submitted", "name": req.Name})
 	}))
-	return mux
 }
+
+// server holds what the routes' handlers share.
+type server struct{ b Backend }
 
 func statusOf(err error) int {
 	switch {
@@ -135,97 +166,15 @@ func writeErr(w http.ResponseWriter, code int, err error) {
 	writeJSON(w, code, map[string]string{"error": err.Error()})
 }
 
-// LocalTopologies reports what this node runs.
-func (n *Node) LocalTopologies() []LocalTopology {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	var out []LocalTopology
-	host, port := n.hostPort()
-	for name, p := range n.running {
-		lt := LocalTopology{Name: name, Node: n.cfg.Name, Epoch: p.epoch, InFlight: p.run.InFlight()}
-		for _, t := range p.tasks {
-			lt.Tasks = append(lt.Tasks, int32(t))
-		}
-		for _, task := range p.tasks {
-			lt.TaskStats = append(lt.TaskStats, n.taskInfo(p.run.Topology, p.run.Env().Stats(task), host, port))
-		}
-		out = append(out, lt)
-	}
-	slices.SortFunc(out, func(a, b LocalTopology) int { return strings.Compare(a.Name, b.Name) })
-	return out
-}
-
-// peerLocal is every live member's LocalTopologies, by member name.
-func (n *Node) peerLocal(ctx context.Context) map[string][]LocalTopology {
-	return fromPeers(ctx, n, "/api/v1/local/topologies", n.LocalTopologies)
-}
-
-// fromPeers GETs path from every live member's API, in parallel, each
-// bounded by a short timeout; this node answers with local(). A member
-// without an API address maps to the zero T; one that does not answer is
-// left out.
-func fromPeers[T any](ctx context.Context, n *Node, path string, local func() T) map[string]T {
-	out := map[string]T{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, m := range n.members() {
-		switch {
-		case m.name == n.cfg.Name:
-			v := local()
-			mu.Lock()
-			out[m.name] = v
-			mu.Unlock()
-		case m.meta.HttpAddr == "":
-			mu.Lock()
-			var zero T
-			out[m.name] = zero
-			mu.Unlock()
-		default:
-			wg.Go(func() {
-				var v T
-				if err := getJSON(ctx, "http://"+m.meta.HttpAddr+path, &v); err != nil {
-					n.log.Debug("peer API unavailable", "peer", m.name, "path", path, "err", err)
-					return
-				}
-				mu.Lock()
-				out[m.name] = v
-				mu.Unlock()
-			})
-		}
-	}
-	wg.Wait()
-	return out
-}
-
-var apiClient = &http.Client{Timeout: 2 * time.Second}
-
-func getJSON(ctx context.Context, url string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := apiClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", url, resp.Status)
-	}
-	return json.NewDecoder(resp.Body).Decode(v)
-}
-
-// clusterInFlight sums the topology's in-flight count over the live nodes.
-func (n *Node) clusterInFlight(ctx context.Context, name string) int64 {
-	_, inFlight := n.clusterTasks(ctx, name)
-	return inFlight
-}
+// Error answers with code and the API's error body, {"error": err}: for
+// routes served beside the API.
+func Error(w http.ResponseWriter, code int, err error) { writeErr(w, code, err) }
 
 // Topologies lists the cluster's topologies with counts summed over nodes.
-func (n *Node) Topologies(ctx context.Context) []TopologyInfo {
-	local := n.peerLocal(ctx)
+func Topologies(ctx context.Context, b Backend) []TopologyInfo {
+	local := b.ClusterLocalTopologies(ctx)
 	var out []TopologyInfo
-	for _, s := range n.state.All() {
+	for _, s := range b.Specs() {
 		ti := TopologyInfo{Name: s.Name, Kind: s.Kind, Version: s.Version, SubmittedUnixMs: s.SubmittedUnixMs, Conf: s.Conf, Status: status(s)}
 		var tasks []TaskInfo
 		for _, lts := range local {

@@ -17,6 +17,9 @@ import (
 	"github.com/squall-streams/squall/internal/poll"
 )
 
+// The public HTTP API (package api) end to end, through real nodes: the
+// handlers alone, against a fake Backend, are cluster/api's tests.
+
 // api calls a node's HTTP API and decodes the JSON answer into out (when
 // not nil); it returns the status code.
 func api(t *testing.T, method, url, token string, body any, out any) int {

@@ -1,4 +1,4 @@
-package cluster
+package api
 
 import (
 	"cmp"
@@ -22,8 +22,9 @@ import (
 
 // Storm UI's REST API (/api/v1/...), with Storm's routes and field names so
 // tools written for Storm read squall; squall-only data are extra fields.
-// Every node answers for the whole cluster: it reads the other nodes'
-// /api/v1/local/topologies and sums.
+// Every node answers for the whole cluster: its Backend reads the other
+// nodes' /api/v1/local/topologies (ClusterLocalTopologies) and the pages
+// sum them.
 
 // TaskInfo is one task's statistics as its node reports them.
 type TaskInfo struct {
@@ -63,10 +64,11 @@ type GaugeInfo struct {
 	Value  float64           `json:"value"`
 }
 
-// taskInfo reads one task's statistics; host and port are the node's.
-func (n *Node) taskInfo(t *topology.Topology, s *actors.TaskStats, host string, port int) TaskInfo {
+// NewTaskInfo reads one task's statistics: a task of t on the node called
+// node, whose tasks run at host and port.
+func NewTaskInfo(t *topology.Topology, s *actors.TaskStats, node, host string, port int) TaskInfo {
 	ti := TaskInfo{
-		Task: int32(s.Task), Component: string(s.Component), Kind: componentKind(t, s.Component), Node: n.cfg.Name, Host: host, Port: port,
+		Task: int32(s.Task), Component: string(s.Component), Kind: ComponentKind(t, s.Component), Node: node, Host: host, Port: port,
 		Restarts: s.Restarts.Load(), Errors: s.Errors.Load(), Pending: s.Pending.Load(),
 	}
 	if st := s.Started(); !st.IsZero() {
@@ -90,26 +92,11 @@ func (n *Node) taskInfo(t *topology.Topology, s *actors.TaskStats, host string, 
 	return ti
 }
 
-// hostPort is where this node's tasks run, as Storm's host and port: the
-// transport's address.
-func (n *Node) hostPort() (string, int) {
-	host, port, err := net.SplitHostPort(n.tr.Addr())
-	if err != nil {
-		return n.tr.Addr(), 0
-	}
-	p, _ := strconv.Atoi(port)
-	return host, p
-}
-
 // NodeInfo is what GET /api/v1/local/node reports about the answering node.
 type NodeInfo struct {
 	Name          string `json:"name"`
 	StartedUnixMs int64  `json:"started_unix_ms"`
 	Version       string `json:"version"`
-}
-
-func (n *Node) nodeInfo() NodeInfo {
-	return NodeInfo{Name: n.cfg.Name, StartedUnixMs: n.started.UnixMilli(), Version: Version()}
 }
 
 // Version is squall's version: the module version the binary was built
@@ -124,18 +111,18 @@ func Version() string {
 }
 
 // stormRoutes adds Storm UI's REST API to mux; admin wraps mutating routes.
-func (n *Node) stormRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) http.HandlerFunc) {
+func (s server) stormRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) http.HandlerFunc) {
 	mux.HandleFunc("GET /api/v1/local/node", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, n.nodeInfo())
+		writeJSON(w, http.StatusOK, s.b.NodeInfo())
 	})
 	mux.HandleFunc("GET /api/v1/cluster/summary", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, n.clusterSummary())
+		writeJSON(w, http.StatusOK, s.clusterSummary())
 	})
 	mux.HandleFunc("GET /api/v1/supervisor/summary", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"supervisors": n.supervisorSummary(r.Context())})
+		writeJSON(w, http.StatusOK, map[string]any{"supervisors": s.supervisorSummary(r.Context())})
 	})
 	mux.HandleFunc("GET /api/v1/topology/summary", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"topologies": n.topologySummary(r.Context())})
+		writeJSON(w, http.StatusOK, map[string]any{"topologies": s.topologySummary(r.Context())})
 	})
 	mux.HandleFunc("GET /api/v1/topology/{id}", func(w http.ResponseWriter, r *http.Request) {
 		win, err := parseWindow(r.URL.Query().Get("window"))
@@ -143,7 +130,7 @@ func (n *Node) stormRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) http
 			writeErr(w, http.StatusBadRequest, err)
 			return
 		}
-		page, err := n.topologyPage(r.Context(), r.PathValue("id"), win)
+		page, err := s.topologyPage(r.Context(), r.PathValue("id"), win)
 		if err != nil {
 			writeErr(w, statusOf(err), err)
 			return
@@ -156,7 +143,7 @@ func (n *Node) stormRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) http
 			writeErr(w, http.StatusBadRequest, err)
 			return
 		}
-		page, err := n.componentPage(r.Context(), r.PathValue("id"), r.PathValue("component"), win)
+		page, err := s.componentPage(r.Context(), r.PathValue("id"), r.PathValue("component"), win)
 		if err != nil {
 			writeErr(w, statusOf(err), err)
 			return
@@ -165,7 +152,7 @@ func (n *Node) stormRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) http
 	})
 	op := func(name string, fn func(r *http.Request, spec *messages.TopologySpec, wait time.Duration) (any, error)) http.HandlerFunc {
 		return admin(func(w http.ResponseWriter, r *http.Request) {
-			spec, err := n.specByID(r.PathValue("id"))
+			spec, err := s.specByID(r.PathValue("id"))
 			if err != nil {
 				writeErr(w, statusOf(err), err)
 				return
@@ -184,23 +171,23 @@ func (n *Node) stormRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) http
 				writeErr(w, statusOf(err), err)
 				return
 			}
-			resp := map[string]any{"topologyOperation": name, "topologyId": topologyID(spec), "status": "success"}
+			resp := map[string]any{"topologyOperation": name, "topologyId": TopologyID(spec), "status": "success"}
 			if extra != nil {
 				resp["squall"] = extra
 			}
 			writeJSON(w, http.StatusOK, resp)
 		})
 	}
-	activate := op("activate", func(_ *http.Request, s *messages.TopologySpec, _ time.Duration) (any, error) {
-		return nil, n.Activate(s.Name)
+	activate := op("activate", func(_ *http.Request, spec *messages.TopologySpec, _ time.Duration) (any, error) {
+		return nil, s.b.Activate(spec.Name)
 	})
-	deactivate := op("deactivate", func(_ *http.Request, s *messages.TopologySpec, _ time.Duration) (any, error) {
-		return nil, n.Deactivate(s.Name)
+	deactivate := op("deactivate", func(_ *http.Request, spec *messages.TopologySpec, _ time.Duration) (any, error) {
+		return nil, s.b.Deactivate(spec.Name)
 	})
-	kill := op("kill", func(r *http.Request, s *messages.TopologySpec, wait time.Duration) (any, error) {
-		return nil, n.Kill(r.Context(), s.Name, wait)
+	kill := op("kill", func(r *http.Request, spec *messages.TopologySpec, wait time.Duration) (any, error) {
+		return nil, s.b.Kill(r.Context(), spec.Name, wait)
 	})
-	rebalance := op("rebalance", func(r *http.Request, s *messages.TopologySpec, wait time.Duration) (any, error) {
+	rebalance := op("rebalance", func(r *http.Request, spec *messages.TopologySpec, wait time.Duration) (any, error) {
 		var body struct {
 			RebalanceOptions struct {
 				NumWorkers int            `json:"numWorkers"`
@@ -212,7 +199,7 @@ func (n *Node) stormRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) http
 				return nil, fmt.Errorf("%w: rebalance body: %v", errBadRequest, err)
 			}
 		}
-		return n.Rebalance(r.Context(), s.Name, RebalanceOptions{Parallelism: body.RebalanceOptions.Executors, Wait: wait})
+		return s.b.Rebalance(r.Context(), spec.Name, body.RebalanceOptions.Executors, wait)
 	})
 	mux.HandleFunc("POST /api/v1/topology/{id}/activate", activate)
 	mux.HandleFunc("POST /api/v1/topology/{id}/deactivate", deactivate)
@@ -224,9 +211,9 @@ func (n *Node) stormRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) http
 
 var errBadRequest = errors.New("bad request")
 
-// componentKind is "spout", "bolt", or "tracker" for the tracker tasks
+// ComponentKind is "spout", "bolt", or "tracker" for the tracker tasks
 // (which belong to no component of t), as the API and metrics name them.
-func componentKind(t *topology.Topology, id topology.ComponentID) string {
+func ComponentKind(t *topology.Topology, id topology.ComponentID) string {
 	switch c := t.Component(id); {
 	case c == nil:
 		return "tracker"
@@ -312,16 +299,16 @@ func prettyDuration(d time.Duration) string {
 	}
 }
 
-// topologyID is a deployment's id, as Storm names them: "<name>-<submit time>".
-func topologyID(s *messages.TopologySpec) string {
+// TopologyID is a deployment's id, as Storm names them: "<name>-<submit time>".
+func TopologyID(s *messages.TopologySpec) string {
 	return fmt.Sprintf("%s-%d", s.Name, s.SubmittedUnixMs)
 }
 
 // specByID finds a live topology by its id or its name.
-func (n *Node) specByID(id string) (*messages.TopologySpec, error) {
-	for _, s := range n.state.All() {
-		if !s.Killed && (s.Name == id || topologyID(s) == id) {
-			return s, nil
+func (s server) specByID(id string) (*messages.TopologySpec, error) {
+	for _, spec := range s.b.Specs() {
+		if !spec.Killed && (spec.Name == id || TopologyID(spec) == id) {
+			return spec, nil
 		}
 	}
 	return nil, fmt.Errorf("%w: %q", ErrTopologyNotFound, id)
@@ -330,8 +317,8 @@ func (n *Node) specByID(id string) (*messages.TopologySpec, error) {
 // clusterTasks gathers every live node's tasks of the topology called name
 // (leaving out reports with another number of windows) and sums its trees
 // in flight.
-func (n *Node) clusterTasks(ctx context.Context, name string) (tasks []TaskInfo, inFlight int64) {
-	for _, lts := range n.peerLocal(ctx) {
+func (s server) clusterTasks(ctx context.Context, name string) (tasks []TaskInfo, inFlight int64) {
+	for _, lts := range s.b.ClusterLocalTopologies(ctx) {
 		for _, lt := range lts {
 			if lt.Name != name {
 				continue
@@ -348,8 +335,8 @@ func (n *Node) clusterTasks(ctx context.Context, name string) (tasks []TaskInfo,
 	return tasks, inFlight
 }
 
-func (n *Node) clusterSummary() map[string]any {
-	ms := n.Members()
+func (s server) clusterSummary() map[string]any {
+	ms := s.b.Members()
 	alive, used, tasks := 0, 0, 0
 	for _, m := range ms {
 		if m.Status != "dead" {
@@ -361,8 +348,8 @@ func (n *Node) clusterSummary() map[string]any {
 		tasks += m.Tasks
 	}
 	tops := 0
-	for _, s := range n.state.All() {
-		if !s.Killed {
+	for _, spec := range s.b.Specs() {
+		if !spec.Killed {
 			tops++
 		}
 	}
@@ -375,10 +362,10 @@ func (n *Node) clusterSummary() map[string]any {
 	}
 }
 
-func (n *Node) supervisorSummary(ctx context.Context) []map[string]any {
-	infos := fromPeers(ctx, n, "/api/v1/local/node", n.nodeInfo)
+func (s server) supervisorSummary(ctx context.Context) []map[string]any {
+	infos := s.b.ClusterNodeInfo(ctx)
 	var out []map[string]any
-	for _, m := range n.Members() {
+	for _, m := range s.b.Members() {
 		host, _, _ := net.SplitHostPort(m.GossipAddr)
 		row := map[string]any{
 			"id": m.Name, "host": host, "status": m.Status, "tasks": m.Tasks,
@@ -405,41 +392,31 @@ func status(s *messages.TopologySpec) string {
 	return "ACTIVE"
 }
 
-func (n *Node) topologySummary(ctx context.Context) []map[string]any {
-	local := n.peerLocal(ctx)
+func (s server) topologySummary(ctx context.Context) []map[string]any {
+	local := s.b.ClusterLocalTopologies(ctx)
 	out := []map[string]any{}
-	for _, s := range n.state.All() {
-		if s.Killed {
+	for _, spec := range s.b.Specs() {
+		if spec.Killed {
 			continue
 		}
 		tasks, workers := 0, 0
 		for _, lts := range local {
 			for _, lt := range lts {
-				if lt.Name == s.Name && len(lt.Tasks) > 0 {
+				if lt.Name == spec.Name && len(lt.Tasks) > 0 {
 					workers++
 					tasks += len(lt.Tasks)
 				}
 			}
 		}
-		up := time.Since(time.UnixMilli(s.SubmittedUnixMs))
+		up := time.Since(time.UnixMilli(spec.SubmittedUnixMs))
 		out = append(out, map[string]any{
-			"id": topologyID(s), "name": s.Name, "status": status(s), "kind": s.Kind,
+			"id": TopologyID(spec), "name": spec.Name, "status": status(spec), "kind": spec.Kind,
 			"uptime": prettyDuration(up), "uptimeSeconds": int64(up / time.Second),
 			"tasksTotal": tasks, "executorsTotal": tasks, "workersTotal": workers,
 			"owner": "", "schedulerInfo": "",
 		})
 	}
 	return out
-}
-
-// compiled returns this node's build of the topology, or nil.
-func (n *Node) compiled(name string) *topology.Topology {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if b := n.built[name]; b != nil {
-		return b.topo
-	}
-	return nil
 }
 
 // millis formats a latency as Storm does: milliseconds, 3 decimals.
@@ -544,7 +521,7 @@ func topologyStats(comps map[string][]TaskInfo) []map[string]any {
 func describe(t *topology.Topology, comps map[string][]TaskInfo, component string) (kind string, maxTasks int, ok bool) {
 	if t != nil {
 		if c := t.Component(topology.ComponentID(component)); c != nil {
-			return componentKind(t, c.ID), len(c.Tasks), true
+			return ComponentKind(t, c.ID), len(c.Tasks), true
 		}
 	}
 	if tasks := comps[component]; len(tasks) > 0 {
@@ -553,13 +530,13 @@ func describe(t *topology.Topology, comps map[string][]TaskInfo, component strin
 	return "", 0, false
 }
 
-func (n *Node) topologyPage(ctx context.Context, id string, win window) (map[string]any, error) {
-	spec, err := n.specByID(id)
+func (s server) topologyPage(ctx context.Context, id string, win window) (map[string]any, error) {
+	spec, err := s.specByID(id)
 	if err != nil {
 		return nil, err
 	}
-	tasks, inFlight := n.clusterTasks(ctx, spec.Name)
-	t := n.compiled(spec.Name)
+	tasks, inFlight := s.clusterTasks(ctx, spec.Name)
+	t := s.b.Built(spec.Name)
 	comps := byComponent(tasks)
 	names := sortedKeys(comps)
 	if t != nil { // components with no running task still show
@@ -600,7 +577,7 @@ func (n *Node) topologyPage(ctx context.Context, id string, win window) (map[str
 		}
 	}
 	return map[string]any{
-		"id": topologyID(spec), "name": spec.Name, "status": status(spec), "kind": spec.Kind,
+		"id": TopologyID(spec), "name": spec.Name, "status": status(spec), "kind": spec.Kind,
 		"uptime": prettyDuration(up), "uptimeSeconds": int64(up / time.Second),
 		"tasksTotal": len(tasks), "executorsTotal": len(tasks), "workersTotal": len(workers),
 		"msgTimeout": msgTimeout, "window": win.String(), "windowHint": win.pretty(),
@@ -671,14 +648,14 @@ func groupingName(g topology.Grouping) string {
 	return g.Kind.String()
 }
 
-func (n *Node) componentPage(ctx context.Context, id, component string, win window) (map[string]any, error) {
-	spec, err := n.specByID(id)
+func (s server) componentPage(ctx context.Context, id, component string, win window) (map[string]any, error) {
+	spec, err := s.specByID(id)
 	if err != nil {
 		return nil, err
 	}
-	tasks, _ := n.clusterTasks(ctx, spec.Name)
+	tasks, _ := s.clusterTasks(ctx, spec.Name)
 	comps := byComponent(tasks)
-	kind, maxTasks, ok := describe(n.compiled(spec.Name), comps, component)
+	kind, maxTasks, ok := describe(s.b.Built(spec.Name), comps, component)
 	if !ok {
 		return nil, fmt.Errorf("%w: topology %q has no component %q", ErrTopologyNotFound, spec.Name, component)
 	}
@@ -716,7 +693,7 @@ func (n *Node) componentPage(ctx context.Context, id, component string, win wind
 		outputStats = append(outputStats, map[string]any{"stream": s, "transferred": output[s]})
 	}
 	page := map[string]any{
-		"id": component, "name": spec.Name, "topologyId": topologyID(spec), "topologyStatus": status(spec),
+		"id": component, "name": spec.Name, "topologyId": TopologyID(spec), "topologyStatus": status(spec),
 		"componentType": kind, "executors": len(mine), "tasks": len(mine), "maxTasks": maxTasks,
 		"window": win.String(), "windowHint": win.pretty(),
 		"executorStats": orEmpty(execs), "componentErrors": orEmpty(errs), "gauges": orEmpty(gauges),
