@@ -440,8 +440,12 @@ func countFields(kind string, c actors.Counts, capacity float64) map[string]any 
 
 // sum adds up the tasks' counts over window w; maxCap is the largest
 // capacity among them (Storm shows a component's busiest executor).
+// A task whose report lacks window w (a peer of another version) adds nothing.
 func sum(tasks []TaskInfo, w int) (total actors.Counts, maxCap float64) {
 	for _, t := range tasks {
+		if w >= len(t.Windows) {
+			continue
+		}
 		c := t.Windows[w]
 		total = total.Plus(c)
 		maxCap = max(maxCap, c.Capacity())

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/squall-streams/squall/actors"
 )
 
 func TestParseWindow(t *testing.T) {
@@ -57,5 +59,21 @@ func TestPrometheusNames(t *testing.T) {
 		if got := gaugeLabel(in); got != want {
 			t.Errorf("gaugeLabel(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestComponentTotalsSkipsShortReports: a task report with fewer windows
+// than this version's (a peer of another version) must not crash the
+// totals of GET /api/v1/topologies; it adds nothing to them.
+func TestComponentTotalsSkipsShortReports(t *testing.T) {
+	full := make([]actors.Counts, len(actors.Windows))
+	full[len(full)-1] = actors.Counts{Executed: 7}
+	got := ComponentTotals([]TaskInfo{
+		{Task: 1, Component: "sink", Kind: "bolt", Windows: full},
+		{Task: 2, Component: "sink", Kind: "bolt", Windows: []actors.Counts{{Executed: 1}}},
+		{Task: 3, Component: "sink", Kind: "bolt"},
+	})
+	if len(got) != 1 || got[0].Tasks != 3 || got[0].Executed != 7 {
+		t.Fatalf("ComponentTotals = %+v, want one component of 3 tasks with 7 executed", got)
 	}
 }
