@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/squall-streams/squall/internal/bubble"
 	"github.com/squall-streams/squall/internal/poll"
 	"github.com/squall-streams/squall/local"
 	"github.com/squall-streams/squall/topology"
@@ -35,6 +36,7 @@ type spoutState struct {
 	peak       int
 	overCredit int
 	opens      int
+	firstFail  time.Time
 }
 
 func newSpoutState(n, maxPending int) *spoutState {
@@ -106,6 +108,9 @@ func (sp *ledgerSpout) Fail(m any) {
 	sp.st.mu.Lock()
 	defer sp.st.mu.Unlock()
 	sp.st.pending--
+	if sp.st.fails == 0 {
+		sp.st.firstFail = time.Now()
+	}
 	sp.st.fails++
 	sp.replay = append(sp.replay, m.(int))
 }
@@ -297,18 +302,73 @@ func (b *dropBolt) Execute(t topology.Tuple) {
 
 func (b *dropBolt) Cleanup() error { return nil }
 
+// TestLostTupleTimesOutAndReplays runs on a fake clock (bubble), so the default
+// 30 s message timeout passes on the fake clock: the lost tree fails no
+// sooner than the timeout and no later than the tick after it.
 func TestLostTupleTimesOutAndReplays(t *testing.T) {
-	const n = 20
-	st := newSpoutState(n, 0)
-	var dropped atomic.Bool
-	b := topology.NewBuilder("timeout")
-	b.SetSpout("s", func() topology.Spout { return &ledgerSpout{st: st} }, 1).Output("id")
-	b.SetBolt("d", func() topology.Bolt { return &dropBolt{dropped: &dropped} }, 1).ShuffleGrouping("s")
-	c := start(t, b, topology.Config{topology.MessageTimeoutSecs: 1})
-	poll.Until(t, 20*time.Second, "every tree acked", func() bool { return st.ackedCount() == n })
-	if _, _, failed, timedOut, _, _ := stats(c, "s"); timedOut != 1 || failed != 1 {
-		t.Errorf("spout timed out %d, failed %d; want 1 and 1", timedOut, failed)
-	}
+	bubble.Run(t, func(t *testing.T) {
+		const n = 20
+		st := newSpoutState(n, 0)
+		var dropped atomic.Bool
+		b := topology.NewBuilder("timeout")
+		b.SetSpout("s", func() topology.Spout { return &ledgerSpout{st: st} }, 1).Output("id")
+		b.SetBolt("d", func() topology.Bolt { return &dropBolt{dropped: &dropped} }, 1).ShuffleGrouping("s")
+		c := start(t, b, nil)
+		timeout := c.Topology().Topology.Runtime.MessageTimeout
+		if timeout != 30*time.Second {
+			t.Fatalf("default message timeout %v, want 30s", timeout)
+		}
+		begin := time.Now()
+		poll.Until(t, 2*timeout, "every tree acked", func() bool { return st.ackedCount() == n })
+		if _, _, failed, timedOut, _, _ := stats(c, "s"); timedOut != 1 || failed != 1 {
+			t.Errorf("spout timed out %d, failed %d; want 1 and 1", timedOut, failed)
+		}
+		st.mu.Lock()
+		failedAfter := st.firstFail.Sub(begin)
+		st.mu.Unlock()
+		if tick := c.Topology().Env().TickInterval(); failedAfter < timeout || failedAfter > timeout+2*tick {
+			t.Errorf("the lost tree failed after %v, want %v to %v (the timeout, checked every %v)", failedAfter, timeout, timeout+2*tick, tick)
+		}
+	})
+}
+
+// lateBolt acks every input after a delay, from a timer.
+type lateBolt struct {
+	delay time.Duration
+	tc    *topology.Context
+	out   topology.OutputCollector
+}
+
+func (b *lateBolt) Prepare(_ context.Context, tc *topology.Context, c topology.OutputCollector) error {
+	b.tc, b.out = tc, c
+	return nil
+}
+
+func (b *lateBolt) Execute(t topology.Tuple) {
+	time.AfterFunc(b.delay, func() { b.tc.Submit(func() { b.out.Ack(t) }) })
+}
+
+func (b *lateBolt) Cleanup() error { return nil }
+
+// TestSlowTreesWithinTheTimeoutComplete: trees acked 29 s after their emit
+// complete under the default 30 s message timeout, on the fake clock.
+func TestSlowTreesWithinTheTimeoutComplete(t *testing.T) {
+	bubble.Run(t, func(t *testing.T) {
+		const n = 20
+		st := newSpoutState(n, 0)
+		b := topology.NewBuilder("slow")
+		b.SetSpout("s", func() topology.Spout { return &ledgerSpout{st: st} }, 1).Output("id")
+		b.SetBolt("late", func() topology.Bolt { return &lateBolt{delay: 29 * time.Second} }, 1).ShuffleGrouping("s")
+		c := start(t, b, nil)
+		begin := time.Now()
+		poll.Until(t, time.Minute, "every tree acked", func() bool { return st.ackedCount() == n })
+		if d := time.Since(begin); d < 29*time.Second {
+			t.Errorf("every tree acked after %v, before the bolt acked any", d)
+		}
+		if _, _, failed, timedOut, _, _ := stats(c, "s"); timedOut != 0 || failed != 0 {
+			t.Errorf("spout timed out %d, failed %d; want none", timedOut, failed)
+		}
+	})
 }
 
 func TestZeroTrackersAckOnEmit(t *testing.T) {
