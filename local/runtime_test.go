@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -218,46 +219,56 @@ func (b *panicBolt) Execute(t topology.Tuple) {
 
 func (b *panicBolt) Cleanup() error { return nil }
 
+// TestPanicsFailTuplesAndRestartTheTask runs on the fake clock (bubble):
+// the restarts' backoff passes without waiting for it.
 func TestPanicsFailTuplesAndRestartTheTask(t *testing.T) {
-	const n = 300
-	st := newSpoutState(n, 0)
-	var seen sync.Map
-	b := topology.NewBuilder("panics")
-	b.SetSpout("s", func() topology.Spout { return &ledgerSpout{st: st} }, 1).Output("id")
-	// 15 panics: more than squall.task.max.failures (5), so the task is
-	// restarted at least once; every panicked tuple is failed and replayed.
-	b.SetBolt("p", func() topology.Bolt { return &panicBolt{from: 10, to: 25, seen: &seen} }, 1).ShuffleGrouping("s")
-	c := start(t, b, topology.Config{topology.MaxTaskFailures: 5, topology.MaxSpoutPending: 50})
-	poll.Until(t, 30*time.Second, "every tree acked", func() bool { return st.ackedCount() == n })
-	_, _, failed, _, errs, restarts := stats(c, "p")
-	if errs < 15 {
-		t.Errorf("bolt errors = %d, want >= 15 (one per panic)", errs)
-	}
-	if failed < 15 {
-		t.Errorf("bolt failed = %d, want >= 15", failed)
-	}
-	if restarts < 1 {
-		t.Errorf("bolt restarts = %d, want >= 1", restarts)
-	}
-	_, fails, _, _ := st.snapshot()
-	if fails < 15 {
-		t.Errorf("spout saw %d fails, want >= 15 (the panicked tuples)", fails)
-	}
-	for _, s := range c.Topology().Stats() {
-		if s.Component == "p" && s.LastError() == nil {
-			t.Error("no last error recorded")
+	bubble.Run(t, func(t *testing.T) {
+		const n = 300
+		st := newSpoutState(n, 0)
+		var seen sync.Map
+		b := topology.NewBuilder("panics")
+		b.SetSpout("s", func() topology.Spout { return &ledgerSpout{st: st} }, 1).Output("id")
+		// 15 panics: more than squall.task.max.failures (5), so the task is
+		// restarted at least once; every panicked tuple is failed and replayed.
+		b.SetBolt("p", func() topology.Bolt { return &panicBolt{from: 10, to: 25, seen: &seen} }, 1).ShuffleGrouping("s")
+		c := start(t, b, topology.Config{topology.MaxTaskFailures: 5, topology.MaxSpoutPending: 50})
+		poll.Until(t, 30*time.Second, "every tree acked", func() bool { return st.ackedCount() == n })
+		_, _, failed, _, errs, restarts := stats(c, "p")
+		if errs < 15 {
+			t.Errorf("bolt errors = %d, want >= 15 (one per panic)", errs)
 		}
-	}
+		if failed < 15 {
+			t.Errorf("bolt failed = %d, want >= 15", failed)
+		}
+		if restarts < 1 {
+			t.Errorf("bolt restarts = %d, want >= 1", restarts)
+		}
+		_, fails, _, _ := st.snapshot()
+		if fails < 15 {
+			t.Errorf("spout saw %d fails, want >= 15 (the panicked tuples)", fails)
+		}
+		for _, s := range c.Topology().Stats() {
+			if s.Component == "p" && s.LastError() == nil {
+				t.Error("no last error recorded")
+			}
+		}
+	})
 }
 
-// flakyPrepare fails Prepare the first `fails` times.
+// flakyPrepare fails Prepare the first `fails` times and records when
+// each Prepare was called.
 type flakyPrepare struct {
-	fails *atomic.Int32
-	out   topology.OutputCollector
+	fails    *atomic.Int32
+	mu       *sync.Mutex
+	prepares *[]time.Time
+	out      topology.OutputCollector
 }
 
 func (b *flakyPrepare) Prepare(_ context.Context, _ *topology.Context, c topology.OutputCollector) error {
 	b.out = c
+	b.mu.Lock()
+	*b.prepares = append(*b.prepares, time.Now())
+	b.mu.Unlock()
 	if b.fails.Add(-1) >= 0 {
 		return errors.New("not yet")
 	}
@@ -267,19 +278,34 @@ func (b *flakyPrepare) Prepare(_ context.Context, _ *topology.Context, c topolog
 func (b *flakyPrepare) Execute(t topology.Tuple) { b.out.Ack(t) }
 func (b *flakyPrepare) Cleanup() error           { return nil }
 
+// TestFailedPrepareIsRetriedWithBackoff runs on the fake clock (bubble), so
+// the restarts' delays are exact: 100 ms, then 200 ms (DefaultBackoff).
 func TestFailedPrepareIsRetriedWithBackoff(t *testing.T) {
-	const n = 50
-	st := newSpoutState(n, 0)
-	var fails atomic.Int32
-	fails.Store(2)
-	b := topology.NewBuilder("prepare")
-	b.SetSpout("s", func() topology.Spout { return &ledgerSpout{st: st} }, 1).Output("id")
-	b.SetBolt("b", func() topology.Bolt { return &flakyPrepare{fails: &fails} }, 1).ShuffleGrouping("s")
-	c := start(t, b, nil)
-	poll.Until(t, 20*time.Second, "every tree acked", func() bool { return st.ackedCount() == n })
-	if _, _, _, _, _, restarts := stats(c, "b"); restarts != 2 {
-		t.Errorf("restarts = %d, want 2", restarts)
-	}
+	bubble.Run(t, func(t *testing.T) {
+		const n = 50
+		st := newSpoutState(n, 0)
+		var fails atomic.Int32
+		fails.Store(2)
+		var mu sync.Mutex
+		var prepares []time.Time
+		b := topology.NewBuilder("prepare")
+		b.SetSpout("s", func() topology.Spout { return &ledgerSpout{st: st} }, 1).Output("id")
+		b.SetBolt("b", func() topology.Bolt { return &flakyPrepare{fails: &fails, mu: &mu, prepares: &prepares} }, 1).ShuffleGrouping("s")
+		c := start(t, b, nil)
+		poll.Until(t, 20*time.Second, "every tree acked", func() bool { return st.ackedCount() == n })
+		if _, _, _, _, _, restarts := stats(c, "b"); restarts != 2 {
+			t.Errorf("restarts = %d, want 2", restarts)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		var gaps []time.Duration
+		for i := 1; i < len(prepares); i++ {
+			gaps = append(gaps, prepares[i].Sub(prepares[i-1]))
+		}
+		if want := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}; !slices.Equal(gaps, want) {
+			t.Errorf("Prepare retried after %v, want %v", gaps, want)
+		}
+	})
 }
 
 // dropBolt never acks the first tuple with id 0; everything else is acked.
