@@ -538,27 +538,47 @@ func TestEmitDirectReachesTheChosenTask(t *testing.T) {
 	}
 }
 
+// TestTickTuplesReachBolts runs on the fake clock (bubble): at a frequency
+// of 1 s, tick tuples come every second (at the clock's tick resolution),
+// carrying rate_secs, for as long as the topology runs.
 func TestTickTuplesReachBolts(t *testing.T) {
-	ticks := make(chan struct{}, 1)
-	b := topology.NewBuilder("ticks")
-	b.SetSpout("s", func() topology.Spout { return &ledgerSpout{st: newSpoutState(0, 0)} }, 1).Output("id")
-	b.SetBasicBolt("b", func() topology.BasicBolt {
-		return topology.BoltFunc(func(t topology.Tuple, _ topology.BasicCollector) error {
-			if topology.IsTick(t) {
-				select {
-				case ticks <- struct{}{}:
-				default:
+	bubble.Run(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var ticks []time.Time
+		var rates []any
+		b := topology.NewBuilder("ticks")
+		b.SetSpout("s", func() topology.Spout { return &ledgerSpout{st: newSpoutState(0, 0)} }, 1).Output("id")
+		b.SetBasicBolt("b", func() topology.BasicBolt {
+			return topology.BoltFunc(func(t topology.Tuple, _ topology.BasicCollector) error {
+				if topology.IsTick(t) {
+					mu.Lock()
+					ticks = append(ticks, time.Now())
+					rates = append(rates, t.Values()[0])
+					mu.Unlock()
 				}
+				return nil
+			})
+		}, 1).ShuffleGrouping("s")
+		c := start(t, b, topology.Config{topology.TickTupleFreqSecs: 1})
+		begin := time.Now()
+		time.Sleep(5*time.Second + time.Millisecond)
+		tick := c.Topology().Env().TickInterval()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(ticks) != 5 {
+			t.Fatalf("%d tick tuples in 5 s at 1 s frequency, want 5: %v", len(ticks), ticks)
+		}
+		prev := begin
+		for i, at := range ticks {
+			if gap := at.Sub(prev); gap < time.Second || gap > time.Second+tick {
+				t.Errorf("tick tuple %d came %v after the last, want 1s to %v", i+1, gap, time.Second+tick)
 			}
-			return nil
-		})
-	}, 1).ShuffleGrouping("s")
-	start(t, b, topology.Config{topology.TickTupleFreqSecs: 0.05})
-	select {
-	case <-ticks:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no tick tuple within 10 s at 0.05 s frequency")
-	}
+			if rates[i] != int64(1) {
+				t.Errorf("tick tuple %d: rate_secs %v (%T), want int64 1", i+1, rates[i], rates[i])
+			}
+			prev = at
+		}
+	})
 }
 
 func TestStopDrainsTreesInFlight(t *testing.T) {
