@@ -328,9 +328,10 @@ func (b *dropBolt) Execute(t topology.Tuple) {
 
 func (b *dropBolt) Cleanup() error { return nil }
 
-// TestLostTupleTimesOutAndReplays runs on a fake clock (bubble), so the default
-// 30 s message timeout passes on the fake clock: the lost tree fails no
-// sooner than the timeout and no later than the tick after it.
+// TestLostTupleTimesOutAndReplays runs on the fake clock (bubble), so the
+// default 30 s message timeout passes without waiting for it: the lost tree
+// fails no sooner than the timeout and no later than the tick after it, and
+// the tracker forgets it after twice the timeout.
 func TestLostTupleTimesOutAndReplays(t *testing.T) {
 	bubble.Run(t, func(t *testing.T) {
 		const n = 20
@@ -352,8 +353,27 @@ func TestLostTupleTimesOutAndReplays(t *testing.T) {
 		st.mu.Lock()
 		failedAfter := st.firstFail.Sub(begin)
 		st.mu.Unlock()
-		if tick := c.Topology().Env().TickInterval(); failedAfter < timeout || failedAfter > timeout+2*tick {
+		tick := c.Topology().Env().TickInterval()
+		if failedAfter < timeout || failedAfter > timeout+2*tick {
 			t.Errorf("the lost tree failed after %v, want %v to %v (the timeout, checked every %v)", failedAfter, timeout, timeout+2*tick, tick)
+		}
+		// The tracker keeps the tree the spout gave up on for twice the
+		// timeout (a late ack finds it), then forgets it.
+		tracker := func() (pending int64) {
+			for _, s := range c.Topology().Stats() {
+				if s.Component == topology.TrackerComponent {
+					pending += s.Pending.Load()
+				}
+			}
+			return pending
+		}
+		c.Topology().Deactivate() // nothing left to emit: idle spouts cost a message a millisecond
+		if p := tracker(); p != 1 {
+			t.Errorf("tracker pending %d after the timeout, want 1 (the lost tree)", p)
+		}
+		poll.Until(t, 3*timeout, "the tracker to forget the lost tree", func() bool { return tracker() == 0 })
+		if d := time.Since(begin); d < 2*timeout || d > 2*timeout+2*tick {
+			t.Errorf("the tracker forgot the lost tree after %v, want %v to %v", d, 2*timeout, 2*timeout+2*tick)
 		}
 	})
 }
