@@ -34,13 +34,12 @@ type shell struct {
 	handshake wire.Handshake
 	predictor *taskPredictor
 
-	proc      *proc
-	gen       uint64
-	wg        sync.WaitGroup // every proc's monitor
-	crashes   int
-	restart   *time.Timer
-	closed    bool
-	lastStart time.Time
+	proc    *proc
+	gen     uint64
+	wg      sync.WaitGroup // every proc's monitor
+	backoff restartBackoff
+	restart *time.Timer
+	closed  bool
 
 	metricsSeen   map[string]bool
 	warnedTaskIDs bool
@@ -89,6 +88,7 @@ func (sh *shell) prepare(tc *topology.Context) error {
 		return fmt.Errorf("%w: %s %q: %w", ErrConfig, sh.kind, tc.Component, sh.declErr)
 	}
 	sh.s = s
+	sh.backoff.initial, sh.backoff.max, sh.backoff.reset = s.backoff, s.backoffMax, defaultBackoffReset
 	safe := strings.Map(func(r rune) rune {
 		if r == '-' || r == '_' || r == '.' || unicode.IsLetter(r) || unicode.IsDigit(r) {
 			return r
@@ -127,7 +127,7 @@ func (sh *shell) launch(spec procSpec, report func(error), relaunch func()) {
 	spec.gen, spec.s, spec.logger, spec.submit, spec.handshake = sh.gen, &sh.s, sh.logger, sh.tc.Submit, frame
 	spec.bolt = sh.kind == topology.KindBolt
 	p, err := startProc(spec)
-	sh.lastStart = time.Now()
+	sh.backoff.started(time.Now())
 	if err != nil {
 		delay := sh.scheduleRestart(relaunch)
 		err = fmt.Errorf("multilang: %s %q task %d: starting %q in %q: %w; retrying in %v",
@@ -144,15 +144,7 @@ func (sh *shell) launch(spec procSpec, report func(error), relaunch func()) {
 // scheduleRestart runs relaunch on the task's goroutine after the backoff
 // delay, which it returns.
 func (sh *shell) scheduleRestart(relaunch func()) time.Duration {
-	if !sh.lastStart.IsZero() && time.Since(sh.lastStart) > defaultBackoffReset {
-		sh.crashes = 0 // it ran for a while: this is a new run of bad luck
-	}
-	sh.crashes++
-	delay := sh.s.backoff
-	for i := 1; i < sh.crashes && delay < sh.s.backoffMax; i++ {
-		delay *= 2
-	}
-	delay = min(delay, sh.s.backoffMax)
+	delay := sh.backoff.next(time.Now())
 	tc := sh.tc
 	gen := sh.gen
 	sh.restart = time.AfterFunc(delay, func() {
