@@ -10,10 +10,10 @@
 //	    It sends itself a next message per round of calls, so acks, fails and
 //	    control messages interleave with emission in one mailbox. An emit with
 //	    a message id draws a random root id and one random edge id per
-//	    destination task, and tells the tracker shard of the root (mix64(root)
+//	    destination task, and tells the tracker shard of the root (Mix64(root)
 //	    mod #trackers) the XOR of those edges.
-//	  - Routing (routing.go) is a pure chooser per subscription, run inside the
-//	    emitting task: hash(fields) mod #tasks with xxhash over a canonical
+//	  - Routing (routing.go, over the pure choosers of internal/routing) runs inside the
+//	    emitting task: hash(fields) to a key group with xxhash over a canonical
 //	    encoding, round robin, broadcast, lowest task, the emitter's choice,
 //	    local first, two-choice partial key, or the user's custom grouping.
 //	  - output.go buffers tuples per destination task and tracker updates per

@@ -8,6 +8,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/squall-streams/squall/internal/routing"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -274,7 +275,7 @@ func (o *output) sendTuples(task topology.TaskID) {
 }
 
 // trackerOf is the tracker shard that owns tree root.
-func (o *output) trackerOf(root uint64) int { return int(mix64(root) % uint64(len(o.trackers))) }
+func (o *output) trackerOf(root uint64) int { return int(routing.Mix64(root) % uint64(len(o.trackers))) }
 
 func (o *output) trackerBuf(i int) *trackerBatch {
 	b := o.trk[i]

@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"slices"
 
-	"github.com/squall-streams/squall/actors"
 	wire "github.com/squall-streams/squall/internal/multilang"
+	"github.com/squall-streams/squall/internal/routing"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -163,7 +163,7 @@ func (p *taskPredictor) tasks(dst []int, stream topology.StreamID, values topolo
 		case topology.KindGlobal:
 			dst = append(dst, int(slices.Min(tasks)))
 		case topology.KindFields:
-			h := actors.FieldsHash(values, sub.FieldIndex)
+			h := routing.FieldsHash(values, sub.FieldIndex)
 			dst = append(dst, int(tasks[h%uint64(len(tasks))]))
 		}
 	}

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/squall-streams/squall/actors"
 	wire "github.com/squall-streams/squall/internal/multilang"
+	"github.com/squall-streams/squall/internal/routing"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -91,7 +91,7 @@ func TestTaskPredictor(t *testing.T) {
 	p := newTaskPredictor(topo, "split")
 	values := topology.Values{"hello"}
 	count := topo.Component("count").Tasks
-	fieldsTask := count[actors.FieldsHash(values, []int{0})%uint64(len(count))]
+	fieldsTask := count[routing.FieldsHash(values, []int{0})%uint64(len(count))]
 	got, exact := p.tasks(nil, "default", values)
 	if want := []int{int(fieldsTask), 3, 4}; !reflect.DeepEqual(sortInts(got), sortInts(want)) || !exact {
 		t.Errorf("default: %v exact %v, want %v exact", got, exact, want)

@@ -9,65 +9,6 @@ import (
 	"github.com/squall-streams/squall/topology"
 )
 
-// TestKeyGroupsLandOnExactlyOneRunningTask checks, for every max
-// parallelism M and parallelism K <= M, that every key group is served by
-// one running index in [0, K), that running tasks serve numbers of key
-// groups within one of each other, and that with K = M task i serves key
-// group i (hash mod M, the routing before key groups).
-func TestKeyGroupsLandOnExactlyOneRunningTask(t *testing.T) {
-	for m := 1; m <= 64; m++ {
-		for k := 1; k <= m; k++ {
-			owners := topology.KeyGroupOwners(k, m)
-			if len(owners) != m {
-				t.Fatalf("M=%d K=%d: %d owners", m, k, len(owners))
-			}
-			served := make([]int, k)
-			for g, i := range owners {
-				if i < 0 || i >= k {
-					t.Fatalf("M=%d K=%d: key group %d -> index %d, outside [0,%d)", m, k, g, i, k)
-				}
-				if k == m && i != g {
-					t.Fatalf("M=%d K=M: key group %d is served by %d, want task index %d (hash mod M)", m, g, i, g)
-				}
-				served[i]++
-			}
-			if lo, hi := slices.Min(served), slices.Max(served); hi-lo > 1 {
-				t.Fatalf("M=%d K=%d: key groups per running task %v, want within one of each other", m, k, served)
-			}
-		}
-	}
-}
-
-// TestRescaleMovesOnlyKeyGroupsThatMust checks that K -> K' moves only key
-// groups between a task that stops or starts and the others: growing, a
-// group moves only to a new task; shrinking, only away from a stopped one.
-// So the number moved is exactly what the new or stopped tasks serve.
-func TestRescaleMovesOnlyKeyGroupsThatMust(t *testing.T) {
-	for m := 1; m <= 48; m++ {
-		for k := 1; k <= m; k++ {
-			before := topology.KeyGroupOwners(k, m)
-			for k2 := k + 1; k2 <= m; k2++ {
-				after := topology.KeyGroupOwners(k2, m)
-				moved, onNew := 0, 0
-				for g := range m {
-					if after[g] >= k {
-						onNew++
-					}
-					if before[g] != after[g] {
-						moved++
-						if after[g] < k {
-							t.Fatalf("M=%d %d->%d: key group %d moved from task %d to task %d, which ran before", m, k, k2, g, before[g], after[g])
-						}
-					}
-				}
-				if moved != onNew {
-					t.Fatalf("M=%d %d->%d: %d key groups moved, but the new tasks serve %d", m, k, k2, moved, onNew)
-				}
-			}
-		}
-	}
-}
-
 func scaledTopology(t *testing.T) *topology.Topology {
 	t.Helper()
 	b := topology.NewBuilder("scaled")
