@@ -10,7 +10,6 @@ import (
 	"time"
 
 	wire "github.com/squall-streams/squall/internal/multilang"
-	"github.com/squall-streams/squall/internal/routing"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -84,39 +83,6 @@ func TestHandshakeConfKeepsJSONValues(t *testing.T) {
 	if conf["topology.name"] != "ctx" || conf["a"] != 1 || conf["topology.debug"] != true || conf["b"] == nil {
 		t.Errorf("conf %v", conf)
 	}
-}
-
-func TestTaskPredictor(t *testing.T) {
-	topo := contextTopology(t)
-	p := newTaskPredictor(topo, "split")
-	values := topology.Values{"hello"}
-	count := topo.Component("count").Tasks
-	fieldsTask := count[routing.FieldsHash(values, []int{0})%uint64(len(count))]
-	got, exact := p.tasks(nil, "default", values)
-	if want := []int{int(fieldsTask), 3, 4}; !reflect.DeepEqual(sortInts(got), sortInts(want)) || !exact {
-		t.Errorf("default: %v exact %v, want %v exact", got, exact, want)
-	}
-	got, exact = p.tasks(nil, "other", topology.Values{1, 2})
-	if !reflect.DeepEqual(got, []int{3}) || !exact {
-		t.Errorf("other: %v %v", got, exact)
-	}
-	// The spout's consumer shuffles: nothing can be predicted.
-	got, exact = newTaskPredictor(topo, "spout").tasks(nil, "default", topology.Values{"x"})
-	if len(got) != 0 || exact {
-		t.Errorf("shuffle: %v %v", got, exact)
-	}
-}
-
-func sortInts(s []int) []int {
-	out := append([]int(nil), s...)
-	for i := range out {
-		for j := i + 1; j < len(out); j++ {
-			if out[j] < out[i] {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-	}
-	return out
 }
 
 func TestResolveSettings(t *testing.T) {
