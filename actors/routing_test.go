@@ -2,12 +2,18 @@ package actors
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/squall-streams/squall/internal/routing"
+	"github.com/squall-streams/squall/internal/topoaccess"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -75,18 +81,30 @@ func (routingTestBolt) Prepare(context.Context, *topology.Context, topology.Outp
 }
 func (routingTestBolt) Execute(topology.Tuple) {}
 
+// nowhere is a Directory where no task runs in this process.
+type nowhere struct{}
+
+func (nowhere) Local(topology.TaskID) (*actor.PID, bool)       { return nil, false }
+func (nowhere) SendRemote(topology.TaskID, proto.Message) bool { return false }
+
+// routersOf builds the routers of comp's task in a new Env of topo without
+// router actors.
+func routersOf(topo *topology.Topology, comp *topology.Component) (map[topology.StreamID]*streamRouter, *topology.Context) {
+	tc := topoaccess.NewContext(topo, comp.Tasks[0], nil)
+	return newRouters(NewEnv(topo, 1, nil, nowhere{}, nil), comp, tc, 0), tc
+}
+
 func TestNewRouters(t *testing.T) {
 	g := &recordingGrouping{}
 	topo := routerTopology(t, g)
 	comp := topo.Component("s")
-	tc := topology.NewContext(topo, comp.Tasks[0], nil)
-	routers := newRouters(comp, tc, nil, 0)
+	routers, tc := routersOf(topo, comp)
 	if len(routers) != 2 {
 		t.Fatalf("%d routers, want 2 (default and d)", len(routers))
 	}
 
 	def := routers[topology.DefaultStream]
-	if def.direct || def.directTasks != nil || !slices.Equal(def.fields, topology.Fields{"k", "v"}) || len(def.choosers) != 3 {
+	if def.direct || def.directTasks != nil || !slices.Equal(def.fields, topology.Fields{"k", "v"}) || len(def.route.Table().Subs) != 3 {
 		t.Fatalf("default router = %+v", def)
 	}
 	if g.prepared != 1 || g.stream != topology.DefaultStream || !slices.Equal(g.targets, topo.Component("c-custom").Tasks) {
@@ -96,7 +114,7 @@ func TestNewRouters(t *testing.T) {
 		t.Errorf("custom Prepare got another context")
 	}
 	values := topology.Values{"x", "user"}
-	got := def.route(values, nil)
+	got := def.route.Choose(values, nil)
 	all := topo.Component("a-all").Tasks
 	fields := topo.Component("b-fields").Tasks
 	custom := topo.Component("c-custom").Tasks
@@ -110,7 +128,7 @@ func TestNewRouters(t *testing.T) {
 	// A direct stream has no choosers: the emitter names the task, checked
 	// against every task that consumes it with a direct grouping.
 	d := routers["d"]
-	if !d.direct || len(d.choosers) != 0 {
+	if !d.direct || len(d.route.Table().Subs) != 0 {
 		t.Fatalf("direct router = %+v", d)
 	}
 	wantDirect := map[topology.TaskID]bool{}
@@ -122,13 +140,13 @@ func TestNewRouters(t *testing.T) {
 	if !maps.Equal(d.directTasks, wantDirect) {
 		t.Errorf("directTasks = %v, want %v", d.directTasks, wantDirect)
 	}
-	if got := d.route(topology.Values{"x"}, nil); len(got) != 0 {
+	if got := d.route.Choose(topology.Values{"x"}, nil); len(got) != 0 {
 		t.Errorf("direct route chose %v", got)
 	}
 
 	// A bolt that nobody consumes routes nowhere.
 	sink := topo.Component("a-all")
-	if rs := newRouters(sink, topology.NewContext(topo, sink.Tasks[0], nil), nil, 0); len(rs) != 0 {
+	if rs, _ := routersOf(topo, sink); len(rs) != 0 {
 		t.Errorf("a-all declares no streams but has routers %v", rs)
 	}
 }
@@ -137,10 +155,9 @@ func TestNewRouters(t *testing.T) {
 // not drop the destinations other subscriptions of the stream chose before it.
 func TestRouteCustomGroupingKeepsOtherDestinations(t *testing.T) {
 	topo := routerTopology(t, &freshSliceGrouping{})
-	comp := topo.Component("s")
-	routers := newRouters(comp, topology.NewContext(topo, comp.Tasks[0], nil), nil, 0)
+	routers, _ := routersOf(topo, topo.Component("s"))
 	values := topology.Values{"x", "user"}
-	got := routers[topology.DefaultStream].route(values, nil)
+	got := routers[topology.DefaultStream].route.Choose(values, nil)
 	all := topo.Component("a-all").Tasks
 	fields := topo.Component("b-fields").Tasks
 	want := append(slices.Clone(all),
@@ -155,7 +172,7 @@ func TestRouteCustomGroupingKeepsOtherDestinations(t *testing.T) {
 
 // scaledRoutingTopology has a spout whose default stream goes to a bolt of max
 // parallelism 8 by fields, shuffle, partial key and a custom grouping.
-func scaledRoutingTopology(t *testing.T, g topology.CustomStreamGrouping) *topology.Topology {
+func scaledRoutingTopology(t testing.TB, g topology.CustomStreamGrouping) *topology.Topology {
 	t.Helper()
 	b := topology.NewBuilder("scaled")
 	b.SetSpout("s", func() topology.Spout { return routingTestSpout{} }, 1).Output("k")
@@ -167,19 +184,24 @@ func scaledRoutingTopology(t *testing.T, g topology.CustomStreamGrouping) *topol
 	if err != nil {
 		t.Fatal(err)
 	}
-	return topo.Instance()
+	return topo
 }
 
-// TestRouteFollowsTheScale checks that an emitting task's router routes
-// only to running tasks, and picks up a rebalance at its next emit: fields
-// grouping sends each key to the one running task that serves its key
-// group, shuffle spreads over the running tasks, a custom grouping is
-// prepared again with them.
-func TestRouteFollowsTheScale(t *testing.T) {
+// TestRerouteSwapsTheTables runs the router actors: after Reroute returns,
+// an emitting task's router routes only to running tasks at its next emit
+// (fields grouping by key group, shuffle over the running tasks, a custom
+// grouping prepared again with them), the tables carry the epoch, and
+// Context.RunningTasks follows. A rejected parallelism changes nothing.
+func TestRerouteSwapsTheTables(t *testing.T) {
 	g := &recordingGrouping{}
 	topo := scaledRoutingTopology(t, g)
+	sys := actor.NewActorSystem()
+	env := NewEnv(topo, 1, sys, nowhere{}, nil)
+	defer env.Close()
 	comp := topo.Component("s")
-	r := newRouters(comp, topology.NewContext(topo, comp.Tasks[0], nil), nil, 0)[topology.DefaultStream]
+	tc := topoaccess.NewContext(topo, comp.Tasks[0], nil)
+	topoaccess.SetParallelism(tc, env.Parallelism)
+	r := newRouters(env, comp, tc, 0)[topology.DefaultStream]
 	byComp := func(dst []topology.TaskID) map[topology.ComponentID][]topology.TaskID {
 		m := map[topology.ComponentID][]topology.TaskID{}
 		for _, task := range dst {
@@ -188,14 +210,17 @@ func TestRouteFollowsTheScale(t *testing.T) {
 		}
 		return m
 	}
-	for _, k := range []int{2, 5, 8, 3, 1} {
-		if _, err := topo.SetParallelism(map[topology.ComponentID]int{"f": k, "p": k, "r": k, "x": k}); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i, k := range []int{2, 5, 8, 3, 1} {
+		epoch := uint64(i + 2)
+		if err := env.Reroute(ctx, epoch, map[topology.ComponentID]int{"f": k, "p": k, "r": k, "x": k}); err != nil {
 			t.Fatal(err)
 		}
 		seenShuffle := map[topology.TaskID]bool{}
 		for i := range 200 {
 			key := fmt.Sprintf("key-%d", i)
-			got := byComp(r.route(topology.Values{key}, nil))
+			got := byComp(r.route.Choose(topology.Values{key}, nil))
 			for _, c := range []topology.ComponentID{"f", "p", "r"} {
 				if len(got[c]) != 1 {
 					t.Fatalf("K=%d: %s got %v for one tuple", k, c, got[c])
@@ -217,47 +242,77 @@ func TestRouteFollowsTheScale(t *testing.T) {
 		if want := topo.Component("x").Tasks[:k]; !slices.Equal(g.targets, want) {
 			t.Errorf("K=%d: custom grouping prepared with %v, want %v", k, g.targets, want)
 		}
+		if got := r.route.Table().Epoch; got != epoch {
+			t.Errorf("K=%d: table of epoch %d, want %d", k, got, epoch)
+		}
+		if got, want := tc.RunningTasks("f"), topo.Component("f").Tasks[:k]; !slices.Equal(got, want) {
+			t.Errorf("K=%d: Context.RunningTasks(f) = %v, want %v", k, got, want)
+		}
+		if env.Parallelism("f") != k || env.Parallelism("s") != 1 {
+			t.Errorf("K=%d: live parallelism %v", k, env.AllParallelism())
+		}
+	}
+	before := r.route.Table()
+	err := env.Reroute(ctx, 99, map[topology.ComponentID]int{"f": 9, "r": 2})
+	if !errors.Is(err, topology.ErrInvalid) {
+		t.Fatalf("Reroute(f=9) = %v, want ErrInvalid", err)
+	}
+	r.route.Choose(topology.Values{"x"}, nil)
+	if r.route.Table() != before || env.Parallelism("r") != 1 {
+		t.Errorf("a rejected Reroute changed the routing")
+	}
+	want := topo.RunningTasksWith(map[topology.ComponentID]int{"f": 1, "p": 1, "r": 1, "x": 1})
+	if got := env.RunningTasks(); !slices.Equal(got, want) {
+		t.Errorf("RunningTasks = %v, want %v", got, want)
 	}
 }
 
-// The per-emit check of the scale costs no allocation.
-func TestRouteWithScaleDoesNotAllocate(t *testing.T) {
+// Two Envs of one topology route independently: rescaling one running
+// copy does not touch another.
+func TestEnvsRouteIndependently(t *testing.T) {
 	topo := scaledRoutingTopology(t, &recordingGrouping{})
-	comp := topo.Component("s")
-	r := newRouters(comp, topology.NewContext(topo, comp.Tasks[0], nil), nil, 0)[topology.DefaultStream]
+	a, b := NewEnv(topo, 1, nil, nowhere{}, nil), NewEnv(topo, 1, nil, nowhere{}, nil)
+	if err := a.Reroute(context.Background(), 2, map[topology.ComponentID]int{"f": 7}); err != nil {
+		t.Fatal(err)
+	}
+	if a.Parallelism("f") != 7 || b.Parallelism("f") != 2 {
+		t.Errorf("parallelism of f: %d and %d, want 7 and 2", a.Parallelism("f"), b.Parallelism("f"))
+	}
+	if got := b.route("s", topology.DefaultStream).Load().Subs[0].Running; got != 2 {
+		t.Errorf("the other Env's table runs %d tasks of f, want 2", got)
+	}
+}
+
+// The per-emit check of the table costs no allocation.
+func TestRouteWithTableDoesNotAllocate(t *testing.T) {
+	topo := scaledRoutingTopology(t, &recordingGrouping{})
+	r, _ := routersOf(topo, topo.Component("s"))
+	route := r[topology.DefaultStream].route
 	dst := make([]topology.TaskID, 0, 8)
 	values := topology.Values{"some-user-key"}
-	dst = r.route(values, dst[:0])
-	allocs := testing.AllocsPerRun(1000, func() { dst = r.route(values, dst[:0]) })
+	dst = route.Choose(values, dst[:0])
+	allocs := testing.AllocsPerRun(1000, func() { dst = route.Choose(values, dst[:0]) })
 	if allocs != 0 {
 		t.Errorf("route allocates %v times per call, want 0", allocs)
 	}
 }
 
-// BenchmarkRouteFields is the per-emit cost of fields grouping with the
-// scale check (a rebalance may change the running tasks) and without it
-// (the routing before live rebalance).
+// BenchmarkRouteFields is the per-emit cost of fields grouping, the
+// table check included.
 func BenchmarkRouteFields(b *testing.B) {
-	for _, scaled := range []bool{false, true} {
-		b.Run(fmt.Sprintf("scaled=%v", scaled), func(b *testing.B) {
-			bld := topology.NewBuilder("bench")
-			bld.SetSpout("s", func() topology.Spout { return routingTestSpout{} }, 1).Output("k")
-			bld.SetBolt("f", func() topology.Bolt { return routingTestBolt{} }, 4).NumTasks(8).FieldsGrouping("s", "k")
-			topo, err := bld.Build(nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			comp := topo.Component("s")
-			r := newRouters(comp, topology.NewContext(topo.Instance(), comp.Tasks[0], nil), nil, 0)[topology.DefaultStream]
-			if !scaled {
-				r.scale = nil
-			}
-			values := topology.Values{"some-user-key"}
-			dst := make([]topology.TaskID, 0, 4)
-			b.ReportAllocs()
-			for b.Loop() {
-				dst = r.route(values, dst[:0])
-			}
-		})
+	bld := topology.NewBuilder("bench")
+	bld.SetSpout("s", func() topology.Spout { return routingTestSpout{} }, 1).Output("k")
+	bld.SetBolt("f", func() topology.Bolt { return routingTestBolt{} }, 4).NumTasks(8).FieldsGrouping("s", "k")
+	topo, err := bld.Build(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rs, _ := routersOf(topo, topo.Component("s"))
+	r := rs[topology.DefaultStream].route
+	values := topology.Values{"some-user-key"}
+	dst := make([]topology.TaskID, 0, 4)
+	b.ReportAllocs()
+	for b.Loop() {
+		dst = r.Choose(values, dst[:0])
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	wire "github.com/squall-streams/squall/internal/multilang"
+	"github.com/squall-streams/squall/internal/topoaccess"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -42,7 +43,7 @@ func contextTopology(t *testing.T) *topology.Topology {
 func TestHandshakeContext(t *testing.T) {
 	topo := contextTopology(t)
 	split := topo.Component("split")
-	tc := topology.NewContext(topo, split.Tasks[1], nil)
+	tc := topoaccess.NewContext(topo, split.Tasks[1], nil)
 	own := []streamDecl{{id: "default", fields: []string{"word"}}, {id: "other", fields: []string{"a", "b"}}, {id: DeadLetterStream, fields: DeadLetterFields}}
 	got := handshakeContext(tc, topo, own)
 	// Tasks: count 1-2, everyone 3-4, split 5-6, spout 7, tracker 8.
@@ -74,7 +75,7 @@ func TestHandshakeContext(t *testing.T) {
 
 func TestHandshakeConfKeepsJSONValues(t *testing.T) {
 	topo := contextTopology(t)
-	tc := topology.NewContext(topo, 1, nil)
+	tc := topoaccess.NewContext(topo, 1, nil)
 	tc.Config = topology.Config{"a": 1, "f": func() {}, "topology.debug": true}
 	conf := handshakeConf(tc, map[string]any{"b": []any{"x"}})
 	if _, ok := conf["f"]; ok {

@@ -17,25 +17,28 @@ type Chooser interface {
 
 // NewChooser builds the chooser of sub for a task emitting on stream, when
 // the first running of the consumer's tasks run (clamped to 1..NumTasks).
+// It is NewSubChooser of a Sub built for running tasks, none of them in
+// this process but those local reports (nil: none).
+func NewChooser(sub topology.Subscription, running int, tc *topology.Context, stream topology.StreamID, local func(topology.TaskID) bool, seed uint64) Chooser {
+	if sub.Grouping.Kind == topology.KindDirect {
+		return nil
+	}
+	return NewSubChooser(newSub(sub, running, local), tc, stream, seed)
+}
+
+// NewSubChooser builds the chooser of s for a task emitting on stream.
 // Fields and partial-key groupings hash over all the consumer's tasks (its
 // key groups) and map key groups to running tasks; the other groupings
-// choose among the running tasks only. local reports whether a consumer
-// task runs in the emitter's process, for local-or-shuffle (nil: none
-// does). seed makes shuffles of different emitters start apart. A custom
-// grouping is prepared here, with tc and the running tasks. A direct
-// grouping has no chooser (nil): the emitter names the task.
-func NewChooser(sub topology.Subscription, running int, tc *topology.Context, stream topology.StreamID, local func(topology.TaskID) bool, seed uint64) Chooser {
-	all := sub.Tasks
-	running = min(max(running, 1), len(all))
-	tasks := all[:running]
-	switch sub.Grouping.Kind {
+// choose among the running tasks only; local-or-shuffle among the near
+// ones if there are any. seed makes shuffles of different emitters start
+// apart. A custom grouping is prepared here, with tc and a copy of the
+// running tasks. A direct grouping has no chooser (nil): the emitter names
+// the task.
+func NewSubChooser(s *Sub, tc *topology.Context, stream topology.StreamID, seed uint64) Chooser {
+	tasks := s.RunningTasks()
+	switch s.Grouping.Kind {
 	case topology.KindFields:
-		owners := KeyGroupOwners(running, len(all))
-		byGroup := make([]topology.TaskID, len(all))
-		for g, i := range owners {
-			byGroup[g] = tasks[i]
-		}
-		return &fieldsChooser{byGroup: byGroup, idx: sub.FieldIndex}
+		return &fieldsChooser{byGroup: s.ByGroup, idx: s.FieldIndex}
 	case topology.KindAll:
 		return allChooser{tasks: tasks}
 	case topology.KindGlobal:
@@ -43,21 +46,15 @@ func NewChooser(sub topology.Subscription, running int, tc *topology.Context, st
 	case topology.KindDirect:
 		return nil
 	case topology.KindLocalOrShuffle:
-		var near []topology.TaskID
-		for _, t := range tasks {
-			if local != nil && local(t) {
-				near = append(near, t)
-			}
-		}
-		if len(near) > 0 {
-			return &shuffleChooser{tasks: near, next: seed}
+		if len(s.Near) > 0 {
+			return &shuffleChooser{tasks: s.Near, next: seed}
 		}
 		return &shuffleChooser{tasks: tasks, next: seed}
 	case topology.KindPartialKey:
-		return &partialKeyChooser{tasks: tasks, owners: KeyGroupOwners(running, len(all)), idx: sub.FieldIndex, load: make([]uint64, len(tasks))}
+		return &partialKeyChooser{tasks: tasks, owners: s.Owners, idx: s.FieldIndex, load: make([]uint64, len(tasks))}
 	case topology.KindCustom:
-		sub.Grouping.Custom.Prepare(tc, stream, slices.Clone(tasks))
-		return &customChooser{g: sub.Grouping.Custom}
+		s.Grouping.Custom.Prepare(tc, stream, slices.Clone(tasks))
+		return &customChooser{g: s.Grouping.Custom}
 	default: // shuffle, none
 		return &shuffleChooser{tasks: tasks, next: seed}
 	}
