@@ -16,6 +16,11 @@
 //	    emitting task: hash(fields) to a key group with xxhash over a canonical
 //	    encoding, round robin, broadcast, lowest task, the emitter's choice,
 //	    local first, two-choice partial key, or the user's custom grouping.
+//	    Each stream's router actor (router.go) owns the stream's routing
+//	    table (live parallelism, key-group owners, directory snapshot,
+//	    epoch) and swaps in a new immutable one on every assignment and
+//	    rescale (Env.Reroute); emitting tasks pick it up at their next emit,
+//	    so no tuple passes through a router's mailbox.
 //	  - output.go buffers tuples per destination task and tracker updates per
 //	    tracker task, and sends a batch when it is full or when the task's
 //	    mailbox has drained what was queued before it (a flush message the task

@@ -107,12 +107,6 @@ func (e *Env) Parallelism(id topology.ComponentID) int { return (*e.parallelism.
 // AllParallelism returns a copy of every component's parallelism now.
 func (e *Env) AllParallelism() map[topology.ComponentID]int { return maps.Clone(*e.parallelism.Load()) }
 
-// RunningTasks returns the tasks that run now: the first Parallelism of
-// every component's tasks, then the trackers, in task order.
-func (e *Env) RunningTasks() []topology.TaskID {
-	return e.Topology.RunningTasksWith(*e.parallelism.Load())
-}
-
 // rerouteTimeout bounds the wait for one router, as a backstop to ctx.
 const rerouteTimeout = 30 * time.Second
 

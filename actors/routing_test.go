@@ -261,9 +261,9 @@ func TestRerouteSwapsTheTables(t *testing.T) {
 	if r.route.Table() != before || env.Parallelism("r") != 1 {
 		t.Errorf("a rejected Reroute changed the routing")
 	}
-	want := topo.RunningTasksWith(map[topology.ComponentID]int{"f": 1, "p": 1, "r": 1, "x": 1})
-	if got := env.RunningTasks(); !slices.Equal(got, want) {
-		t.Errorf("RunningTasks = %v, want %v", got, want)
+	want := map[topology.ComponentID]int{"s": 1, "f": 1, "p": 1, "r": 1, "x": 1}
+	if got := env.AllParallelism(); !maps.Equal(got, want) {
+		t.Errorf("AllParallelism = %v, want %v", got, want)
 	}
 }
 

@@ -223,7 +223,8 @@ type Component struct {
 	ID   ComponentID
 	Kind ComponentKind
 	// Parallelism is the number of tasks that run when the topology starts
-	// (the parallelism hint); Topology.Parallelism is the number now.
+	// (the parallelism hint). A rebalance changes how many run now, which
+	// is the runtime's to know (Context.RunningTasks).
 	Parallelism int
 	// Tasks are the component's task ids, NumTasks of them (at least
 	// Parallelism): one per key group. Running tasks are a prefix.
