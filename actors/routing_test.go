@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"testing"
@@ -195,7 +196,10 @@ func scaledRoutingTopology(t testing.TB, g topology.CustomStreamGrouping) *topol
 func TestRerouteSwapsTheTables(t *testing.T) {
 	g := &recordingGrouping{}
 	topo := scaledRoutingTopology(t, g)
-	sys := actor.NewActorSystem()
+	sys := actor.NewActorSystem(
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }),
+		actor.WithDeadLetterThrottleInterval(10*time.Millisecond),
+	)
 	env := NewEnv(topo, 1, sys, nowhere{}, nil)
 	defer env.Close()
 	comp := topo.Component("s")
@@ -264,6 +268,12 @@ func TestRerouteSwapsTheTables(t *testing.T) {
 	want := map[topology.ComponentID]int{"s": 1, "f": 1, "p": 1, "r": 1, "x": 1}
 	if got := env.AllParallelism(); !maps.Equal(got, want) {
 		t.Errorf("AllParallelism = %v, want %v", got, want)
+	}
+	// Once closed, the routers are gone: Reroute fails, Close again is safe.
+	env.Close()
+	env.Close()
+	if err := env.Reroute(ctx, 100, nil); err == nil {
+		t.Errorf("Reroute after Close = nil, want an error")
 	}
 }
 
