@@ -56,6 +56,7 @@ type Env struct {
 	parallelism atomic.Pointer[map[topology.ComponentID]int]
 	routes      map[streamKey]*streamRouting // fixed after NewEnv
 	closeOnce   sync.Once
+	closed      atomic.Bool
 }
 
 // Epoch is the current assignment epoch.

@@ -7,7 +7,6 @@ import (
 	"maps"
 	"slices"
 	"sync/atomic"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -47,18 +46,17 @@ type router struct {
 }
 
 // reroute asks a router for a table at epoch with parallelism (every
-// component's, immutable); it responds rerouted once the table is in place.
+// component's, immutable); it signals done once the table is in place.
 type reroute struct {
 	epoch       uint64
 	parallelism map[topology.ComponentID]int
+	done        chan<- struct{} // buffered for every router: never blocks
 }
-
-type rerouted struct{}
 
 func (r *router) Receive(ctx actor.Context) {
 	if m, ok := ctx.Message().(*reroute); ok {
 		r.sr.live.Store(r.env.table(r.sr, m.epoch, m.parallelism))
-		ctx.Respond(&rerouted{})
+		m.done <- struct{}{}
 	}
 }
 
@@ -107,8 +105,8 @@ func (e *Env) Parallelism(id topology.ComponentID) int { return (*e.parallelism.
 // AllParallelism returns a copy of every component's parallelism now.
 func (e *Env) AllParallelism() map[topology.ComponentID]int { return maps.Clone(*e.parallelism.Load()) }
 
-// rerouteTimeout bounds the wait for one router, as a backstop to ctx.
-const rerouteTimeout = 30 * time.Second
+// ErrClosed is returned by Reroute once the Env is closed.
+var ErrClosed = errors.New("topology instance closed")
 
 // Reroute makes parallelism the live parallelism of the components it
 // names (the others keep theirs) and has every stream's router build its
@@ -117,54 +115,44 @@ const rerouteTimeout = 30 * time.Second
 // caller starts tasks before and stops them after. It also takes a new
 // directory snapshot, so call it after an assignment's tasks are spawned.
 // It checks parallelism against the topology first and changes nothing on
-// error. Calls must not overlap (the supervisor serialises assignments).
+// error; the wait is bounded by ctx. Calls must not overlap each other or
+// Close (the supervisor serialises assignments and stops).
 func (e *Env) Reroute(ctx context.Context, epoch uint64, parallelism map[topology.ComponentID]int) error {
+	if e.closed.Load() {
+		return fmt.Errorf("topology %q: reroute: %w", e.Topology.Name, ErrClosed)
+	}
 	if err := e.Topology.CheckParallelism(parallelism); err != nil {
 		return err
 	}
 	next := maps.Clone(*e.parallelism.Load())
 	maps.Copy(next, parallelism)
 	e.parallelism.Store(&next)
-	m := &reroute{epoch: epoch, parallelism: next}
-	var futures []*actor.Future
+	done := make(chan struct{}, len(e.routes))
+	m := &reroute{epoch: epoch, parallelism: next, done: done}
+	waiting := 0
 	for _, sr := range e.routes {
 		if sr.pid == nil {
 			sr.live.Store(e.table(sr, epoch, next))
 			continue
 		}
-		futures = append(futures, e.System.Root.RequestFuture(sr.pid, m, rerouteTimeout))
+		e.System.Root.Send(sr.pid, m)
+		waiting++
 	}
-	var errs []error
-	for _, f := range futures {
-		if err := await(ctx, f); err != nil {
-			errs = append(errs, err)
+	for range waiting {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return fmt.Errorf("topology %q: reroute: %w", e.Topology.Name, ctx.Err())
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("topology %q: reroute: %w", e.Topology.Name, errors.Join(errs...))
-	}
 	return nil
-}
-
-// await waits for f's response, bounded by ctx.
-func await(ctx context.Context, f *actor.Future) error {
-	done := make(chan error, 1)
-	go func() {
-		_, err := f.Result()
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Close stops the routers and waits for them. Tasks must be stopped
 // first. Safe twice.
 func (e *Env) Close() {
 	e.closeOnce.Do(func() {
+		e.closed.Store(true)
 		for _, sr := range e.routes {
 			if sr.pid != nil {
 				_ = e.System.Root.StopFuture(sr.pid).Wait()

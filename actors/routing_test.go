@@ -272,8 +272,8 @@ func TestRerouteSwapsTheTables(t *testing.T) {
 	// Once closed, the routers are gone: Reroute fails, Close again is safe.
 	env.Close()
 	env.Close()
-	if err := env.Reroute(ctx, 100, nil); err == nil {
-		t.Errorf("Reroute after Close = nil, want an error")
+	if err := env.Reroute(ctx, 100, nil); !errors.Is(err, ErrClosed) {
+		t.Errorf("Reroute after Close = %v, want ErrClosed", err)
 	}
 }
 
