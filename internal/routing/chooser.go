@@ -15,18 +15,7 @@ type Chooser interface {
 	Choose(values topology.Values, dst []topology.TaskID) []topology.TaskID
 }
 
-// NewChooser builds the chooser of sub for a task emitting on stream, when
-// the first running of the consumer's tasks run (clamped to 1..NumTasks).
-// It is NewSubChooser of a Sub built for running tasks, none of them in
-// this process but those local reports (nil: none).
-func NewChooser(sub topology.Subscription, running int, tc *topology.Context, stream topology.StreamID, local func(topology.TaskID) bool, seed uint64) Chooser {
-	if sub.Grouping.Kind == topology.KindDirect {
-		return nil
-	}
-	return NewSubChooser(newSub(sub, running, local), tc, stream, seed)
-}
-
-// NewSubChooser builds the chooser of s for a task emitting on stream.
+// NewChooser builds the chooser of s for a task emitting on stream.
 // Fields and partial-key groupings hash over all the consumer's tasks (its
 // key groups) and map key groups to running tasks; the other groupings
 // choose among the running tasks only; local-or-shuffle among the near
@@ -34,7 +23,7 @@ func NewChooser(sub topology.Subscription, running int, tc *topology.Context, st
 // apart. A custom grouping is prepared here, with tc and a copy of the
 // running tasks. A direct grouping has no chooser (nil): the emitter names
 // the task.
-func NewSubChooser(s *Sub, tc *topology.Context, stream topology.StreamID, seed uint64) Chooser {
+func NewChooser(s *Sub, tc *topology.Context, stream topology.StreamID, seed uint64) Chooser {
 	tasks := s.RunningTasks()
 	switch s.Grouping.Kind {
 	case topology.KindFields:

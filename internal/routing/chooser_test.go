@@ -23,7 +23,16 @@ func sub(g topology.Grouping, tasks []topology.TaskID, idx ...int) topology.Subs
 
 // newChooser builds the chooser of sub with every consumer task running.
 func newChooser(sub topology.Subscription, tc *topology.Context, stream topology.StreamID, local func(topology.TaskID) bool, seed uint64) Chooser {
-	return NewChooser(sub, len(sub.Tasks), tc, stream, local, seed)
+	return chooserAt(sub, len(sub.Tasks), tc, stream, local, seed)
+}
+
+// chooserAt builds the chooser of sub with its first running tasks
+// running, those local reports (nil: none) in this process.
+func chooserAt(sub topology.Subscription, running int, tc *topology.Context, stream topology.StreamID, local func(topology.TaskID) bool, seed uint64) Chooser {
+	if sub.Grouping.Kind == topology.KindDirect {
+		return NewChooser(&Sub{Subscription: sub, Running: len(sub.Tasks)}, tc, stream, seed)
+	}
+	return NewChooser(newSub(sub, running, local), tc, stream, seed)
 }
 
 // chooseOne routes values and requires exactly one destination.
@@ -311,7 +320,7 @@ func TestChooseDoesNotAllocate(t *testing.T) {
 
 func TestDirectGroupingHasNoChooser(t *testing.T) {
 	if c := newChooser(sub(topology.DirectGrouping(), tasksRange(1, 3)), nil, "d", nil, 0); c != nil {
-		t.Errorf("NewChooser for a direct grouping = %v, want nil: the emitter names the task", c)
+		t.Errorf("the chooser of a direct grouping = %v, want nil: the emitter names the task", c)
 	}
 }
 
@@ -323,7 +332,7 @@ func TestChoosersUseRunningTasksOnly(t *testing.T) {
 		topology.GlobalGrouping(), topology.LocalOrShuffleGrouping(), topology.PartialKeyGrouping("k")}
 	for _, g := range groupings {
 		for _, tt := range []struct{ running, want int }{{3, 3}, {0, 1}, {-2, 1}, {8, 8}, {20, 8}} {
-			c := NewChooser(sub(g, tasks, 0), tt.running, nil, topology.DefaultStream, nil, 5)
+			c := chooserAt(sub(g, tasks, 0), tt.running, nil, topology.DefaultStream, nil, 5)
 			reached := map[topology.TaskID]bool{}
 			for i := range 400 {
 				for _, task := range c.Choose(topology.Values{fmt.Sprint("k", i)}, nil) {

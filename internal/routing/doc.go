@@ -9,13 +9,18 @@
 // key-group math that maps keys to running tasks when a component runs
 // fewer tasks than its maximum parallelism.
 //
-// Nothing here has a goroutine, a lock on the per-tuple path or a clock.
-// An emitting task (package actors) owns its choosers and calls them on its
-// own goroutine for every tuple; the live parallelism it routes over is one
-// immutable Table, swapped atomically in a Live when the topology is
-// rescaled. Multilang's need_task_ids replies come from the same choosers,
-// through the emitting task's collector.
+// Nothing here has a goroutine or a clock, nor a lock on the per-tuple
+// path (KeyGroupOwners caches its tables under one). A stream's router actor
+// (package actors) builds the stream's Table — every subscription's
+// running tasks, key-group owners and near tasks, for an epoch — with
+// NewTable on every assignment and rescale, and swaps it into an atomic
+// pointer. Each emitting task owns one Route per output stream: on its own
+// goroutine, for every tuple, it loads that pointer, rebuilds the choosers
+// of the subscriptions whose Sub changed, and chooses. Multilang's
+// need_task_ids replies come from the same choice, through the emitting
+// task's collector.
 //
 // A new grouping goes here: a GroupingKind in package topology, a chooser
-// in chooser.go, a case in NewChooser, and a table test.
+// in chooser.go with a case in NewChooser (and in newSub if the router can
+// precompute what it needs), and a table test.
 package routing

@@ -55,7 +55,7 @@ func (r *Route) follow(t *Table) {
 			choosers[i] = r.choosers[i]
 			continue
 		}
-		choosers[i] = NewSubChooser(s, r.tc, r.stream, r.seed)
+		choosers[i] = NewChooser(s, r.tc, r.stream, r.seed)
 	}
 	r.choosers = choosers
 }
