@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/squall-streams/squall/actors"
 	"github.com/squall-streams/squall/cluster"
 	"github.com/squall-streams/squall/cluster/clustertest"
 	"github.com/squall-streams/squall/examples/wordcount/wordcount"
 	"github.com/squall-streams/squall/internal/poll"
+	"github.com/squall-streams/squall/internal/routing"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -168,13 +168,13 @@ func TestRebalanceScalesTheCountWhileItRuns(t *testing.T) {
 	defer win.mu.Unlock()
 	for phase := int64(1); phase <= int64(len(steps)); phase++ {
 		k := parallelism[phase]
-		owners := topology.KeyGroupOwners(k, maxCount)
+		owners := routing.KeyGroupOwners(k, maxCount)
 		if win.n[phase] == 0 {
 			t.Errorf("window %d (count=%d): no word counted in it", phase, k)
 		}
 		used := map[topology.TaskID]bool{}
 		for word, tasks := range win.tasks[phase] {
-			want := countTasks[owners[topology.KeyGroup(actors.FieldsHash(topology.Values{word}, []int{0}), maxCount)]]
+			want := countTasks[owners[routing.KeyGroup(routing.FieldsHash(topology.Values{word}, []int{0}), maxCount)]]
 			if len(tasks) != 1 || !tasks[want] {
 				t.Errorf("window %d (count=%d): %q counted by tasks %v, want only task %d", phase, k, word, tasks, want)
 			}

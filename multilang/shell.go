@@ -32,7 +32,6 @@ type shell struct {
 	logger    *slog.Logger
 	pidDir    string
 	handshake wire.Handshake
-	predictor *taskPredictor
 
 	proc    *proc
 	gen     uint64
@@ -109,7 +108,6 @@ func (sh *shell) prepare(tc *topology.Context) error {
 		Conf:    handshakeConf(tc, sh.opts.conf),
 		Context: handshakeContext(tc, topo, sh.opts.streams),
 	}
-	sh.predictor = newTaskPredictor(topo, tc.Component)
 	return nil
 }
 
@@ -270,24 +268,25 @@ func guard(fn func()) (err error) {
 
 // replyTaskIDs answers an emit that asked for its task ids (Storm's
 // default; storm.py waits for them, pystorm asks only when told to).
-// targets are the tasks the runtime reported, or nil when it cannot.
+// targets are the tasks the emit went to, as the task's collector reported
+// them: the same choice its routing made (topology.TaskReporter). A
+// collector that does not report (not squall's runtime: a test double, say)
+// gets an empty reply, so the subprocess does not wait forever.
 func (sh *shell) replyTaskIDs(p *proc, m *wire.Emit, stream topology.StreamID, targets []topology.TaskID, reported bool) {
 	if !m.NeedTaskIDs || m.Task != 0 {
 		return
 	}
-	ids := sh.taskScratch[:0]
-	if reported {
-		for _, t := range targets {
-			ids = append(ids, int(t))
-		}
-	} else {
-		var exact bool
-		ids, exact = sh.predictor.tasks(ids, stream, m.Values)
-		if !exact && !sh.warnedTaskIDs {
+	if !reported {
+		targets = nil
+		if !sh.warnedTaskIDs {
 			sh.warnedTaskIDs = true
-			sh.logger.Info("need_task_ids: the reply lists only the tasks of all, global, fields and direct groupings; "+
-				"shuffle-like groupings choose at emit time and the runtime does not report them yet", "stream", stream)
+			sh.logger.Warn("need_task_ids: the collector does not report the tasks an emit went to (it is not squall's runtime); "+
+				"the replies list no tasks", "stream", stream)
 		}
+	}
+	ids := sh.taskScratch[:0]
+	for _, t := range targets {
+		ids = append(ids, int(t))
 	}
 	sh.taskScratch = ids
 	// The frame is encoded here and now, so ids need no copy.

@@ -110,7 +110,7 @@ func ParseTaskActorID(id string) (topologyName, instance string, task topology.T
 // of each component's tasks, and the trackers) and activates its spouts
 // (local mode).
 func (n *Node) Start(ctx context.Context, t *topology.Topology) (*Running, error) {
-	return n.StartAssigned(ctx, t, Assignment{Epoch: 1, Instance: "local", Tasks: t.RunningTasks(), Active: true})
+	return n.StartAssigned(ctx, t, Assignment{Epoch: 1, Instance: "local", Tasks: t.RunningTasksWith(nil), Active: true})
 }
 
 // StartAssigned runs the tasks of t that a is about on this node.
@@ -226,10 +226,10 @@ func start(ctx context.Context, sys *actor.ActorSystem, t *topology.Topology, lo
 		dir = a.Directory
 	}
 	env := actors.NewEnv(t, a.Epoch, sys, dir, logger)
-	if _, err := env.Topology.SetParallelism(a.Parallelism); err != nil {
+	if err := env.Reroute(ctx, a.Epoch, a.Parallelism); err != nil {
+		env.Close()
 		return nil, err
 	}
-	t = env.Topology
 	r := &Running{Topology: t, env: env, local: local, backoff: DefaultBackoff(), system: sys, clkDone: make(chan struct{})}
 	props := actor.PropsFromProducer(func() actor.Actor {
 		return &topologySupervisor{r: r, tasks: map[topology.TaskID]*actor.PID{}}
@@ -240,11 +240,19 @@ func start(ctx context.Context, sys *actor.ActorSystem, t *topology.Topology, lo
 	pid, err := sys.Root.SpawnNamed(props, t.Name+"/"+a.Instance)
 	spawnMu.Unlock()
 	if err != nil {
+		env.Close()
 		return nil, fmt.Errorf("topology %q: spawn supervisor: %w", t.Name, err)
 	}
 	r.sup = pid
 	if err := r.apply(ctx, a.Tasks); err != nil {
 		sys.Root.Stop(pid)
+		env.Close()
+		return nil, err
+	}
+	// The routing tables take the directory snapshot with the tasks spawned.
+	if err := env.Reroute(ctx, a.Epoch, nil); err != nil {
+		sys.Root.Stop(pid)
+		env.Close()
 		return nil, err
 	}
 	clkCtx, cancel := context.WithCancel(context.Background())
@@ -373,11 +381,15 @@ func (r *Running) Apply(ctx context.Context, a Assignment) error {
 		if err := r.apply(ctx, both); err != nil {
 			return err
 		}
-		if _, err := r.env.Topology.SetParallelism(a.Parallelism); err != nil {
+		if err := r.env.Reroute(ctx, a.Epoch, a.Parallelism); err != nil {
 			return err
 		}
 	}
 	if err := r.apply(ctx, append(slices.Clone(a.Tasks), linger...)); err != nil {
+		return err
+	}
+	// The routing tables take the new epoch and directory snapshot.
+	if err := r.env.Reroute(ctx, a.Epoch, nil); err != nil {
 		return err
 	}
 	r.setActive(a.Active)
@@ -436,7 +448,7 @@ func (r *Running) Rescale(ctx context.Context, parallelism map[topology.Componen
 	if err := r.Topology.CheckParallelism(parallelism); err != nil {
 		return err
 	}
-	all := r.Topology.Scale().Load().All()
+	all := r.env.AllParallelism()
 	for c, k := range parallelism {
 		all[c] = k
 	}
@@ -531,6 +543,7 @@ func (r *Running) Stop(ctx context.Context) error {
 		case <-ctx.Done():
 			err = fmt.Errorf("topology %q: stop: %w", r.Topology.Name, ctx.Err())
 		}
+		r.env.Close()
 		if r.onStop != nil {
 			r.onStop()
 		}
