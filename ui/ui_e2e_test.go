@@ -14,7 +14,7 @@ import (
 
 	"github.com/squall-streams/squall/cluster"
 	"github.com/squall-streams/squall/cluster/clustertest"
-	"github.com/squall-streams/squall/examples/wordcount/wordcount"
+	"github.com/squall-streams/squall/topologies/wordcount"
 	"github.com/squall-streams/squall/topology"
 )
 

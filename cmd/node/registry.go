@@ -11,9 +11,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/squall-streams/squall/examples/kafkawords"
-	"github.com/squall-streams/squall/examples/wikiedits/wikiedits"
-	"github.com/squall-streams/squall/examples/wordcount/wordcount"
+	"github.com/squall-streams/squall/topologies/kafkawords"
+	"github.com/squall-streams/squall/topologies/wikiedits"
+	"github.com/squall-streams/squall/topologies/wordcount"
 	"github.com/squall-streams/squall/topology"
 )
 
