@@ -60,6 +60,7 @@ type Node struct {
 	running  map[string]*placed
 	built    map[string]*built
 	buildErr map[string]string // last build error per topology name
+	releases []func()          // of every build, called when the node closes
 
 	conflict chan string // name conflicts seen while joining
 	stop     chan struct{}
@@ -294,7 +295,10 @@ func (n *Node) build(spec *messages.TopologySpec) (*topology.Topology, error) {
 		}
 		conf[ConfResourcesDir] = dir
 	}
-	t, err := f(conf)
+	t, release, err := f(conf)
+	if release != nil {
+		n.releases = append(n.releases, release)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -588,7 +592,11 @@ func (n *Node) SubmitWithResources(name, kind string, conf map[string]string, re
 	if d := conf[ConfResourcesDigest]; d != "" {
 		_, c[ConfResourcesDir] = n.resourcesPath(d)
 	}
-	if _, err := f(c); err != nil { // validate before gossiping it
+	_, release, err := f(c) // validate before gossiping it
+	if release != nil {
+		release()
+	}
+	if err != nil {
 		return err
 	}
 	if s, ok := n.state.Get(name); ok && !s.Killed {
@@ -729,6 +737,13 @@ func (n *Node) close(ctx context.Context) error {
 	n.mu.Unlock()
 	errs = append(errs, n.sup.Shutdown(ctx))
 	n.tr.Close()
+	n.mu.Lock()
+	releases := n.releases
+	n.releases = nil
+	n.mu.Unlock()
+	for _, release := range releases { // every task that used them stopped
+		release()
+	}
 	return errors.Join(errs...)
 }
 

@@ -118,7 +118,7 @@ func TestTopologyPageInChromium(t *testing.T) {
 	cfg.Bind = clustertest.FreeAddr(t)
 	cfg.HTTP = "127.0.0.1:0"
 	cfg.AdminToken = token
-	cfg.Topologies = map[string]cluster.Factory{"wordcount": endlessWordCount}
+	cfg.Topologies = map[string]cluster.Factory{"wordcount": cluster.Simple(endlessWordCount)}
 	n, err := cluster.Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
