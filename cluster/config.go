@@ -17,11 +17,12 @@ var ErrConfig = errors.New("invalid node config")
 
 // Factory builds a registered topology from its configuration. What the
 // build starts that must not outlive it (a client, an embedded broker, a
-// goroutine) it hands back as release, or nil when it started nothing. The
-// node calls release once, when it no longer needs the topology: at once
-// after the build with which Submit validates a topology, and for the
-// builds that run its tasks when the node shuts down, after every task
-// stopped. A Factory may be called from several goroutines at once.
+// goroutine) it hands back as release, or nil when it started nothing; a
+// build that fails releases what it started itself. The node calls release
+// once, when it no longer needs the topology: at once after the build with
+// which Submit validates a topology, and for the builds that run its tasks
+// when the node shuts down, after every task stopped. A Factory may be
+// called from several goroutines at once.
 type Factory func(conf topology.Config) (t *topology.Topology, release func(), err error)
 
 // Simple adapts a build that starts nothing — its topology is values and

@@ -296,11 +296,11 @@ func (n *Node) build(spec *messages.TopologySpec) (*topology.Topology, error) {
 		conf[ConfResourcesDir] = dir
 	}
 	t, release, err := f(conf)
-	if release != nil {
-		n.releases = append(n.releases, release)
-	}
 	if err != nil {
 		return nil, err
+	}
+	if release != nil {
+		n.releases = append(n.releases, release)
 	}
 	// Every node names this deployment alike, as the REST API does:
 	// connectors persist the id.
@@ -593,11 +593,11 @@ func (n *Node) SubmitWithResources(name, kind string, conf map[string]string, re
 		_, c[ConfResourcesDir] = n.resourcesPath(d)
 	}
 	_, release, err := f(c) // validate before gossiping it
-	if release != nil {
-		release()
-	}
 	if err != nil {
 		return err
+	}
+	if release != nil {
+		release()
 	}
 	if s, ok := n.state.Get(name); ok && !s.Killed {
 		return fmt.Errorf("%w: %q", ErrTopologyExists, name)

@@ -173,10 +173,14 @@ func buildFlux(conf topology.Config) (*topology.Topology, error) {
 }
 
 // Factories are the cluster factories of a node running r's topologies
-// (their cluster builds, Env.Local unset, with notes to log) and of
-// submitted YAML files: a node binary's Config.Topologies. A node that
-// embeds the cluster package with these serves what `node submit` sends.
+// (their cluster builds, Env.Local unset, with notes to log; nil:
+// discarded) and of submitted YAML files: a node binary's
+// Config.Topologies. A service that embeds a cluster node with these
+// serves what `node submit` sends.
 func (r Registry) Factories(log io.Writer) map[string]cluster.Factory {
+	if log == nil {
+		log = io.Discard
+	}
 	out := map[string]cluster.Factory{fluxKind: cluster.Simple(buildFlux)}
 	for name, t := range r {
 		out[name] = func(conf topology.Config) (*topology.Topology, func(), error) {

@@ -250,7 +250,7 @@ type Env struct {
 	// validation: every node builds the topology and runs its share of the
 	// tasks, so whatever the tasks read must be the same for every node.
 	Local bool
-	// Log receives notes for the operator (stderr).
+	// Log receives notes for the operator (stderr); never nil.
 	Log io.Writer
 }
 
