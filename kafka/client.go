@@ -92,6 +92,9 @@ func Produce(ctx context.Context, brokers []string, recs []Record) error {
 // partition then offset order. It returns ctx's error, with the last fetch
 // error when there was one, if ctx is done first.
 func ReadTopic(ctx context.Context, brokers []string, topic string) ([]Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	conf := sarama.NewConfig()
 	conf.Version = DefaultVersion
 	conf.ClientID = "squall-client"
