@@ -263,9 +263,11 @@ type Job struct {
 	// Report, when set, runs after `node run` stopped the topology and
 	// writes its summary to stdout.
 	Report func(w io.Writer, elapsed time.Duration) error
-	// Close, when set, releases what Build started; it is called once,
-	// after the topology stopped and Report returned (at once after a
-	// cluster's validation build).
+	// Close, when set, releases what Build started. It is called once:
+	// under node run after the topology stopped and Report returned; on a
+	// cluster node when the node no longer needs the build (at once for
+	// Submit's validation, else at shutdown: see cluster.Factory). A
+	// cluster node ignores Done and Report.
 	Close func()
 }
 
