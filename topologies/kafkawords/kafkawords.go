@@ -17,8 +17,10 @@
 // "<input partition>:<input offset>:<position of the word in the line>".
 //
 // Without kafka.brokers both start an embedded in-memory broker (package
-// kafka/embedded), seed the input with generated text and print the top
-// words when stopped: for trying them out only.
+// kafka/embedded), owned by the Job (Close stops it), seed the input with
+// generated text and print the top words when stopped: for trying them out
+// under node run only (a cluster build without brokers is refused, see
+// package topologies).
 package kafkawords
 
 import (
