@@ -33,10 +33,10 @@ func (b *gaugeBolt) Prepare(ctx context.Context, tc *topology.Context, c topolog
 func TestMetricsExposition(t *testing.T) {
 	const n = 1000
 	src := newSource(n)
-	c := clustertest.New(t, 1, map[string]cluster.Factory{"ids": func(conf topology.Config) (*topology.Topology, error) {
+	c := clustertest.New(t, 1, map[string]cluster.Factory{"ids": cluster.Simple(func(conf topology.Config) (*topology.Topology, error) {
 		return idsTopology(src, 2, 2, func() topology.Bolt { return &gaugeBolt{sinkBolt{src: src}} },
 			topology.Config{topology.MessageTimeoutSecs: 10}.Merge(conf))
-	}})
+	})})
 	if err := c.Node(0).Submit("ids", "ids", nil); err != nil {
 		t.Fatal(err)
 	}

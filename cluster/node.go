@@ -58,6 +58,7 @@ type Node struct {
 	running  map[string]*placed
 	built    map[string]*built
 	buildErr map[string]string // last build error per topology name
+	releases []func()          // of every build, called when the node closes
 
 	conflict chan string // name conflicts seen while joining
 	stop     chan struct{}
@@ -281,9 +282,12 @@ func (n *Node) build(spec *messages.TopologySpec) (*topology.Topology, error) {
 		}
 		conf[ConfResourcesDir] = dir
 	}
-	t, err := f(conf)
+	t, release, err := f(conf)
 	if err != nil {
 		return nil, err
+	}
+	if release != nil {
+		n.releases = append(n.releases, release)
 	}
 	// Every node names this deployment alike, as the REST API does:
 	// connectors persist the id.
@@ -575,8 +579,12 @@ func (n *Node) SubmitWithResources(name, kind string, conf map[string]string, re
 	if d := conf[ConfResourcesDigest]; d != "" {
 		_, c[ConfResourcesDir] = n.resourcesPath(d)
 	}
-	if _, err := f(c); err != nil { // validate before gossiping it
+	_, release, err := f(c) // validate before gossiping it
+	if err != nil {
 		return err
+	}
+	if release != nil {
+		release()
 	}
 	if s, ok := n.state.Get(name); ok && !s.Killed {
 		return fmt.Errorf("%w: %q", ErrTopologyExists, name)
@@ -716,6 +724,13 @@ func (n *Node) close(ctx context.Context) error {
 	n.mu.Unlock()
 	errs = append(errs, n.sup.Shutdown(ctx))
 	n.tr.Close()
+	n.mu.Lock()
+	releases := n.releases
+	n.releases = nil
+	n.mu.Unlock()
+	for _, release := range releases { // every task that used them stopped
+		release()
+	}
 	return errors.Join(errs...)
 }
 

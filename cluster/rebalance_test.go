@@ -13,9 +13,9 @@ import (
 
 	"github.com/squall-streams/squall/cluster"
 	"github.com/squall-streams/squall/cluster/clustertest"
-	"github.com/squall-streams/squall/examples/wordcount/wordcount"
 	"github.com/squall-streams/squall/internal/poll"
 	"github.com/squall-streams/squall/internal/routing"
+	"github.com/squall-streams/squall/topologies/wordcount"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -80,12 +80,12 @@ func TestRebalanceScalesTheCountWhileItRuns(t *testing.T) {
 	job.Tag, job.OnCount = win.phase.Load, win.onCount
 	ledger := t.TempDir()
 	const maxCount = 8
-	c := clustertest.New(t, 2, map[string]cluster.Factory{"wordcount": func(conf topology.Config) (*topology.Topology, error) {
+	c := clustertest.New(t, 2, map[string]cluster.Factory{"wordcount": cluster.Simple(func(conf topology.Config) (*topology.Topology, error) {
 		return wordcount.Build(job, topology.Config{
 			topology.MessageTimeoutSecs: 5, topology.MaxSpoutPending: 200, topology.AckerExecutors: 2,
 			wordcount.KeyLedger: ledger, wordcount.KeyCount: 2, wordcount.KeyCountTasks: maxCount,
 		}.Merge(conf))
-	}})
+	})})
 	if err := c.Node(0).Submit("wc", "wordcount", nil); err != nil {
 		t.Fatal(err)
 	}

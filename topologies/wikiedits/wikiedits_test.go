@@ -11,12 +11,11 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/squall-streams/squall/examples/kafkawords"
-	"github.com/squall-streams/squall/examples/wikiedits/wikiedits"
 	"github.com/squall-streams/squall/internal/poll"
 	"github.com/squall-streams/squall/kafka"
 	"github.com/squall-streams/squall/kafka/kafkatest"
 	"github.com/squall-streams/squall/local"
+	"github.com/squall-streams/squall/topologies/wikiedits"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -84,7 +83,7 @@ func TestWikiEditsCountsPagesAndUsers(t *testing.T) {
 		recs[i] = kafka.Record{Topic: job.Input, Key: []byte(e.Page), Value: v}
 	}
 	ctx := context.Background()
-	if err := kafkawords.Produce(ctx, job.Brokers, recs); err != nil {
+	if err := kafka.Produce(ctx, job.Brokers, recs); err != nil {
 		t.Fatal(err)
 	}
 	c, err := local.Start(ctx, job.Topology)
@@ -100,7 +99,7 @@ func TestWikiEditsCountsPagesAndUsers(t *testing.T) {
 	if got := job.Spout.DeadLettered.Load(); got != n/every {
 		t.Errorf("%d dead-lettered, want %d", got, n/every)
 	}
-	if dead, err := kafkawords.ReadTopic(ctx, job.Brokers, job.DeadLetter); err != nil || len(dead) != n/every {
+	if dead, err := kafka.ReadTopic(ctx, job.Brokers, job.DeadLetter); err != nil || len(dead) != n/every {
 		t.Errorf("%d records in %q (%v), want %d", len(dead), job.DeadLetter, err, n/every)
 	}
 	pages, users, err := job.Counts(ctx)

@@ -10,7 +10,8 @@
 // decimal running count as value; the largest value of a key is its count.
 // Events that are not valid JSON (or have no page) are dead-lettered to a
 // topic with the reason, never dropped. `go run ./examples/wikiedits` runs it
-// all on an embedded broker; cmd/node registers it as "wikiedits".
+// all on an embedded broker; the node binary registers it as
+// "wikiedits" (package topologies).
 package wikiedits
 
 import (
@@ -25,9 +26,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/squall-streams/squall/examples/kafkawords"
 	"github.com/squall-streams/squall/kafka"
 	"github.com/squall-streams/squall/kafka/embedded"
+	"github.com/squall-streams/squall/topologies/kafkawords"
+	"github.com/squall-streams/squall/topologies/wordcount"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -122,7 +124,7 @@ func (g *Generator) Next() Edit {
 // of them not JSON. It returns how many events it wrote.
 func Produce(ctx context.Context, brokers []string, topic string, g *Generator, n int, rate, malformed float64) (int, error) {
 	const batch = 100
-	p, err := kafkawords.NewProducer(brokers)
+	p, err := kafka.NewProducer(brokers)
 	if err != nil {
 		return 0, err
 	}
@@ -239,9 +241,9 @@ func Build(conf topology.Config, log io.Writer) (*Job, error) {
 	}
 	b := topology.NewBuilder(Name)
 	b.SetSpout("edits", spout, 2)
-	b.SetBolt("pages", func() topology.Bolt { return &kafkawords.CountBolt{Field: "page", Prefix: "page:"} }, par).
+	b.SetBolt("pages", func() topology.Bolt { return &wordcount.CountBolt{Field: "page", Emit: true, Prefix: "page:"} }, par).
 		FieldsGrouping("edits", "page").Output("key", "message")
-	b.SetBolt("users", func() topology.Bolt { return &kafkawords.CountBolt{Field: "user", Prefix: "user:"} }, par).
+	b.SetBolt("users", func() topology.Bolt { return &wordcount.CountBolt{Field: "user", Emit: true, Prefix: "user:"} }, par).
 		FieldsGrouping("edits", "user").Output("key", "message")
 	b.SetBolt("out", bolt, par).FieldsGrouping("pages", "key").FieldsGrouping("users", "key")
 	if j.Topology, err = b.Build(conf); err != nil {
@@ -254,7 +256,7 @@ func Build(conf topology.Config, log io.Writer) (*Job, error) {
 // Counts reads the output topic: the count of every page and every user
 // (the largest value written for its key).
 func (j *Job) Counts(ctx context.Context) (pages, users map[string]int64, err error) {
-	recs, err := kafkawords.ReadTopic(ctx, j.Brokers, j.Output)
+	recs, err := kafka.ReadTopic(ctx, j.Brokers, j.Output)
 	if err != nil {
 		return nil, nil, err
 	}

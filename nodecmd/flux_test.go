@@ -1,4 +1,4 @@
-package main
+package nodecmd_test
 
 import (
 	"bytes"
@@ -74,15 +74,18 @@ func TestPythonRunYAML(t *testing.T) {
 	}
 	t.Setenv("PATH", filepath.Dir(py)+string(os.PathListSeparator)+os.Getenv("PATH"))
 	t.Setenv("PYTHONDONTWRITEBYTECODE", "1") // no __pycache__ in testdata
-	resources, err := filepath.Abs("../../multilang/testdata/resources")
+	resources, err := filepath.Abs("../multilang/testdata/resources")
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	out := filepath.Join(dir, "counts.txt")
-	yaml := pyWordCountYAML("")
+	yaml, err := os.ReadFile("testdata/py-wordcount.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
 	path := filepath.Join(dir, "topology.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+	if err := os.WriteFile(path, yaml, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -100,39 +103,4 @@ func TestPythonRunYAML(t *testing.T) {
 	if code := <-done; code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-}
-
-// pyWordCountYAML is a word count whose spout and bolts are pystorm and
-// streamparse components from multilang/testdata/resources; its sink writes
-// "word count" lines to test.output (set here unless output is empty).
-func pyWordCountYAML(output string) string {
-	out := ""
-	if output != "" {
-		out = "\n  test.output: " + output
-	}
-	return `
-name: py-wordcount
-config:
-  test.sentences: ["the cow jumped over the moon", "the moon and the seven seas"]` + out + `
-spouts:
-  - id: sentences
-    command: streamparse_run
-    script: wordcount.SentenceSpout
-    fields: [sentence]
-bolts:
-  - id: split
-    className: org.apache.storm.flux.wrappers.bolts.FluxShellBolt
-    constructorArgs: [[python3, splitsentence.py], [word]]
-    parallelism: 2
-  - id: count
-    command: [python3, wordcount.py, CountBolt]
-    fields: [word, count]
-    parallelism: 2
-  - id: sink
-    command: [python3, wordcount.py, FileSinkBolt]
-streams:
-  - {from: sentences, to: split, grouping: {type: SHUFFLE}}
-  - {from: split, to: count, grouping: {type: FIELDS, args: [word]}}
-  - {from: count, to: sink, grouping: {type: GLOBAL}}
-`
 }

@@ -1,4 +1,4 @@
-package main
+package nodecmd
 
 import (
 	"context"
@@ -26,13 +26,13 @@ type runOptions struct {
 // and the REST API (with rebalance) serve it at opts.http exactly as a
 // cluster node's do. It returns when ctx is done, the job is done or
 // opts.timeout fired, after draining.
-func runWithUI(ctx context.Context, j *job, opts runOptions, stderr io.Writer) (time.Duration, error) {
+func runWithUI(ctx context.Context, j *Job, opts runOptions, stderr io.Writer) (time.Duration, error) {
 	cfg := cluster.LocalConfig()
 	cfg.Name, cfg.Bind, cfg.HTTP, cfg.AdminToken = "local", "127.0.0.1:0", opts.http, opts.adminToken
 	cfg.Logger = opts.logger
 	const kind = "run"
-	t := j.topology
-	cfg.Topologies = map[string]cluster.Factory{kind: func(topology.Config) (*topology.Topology, error) { return t, nil }}
+	t := j.Topology
+	cfg.Topologies = map[string]cluster.Factory{kind: cluster.Simple(func(topology.Config) (*topology.Topology, error) { return t, nil })}
 	n, err := cluster.Start(ctx, cfg)
 	if err != nil {
 		return 0, fmt.Errorf("--http %s: %w", opts.http, err)
@@ -57,7 +57,7 @@ loop:
 			live.end()
 			fmt.Fprintln(stderr, "node run: stopping: draining trees in flight")
 			break loop
-		case <-j.done:
+		case <-j.Done:
 			break loop
 		case <-opts.timeout:
 			break loop

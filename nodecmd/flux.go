@@ -1,4 +1,4 @@
-package main
+package nodecmd
 
 import (
 	"maps"
@@ -50,7 +50,7 @@ func componentConf(c *flux.Component, conf topology.Config) topology.Config {
 // buildFluxJob loads a Flux-shaped topology file; --set entries override
 // its config and --resources (default: the file's directory) is where its
 // shell components run.
-func buildFluxJob(path string, conf topology.Config, resources string) (*job, error) {
+func buildFluxJob(path string, conf topology.Config, resources string) (*Job, error) {
 	opts := []flux.Option{flux.WithRegistry(fluxRegistry()), flux.WithConfig(conf)}
 	if resources != "" {
 		if abs, err := filepath.Abs(resources); err == nil {
@@ -62,5 +62,5 @@ func buildFluxJob(path string, conf topology.Config, resources string) (*job, er
 	if err != nil {
 		return nil, err
 	}
-	return &job{topology: t}, nil
+	return &Job{Topology: t}, nil
 }

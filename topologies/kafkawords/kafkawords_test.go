@@ -12,12 +12,12 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/squall-streams/squall/examples/kafkawords"
-	"github.com/squall-streams/squall/examples/wordcount/wordcount"
 	"github.com/squall-streams/squall/internal/poll"
 	"github.com/squall-streams/squall/kafka"
 	"github.com/squall-streams/squall/kafka/kafkatest"
 	"github.com/squall-streams/squall/local"
+	"github.com/squall-streams/squall/topologies/kafkawords"
+	"github.com/squall-streams/squall/topologies/wordcount"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -79,7 +79,7 @@ func trueCounts() (map[string]int64, int) {
 func TestWordCountWritesRunningCounts(t *testing.T) {
 	want, total := trueCounts()
 	job := run(t, kafkawords.WordCount, total)
-	recs, err := kafkawords.ReadTopic(context.Background(), job.Brokers, job.Output)
+	recs, err := kafka.ReadTopic(context.Background(), job.Brokers, job.Output)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestWordsAuditsEveryWord(t *testing.T) {
 	_, total := trueCounts()
 	job := run(t, kafkawords.Words, total)
 	ctx := context.Background()
-	in, err := kafkawords.ReadTopic(ctx, job.Brokers, job.Input)
+	in, err := kafka.ReadTopic(ctx, job.Brokers, job.Input)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestWordsAuditsEveryWord(t *testing.T) {
 	for _, r := range in {
 		lines[fmt.Sprintf("%d:%d", r.Partition, r.Offset)] = string(r.Value)
 	}
-	out, err := kafkawords.ReadTopic(ctx, job.Brokers, job.Output)
+	out, err := kafka.ReadTopic(ctx, job.Brokers, job.Output)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,5 @@
-// Package kafkawords holds the Kafka word counts that cmd/node registers:
+// Package kafkawords holds the Kafka word counts the node binary registers
+// (package topologies):
 //
 //	node run kafka-wordcount --set kafka.brokers=HOST:PORT --set kafka.input=TOPIC --set kafka.output=TOPIC
 //	node run kafka-words     --set kafka.brokers=HOST:PORT --set kafka.input=TOPIC --set kafka.output=TOPIC
@@ -16,25 +17,24 @@
 // "<input partition>:<input offset>:<position of the word in the line>".
 //
 // Without kafka.brokers both start an embedded in-memory broker (package
-// kafka/embedded), seed the input with generated text and print the top
-// words when stopped: for trying them out only.
+// kafka/embedded), owned by the Job (Close stops it), seed the input with
+// generated text and print the top words when stopped: for trying them out
+// under node run only (a cluster build without brokers is refused, see
+// package topologies).
 package kafkawords
 
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strconv"
 	"time"
 
-	"github.com/IBM/sarama"
-
-	"github.com/squall-streams/squall/examples/wordcount/wordcount"
 	"github.com/squall-streams/squall/kafka"
 	"github.com/squall-streams/squall/kafka/embedded"
+	"github.com/squall-streams/squall/topologies/wordcount"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -134,7 +134,7 @@ func build(name, defaultOutput string, conf topology.Config, log io.Writer) (*Jo
 			for i, l := range lines {
 				recs[i] = kafka.Record{Topic: job.Input, Value: []byte(l)}
 			}
-			if err := Produce(context.Background(), b.Brokers(), recs); err != nil {
+			if err := kafka.Produce(context.Background(), b.Brokers(), recs); err != nil {
 				b.Close()
 				return nil, err
 			}
@@ -177,7 +177,7 @@ func topologyOf(name string, conf topology.Config, sc kafka.SpoutConfig, bc kafk
 	if name == WordCountName {
 		b.SetBasicBolt("split", func() topology.BasicBolt { return topology.BoltFunc(split) }, bolts).
 			ShuffleGrouping("lines").Output("word")
-		b.SetBolt("count", func() topology.Bolt { return &CountBolt{Field: "word"} }, bolts).
+		b.SetBolt("count", func() topology.Bolt { return &wordcount.CountBolt{Emit: true} }, bolts).
 			FieldsGrouping("split", "word").Output("key", "message")
 		// Grouped by word, so one word's updates reach the topic in order.
 		b.SetBolt("out", bolt, bolts).FieldsGrouping("count", "key")
@@ -210,31 +210,6 @@ func words(t topology.Tuple, c topology.BasicCollector) error {
 	return nil
 }
 
-// CountBolt keeps a running count per value of Field and emits
-// (Prefix+value, decimal count) on every update, anchored to the input.
-type CountBolt struct {
-	Field, Prefix string
-	out           topology.OutputCollector
-	counts        map[string]int64
-}
-
-// Prepare implements topology.Bolt.
-func (b *CountBolt) Prepare(_ context.Context, _ *topology.Context, c topology.OutputCollector) error {
-	b.out, b.counts = c, map[string]int64{}
-	return nil
-}
-
-// Execute implements topology.Bolt.
-func (b *CountBolt) Execute(t topology.Tuple) {
-	k := topology.String(t, b.Field)
-	b.counts[k]++
-	b.out.Emit(topology.Values{b.Prefix + k, strconv.FormatInt(b.counts[k], 10)}, t)
-	b.out.Ack(t)
-}
-
-// Cleanup implements topology.Bolt.
-func (b *CountBolt) Cleanup() error { return nil }
-
 // Summary writes the spout's and bolt's counters and, with an embedded
 // broker, the top words of the output topic.
 func (j *Job) Summary(ctx context.Context, w io.Writer, elapsed time.Duration) error {
@@ -244,7 +219,7 @@ func (j *Job) Summary(ctx context.Context, w io.Writer, elapsed time.Duration) e
 	if j.Embedded == nil {
 		return nil
 	}
-	recs, err := ReadTopic(ctx, j.Brokers, j.Output)
+	recs, err := kafka.ReadTopic(ctx, j.Brokers, j.Output)
 	if err != nil {
 		return err
 	}
@@ -278,139 +253,4 @@ func Top(counts map[string]int64, n int) []KeyCount {
 	}
 	slices.SortFunc(out, func(a, b KeyCount) int { return cmp.Or(cmp.Compare(b.N, a.N), cmp.Compare(a.Key, b.Key)) })
 	return out[:min(n, len(out))]
-}
-
-func clientConfig() *sarama.Config {
-	c := sarama.NewConfig()
-	c.Version = kafka.DefaultVersion
-	c.ClientID = "squall-example"
-	c.Metadata.Full = false
-	return c
-}
-
-// Producer writes records with an idempotent producer that waits for every
-// in-sync replica.
-type Producer struct {
-	client sarama.Client
-	p      sarama.SyncProducer
-}
-
-// NewProducer connects a producer to brokers.
-func NewProducer(brokers []string) (*Producer, error) {
-	c := clientConfig()
-	c.Producer.Idempotent = true
-	c.Producer.RequiredAcks = sarama.WaitForAll
-	c.Net.MaxOpenRequests = 1
-	c.Producer.Retry.Max = 10
-	c.Producer.Return.Successes = true
-	client, err := sarama.NewClient(brokers, c)
-	if err != nil {
-		return nil, fmt.Errorf("producer: %w", err)
-	}
-	// From a client we close on failure: sarama's NewSyncProducer leaks it.
-	p, err := sarama.NewSyncProducerFromClient(client)
-	if err != nil {
-		_ = client.Close()
-		return nil, fmt.Errorf("producer: %w", err)
-	}
-	return &Producer{client: client, p: p}, nil
-}
-
-// Send writes records (Topic, Key, Value) in batches and returns once the
-// broker confirmed all of them, or ctx is done between batches.
-func (p *Producer) Send(ctx context.Context, recs []kafka.Record) error {
-	for chunk := range slices.Chunk(recs, 1000) {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		msgs := make([]*sarama.ProducerMessage, len(chunk))
-		for i, r := range chunk {
-			m := &sarama.ProducerMessage{Topic: r.Topic}
-			if r.Key != nil {
-				m.Key = sarama.ByteEncoder(r.Key)
-			}
-			if r.Value != nil {
-				m.Value = sarama.ByteEncoder(r.Value)
-			}
-			msgs[i] = m
-		}
-		if err := p.p.SendMessages(msgs); err != nil {
-			return fmt.Errorf("produce: %w", err)
-		}
-	}
-	return nil
-}
-
-// Close closes the producer.
-func (p *Producer) Close() error { return cmp.Or(p.p.Close(), p.client.Close()) }
-
-// Produce writes records with a producer of its own; see Producer.Send.
-func Produce(ctx context.Context, brokers []string, recs []kafka.Record) error {
-	p, err := NewProducer(brokers)
-	if err != nil {
-		return err
-	}
-	return cmp.Or(p.Send(ctx, recs), p.Close())
-}
-
-// ReadTopic reads every record of topic up to its end when called.
-func ReadTopic(ctx context.Context, brokers []string, topic string) ([]kafka.Record, error) {
-	cfg := clientConfig()
-	cfg.Consumer.Return.Errors = true // a read that cannot succeed says why
-	client, err := sarama.NewClient(brokers, cfg)
-	if err != nil {
-		return nil, err
-	}
-	defer client.Close()
-	consumer, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
-		return nil, err
-	}
-	defer consumer.Close()
-	parts, err := client.Partitions(topic)
-	if err != nil {
-		return nil, err
-	}
-	var out []kafka.Record
-	for _, p := range parts {
-		start, err := client.GetOffset(topic, p, sarama.OffsetOldest)
-		if err != nil {
-			return nil, err
-		}
-		end, err := client.GetOffset(topic, p, sarama.OffsetNewest)
-		if err != nil {
-			return nil, err
-		}
-		if start >= end {
-			continue
-		}
-		pc, err := consumer.ConsumePartition(topic, p, start)
-		if err != nil {
-			return nil, err
-		}
-		var lastErr error // sarama reports errors it retries itself too
-		for done := false; !done; {
-			select {
-			case m := <-pc.Messages():
-				out = append(out, kafka.Record{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value, Timestamp: m.Timestamp})
-				done = m.Offset >= end-1
-			case err := <-pc.Errors():
-				if errors.Is(err, sarama.ErrOffsetOutOfRange) { // the partition consumer gives up
-					_ = pc.Close()
-					return nil, fmt.Errorf("read %s partition %d: %w", topic, p, err)
-				}
-				lastErr = err
-			case <-ctx.Done():
-				_ = pc.Close()
-				if lastErr != nil {
-					return nil, fmt.Errorf("read %s partition %d: %w (last fetch error: %v)", topic, p, ctx.Err(), lastErr)
-				}
-				return nil, ctx.Err()
-			}
-		}
-		// Every record up to end is read: an error from a fetch beyond it
-		// does not matter. Close drains Messages and Errors.
-		_ = pc.Close()
-	}
-	return out, nil
 }

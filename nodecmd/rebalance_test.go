@@ -1,8 +1,9 @@
-package main
+package nodecmd_test
 
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/squall-streams/squall/cluster"
 	"github.com/squall-streams/squall/cluster/clustertest"
 	"github.com/squall-streams/squall/internal/poll"
+	"github.com/squall-streams/squall/topologies"
 )
 
 // TestRebalanceCommand runs `node rebalance` against an in-process
@@ -20,7 +22,7 @@ import (
 // node answered.
 func TestRebalanceCommand(t *testing.T) {
 	const token = "s3cret"
-	c := clustertest.NewWithConfig(t, 2, clusterTopologies(), func(_ int, cfg *cluster.Config) { cfg.AdminToken = token })
+	c := clustertest.NewWithConfig(t, 2, topologies.Registry().Factories(io.Discard), func(_ int, cfg *cluster.Config) { cfg.AdminToken = token })
 	if err := c.Node(0).Submit("wc", "wordcount", map[string]string{"wordcount.lines": "300000"}); err != nil {
 		t.Fatal(err)
 	}

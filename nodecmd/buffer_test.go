@@ -1,4 +1,4 @@
-package main
+package nodecmd_test
 
 import (
 	"bytes"

@@ -11,8 +11,8 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/squall-streams/squall/examples/wordcount/wordcount"
 	"github.com/squall-streams/squall/local"
+	"github.com/squall-streams/squall/topologies/wordcount"
 	"github.com/squall-streams/squall/topology"
 )
 

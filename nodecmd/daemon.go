@@ -1,4 +1,4 @@
-package main
+package nodecmd
 
 import (
 	"context"
@@ -51,7 +51,7 @@ func env(key, def string) string {
 
 // daemonCmd runs a cluster node in the foreground until SIGINT/SIGTERM,
 // then leaves the cluster gracefully.
-func daemonCmd(ctx context.Context, args []string, stderr io.Writer) error {
+func daemonCmd(ctx context.Context, reg Registry, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("node", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f daemonFlags
@@ -118,7 +118,7 @@ func daemonCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "node: the HTTP API at %s is not on loopback and has no --admin-token: anyone who reaches it can kill topologies\n", cfg.HTTP)
 	}
 	cfg.Logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
-	cfg.Topologies = clusterTopologies()
+	cfg.Topologies = reg.Factories(stderr)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	n, err := cluster.Start(ctx, cfg)
@@ -172,17 +172,23 @@ func buildFlux(conf topology.Config) (*topology.Topology, error) {
 	return flux.Load([]byte(text), opts...)
 }
 
-// clusterTopologies are the registered topologies, as cluster factories,
-// and submitted YAML files.
-func clusterTopologies() map[string]cluster.Factory {
-	out := map[string]cluster.Factory{fluxKind: buildFlux}
-	for name, reg := range registry {
-		out[name] = func(conf topology.Config) (*topology.Topology, error) {
-			j, err := reg.build(conf)
+// Factories are the cluster factories of a node running r's topologies
+// (their cluster builds, Env.Local unset, with notes to log; nil:
+// discarded) and of submitted YAML files: a node binary's
+// Config.Topologies. A service that embeds a cluster node with these
+// serves what `node submit` sends.
+func (r Registry) Factories(log io.Writer) map[string]cluster.Factory {
+	if log == nil {
+		log = io.Discard
+	}
+	out := map[string]cluster.Factory{fluxKind: cluster.Simple(buildFlux)}
+	for name, t := range r {
+		out[name] = func(conf topology.Config) (*topology.Topology, func(), error) {
+			j, err := t.Build(conf, Env{Log: log})
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			return j.topology, nil
+			return j.Topology, j.Close, nil
 		}
 	}
 	return out

@@ -1,7 +1,9 @@
 // Package wordcount is the word count topology: a spout reads lines (the
 // message id is the line number), a split bolt emits the words of a line
 // anchored to it, and a count bolt, fields-grouped on the word, counts them.
-// It is registered in cmd/node as "wordcount" and run by examples/wordcount.
+// It is registered in the node binary as "wordcount" (package topologies)
+// and run by examples/wordcount; its Words and CountBolt are the word
+// splitting and counting of every other topology of squall's.
 package wordcount
 
 import (
@@ -15,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -308,28 +311,50 @@ func (b *SplitBolt) Execute(t topology.Tuple, c topology.BasicCollector) error {
 	return nil
 }
 
-// CountBolt counts words and hands its counts to the job in Cleanup. With
-// OutputDir it also adds them to OutputDir/counts-<task>.tsv in Cleanup
-// (a clean stop: counts in memory die with a killed node). With LedgerDir
-// it appends line<TAB>position<TAB>word for every tuple to
-// LedgerDir/ledger-<task>.tsv and writes it before acking: an at-least-once
-// file sink (like Storm's HdfsBolt) that shows after a crash what was
-// counted.
+// CountBolt counts words — the values of its input's field Field, default
+// "word" — and acks every tuple once it is counted. It is the one counting
+// bolt of squall's own topologies; its options say what else it does:
+//
+//   - Emit: on every update it emits (Prefix+word, decimal running count),
+//     anchored to the input (kafka-wordcount and wikiedits, whose Kafka bolt
+//     writes them);
+//   - Executed: it adds the tuples it counted to that counter, 256 at a time
+//     (internal/perf's sink);
+//   - OutputDir: in Cleanup it adds its counts to OutputDir/counts-<task>.tsv
+//     (a clean stop: counts in memory die with a killed node);
+//   - LedgerDir: it appends line<TAB>position<TAB>word (the input's fields
+//     line_no and pos) for every tuple to LedgerDir/ledger-<task>.tsv and
+//     writes it before acking: an at-least-once file sink (like Storm's
+//     HdfsBolt) that shows after a crash what was counted.
+//
+// In the word count topology (Build) it also reports to the Job: OnCount
+// for every word, and its counts in Cleanup.
 type CountBolt struct {
-	job       *Job
+	Field     string
+	Emit      bool
+	Prefix    string
+	Executed  *atomic.Int64
 	OutputDir string
 	LedgerDir string
+	job       *Job
 	out       topology.OutputCollector
 	counts    map[string]int64
+	n         int64 // tuples counted since Executed was last advanced
 	task      topology.TaskID
 	ledger    *os.File
 	line      []byte
 }
 
+var _ topology.Bolt = (*CountBolt)(nil)
+
+// Prepare implements topology.Bolt.
 func (b *CountBolt) Prepare(_ context.Context, tc *topology.Context, c topology.OutputCollector) error {
 	b.out = c
 	b.counts = map[string]int64{}
 	b.task = tc.Task
+	if b.Field == "" {
+		b.Field = "word"
+	}
 	if b.LedgerDir != "" {
 		if err := os.MkdirAll(b.LedgerDir, 0o755); err != nil {
 			return fmt.Errorf("config %s: %w", KeyLedger, err)
@@ -343,27 +368,39 @@ func (b *CountBolt) Prepare(_ context.Context, tc *topology.Context, c topology.
 	return nil
 }
 
+// Execute implements topology.Bolt.
 func (b *CountBolt) Execute(t topology.Tuple) {
-	v := t.Values()
-	word := v[0].(string)
-	lineNo, _ := v[1].(int64)
-	pos, _ := v[2].(int64)
-	if b.ledger != nil {
-		b.line = fmt.Appendf(b.line[:0], "%d\t%d\t%s\n", lineNo, pos, word)
-		if _, err := b.ledger.Write(b.line); err != nil {
-			b.out.ReportError(err)
-			b.out.Fail(t) // not recorded: replay
-			return
+	word := topology.String(t, b.Field)
+	if b.ledger != nil || b.job != nil && b.job.OnCount != nil {
+		lineNo, _ := topology.Int64(t, "line_no")
+		pos, _ := topology.Int64(t, "pos")
+		if b.ledger != nil {
+			b.line = fmt.Appendf(b.line[:0], "%d\t%d\t%s\n", lineNo, pos, word)
+			if _, err := b.ledger.Write(b.line); err != nil {
+				b.out.ReportError(err)
+				b.out.Fail(t) // not recorded: replay
+				return
+			}
+		}
+		if b.job != nil && b.job.OnCount != nil {
+			tag, _ := topology.Int64(t, "tag")
+			b.job.OnCount(b.task, word, lineNo, pos, tag)
 		}
 	}
-	if b.job != nil && b.job.OnCount != nil {
-		tag, _ := v[3].(int64)
-		b.job.OnCount(b.task, word, lineNo, pos, tag)
-	}
 	b.counts[word]++
+	if b.Emit {
+		b.out.Emit(topology.Values{b.Prefix + word, strconv.FormatInt(b.counts[word], 10)}, t)
+	}
 	b.out.Ack(t)
+	if b.Executed != nil {
+		if b.n++; b.n == 256 {
+			b.Executed.Add(b.n)
+			b.n = 0
+		}
+	}
 }
 
+// Cleanup implements topology.Bolt.
 func (b *CountBolt) Cleanup() error {
 	var errs []error
 	if b.ledger != nil {
