@@ -3,7 +3,6 @@ package cluster
 import (
 	"bufio"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,9 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
-	"github.com/squall-streams/squall/messages"
+	"github.com/squall-streams/squall/internal/wire"
 )
 
 // The node-to-node transport. Each frame is a 4-byte big-endian length and
@@ -42,7 +39,7 @@ const (
 type transport struct {
 	ln      net.Listener
 	log     *slog.Logger
-	deliver func(*messages.Envelope)
+	deliver func(wire.Message)
 
 	mu      sync.Mutex
 	peers   map[string]*peer
@@ -55,7 +52,7 @@ type transport struct {
 	Dropped, Rejected atomic.Int64
 }
 
-func listenTransport(addr string, logger *slog.Logger, deliver func(*messages.Envelope)) (*transport, error) {
+func listenTransport(addr string, logger *slog.Logger, deliver func(wire.Message)) (*transport, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("transport on %s: %w", addr, err)
@@ -114,16 +111,12 @@ func (t *transport) read(c net.Conn) {
 		if _, err := io.ReadFull(r, buf); err != nil {
 			return
 		}
-		env := &messages.Envelope{}
-		if err := proto.Unmarshal(buf, env); err != nil {
-			t.reject(c, fmt.Errorf("undecodable frame: %w", err))
+		m, err := wire.Decode(buf)
+		if err != nil {
+			t.reject(c, err)
 			return
 		}
-		if env.Target == "" || env.Payload == nil {
-			t.reject(c, errors.New("frame without target or payload"))
-			return
-		}
-		t.deliver(env)
+		t.deliver(m)
 	}
 }
 
@@ -132,30 +125,22 @@ func (t *transport) reject(c net.Conn, err error) {
 	t.log.Warn("rejected malformed transport input", "from", c.RemoteAddr().String(), "err", err)
 }
 
-// Send queues env for the node p (from peer) leads to. It never blocks:
+// Send queues m for the node p (from peer) leads to. It never blocks:
 // when the queue is full the frame is dropped, and once the peer is
 // forgotten or the transport closed it is refused; either way it returns
 // false.
-func (t *transport) Send(p *peer, env *messages.Envelope) bool {
+func (t *transport) Send(p *peer, m wire.Message) bool {
 	select {
 	case <-p.gone:
 		t.Dropped.Add(1)
 		return false
 	default:
 	}
-	// Marshal straight into the frame after its length: one allocation
-	// and no copy per frame.
-	size := proto.Size(env)
-	if size > maxFrame {
-		t.Dropped.Add(1)
-		return false
-	}
-	frame, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(make([]byte, 4, 4+size), env)
+	frame, err := wire.AppendFrame(nil, m, maxFrame)
 	if err != nil {
 		t.Dropped.Add(1)
 		return false
 	}
-	binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
 	select {
 	case p.q <- frame:
 		return true

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/squall-streams/squall/internal/poll"
+	"github.com/squall-streams/squall/internal/wire"
 	"github.com/squall-streams/squall/messages"
 )
 
@@ -16,16 +17,16 @@ import (
 func TestTransportForgetsPeers(t *testing.T) {
 	var mu sync.Mutex
 	got := map[string]int{}
-	recv, err := listenTransport("127.0.0.1:0", slog.New(slog.DiscardHandler), func(env *messages.Envelope) {
+	recv, err := listenTransport("127.0.0.1:0", slog.New(slog.DiscardHandler), func(m wire.Message) {
 		mu.Lock()
-		got[env.Target]++
+		got[m.To.Topology]++
 		mu.Unlock()
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer recv.Close()
-	send, err := listenTransport("127.0.0.1:0", slog.New(slog.DiscardHandler), func(*messages.Envelope) {})
+	send, err := listenTransport("127.0.0.1:0", slog.New(slog.DiscardHandler), func(wire.Message) {})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,8 +41,8 @@ func TestTransportForgetsPeers(t *testing.T) {
 		defer recv.mu.Unlock()
 		return len(recv.inbound)
 	}
-	env := func(target string) *messages.Envelope {
-		return &messages.Envelope{Target: target, Payload: &messages.Envelope_Tuples{Tuples: &messages.TupleBatch{}}}
+	env := func(topology string) wire.Message {
+		return wire.Message{To: wire.TaskAddr{Topology: topology, Boot: "b", Task: 1}, Payload: &messages.TupleBatch{}}
 	}
 
 	old := send.peer(recv.Addr())
