@@ -6,6 +6,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/squall-streams/squall/cluster/transport"
 	"github.com/squall-streams/squall/internal/wire"
 	"github.com/squall-streams/squall/topology"
 )
@@ -16,7 +17,7 @@ import (
 // assignment; tasks read it once per batch, lock-free.
 type directory struct {
 	table atomic.Pointer[dirTable]
-	t     *transport
+	t     *transport.Transport
 }
 
 type dirTable struct {
@@ -24,9 +25,9 @@ type dirTable struct {
 }
 
 type dirEntry struct {
-	local *actor.PID    // set when the task runs here
-	peer  *peer         // the transport's queue to the node running it
-	addr  wire.TaskAddr // the task there
+	local *actor.PID      // set when the task runs here
+	peer  *transport.Peer // the transport's queue to the node running it
+	addr  wire.TaskAddr   // the task there
 }
 
 // Local implements actors.Directory.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/squall-streams/squall/cluster"
 	"github.com/squall-streams/squall/cluster/clustertest"
+	"github.com/squall-streams/squall/cluster/transport"
 	"github.com/squall-streams/squall/internal/poll"
 	"github.com/squall-streams/squall/messages"
 )
@@ -79,6 +80,11 @@ func TestTransportRejectsMalformedInput(t *testing.T) {
 		garbage,
 		frame(garbage),
 	}
+	// Every input on a tuple connection, and the garbage without a preface.
+	for i := range inputs {
+		inputs[i] = append([]byte{transport.PrefaceTuples}, inputs[i]...)
+	}
+	inputs = append(inputs, garbage)
 	for _, in := range inputs {
 		conn, err := net.Dial("tcp", addr)
 		if err != nil {

@@ -203,7 +203,7 @@ func (n *Node) metricsHandler() http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(taskCollector{n: n}, gaugeCollector{n: n},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "squall_transport_peers", Help: "Nodes this node holds a tuple connection (and its writer) to."},
-			func() float64 { return float64(n.tr.peerCount()) }),
+			func() float64 { return float64(n.tr.PeerCount()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "squall_transport_dropped_total", Help: "Frames to other nodes dropped: queue full, node unreachable or gone (their trees replay)."},
 			func() float64 { return float64(n.tr.Dropped.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "squall_transport_parked", Help: "Batches from other nodes waiting for their task to start here (at most 5 s)."},

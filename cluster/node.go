@@ -25,6 +25,7 @@ import (
 	"github.com/hashicorp/memberlist"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/squall-streams/squall/cluster/transport"
 	"github.com/squall-streams/squall/internal/wire"
 	"github.com/squall-streams/squall/messages"
 	"github.com/squall-streams/squall/supervisor"
@@ -48,7 +49,7 @@ type Node struct {
 	boot    string
 	started time.Time
 	sup     *supervisor.Node
-	tr      *transport
+	tr      *transport.Transport
 	park    parking // batches for tasks not started yet
 	ml      *memberlist.Memberlist
 	del     *delegate
@@ -125,7 +126,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		remoteAddr = net.JoinHostPort(bindHost, "0")
 	}
 	n.sup = supervisor.NewNode(logger)
-	tr, err := listenTransport(remoteAddr, logger.With("lib", "transport"), n.deliver)
+	tr, err := n.listenTransport(remoteAddr, logger.With("lib", "transport"))
 	if err != nil {
 		_ = n.sup.Shutdown(ctx)
 		return nil, err
@@ -490,7 +491,7 @@ func (n *Node) reconcile(ctx context.Context) {
 				tbl.entries[task-1] = dirEntry{local: n.sup.TaskPID(addr)}
 				mine = append(mine, task)
 			} else {
-				tbl.entries[task-1] = dirEntry{peer: n.tr.peer(m.meta.RemoteAddr), addr: addr}
+				tbl.entries[task-1] = dirEntry{peer: n.tr.Peer(m.meta.RemoteAddr), addr: addr}
 			}
 		}
 		epoch := pl.epochOf(name, t)
@@ -534,7 +535,7 @@ func (n *Node) reconcile(ctx context.Context) {
 	for _, m := range pl.byName {
 		keep[m.meta.RemoteAddr] = true
 	}
-	n.tr.retain(keep)
+	n.tr.Retain(keep)
 	// Batches that arrived before their task started here.
 	n.park.release(time.Now(), n.sendLocal)
 }
