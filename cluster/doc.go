@@ -21,6 +21,10 @@
 //   - When memberlist declares a node dead the survivors place its tasks on
 //     themselves; the trees it held time out at their spouts and replay.
 //
+// Nodes ask each other for what they run (in-flight counts, the applied
+// placement) and for topologies' resources over the transport port
+// (peers.go), so a node without the public HTTP API takes part fully.
+//
 // The HTTP API (http.go) serves members, topologies and their counts
 // summed over the nodes, and submit/kill/activate/deactivate; cmd/node's
 // client commands speak it. clustertest starts in-process clusters for tests.

@@ -637,18 +637,12 @@ func (n *Node) Kill(ctx context.Context, name string, wait time.Duration) error 
 	return n.update(name, func(s *messages.TopologySpec) { s.Killed = true; s.Active = false })
 }
 
-// drain waits up to wait until no node has trees of name in flight.
+// drain waits up to wait until no node has trees of name in flight (a
+// node that does not answer may have some).
 func (n *Node) drain(ctx context.Context, name string, wait time.Duration) {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for ctx.Err() == nil && n.clusterInFlight(ctx, name) != 0 {
-		select {
-		case <-ctx.Done():
-		case <-tick.C:
-		}
-	}
+	waitDrained(ctx, func(ctx context.Context) (int64, bool) { return n.inFlightEverywhere(ctx, name) })
 }
 
 // Members lists the members this node knows, dead ones included.
