@@ -92,7 +92,8 @@ func supervisorName(topologyName, instance string) string { return topologyName 
 func taskChildName(task topology.TaskID) string { return "t" + strconv.Itoa(int(task)) }
 
 func taskActorName(a wire.TaskAddr) string {
-	return supervisorName(a.Topology, a.Boot) + "/" + taskChildName(a.Task)
+	// One concatenation, one allocation: Deliver builds it per batch.
+	return a.Topology + "/" + a.Boot + "/t" + strconv.Itoa(int(a.Task))
 }
 
 // TaskPID is the PID of the task actor at a on this node (a names this

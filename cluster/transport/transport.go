@@ -259,13 +259,20 @@ func (t *Transport) read(c net.Conn) {
 	r := bufio.NewReaderSize(c, 64<<10)
 	var buf []byte
 	for {
+		// A deadline matters only to a read that blocks, so one is set
+		// only before a read that may: the idle timeout while no frame
+		// has started, the frame timeout while one is not all buffered.
+		// Under load whole frames sit in the buffer and no deadline is
+		// touched.
 		if r.Buffered() == 0 {
 			_ = c.SetReadDeadline(time.Now().Add(t.cfg.IdleTimeout))
+			if _, err := r.Peek(1); err != nil {
+				return // closed, or idle for IdleTimeout
+			}
 		}
-		if _, err := r.Peek(1); err != nil {
-			return // closed, or idle for IdleTimeout
+		if !frameBuffered(r) {
+			_ = c.SetReadDeadline(time.Now().Add(t.cfg.FrameTimeout))
 		}
-		_ = c.SetReadDeadline(time.Now().Add(t.cfg.FrameTimeout))
 		var err error
 		buf, err = readFrame(r, buf, t.cfg.MaxFrame)
 		if err != nil {
@@ -284,6 +291,15 @@ func (t *Transport) read(c net.Conn) {
 			buf = nil // a rare huge frame does not pin its buffer
 		}
 	}
+}
+
+// frameBuffered reports whether r holds a whole frame.
+func frameBuffered(r *bufio.Reader) bool {
+	if r.Buffered() < wire.HeaderLen {
+		return false
+	}
+	hdr, _ := r.Peek(wire.HeaderLen)
+	return r.Buffered()-wire.HeaderLen >= wire.BodyLen([wire.HeaderLen]byte(hdr))
 }
 
 // errTruncated is a frame that ended early or timed out half-sent.

@@ -50,7 +50,7 @@ func msg(topology string) wire.Message {
 }
 
 // start listens with DefaultConfig adjusted by adjust; closed when the test ends.
-func start(t *testing.T, deliver func(wire.Message), adjust func(*Config)) *Transport {
+func start(t testing.TB, deliver func(wire.Message), adjust func(*Config)) *Transport {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Deliver = deliver
