@@ -382,3 +382,31 @@ func TestTLS(t *testing.T) {
 		t.Fatal("ServerTLS without ClientTLS accepted")
 	}
 }
+
+// FuzzReadFrame: no bytes make the frame reader panic or return a body
+// above the limit, and whatever it returns as a frame is what the bytes
+// announced.
+func FuzzReadFrame(f *testing.F) {
+	good, _ := wire.AppendFrame(nil, msg("wc"), 1<<10)
+	f.Add(good)
+	f.Add(append(header(1<<30), 1, 2, 3))
+	f.Add(header(0))
+	f.Add([]byte{0, 0})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		const limit = 1 << 10
+		r := bytes.NewReader(in)
+		for {
+			body, err := readFrame(r, nil, limit)
+			if err != nil {
+				if !errors.Is(err, io.EOF) && !errors.Is(err, errTruncated) && !errors.Is(err, wire.ErrMalformed) {
+					t.Fatalf("unexpected error %v", err)
+				}
+				return
+			}
+			if len(body) == 0 || len(body) > limit {
+				t.Fatalf("a body of %d bytes (limit %d)", len(body), limit)
+			}
+			_, _ = wire.Decode(body) // must not panic either
+		}
+	})
+}
