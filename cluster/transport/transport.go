@@ -174,11 +174,21 @@ func (t *Transport) Client(timeout time.Duration) *http.Client {
 }
 
 func (t *Transport) accept() {
+	var backoff time.Duration
 	for {
 		c, err := t.ln.Accept()
-		if err != nil {
+		if errors.Is(err, net.ErrClosed) {
 			return
 		}
+		if err != nil {
+			// Out of file descriptors, say: retry as net/http does, so
+			// a burst of connections does not stop the transport.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			t.log.Warn("transport accept failed; retrying", "err", err, "in", backoff)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
 		t.mu.Lock()
 		switch {
 		case t.closed:
