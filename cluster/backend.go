@@ -134,7 +134,7 @@ func (b backend) LocalTasks() []api.LocalTask {
 func (b backend) Transport() api.TransportStats {
 	n := b.n
 	return api.TransportStats{
-		Peers: n.tr.peerCount(), Dropped: n.tr.Dropped.Load(), Rejected: n.tr.Rejected.Load(),
+		Peers: n.tr.PeerCount(), Dropped: n.tr.Dropped.Load(), Rejected: n.tr.Rejected.Load(),
 		Parked: n.park.Len(), Unroutable: n.park.Dropped.Load(),
 	}
 }

@@ -13,12 +13,17 @@
 //     and at-least-once replay covers that moment.
 //   - Each node runs its share through package supervisor and resolves the
 //     other tasks through a directory: local tasks get Go values, remote
-//     ones protobuf batches over the transport (transport.go), one TCP
-//     connection per peer. Task actor ids carry the boot id, and batches the
-//     assignment epoch, so nothing meant for a dead process or an old
-//     assignment is executed: it is dropped and its trees replay.
+//     ones protobuf batches (internal/wire) over the transport (package
+//     cluster/transport), one TCP connection per peer. Task addresses
+//     carry the boot id, and batches the assignment epoch, so nothing
+//     meant for a dead process or an old assignment is executed: it is
+//     dropped and its trees replay.
 //   - When memberlist declares a node dead the survivors place its tasks on
 //     themselves; the trees it held time out at their spouts and replay.
+//
+// Nodes ask each other for what they run (in-flight counts, the applied
+// placement) and for topologies' resources over the transport port
+// (peers.go), so a node without the public HTTP API takes part fully.
 //
 // The HTTP API (package api, mounted by Handler through the Backend in
 // backend.go) serves members, topologies and their counts summed over the

@@ -21,11 +21,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/cespare/xxhash/v2"
 	"github.com/hashicorp/memberlist"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/squall-streams/squall/cluster/transport"
+	"github.com/squall-streams/squall/internal/wire"
 	"github.com/squall-streams/squall/messages"
 	"github.com/squall-streams/squall/supervisor"
 	"github.com/squall-streams/squall/topology"
@@ -46,7 +47,7 @@ type Node struct {
 	boot    string
 	started time.Time
 	sup     *supervisor.Node
-	tr      *transport
+	tr      *transport.Transport
 	park    parking // batches for tasks not started yet
 	ml      *memberlist.Memberlist
 	del     *delegate
@@ -113,7 +114,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		remoteAddr = net.JoinHostPort(bindHost, "0")
 	}
 	n.sup = supervisor.NewNode(logger)
-	tr, err := listenTransport(remoteAddr, logger.With("lib", "transport"), n.deliver)
+	tr, err := n.listenTransport(remoteAddr, logger.With("lib", "transport"))
 	if err != nil {
 		_ = n.sup.Shutdown(ctx)
 		return nil, err
@@ -476,12 +477,12 @@ func (n *Node) reconcile(ctx context.Context) {
 				continue
 			}
 			m := pl.byName[node]
-			id := supervisor.TaskActorID(name, m.meta.BootId, task)
+			addr := wire.TaskAddr{Topology: name, Boot: m.meta.BootId, Task: task}
 			if node == n.cfg.Name {
-				tbl.entries[task-1] = dirEntry{local: actor.NewPID(n.sup.System().Address(), id)}
+				tbl.entries[task-1] = dirEntry{local: n.sup.TaskPID(addr)}
 				mine = append(mine, task)
 			} else {
-				tbl.entries[task-1] = dirEntry{peer: n.tr.peer(m.meta.RemoteAddr), target: id}
+				tbl.entries[task-1] = dirEntry{peer: n.tr.Peer(m.meta.RemoteAddr), addr: addr}
 			}
 		}
 		epoch := pl.epochOf(name, t)
@@ -525,7 +526,7 @@ func (n *Node) reconcile(ctx context.Context) {
 	for _, m := range pl.byName {
 		keep[m.meta.RemoteAddr] = true
 	}
-	n.tr.retain(keep)
+	n.tr.Retain(keep)
 	// Batches that arrived before their task started here.
 	n.park.release(time.Now(), n.sendLocal)
 }
@@ -631,18 +632,12 @@ func (n *Node) Kill(ctx context.Context, name string, wait time.Duration) error 
 	return n.update(name, func(s *messages.TopologySpec) { s.Killed = true; s.Active = false })
 }
 
-// drain waits up to wait until no node has trees of name in flight.
+// drain waits up to wait until no node has trees of name in flight (a
+// node that does not answer may have some).
 func (n *Node) drain(ctx context.Context, name string, wait time.Duration) {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for ctx.Err() == nil && n.clusterInFlight(ctx, name) != 0 {
-		select {
-		case <-ctx.Done():
-		case <-tick.C:
-		}
-	}
+	waitDrained(ctx, func(ctx context.Context) (int64, bool) { return n.inFlightEverywhere(ctx, name) })
 }
 
 // Members lists the members this node knows, dead ones included.
@@ -751,57 +746,39 @@ func (n *Node) closeTransport() {
 	_ = n.sup.Shutdown(context.Background())
 }
 
-// deliver hands a batch from another node to the local actor it names.
-// Batches for actors that do not exist here (a task that moved, a previous
-// incarnation) go to protoactor's dead letters and replay.
-func (n *Node) deliver(env *messages.Envelope) {
-	var payload any
-	switch p := env.Payload.(type) {
-	case *messages.Envelope_Tuples:
-		payload = p.Tuples
-	case *messages.Envelope_Tracker:
-		payload = p.Tracker
-	case *messages.Envelope_Completions:
-		payload = p.Completions
-	}
-	if payload == nil || n.park.Len() == 0 && n.sendLocal(env.Target, payload) {
+// deliver hands a batch from another node to the local task it is for.
+// Batches for tasks that do not run here (a task that moved, a previous
+// incarnation) are parked while the task may still start, else dropped:
+// their trees replay.
+func (n *Node) deliver(m wire.Message) {
+	if n.park.Len() == 0 && n.sendLocal(m.To, m.Payload) {
 		return
 	}
 	// Something is parked: this batch goes straight on unless its own task
 	// has batches parked before it, or does not run here yet.
-	if n.park.sendIfClear(env.Target, payload, n.sendLocal) {
+	if n.park.sendIfClear(m.To, m.Payload, n.sendLocal) {
 		return
 	}
-	if !n.mayStart(env.Target) {
-		n.park.Dropped.Add(1) // an earlier boot's task, a killed topology, junk
+	if !n.mayStart(m.To) {
+		n.park.Dropped.Add(1) // an earlier boot's task, a killed topology
 		return
 	}
-	if !n.park.hold(env.Target, payload, proto.Size(env), time.Now(), n.sendLocal) {
-		n.log.Debug("batch for a task not running here dropped: parking full", "target", env.Target)
+	if !n.park.hold(m.To, m.Payload, proto.Size(m.Payload), time.Now(), n.sendLocal) {
+		n.log.Debug("batch for a task not running here dropped: parking full", "task", m.To)
 	}
 }
 
-// mayStart reports whether target ("<topology>/<boot>/t<task>") names a
-// task actor of this boot of a topology not killed: one that may start
-// here, so batches for it are worth parking. The topology may be unknown
-// still: the sender can learn of it first.
-func (n *Node) mayStart(target string) bool {
-	topo, boot, _, ok := supervisor.ParseTaskActorID(target)
-	return ok && boot == n.boot && !n.state.Killed(topo)
+// mayStart reports whether a is a task of this boot of a topology not
+// killed: one that may start here, so batches for it are worth parking.
+// The topology may be unknown still: the sender can learn of it first.
+func (n *Node) mayStart(a wire.TaskAddr) bool {
+	return a.Valid() && a.Boot == n.boot && !n.state.Killed(a.Topology)
 }
 
-// sendLocal sends payload to the task actor target on this node; it
-// reports false when no such actor runs (yet).
-func (n *Node) sendLocal(target string, payload any) bool {
-	sys := n.sup.System()
-	proc, ok := sys.ProcessRegistry.GetLocal(target)
-	if !ok {
-		return false
-	}
-	// What Root.Send does after its own lookup (squall has no sender
-	// middleware): one registry lookup per batch, not two.
-	proc.SendUserMessage(actor.NewPID(sys.Address(), target), payload)
-	return true
+// sendLocal sends payload to the task at a on this node; it reports false
+// when the task does not run here (yet).
+func (n *Node) sendLocal(a wire.TaskAddr, payload any) bool {
+	return n.sup.Deliver(a, payload)
 }
 
 // Keygen returns a new random 32-byte gossip key.

@@ -19,7 +19,8 @@ import (
 
 // Topologies can come with a resources directory (the Python code of shell
 // components). The node it is submitted to stores it as a gzipped tar named
-// by its SHA-256 and serves it at /api/v1/resources/{digest}; every other
+// by its SHA-256 and serves it at /api/v1/resources/{digest} (on the public
+// API and to other nodes over the transport, see peers.go); every other
 // node fetches it from any live member that has it before building the
 // topology, checks the digest, and unpacks it into its own data directory.
 // Every node that has it serves it too, so nodes that join later find it
@@ -199,10 +200,10 @@ func (n *Node) ensureResources(ctx context.Context, digest string) (string, erro
 	}
 	var errs []error
 	for _, m := range n.members() {
-		if m.name == n.cfg.Name || m.meta.HttpAddr == "" {
+		if m.name == n.cfg.Name {
 			continue
 		}
-		b, err := fetchResources(ctx, "http://"+m.meta.HttpAddr+"/api/v1/resources/"+digest)
+		b, err := fetchResources(ctx, n.peerClient(resourcesTimeout), peerURL(m, "/api/v1/resources/"+digest))
 		if err == nil && digestOf(b) != digest {
 			err = errors.New("digest mismatch")
 		}
@@ -218,14 +219,13 @@ func (n *Node) ensureResources(ctx context.Context, digest string) (string, erro
 	return "", fmt.Errorf("resources %s: no live member served them: %w", digest[:12], errors.Join(errs...))
 }
 
-var resourcesClient = &http.Client{Timeout: 30 * time.Second}
-
-func fetchResources(ctx context.Context, url string) ([]byte, error) {
+// fetchResources downloads a resources tarball from url with client.
+func fetchResources(ctx context.Context, client *http.Client, url string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := resourcesClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -1164,18 +1164,23 @@ func (x *NodeMeta) GetBootId() string {
 	return ""
 }
 
-// Envelope is one frame of the node-to-node transport: a batch for the
-// actor called target on the receiving node.
+// Envelope is one frame of the node-to-node transport: a batch for one task
+// on the receiving node, addressed by typed fields (internal/wire.TaskAddr).
 type Envelope struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// target is the receiving actor's id ("<topology>/<boot id>/t<task>").
-	Target string `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
 	// Types that are valid to be assigned to Payload:
 	//
 	//	*Envelope_Tuples
 	//	*Envelope_Tracker
 	//	*Envelope_Completions
-	Payload       isEnvelope_Payload `protobuf_oneof:"payload"`
+	Payload isEnvelope_Payload `protobuf_oneof:"payload"`
+	// to_topology is the running topology's name.
+	ToTopology string `protobuf:"bytes,5,opt,name=to_topology,json=toTopology,proto3" json:"to_topology,omitempty"`
+	// to_boot is the boot id of the receiving node (NodeMeta.boot_id): a
+	// batch for an earlier incarnation never reaches its successor.
+	ToBoot string `protobuf:"bytes,6,opt,name=to_boot,json=toBoot,proto3" json:"to_boot,omitempty"`
+	// to_task is the receiving task (1..).
+	ToTask        int32 `protobuf:"varint,7,opt,name=to_task,json=toTask,proto3" json:"to_task,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1210,13 +1215,6 @@ func (*Envelope) Descriptor() ([]byte, []int) {
 	return file_squall_proto_rawDescGZIP(), []int{15}
 }
 
-func (x *Envelope) GetTarget() string {
-	if x != nil {
-		return x.Target
-	}
-	return ""
-}
-
 func (x *Envelope) GetPayload() isEnvelope_Payload {
 	if x != nil {
 		return x.Payload
@@ -1249,6 +1247,27 @@ func (x *Envelope) GetCompletions() *CompletionBatch {
 		}
 	}
 	return nil
+}
+
+func (x *Envelope) GetToTopology() string {
+	if x != nil {
+		return x.ToTopology
+	}
+	return ""
+}
+
+func (x *Envelope) GetToBoot() string {
+	if x != nil {
+		return x.ToBoot
+	}
+	return ""
+}
+
+func (x *Envelope) GetToTask() int32 {
+	if x != nil {
+		return x.ToTask
+	}
+	return 0
 }
 
 type isEnvelope_Payload interface {
@@ -1373,13 +1392,16 @@ const file_squall_proto_rawDesc = "" +
 	"remoteAddr\x12\x1b\n" +
 	"\thttp_addr\x18\x02 \x01(\tR\bhttpAddr\x12\x1a\n" +
 	"\bcapacity\x18\x03 \x01(\x05R\bcapacity\x12\x17\n" +
-	"\aboot_id\x18\x04 \x01(\tR\x06bootId\"\xd3\x01\n" +
-	"\bEnvelope\x12\x16\n" +
-	"\x06target\x18\x01 \x01(\tR\x06target\x12/\n" +
+	"\aboot_id\x18\x04 \x01(\tR\x06bootId\"\x9c\x02\n" +
+	"\bEnvelope\x12/\n" +
 	"\x06tuples\x18\x02 \x01(\v2\x15.squall.v1.TupleBatchH\x00R\x06tuples\x123\n" +
 	"\atracker\x18\x03 \x01(\v2\x17.squall.v1.TrackerBatchH\x00R\atracker\x12>\n" +
-	"\vcompletions\x18\x04 \x01(\v2\x1a.squall.v1.CompletionBatchH\x00R\vcompletionsB\t\n" +
-	"\apayloadB+Z)github.com/squall-streams/squall/messagesb\x06proto3"
+	"\vcompletions\x18\x04 \x01(\v2\x1a.squall.v1.CompletionBatchH\x00R\vcompletions\x12\x1f\n" +
+	"\vto_topology\x18\x05 \x01(\tR\n" +
+	"toTopology\x12\x17\n" +
+	"\ato_boot\x18\x06 \x01(\tR\x06toBoot\x12\x17\n" +
+	"\ato_task\x18\a \x01(\x05R\x06toTaskB\t\n" +
+	"\apayloadJ\x04\b\x01\x10\x02R\x06targetB+Z)github.com/squall-streams/squall/messagesb\x06proto3"
 
 var (
 	file_squall_proto_rawDescOnce sync.Once

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/squall-streams/squall/actors"
+	"github.com/squall-streams/squall/internal/wire"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -61,7 +61,7 @@ type Assignment struct {
 	Epoch uint64
 	// Instance names this node's incarnation in actor names (the cluster
 	// uses the node's boot id), so messages meant for a previous process
-	// never reach this one. See TaskActorID.
+	// never reach this one. See TaskPID.
 	Instance string
 	// Tasks are the tasks to run on this node.
 	Tasks []topology.TaskID
@@ -82,28 +82,43 @@ type Assignment struct {
 	Linger time.Duration
 }
 
-// TaskActorID is the actor id of task of topology on the node incarnation
-// instance: "<topology>/<instance>/t<task>".
-func TaskActorID(topologyName, instance string, task topology.TaskID) string {
-	return fmt.Sprintf("%s/%s/t%d", topologyName, instance, task)
+// The actor names of a topology's actors on a node: its supervisor is
+// "<topology>/<instance>", each task the supervisor's child "t<task>", so
+// a task's full name is "<topology>/<instance>/t<task>". Only this file
+// builds them; other layers address tasks by wire.TaskAddr (the instance
+// is TaskAddr.Boot).
+func supervisorName(topologyName, instance string) string { return topologyName + "/" + instance }
+
+func taskChildName(task topology.TaskID) string { return "t" + strconv.Itoa(int(task)) }
+
+func taskActorName(a wire.TaskAddr) string {
+	// One concatenation, one allocation: Deliver builds it per batch.
+	return a.Topology + "/" + a.Boot + "/t" + strconv.Itoa(int(a.Task))
 }
 
-// ParseTaskActorID splits an id TaskActorID made; ok is false for any
-// other string.
-func ParseTaskActorID(id string) (topologyName, instance string, task topology.TaskID, ok bool) {
-	i := strings.LastIndexByte(id, '/')
-	if i < 0 || !strings.HasPrefix(id[i+1:], "t") {
-		return "", "", 0, false
+// TaskPID is the PID of the task actor at a on this node (a names this
+// node's incarnation: Assignment.Instance). The actor need not run yet:
+// a PID is only an address.
+func (n *Node) TaskPID(a wire.TaskAddr) *actor.PID {
+	return actor.NewPID(n.system.Address(), taskActorName(a))
+}
+
+// Deliver hands payload (a batch from another node) to the task actor at
+// a; it reports false when no such actor runs here (yet), or a is not a
+// valid address. It never blocks: task mailboxes are unbounded.
+func (n *Node) Deliver(a wire.TaskAddr, payload any) bool {
+	if !a.Valid() {
+		return false
 	}
-	n, err := strconv.ParseUint(id[i+2:], 10, 31)
-	if err != nil {
-		return "", "", 0, false
+	name := taskActorName(a)
+	proc, ok := n.system.ProcessRegistry.GetLocal(name)
+	if !ok {
+		return false
 	}
-	j := strings.LastIndexByte(id[:i], '/')
-	if j <= 0 || j+1 == i {
-		return "", "", 0, false
-	}
-	return id[:j], id[j+1 : i], topology.TaskID(n), true
+	// What Root.Send does after its own lookup (squall has no sender
+	// middleware): one registry lookup per batch, not two.
+	proc.SendUserMessage(actor.NewPID(n.system.Address(), name), payload)
+	return true
 }
 
 // Start runs every running task of t on this node (the first Parallelism
@@ -234,10 +249,10 @@ func start(ctx context.Context, sys *actor.ActorSystem, t *topology.Topology, lo
 	props := actor.PropsFromProducer(func() actor.Actor {
 		return &topologySupervisor{r: r, tasks: map[topology.TaskID]*actor.PID{}}
 	}, actor.WithSupervisor(r.backoff))
-	// Tasks are the supervisor's children, so their ids are the
-	// supervisor's id plus "/t<task>": TaskActorID.
+	// Tasks are the supervisor's children, so their names are the
+	// supervisor's plus "/t<task>": taskActorName.
 	spawnMu.Lock()
-	pid, err := sys.Root.SpawnNamed(props, t.Name+"/"+a.Instance)
+	pid, err := sys.Root.SpawnNamed(props, supervisorName(t.Name, a.Instance))
 	spawnMu.Unlock()
 	if err != nil {
 		env.Close()
@@ -309,7 +324,7 @@ func (s *topologySupervisor) Receive(ctx actor.Context) {
 		}
 		props := actor.PropsFromProducer(s.r.env.Producer(task), actor.WithMailbox(actor.Unbounded()))
 		spawnMu.Lock()
-		pid, serr := ctx.SpawnNamed(props, fmt.Sprintf("t%d", task))
+		pid, serr := ctx.SpawnNamed(props, taskChildName(task))
 		spawnMu.Unlock()
 		if serr != nil {
 			err = errors.Join(err, fmt.Errorf("topology %q: spawn task %d: %w", s.r.Topology.Name, task, serr))

@@ -231,3 +231,7 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// JSON answers with code and v as the API encodes it: for routes served
+// beside the API (the node-to-node calls).
+func JSON(w http.ResponseWriter, code int, v any) { writeJSON(w, code, v) }
