@@ -255,6 +255,25 @@ func TestLoadRefusesOpenKeyAndForeignNodeCert(t *testing.T) {
 	if _, err := LoadNode(mixed); err == nil {
 		t.Error("LoadNode accepted a node.crt its ca.crt did not sign")
 	}
+	// A node.crt that serves but cannot dial (no client auth usage).
+	serverOnly := sharingCA(t, dir)
+	leaf(t, serverOnly, &x509.Certificate{
+		Subject:     pkix.Name{CommonName: NodeUser},
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+	}, NodeCertFile, NodeKeyFile, Options{})
+	if _, err := LoadNode(serverOnly); err == nil {
+		t.Error("LoadNode accepted a node.crt without client auth usage")
+	}
+	// An expired node.crt.
+	expired := sharingCA(t, dir)
+	if err := CreateNode(expired, []string{"127.0.0.1"}, Options{Lifetime: time.Hour, now: func() time.Time { return time.Now().Add(-3 * time.Hour) }}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadNode(expired); !invalid(x509.Expired)(err) {
+		t.Errorf("LoadNode of an expired node.crt: %v", err)
+	}
 	if _, err := LoadClient(dir, AdminUser); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("LoadClient without client.admin.*: err %v, want not exist", err)
 	}

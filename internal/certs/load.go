@@ -34,8 +34,12 @@ func LoadNode(dir string) (*Node, error) {
 	if cert.Leaf.Subject.CommonName != NodeUser {
 		return nil, fmt.Errorf("%w: %s has common name %q", ErrNotNode, filepath.Join(dir, NodeCertFile), cert.Leaf.Subject.CommonName)
 	}
-	if _, err := cert.Leaf.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}}); err != nil {
-		return nil, fmt.Errorf("certs: %s: %w", filepath.Join(dir, NodeCertFile), err)
+	// A node certificate serves and dials: each usage is verified on its
+	// own (VerifyOptions accepts a chain that allows any one of them).
+	for _, usage := range []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth} {
+		if _, err := cert.Leaf.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{usage}}); err != nil {
+			return nil, fmt.Errorf("certs: %s: %w", filepath.Join(dir, NodeCertFile), err)
+		}
 	}
 	return &Node{dir: dir, pool: pool, cert: cert}, nil
 }
