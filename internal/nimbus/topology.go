@@ -113,6 +113,22 @@ func (c component) kind() string {
 // components are rejected, except storm-kafka-client's spout and bolt.
 // Every problem found is reported, each wrapping ErrInvalidTopology.
 func Convert(name string, conf map[string]any, t *storm.StormTopology) ([]byte, error) {
+	doc, err := convert(name, conf, t)
+	if err != nil {
+		return nil, err
+	}
+	return doc.marshal()
+}
+
+func (doc *fluxDoc) marshal() ([]byte, error) {
+	out, err := yaml.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("topology %q: write flux definition: %w", doc.Name, err)
+	}
+	return out, nil
+}
+
+func convert(name string, conf map[string]any, t *storm.StormTopology) (*fluxDoc, error) {
 	var errs []error
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidTopology}, args...)...))
@@ -206,11 +222,7 @@ func Convert(name string, conf map[string]any, t *storm.StormTopology) ([]byte, 
 	if len(doc.Config) == 0 {
 		doc.Config = nil
 	}
-	out, err := yaml.Marshal(&doc)
-	if err != nil {
-		return nil, fmt.Errorf("topology %q: write flux definition: %w", name, err)
-	}
-	return out, nil
+	return &doc, nil
 }
 
 // convertComponent maps one component and returns the serializer its
