@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,6 +37,12 @@ func (h *handler) call(ctx context.Context) (context.Context, context.CancelFunc
 	return context.WithTimeout(ctx, h.cfg.CallTimeout)
 }
 
+// invalidTopology is Storm's exception for err, without the "invalid
+// topology: " each of its reasons starts with.
+func invalidTopology(err error) error {
+	return &storm.InvalidTopologyException{Msg: strings.ReplaceAll(err.Error(), ErrInvalidTopology.Error()+": ", "")}
+}
+
 func notAlive(name string) error { return &storm.NotAliveException{Msg: name + " is not alive"} }
 
 // declared maps a Backend error to the exception the method declares;
@@ -49,7 +56,7 @@ func declared(name string, err error, invalid bool) error {
 	case errors.Is(err, ErrAlreadyAlive):
 		return &storm.AlreadyAliveException{Msg: name + " is already alive"}
 	case invalid && errors.Is(err, ErrInvalidTopology):
-		return &storm.InvalidTopologyException{Msg: err.Error()}
+		return invalidTopology(err)
 	}
 	return err
 }
@@ -80,7 +87,7 @@ func (h *handler) SubmitTopologyWithOpts(ctx context.Context, name, jarLocation,
 	}
 	s, err := NewSubmission(name, jsonConf, t, jar, opts)
 	if err != nil {
-		return &storm.InvalidTopologyException{Msg: err.Error()}
+		return invalidTopology(err)
 	}
 	if err := h.b.Submit(ctx, s); err != nil {
 		return declared(name, err, true)

@@ -26,6 +26,8 @@ type fakeBackend struct {
 	submitted  []*Submission
 	kills      map[string]time.Duration
 	rebalances map[string]Rebalance
+	// removeOnKill ends kills at once (the wait is the node's business).
+	removeOnKill bool
 }
 
 func newFakeBackend() *fakeBackend {
@@ -64,10 +66,14 @@ func (f *fakeBackend) with(name string, do func(t *Topology)) error {
 }
 
 func (f *fakeBackend) Kill(_ context.Context, name string, wait time.Duration) error {
-	return f.with(name, func(t *Topology) {
+	err := f.with(name, func(t *Topology) {
 		t.Status = "KILLED"
 		f.kills[name] = wait
 	})
+	if err == nil && f.removeOnKill {
+		f.remove(name)
+	}
+	return err
 }
 
 // remove is the end of a kill.
