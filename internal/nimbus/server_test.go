@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -511,5 +512,68 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if _, err := Start(Config{Addr: "0.0.0.0:0", UploadDir: t.TempDir()}, newFakeBackend()); err == nil {
 		t.Error("Start accepted a zero config on a public address")
+	}
+}
+
+// Storm 2's Java StormSubmitter sets StormTopology fields squall's IDL
+// leaves out (7 storm_version, 8 jdk_version, 9 a map of sets): they are
+// skipped.
+func TestStormTopologyUnknownFieldsSkipped(t *testing.T) {
+	ctx := context.Background()
+	buf := thrift.NewTMemoryBuffer()
+	p := thrift.NewTBinaryProtocolConf(buf, nil)
+	p.WriteStructBegin(ctx, "StormTopology")
+	for id := int16(1); id <= 3; id++ {
+		p.WriteFieldBegin(ctx, "", thrift.MAP, id)
+		p.WriteMapBegin(ctx, thrift.STRING, thrift.STRUCT, 0)
+		p.WriteMapEnd(ctx)
+		p.WriteFieldEnd(ctx)
+	}
+	p.WriteFieldBegin(ctx, "storm_version", thrift.STRING, 7)
+	p.WriteString(ctx, "2.8.8")
+	p.WriteFieldEnd(ctx)
+	p.WriteFieldBegin(ctx, "component_to_shared_memory", thrift.MAP, 9)
+	p.WriteMapBegin(ctx, thrift.STRING, thrift.SET, 1)
+	p.WriteString(ctx, "count")
+	p.WriteSetBegin(ctx, thrift.STRING, 1)
+	p.WriteString(ctx, "mem")
+	p.WriteSetEnd(ctx)
+	p.WriteMapEnd(ctx)
+	p.WriteFieldEnd(ctx)
+	p.WriteFieldStop(ctx)
+	p.WriteStructEnd(ctx)
+	topo := storm.NewStormTopology()
+	if err := topo.Read(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if topo.Spouts == nil || topo.Bolts == nil || buf.Len() != 0 {
+		t.Errorf("topology %v, %d bytes left", topo, buf.Len())
+	}
+}
+
+func TestServerStopTwice(t *testing.T) {
+	cfg := LocalConfig()
+	cfg.UploadDir = t.TempDir()
+	s, err := Start(cfg, newFakeBackend())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, s)
+	if _, err := c.BeginFileUpload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Stop(ctx); err != nil {
+		t.Fatalf("second Stop: %v", err)
+	}
+	if entries, _ := os.ReadDir(cfg.UploadDir); len(entries) != 0 {
+		t.Errorf("Stop left uploads: %v", entries)
+	}
+	if _, err := c.GetClusterInfo(context.Background()); err == nil {
+		t.Error("a call after Stop succeeded")
 	}
 }
