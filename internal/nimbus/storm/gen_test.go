@@ -5,7 +5,11 @@ import (
 	"encoding/hex"
 	"os"
 	"testing"
+
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestGeneratedFromThisIDL(t *testing.T) {
 	b, err := os.ReadFile("nimbus.thrift")
