@@ -194,11 +194,13 @@ func (x *EntryKey) GetSubKey() []byte {
 // Group is the whole state of one key group (or a task's task-scoped
 // state) as of one checkpoint: one file of a state directory.
 type Group struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Component     string                 `protobuf:"bytes,1,opt,name=component,proto3" json:"component,omitempty"`
-	KeyGroup      uint32                 `protobuf:"varint,2,opt,name=key_group,json=keyGroup,proto3" json:"key_group,omitempty"`
-	Checkpoint    uint64                 `protobuf:"varint,3,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
-	Entries       []*Record              `protobuf:"bytes,4,rep,name=entries,proto3" json:"entries,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Component  string                 `protobuf:"bytes,1,opt,name=component,proto3" json:"component,omitempty"`
+	KeyGroup   uint32                 `protobuf:"varint,2,opt,name=key_group,json=keyGroup,proto3" json:"key_group,omitempty"`
+	Checkpoint uint64                 `protobuf:"varint,3,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	Entries    []*Record              `protobuf:"bytes,4,rep,name=entries,proto3" json:"entries,omitempty"`
+	// task is the task of task-scoped state; 0 for a key group.
+	Task          int32 `protobuf:"varint,5,opt,name=task,proto3" json:"task,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -261,6 +263,13 @@ func (x *Group) GetEntries() []*Record {
 	return nil
 }
 
+func (x *Group) GetTask() int32 {
+	if x != nil {
+		return x.Task
+	}
+	return 0
+}
+
 // Part names the file that holds one key group's state in a manifest.
 type Part struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -268,7 +277,9 @@ type Part struct {
 	KeyGroup  uint32                 `protobuf:"varint,2,opt,name=key_group,json=keyGroup,proto3" json:"key_group,omitempty"`
 	// checkpoint is the checkpoint the file was staged for: the latest one at
 	// or below the manifest's in which the key group changed.
-	Checkpoint    uint64 `protobuf:"varint,3,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	Checkpoint uint64 `protobuf:"varint,3,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	// task is the task of task-scoped state; 0 for a key group.
+	Task          int32 `protobuf:"varint,4,opt,name=task,proto3" json:"task,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -320,6 +331,13 @@ func (x *Part) GetKeyGroup() uint32 {
 func (x *Part) GetCheckpoint() uint64 {
 	if x != nil {
 		return x.Checkpoint
+	}
+	return 0
+}
+
+func (x *Part) GetTask() int32 {
+	if x != nil {
+		return x.Task
 	}
 	return 0
 }
@@ -466,20 +484,22 @@ const file_squall_state_proto_rawDesc = "" +
 	"\tkey_group\x18\x01 \x01(\rR\bkeyGroup\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x10\n" +
 	"\x03key\x18\x03 \x01(\fR\x03key\x12\x17\n" +
-	"\asub_key\x18\x04 \x01(\fR\x06subKey\"\x95\x01\n" +
+	"\asub_key\x18\x04 \x01(\fR\x06subKey\"\xa9\x01\n" +
 	"\x05Group\x12\x1c\n" +
 	"\tcomponent\x18\x01 \x01(\tR\tcomponent\x12\x1b\n" +
 	"\tkey_group\x18\x02 \x01(\rR\bkeyGroup\x12\x1e\n" +
 	"\n" +
 	"checkpoint\x18\x03 \x01(\x04R\n" +
 	"checkpoint\x121\n" +
-	"\aentries\x18\x04 \x03(\v2\x17.squall.state.v1.RecordR\aentries\"a\n" +
+	"\aentries\x18\x04 \x03(\v2\x17.squall.state.v1.RecordR\aentries\x12\x12\n" +
+	"\x04task\x18\x05 \x01(\x05R\x04task\"u\n" +
 	"\x04Part\x12\x1c\n" +
 	"\tcomponent\x18\x01 \x01(\tR\tcomponent\x12\x1b\n" +
 	"\tkey_group\x18\x02 \x01(\rR\bkeyGroup\x12\x1e\n" +
 	"\n" +
 	"checkpoint\x18\x03 \x01(\x04R\n" +
-	"checkpoint\"\x81\x01\n" +
+	"checkpoint\x12\x12\n" +
+	"\x04task\x18\x04 \x01(\x05R\x04task\"\x81\x01\n" +
 	"\bManifest\x12\x1e\n" +
 	"\n" +
 	"checkpoint\x18\x01 \x01(\x04R\n" +
