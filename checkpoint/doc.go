@@ -24,6 +24,11 @@
 //     up to a byte budget, and when n arrived on every input the task
 //     snapshots, forwards n, acks it to the coordinator and drains the parked
 //     tuples. A task with one input has nothing to align.
+//   - A two-phase participant (the transactional Kafka bolt, a changelog
+//     writer) keeps a [Ring] of transactional ids: at the barrier it
+//     pre-commits the open transaction, on Complete it commits every pending
+//     one the checkpoint covers, oldest first; a slot is never reused while
+//     its transaction is pending.
 //   - After a failure [PlanRecovery] picks the checkpoint to restore and what
 //     every task restores; [PlanRescale] says which key groups' state moves
 //     to which running task when a stateful component's parallelism changes
