@@ -161,30 +161,73 @@ func (b *Backend) markDirty(g uint32, e entry) {
 	d[e] = struct{}{}
 }
 
+// Contents says what a Snapshot carries: the changelog's records, the
+// directory store's whole groups, or both.
+type Contents int
+
+// What a Snapshot may carry.
+const (
+	// Changes: the records written since the previous snapshot (Kafka's
+	// changelog).
+	Changes Contents = 1 << iota
+	// Groups: the whole state of every key group that changed (Dir).
+	Groups
+)
+
 // Snapshot swaps out what changed since the previous snapshot as the state
-// of checkpoint id. The returned records share no memory with the backend:
-// the task goes on processing while they are written.
-func (b *Backend) Snapshot(id checkpoint.ID) *Snapshot {
-	s := &Snapshot{ID: id, Groups: make(map[uint32][]Record, len(b.dirty))}
+// of checkpoint id, with the contents asked for. The returned records share
+// no memory with the backend: the task goes on processing while they are
+// written.
+func (b *Backend) Snapshot(id checkpoint.ID, contents Contents) *Snapshot {
+	s := &Snapshot{ID: id}
+	var a arena
+	if contents&Groups != 0 {
+		s.Groups = make(map[uint32][]Record, len(b.dirty))
+	}
+	if contents&Changes != 0 {
+		n := 0
+		for _, d := range b.dirty {
+			n += len(d)
+		}
+		s.Changes = make([]Record, 0, n)
+	}
 	for _, g := range slices.Sorted(mapKeys(b.dirty)) {
-		for _, e := range slices.SortedFunc(mapKeys(b.dirty[g]), compareEntries) {
-			v, ok := b.groups[g][e]
-			s.Changes = append(s.Changes, record(g, e, v, !ok))
+		gr := b.groups[g]
+		if contents&Changes != 0 {
+			for _, e := range sortedEntries(b.dirty[g]) {
+				v, ok := gr[e]
+				s.Changes = append(s.Changes, a.record(g, e, v, !ok))
+			}
 		}
-		all := make([]Record, 0, len(b.groups[g]))
-		for _, e := range slices.SortedFunc(mapKeys(b.groups[g]), compareEntries) {
-			all = append(all, record(g, e, b.groups[g][e], false))
+		if contents&Groups != 0 {
+			all := make([]Record, 0, len(gr))
+			for _, e := range sortedEntries(gr) {
+				all = append(all, a.record(g, e, gr[e], false))
+			}
+			s.Groups[g] = all
 		}
-		s.Groups[g] = all
 	}
 	clear(b.dirty)
 	return s
 }
 
-func record(g uint32, e entry, v []byte, tombstone bool) Record {
-	r := Record{KeyGroup: g, State: e.state, Key: []byte(e.key), SubKey: []byte(e.sub), Tombstone: tombstone}
-	if !tombstone {
-		r.Value = slices.Clone(v)
+// arena copies the bytes of many records into a few large buffers, so a
+// snapshot of a million entries is a few allocations, not millions.
+type arena struct{ buf []byte }
+
+func arenaCopy[S ~string | ~[]byte](a *arena, s S) []byte {
+	if len(s) > cap(a.buf)-len(a.buf) {
+		a.buf = make([]byte, 0, max(1<<20, len(s)))
+	}
+	n := len(a.buf)
+	a.buf = append(a.buf, s...)
+	return a.buf[n:len(a.buf):len(a.buf)]
+}
+
+func (a *arena) record(g uint32, e entry, v []byte, tombstone bool) Record {
+	r := Record{KeyGroup: g, State: e.state, Key: arenaCopy(a, e.key), SubKey: arenaCopy(a, e.sub), Tombstone: tombstone}
+	if !tombstone && v != nil {
+		r.Value = arenaCopy(a, v)
 	}
 	return r
 }
@@ -246,8 +289,9 @@ func (b *Backend) Release(g int) ([]Record, error) {
 		return nil, fmt.Errorf("state: release of key group %d: %d changes since the last snapshot; release only at a checkpoint boundary", g, len(b.dirty[uint32(g)]))
 	}
 	out := make([]Record, 0, len(gr))
-	for _, e := range slices.SortedFunc(mapKeys(gr), compareEntries) {
-		out = append(out, record(uint32(g), e, gr[e], false))
+	var a arena
+	for _, e := range sortedEntries(gr) {
+		out = append(out, a.record(uint32(g), e, gr[e], false))
 	}
 	delete(b.groups, uint32(g))
 	if b.keyed && b.cur == uint32(g) {
@@ -278,6 +322,17 @@ func (b *Backend) Acquire(g int, recs []Record) error {
 	}
 	b.rebuildTimers()
 	return nil
+}
+
+// sortedEntries returns m's entries in order (snapshots and files are
+// deterministic).
+func sortedEntries[V any](m map[entry]V) []entry {
+	es := make([]entry, 0, len(m))
+	for e := range m {
+		es = append(es, e)
+	}
+	slices.SortFunc(es, compareEntries)
+	return es
 }
 
 func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {

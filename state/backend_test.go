@@ -124,14 +124,14 @@ func TestSnapshotGolden(t *testing.T) {
 	must(t, b.SetCurrentKey(1, []byte("w2")))
 	must(t, count.Set(5))
 	must(t, kv.Put("p0", 42))
-	s1 := b.Snapshot(1)
+	s1 := b.Snapshot(1, state.Changes|state.Groups)
 
 	must(t, b.SetCurrentKey(0, []byte("w1")))
 	must(t, count.Set(2))
 	must(t, seen.Delete("x"))
 	must(t, seen.Delete("never-there"))
-	s2 := b.Snapshot(2)
-	s3 := b.Snapshot(3)
+	s2 := b.Snapshot(2, state.Changes|state.Groups)
+	s3 := b.Snapshot(3, state.Changes|state.Groups)
 
 	var out strings.Builder
 	for _, s := range []*state.Snapshot{s1, s2, s3} {
@@ -170,6 +170,22 @@ snapshot 3 changes:
 	}
 }
 
+func TestSnapshotCarriesWhatIsAskedFor(t *testing.T) {
+	b := state.NewBackend([]int{0})
+	v := mustV(state.NewValue(b, "v", state.String))
+	for _, contents := range []state.Contents{state.Changes, state.Groups, state.Changes | state.Groups} {
+		must(t, b.SetCurrentKey(0, []byte("k")))
+		must(t, v.Set("x"))
+		s := b.Snapshot(1, contents)
+		if got := len(s.Changes) == 1; got != (contents&state.Changes != 0) {
+			t.Errorf("contents %b: %d changes", contents, len(s.Changes))
+		}
+		if got := len(s.Groups[0]) == 1; got != (contents&state.Groups != 0) {
+			t.Errorf("contents %b: groups %v", contents, s.Groups)
+		}
+	}
+}
+
 func TestRestoreAndApplyRoundTrip(t *testing.T) {
 	b := state.NewBackend([]int{0, 1})
 	count := mustV(state.NewValue(b, "count", state.Int64))
@@ -179,7 +195,7 @@ func TestRestoreAndApplyRoundTrip(t *testing.T) {
 		n, _ := mustV2(t, count.Get)
 		must(t, count.Set(n+10))
 	}
-	s1 := b.Snapshot(1)
+	s1 := b.Snapshot(1, state.Changes|state.Groups)
 	must(t, b.SetCurrentKey(1, []byte("a")))
 	must(t, count.Set(999)) // after the checkpoint: rolled back
 
@@ -205,7 +221,7 @@ func TestRestoreAndApplyRoundTrip(t *testing.T) {
 			t.Errorf("replayed %s = %d, want %d", k.key, n, k.want)
 		}
 	}
-	if s := b2.Snapshot(2); len(s.Changes) != 0 {
+	if s := b2.Snapshot(2, state.Changes|state.Groups); len(s.Changes) != 0 {
 		t.Errorf("replayed records count as changes: %v", s.Changes)
 	}
 	if err := b2.Apply(state.Record{KeyGroup: 5, State: "count"}); !errors.Is(err, state.ErrNotOwned) {
@@ -227,7 +243,7 @@ func TestReleaseAcquireMovesAKeyGroup(t *testing.T) {
 	if _, err := from.Release(1); err == nil {
 		t.Fatal("Release with unsnapshotted changes succeeded")
 	}
-	from.Snapshot(1)
+	from.Snapshot(1, state.Changes|state.Groups)
 	recs := mustV(from.Release(1))
 	if got := from.KeyGroups(); !slices.Equal(got, []int{0}) {
 		t.Fatalf("after Release: serves %v, want [0]", got)
@@ -237,7 +253,7 @@ func TestReleaseAcquireMovesAKeyGroup(t *testing.T) {
 	if n, _ := mustV2(t, c2.Get); n != 7 {
 		t.Fatalf("moved count = %d, want 7", n)
 	}
-	if s := to.Snapshot(2); len(s.Groups[1]) != 1 {
+	if s := to.Snapshot(2, state.Changes|state.Groups); len(s.Groups[1]) != 1 {
 		t.Fatalf("first snapshot after Acquire: group 1 = %v, want it whole", s.Groups[1])
 	}
 	if err := to.Acquire(1, nil); err == nil {
@@ -265,7 +281,7 @@ func TestTimersFireInOrderAndRestore(t *testing.T) {
 	if tm.Len() != 4 {
 		t.Fatalf("Len = %d, want 4 (a duplicate is one timer, a deleted one is gone)", tm.Len())
 	}
-	snap := b.Snapshot(1)
+	snap := b.Snapshot(1, state.Changes|state.Groups)
 
 	fmtFired := func(fs []state.Timer) string {
 		var parts []string

@@ -55,7 +55,7 @@ func crashDirF(f *testing.F) string {
 		if err := count.Set(int64(5 * id)); err != nil {
 			f.Fatal(err)
 		}
-		if _, err := d.Stage("count", 11, b.Snapshot(checkpoint.ID(id))); err != nil {
+		if _, err := d.Stage("count", 11, b.Snapshot(checkpoint.ID(id), state.Groups)); err != nil {
 			f.Fatal(err)
 		}
 		if err := d.Commit(checkpoint.ID(id), 1, nil); err != nil {

@@ -53,7 +53,7 @@ func (c *countTask) restore(t *testing.T, d *state.Dir) {
 
 func checkpointOnce(t *testing.T, d *state.Dir, c *countTask, id checkpoint.ID, commit bool) {
 	t.Helper()
-	if _, err := d.Stage("count", 11, c.b.Snapshot(id)); err != nil {
+	if _, err := d.Stage("count", 11, c.b.Snapshot(id, state.Groups)); err != nil {
 		t.Fatal(err)
 	}
 	if commit {
@@ -191,7 +191,7 @@ func TestDirSurvivesTornAndCorruptFiles(t *testing.T) {
 			d := mustV(state.OpenDir(path))
 			other := newCountTask(t)
 			other.add(t, "b", 1) // kg 2
-			mustV(d.Stage("count", 11, other.b.Snapshot(3)))
+			mustV(d.Stage("count", 11, other.b.Snapshot(3, state.Groups)))
 			must(t, os.Rename(group(path, 2, 3), group(path, 1, 2)))
 		}, loadErr: "holds component \"count\" key group 2"},
 	}

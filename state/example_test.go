@@ -31,9 +31,9 @@ func Example() {
 	for _, w := range []string{"storm", "flink", "storm"} {
 		execute(w)
 	}
-	store.Stage("count", 7, b.Snapshot(1)) // at barrier 1; then ack
-	store.Commit(1, 0, nil)                // the coordinator's Commit
-	execute("storm")                       // after checkpoint 1: lost in the crash
+	store.Stage("count", 7, b.Snapshot(1, state.Groups)) // at barrier 1; then ack
+	store.Commit(1, 0, nil)                              // the coordinator's Commit
+	execute("storm")                                     // after checkpoint 1: lost in the crash
 
 	// A new task after the crash.
 	store, _ = state.OpenDir(dir)

@@ -156,12 +156,13 @@ func NewStateful[S any](bolt StatefulBolt[S], b *Backend, state S) *Stateful[S] 
 // backend holds the restored state, before the first tuple.
 func (s *Stateful[S]) Init() { s.bolt.InitState(s.state) }
 
-// Prepare runs PrePrepare and snapshots checkpoint id (Storm's PREPARE).
-func (s *Stateful[S]) Prepare(id checkpoint.ID) *Snapshot {
+// Prepare runs PrePrepare and snapshots checkpoint id with contents
+// (Storm's PREPARE).
+func (s *Stateful[S]) Prepare(id checkpoint.ID, contents Contents) *Snapshot {
 	if s.hooks != nil {
 		s.hooks.PrePrepare(id)
 	}
-	return s.b.Snapshot(id)
+	return s.b.Snapshot(id, contents)
 }
 
 // Commit runs PreCommit when checkpoint id completed (Storm's COMMIT).

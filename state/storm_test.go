@@ -46,7 +46,7 @@ func TestStatefulDrivesStormHooks(t *testing.T) {
 	s.Init()
 	bolt.execute(t, "storm")
 	bolt.execute(t, "storm")
-	snap := s.Prepare(1)
+	snap := s.Prepare(1, state.Groups)
 	s.Commit(1)
 	bolt.execute(t, "storm")
 	bolt.execute(t, "flink")
@@ -77,7 +77,7 @@ func TestStatefulWithoutHooks(t *testing.T) {
 	p := &plainBolt{}
 	s := state.NewStateful[*state.Backend](p, b, b)
 	s.Init()
-	s.Prepare(1)
+	s.Prepare(1, state.Groups)
 	s.Commit(1)
 	must(t, s.Rollback(nil))
 	if p.inits != 2 {
