@@ -13,12 +13,13 @@
 // canonical bytes of the grouping values, so every handle reads and writes
 // the current key's entries. When the task's [checkpoint.Aligner] says
 // Snapshot, the executor calls [Backend.Snapshot], which swaps the dirty
-// set out in one step and returns:
+// set out in one step and returns what the task's store needs:
 //
-//   - Changes, the changelog records written since the last snapshot, for
+//   - [Changes], the changelog records written since the last snapshot, for
 //     the Kafka participant to produce into the checkpoint's transaction
-//     (one compacted topic per stateful component);
-//   - Groups, the whole state of every key group that changed, for a
+//     (one compacted topic per stateful component, records made by
+//     [EncodeChangelog]);
+//   - [Groups], the whole state of every key group that changed, for a
 //     directory store ([Dir.Stage]) in local mode.
 //
 // The executor acks the checkpoint only when that write is durable. When the
