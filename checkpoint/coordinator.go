@@ -264,21 +264,22 @@ func (c *Coordinator[A]) Ack(now time.Time, task topology.TaskID, id ID, ack A) 
 	return []Command{Commit[A]{ID: id, Epoch: c.epoch, Acks: maps.Clone(c.acks)}}, nil
 }
 
-// Decline records that task cannot snapshot checkpoint id, for reason. A
-// channel loss (ErrChannelLoss, ErrChannelDuplicate, ErrFutureEpoch)
-// restores at once; other reasons abort the checkpoint and count toward the
-// tolerable failures.
+// Decline records that task cannot snapshot checkpoint id, for reason.
+// Other reasons abort the checkpoint and count toward the tolerable
+// failures; declines of a checkpoint not pending are ignored. A channel
+// break (ErrChannelLoss, ErrChannelDuplicate, ErrFutureEpoch) restores
+// whatever the id and the phase, like TaskFailed: a hole in a channel must
+// never wait for a checkpoint to time out.
 func (c *Coordinator[A]) Decline(now time.Time, task topology.TaskID, id ID, reason error) ([]Command, error) {
 	if !c.tasks[task] {
 		return nil, fmt.Errorf("%w: decline of checkpoint %d from task %d", ErrUnknownTask, id, task)
 	}
-	if c.phase != Pending || id != c.inFlight {
-		return nil, nil
-	}
 	err := fmt.Errorf("task %d declined checkpoint %d: %w", task, id, reason)
 	if isChannelBreak(reason) {
-		c.endInFlight(now)
-		return []Command{Abort{ID: id, Reason: err}, c.restore(err)}, nil
+		return c.restoreNow(now, err), nil
+	}
+	if c.phase != Pending || id != c.inFlight {
+		return nil, nil
 	}
 	return c.fail(now, err), nil
 }
@@ -322,7 +323,12 @@ func (c *Coordinator[A]) CommitFailed(now time.Time, id ID, err error) []Command
 // A failure during a restore starts a new one in a new epoch (the old
 // epoch's Restored is then ignored), since the failed task cannot finish.
 func (c *Coordinator[A]) TaskFailed(now time.Time, task topology.TaskID, reason error) []Command {
-	err := fmt.Errorf("%w: task %d: %w", ErrTaskFailed, task, reason)
+	return c.restoreNow(now, fmt.Errorf("%w: task %d: %w", ErrTaskFailed, task, reason))
+}
+
+// restoreNow restores for err: at once, or when the commit in flight has
+// resolved.
+func (c *Coordinator[A]) restoreNow(now time.Time, err error) []Command {
 	switch c.phase {
 	case Committing, Resolving:
 		if c.restoreBy == nil {
