@@ -269,13 +269,17 @@ func (c *Coordinator[A]) Ack(now time.Time, task topology.TaskID, id ID, ack A) 
 // failures; declines of a checkpoint not pending are ignored. A channel
 // break (ErrChannelLoss, ErrChannelDuplicate, ErrFutureEpoch) restores
 // whatever the id and the phase, like TaskFailed: a hole in a channel must
-// never wait for a checkpoint to time out.
+// never wait for a checkpoint to time out. A ChannelError of an older
+// restore epoch is ignored: that restore replaced the channel.
 func (c *Coordinator[A]) Decline(now time.Time, task topology.TaskID, id ID, reason error) ([]Command, error) {
 	if !c.tasks[task] {
 		return nil, fmt.Errorf("%w: decline of checkpoint %d from task %d", ErrUnknownTask, id, task)
 	}
 	err := fmt.Errorf("task %d declined checkpoint %d: %w", task, id, reason)
 	if isChannelBreak(reason) {
+		if ce := (*ChannelError)(nil); errors.As(reason, &ce) && ce.Epoch < c.epoch {
+			return nil, nil // a channel of an epoch a restore has already replaced
+		}
 		return c.restoreNow(now, err), nil
 	}
 	if c.phase != Pending || id != c.inFlight {

@@ -57,7 +57,7 @@ var errOverflow = fmt.Errorf("alignment: %w", checkpoint.ErrAlignmentOverflow)
 // testdata/coordinator. Times are milliseconds after t0:
 //
 //	new TASKS... interval MS timeout MS pause MS tolerable N [resume COMPLETED TRIGGERED EPOCH]
-//	tick MS | ack MS TASK ID PAYLOAD | decline MS TASK ID overflow|loss
+//	tick MS | ack MS TASK ID PAYLOAD | decline MS TASK ID overflow|loss|staleloss
 //	committed MS ID | commitfailed MS ID indefinite|definite
 //	taskfailed MS TASK | restored MS EPOCH | status
 func TestCoordinatorScripts(t *testing.T) {
@@ -95,8 +95,11 @@ func TestCoordinatorScripts(t *testing.T) {
 				cmds, err = c.Ack(ms(args[1]), topology.TaskID(atoi(t, args[2])), checkpoint.ID(atoi(t, args[3])), args[4])
 			case "decline":
 				reason := errOverflow
-				if args[4] == "loss" {
-					reason = &checkpoint.ChannelError{From: 9, Epoch: 0, Want: 3, Got: 5, Err: checkpoint.ErrChannelLoss}
+				switch epoch := c.Status().Epoch; args[4] {
+				case "loss": // a channel of the current epoch
+					reason = &checkpoint.ChannelError{From: 9, Epoch: epoch, Want: 3, Got: 5, Err: checkpoint.ErrChannelLoss}
+				case "staleloss": // a channel of the epoch before
+					reason = &checkpoint.ChannelError{From: 9, Epoch: epoch - 1, Want: 3, Got: 5, Err: checkpoint.ErrChannelLoss}
 				}
 				cmds, err = c.Decline(ms(args[1]), topology.TaskID(atoi(t, args[2])), checkpoint.ID(atoi(t, args[3])), reason)
 			case "committed":
