@@ -72,7 +72,6 @@ type Backend struct {
 	cur    uint32
 	curKey string
 	keyed  bool
-	buf    []byte
 }
 
 // NewBackend makes the state of a task serving keyGroups (and its own
