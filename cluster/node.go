@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -22,10 +21,10 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/cespare/xxhash/v2"
 	"github.com/hashicorp/memberlist"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/squall-streams/squall/cluster/plan"
 	"github.com/squall-streams/squall/messages"
 	"github.com/squall-streams/squall/supervisor"
 	"github.com/squall-streams/squall/topology"
@@ -313,151 +312,6 @@ func sortedConf(m map[string]string) []string {
 	return out
 }
 
-// plan is the placement of every live topology over the live members, as
-// every node computes it from the same view.
-type plan struct {
-	byName map[string]member
-	live   map[string]*messages.TopologySpec
-	topos  map[string]*topology.Topology
-	// par is every component's number of running tasks, per topology;
-	// route is how many of them emitters route to (fewer while a
-	// rebalance that grows a component starts its new tasks).
-	par   map[string]map[topology.ComponentID]int
-	route map[string]map[topology.ComponentID]int
-	place Placement
-}
-
-// planLocked computes the plan from the current membership and topology
-// set. With build, topologies are built as needed (errors logged once);
-// without, only topologies already built count. n.mu must be held.
-func (n *Node) planLocked(build bool) *plan {
-	p := &plan{byName: map[string]member{}, live: map[string]*messages.TopologySpec{}, topos: map[string]*topology.Topology{},
-		par: map[string]map[topology.ComponentID]int{}, route: map[string]map[topology.ComponentID]int{}}
-	var pm []Member
-	for _, m := range n.members() {
-		p.byName[m.name] = m
-		pm = append(pm, Member{Name: m.name, Capacity: int(m.meta.Capacity)})
-	}
-	var ws []Workload
-	for _, s := range n.state.All() {
-		if s.Killed {
-			continue
-		}
-		var t *topology.Topology
-		if build {
-			var err error
-			if t, err = n.build(s); err != nil {
-				if n.buildErr[s.Name] != err.Error() {
-					n.log.Error("cannot build topology", "topology", s.Name, "kind", s.Kind, "err", err)
-					n.buildErr[s.Name] = err.Error()
-				}
-				continue
-			}
-			delete(n.buildErr, s.Name)
-		} else if b := n.built[s.Name]; b != nil {
-			t = b.topo
-		} else {
-			continue
-		}
-		par := specParallelism(t, s)
-		p.live[s.Name], p.topos[s.Name], p.par[s.Name] = s, t, par
-		p.route[s.Name] = specRouting(par, s)
-		ws = append(ws, Workload{Topology: s.Name, Tasks: placementOrder(t, par)})
-	}
-	p.place = Place(pm, ws)
-	return p
-}
-
-// placementOrder lists the running tasks of t under par in placement
-// priority: every component's first task, then every component's second,
-// ..., then the trackers. Starting or stopping a component's last tasks
-// then leaves the choices of every task before them in the order alone,
-// unless the per-node bound changed.
-func placementOrder(t *topology.Topology, par map[topology.ComponentID]int) []int32 {
-	var out []int32
-	for idx := 0; ; idx++ {
-		more := false
-		for _, c := range t.Components {
-			if idx < par[c.ID] && idx < len(c.Tasks) {
-				out = append(out, int32(c.Tasks[idx]))
-				more = true
-			}
-		}
-		if !more {
-			break
-		}
-	}
-	for _, task := range t.Trackers {
-		out = append(out, int32(task))
-	}
-	return out
-}
-
-// specParallelism is the number of running tasks of every component of t
-// under spec s: its override when it is valid, else its parallelism hint.
-func specParallelism(t *topology.Topology, s *messages.TopologySpec) map[topology.ComponentID]int {
-	out := make(map[topology.ComponentID]int, len(t.Components))
-	for _, c := range t.Components {
-		k := c.Parallelism
-		if v, ok := s.Parallelism[string(c.ID)]; ok && v >= 1 && int(v) <= len(c.Tasks) {
-			k = int(v)
-		}
-		out[c.ID] = k
-	}
-	return out
-}
-
-// specRouting is how many of each component's running tasks (par)
-// emitters route to under spec s.
-func specRouting(par map[topology.ComponentID]int, s *messages.TopologySpec) map[topology.ComponentID]int {
-	out := maps.Clone(par)
-	for c, k := range s.Routing {
-		if n, ok := out[topology.ComponentID(c)]; ok && k >= 1 && int(k) < n {
-			out[topology.ComponentID(c)] = int(k)
-		}
-	}
-	return out
-}
-
-// epochOf numbers the placement of one topology: it hashes which node
-// (incarnation) runs each task, so every node computes the same epoch, and
-// any move, start or stop of a task, or change of routing, changes it.
-// Nodes report it (LocalTopology.Epoch) so Rebalance can tell they applied
-// a placement.
-func (p *plan) epochOf(name string, t *topology.Topology) uint64 {
-	h := xxhash.New()
-	for _, c := range t.Components {
-		var b [4]byte
-		binary.LittleEndian.PutUint32(b[:], uint32(p.route[name][c.ID]))
-		h.Write(b[:])
-	}
-	for task := topology.TaskID(1); int(task) <= t.NumTasks(); task++ {
-		node, ok := p.place[Slot{Topology: name, Task: int32(task)}]
-		if !ok {
-			continue
-		}
-		var b [4]byte
-		binary.LittleEndian.PutUint32(b[:], uint32(task))
-		h.Write(b[:])
-		h.WriteString(node + "\x00" + p.byName[node].meta.BootId + "\x00")
-	}
-	return h.Sum64() | 1
-}
-
-// wireEpoch is the epoch batches between nodes carry: a hash of the live
-// members' incarnations. Batches from a node that sees another membership
-// are dropped (their trees replay), as when a node dies or joins; a
-// rebalance, which changes the placement under the same membership, keeps
-// the wire epoch, so the batches in flight while the nodes apply it are
-// delivered when their task still runs where they were sent.
-func (p *plan) wireEpoch() uint64 {
-	h := xxhash.New()
-	for _, name := range slices.Sorted(maps.Keys(p.byName)) {
-		h.WriteString(name + "\x00" + p.byName[name].meta.BootId + "\x00")
-	}
-	return h.Sum64() | 1
-}
-
 // lingerMoved is how long a bolt or tracker task that moves away from this
 // node, or stops in a rebalance, keeps running to execute tuples already on
 // their way to it: nodes apply a new placement within tens of
@@ -480,7 +334,7 @@ func (n *Node) reconcile(ctx context.Context) {
 		tbl := &dirTable{entries: make([]dirEntry, t.NumTasks())}
 		var mine []topology.TaskID
 		for task := topology.TaskID(1); int(task) <= t.NumTasks(); task++ {
-			node, ok := pl.place[Slot{Topology: name, Task: int32(task)}]
+			node, ok := pl.Placement[plan.Slot{Topology: name, Task: task}]
 			if !ok {
 				continue
 			}
@@ -493,8 +347,8 @@ func (n *Node) reconcile(ctx context.Context) {
 				tbl.entries[task-1] = dirEntry{peer: n.tr.peer(m.meta.RemoteAddr), target: id}
 			}
 		}
-		epoch := pl.epochOf(name, t)
-		a := supervisor.Assignment{Epoch: pl.wireEpoch(), Instance: n.boot, Tasks: mine, Active: s.Active, Parallelism: pl.route[name], Linger: lingerMoved}
+		epoch := pl.epoch(name)
+		a := supervisor.Assignment{Epoch: pl.Wire(), Instance: n.boot, Tasks: mine, Active: s.Active, Parallelism: pl.Topologies[name].Routing, Linger: lingerMoved}
 		p := n.running[name]
 		switch {
 		case p == nil && len(mine) > 0:
@@ -685,7 +539,7 @@ func (n *Node) placementCounts() map[string]int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	out := map[string]int{}
-	for _, node := range n.planLocked(false).place {
+	for _, node := range n.planLocked(false).Placement {
 		out[node]++
 	}
 	return out
