@@ -24,7 +24,6 @@ import (
 	"github.com/hashicorp/memberlist"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/squall-streams/squall/cluster/plan"
 	"github.com/squall-streams/squall/messages"
 	"github.com/squall-streams/squall/supervisor"
 	"github.com/squall-streams/squall/topology"
@@ -55,10 +54,15 @@ type Node struct {
 	http    *http.Server
 	httpLn  net.Listener
 
+	// Lock order: applyMu, buildMu, mu. Only mu guards what readers
+	// (Members, LocalTopologies, metrics, the REST API) need, and it is
+	// never held across a build, a download or a task start or stop.
+	applyMu  sync.Mutex        // serialises reconcile (reconcile.go)
+	buildErr map[string]string // last build error per topology name; applyMu
+	buildMu  sync.Mutex        // serialises builds (see build)
 	mu       sync.Mutex
 	running  map[string]*placed
 	built    map[string]*built
-	buildErr map[string]string // last build error per topology name
 
 	conflict chan string // name conflicts seen while joining
 	stop     chan struct{}
@@ -66,12 +70,13 @@ type Node struct {
 	once     sync.Once
 }
 
-// placed is a topology with tasks on this node.
+// placed is a topology with tasks on this node. run and dir are set once;
+// reconcile writes the rest under n.mu.
 type placed struct {
 	run    *supervisor.Running
 	dir    *directory
-	epoch  uint64 // of the placement (plan.epochOf)
-	wire   uint64 // the wire epoch applied (plan.wireEpoch)
+	epoch  uint64 // of the placement applied (plan.Layout.Epoch)
+	wire   uint64 // the wire epoch applied (plan.Plan.Wire)
 	active bool
 	tasks  []topology.TaskID
 }
@@ -271,138 +276,6 @@ func (n *Node) members() []member {
 	return out
 }
 
-func (n *Node) build(spec *messages.TopologySpec) (*topology.Topology, error) {
-	digest := spec.Kind + "\x00" + fmt.Sprint(sortedConf(spec.Conf))
-	if b := n.built[spec.Name]; b != nil && b.digest == digest {
-		return b.topo, nil
-	}
-	f := n.cfg.Topologies[spec.Kind]
-	if f == nil {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownTopology, spec.Kind)
-	}
-	conf := topology.Config{}
-	for k, v := range spec.Conf {
-		conf[k] = v
-	}
-	if d := spec.Conf[ConfResourcesDigest]; d != "" {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		dir, err := n.ensureResources(ctx, d)
-		cancel()
-		if err != nil {
-			return nil, err
-		}
-		conf[ConfResourcesDir] = dir
-	}
-	t, err := f(conf)
-	if err != nil {
-		return nil, err
-	}
-	// Every node names this deployment alike, as the REST API does:
-	// connectors persist the id.
-	t = t.Deployed(spec.Name, topologyID(spec))
-	n.built[spec.Name] = &built{digest: digest, topo: t}
-	return t, nil
-}
-
-func sortedConf(m map[string]string) []string {
-	var out []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		out = append(out, k+"="+m[k])
-	}
-	return out
-}
-
-// lingerMoved is how long a bolt or tracker task that moves away from this
-// node, or stops in a rebalance, keeps running to execute tuples already on
-// their way to it: nodes apply a new placement within tens of
-// milliseconds of each other (BENCHMARKS.md, "Live rebalance").
-const lingerMoved = time.Second
-
-// reconcile computes the placement from the current view and makes this
-// node run exactly its share.
-func (n *Node) reconcile(ctx context.Context) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	select {
-	case <-n.stop:
-		return
-	default:
-	}
-	pl := n.planLocked(true)
-	for name, s := range pl.live {
-		t := pl.topos[name]
-		tbl := &dirTable{entries: make([]dirEntry, t.NumTasks())}
-		var mine []topology.TaskID
-		for task := topology.TaskID(1); int(task) <= t.NumTasks(); task++ {
-			node, ok := pl.Placement[plan.Slot{Topology: name, Task: task}]
-			if !ok {
-				continue
-			}
-			m := pl.byName[node]
-			id := supervisor.TaskActorID(name, m.meta.BootId, task)
-			if node == n.cfg.Name {
-				tbl.entries[task-1] = dirEntry{local: actor.NewPID(n.sup.System().Address(), id)}
-				mine = append(mine, task)
-			} else {
-				tbl.entries[task-1] = dirEntry{peer: n.tr.peer(m.meta.RemoteAddr), target: id}
-			}
-		}
-		epoch := pl.epoch(name)
-		a := supervisor.Assignment{Epoch: pl.Wire(), Instance: n.boot, Tasks: mine, Active: s.Active, Parallelism: pl.Topologies[name].Routing, Linger: lingerMoved}
-		p := n.running[name]
-		switch {
-		case p == nil && len(mine) > 0:
-			d := &directory{t: n.tr}
-			d.table.Store(tbl)
-			a.Directory = d
-			run, err := n.sup.StartAssigned(ctx, t, a)
-			if err != nil {
-				n.log.Error("cannot start topology", "topology", name, "err", err)
-				continue
-			}
-			n.running[name] = &placed{run: run, dir: d, epoch: epoch, wire: a.Epoch, active: s.Active, tasks: mine}
-			n.log.Info("running tasks", "topology", name, "tasks", mine, "epoch", epoch, "wire_epoch", a.Epoch)
-		case p != nil && len(mine) == 0:
-			n.stopPlaced(ctx, name, p)
-		case p != nil && (p.epoch != epoch || p.wire != a.Epoch || p.active != s.Active):
-			p.dir.table.Store(tbl)
-			a.Directory = p.dir
-			if err := p.run.Apply(ctx, a); err != nil {
-				n.log.Error("cannot apply assignment", "topology", name, "err", err)
-				continue
-			}
-			if !slices.Equal(p.tasks, mine) {
-				n.log.Info("reassigned tasks", "topology", name, "tasks", mine, "epoch", epoch)
-			}
-			p.epoch, p.wire, p.active, p.tasks = epoch, a.Epoch, s.Active, mine
-		}
-	}
-	for name, p := range n.running {
-		if pl.live[name] == nil {
-			n.stopPlaced(ctx, name, p)
-		}
-	}
-	// Forget the connections to nodes that are gone (a restarted node
-	// listens at a new transport address).
-	keep := make(map[string]bool, len(pl.byName))
-	for _, m := range pl.byName {
-		keep[m.meta.RemoteAddr] = true
-	}
-	n.tr.retain(keep)
-	// Batches that arrived before their task started here.
-	n.park.release(time.Now(), n.sendLocal)
-}
-
-func (n *Node) stopPlaced(ctx context.Context, name string, p *placed) {
-	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := p.run.Stop(sctx); err != nil {
-		n.log.Error("stopping topology", "topology", name, "err", err)
-	}
-	delete(n.running, name)
-	n.log.Info("stopped tasks", "topology", name)
-}
-
 // Submit adds a topology to the cluster: every node builds kind with conf
 // and runs its share of the tasks.
 func (n *Node) Submit(name, kind string, conf map[string]string) error {
@@ -539,7 +412,7 @@ func (n *Node) placementCounts() map[string]int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	out := map[string]int{}
-	for _, node := range n.planLocked(false).Placement {
+	for _, node := range n.planLocked().Placement {
 		out[node]++
 	}
 	return out
@@ -567,8 +440,8 @@ func (n *Node) KillAbruptly(ctx context.Context) error {
 
 func (n *Node) close(ctx context.Context) error {
 	close(n.stop)
-	n.mu.Lock()
-	n.mu.Unlock() // wait for a reconcile in progress
+	n.applyMu.Lock()
+	n.applyMu.Unlock() // wait for a reconcile in progress; none starts after stop
 	errs := []error{n.ml.Shutdown()}
 	if n.http != nil {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -576,11 +449,7 @@ func (n *Node) close(ctx context.Context) error {
 		cancel()
 	}
 	n.wg.Wait()
-	n.mu.Lock()
-	for name, p := range n.running {
-		n.stopPlaced(ctx, name, p)
-	}
-	n.mu.Unlock()
+	n.stopAll(ctx)
 	errs = append(errs, n.sup.Shutdown(ctx))
 	n.tr.Close()
 	return errors.Join(errs...)

@@ -15,12 +15,12 @@ type view struct {
 	topos  map[string]*topology.Topology
 }
 
-// planOf plans specs (tombstones skipped) over the live members; a spec
-// counts only when topo returns its build.
-func (n *Node) planOf(specs []*messages.TopologySpec, topo func(*messages.TopologySpec) *topology.Topology) *view {
+// planOf plans specs (tombstones skipped) over members; a spec counts
+// only when topo returns its build. It is pure.
+func planOf(members []member, specs []*messages.TopologySpec, topo func(*messages.TopologySpec) *topology.Topology) *view {
 	v := &view{byName: map[string]member{}, live: map[string]*messages.TopologySpec{}, topos: map[string]*topology.Topology{}}
 	var ms []plan.Member
-	for _, m := range n.members() {
+	for _, m := range members {
 		v.byName[m.name] = m
 		ms = append(ms, plan.Member{Name: m.name, BootID: m.meta.BootId, Capacity: int(m.meta.Capacity)})
 	}
@@ -79,26 +79,14 @@ func (v *view) epoch(name string) uint64 {
 	return 0
 }
 
-// planLocked computes the plan from the current membership and topology
-// set. With build, topologies are built as needed (errors logged once);
-// without, only topologies already built count. n.mu must be held.
-func (n *Node) planLocked(build bool) *view {
-	return n.planOf(n.state.All(), func(s *messages.TopologySpec) *topology.Topology {
-		if !build {
-			if b := n.built[s.Name]; b != nil {
-				return b.topo
-			}
-			return nil
+// planLocked computes the plan of the current membership and topology set
+// from the topologies this node has built (it builds nothing). n.mu must
+// be held.
+func (n *Node) planLocked() *view {
+	return planOf(n.members(), n.state.All(), func(s *messages.TopologySpec) *topology.Topology {
+		if b := n.built[s.Name]; b != nil {
+			return b.topo
 		}
-		t, err := n.build(s)
-		if err != nil {
-			if n.buildErr[s.Name] != err.Error() {
-				n.log.Error("cannot build topology", "topology", s.Name, "kind", s.Kind, "err", err)
-				n.buildErr[s.Name] = err.Error()
-			}
-			return nil
-		}
-		delete(n.buildErr, s.Name)
-		return t
+		return nil
 	})
 }

@@ -67,16 +67,13 @@ func (n *Node) Rebalance(ctx context.Context, name string, opts RebalanceOptions
 	if !ok || spec.Killed {
 		return nil, fmt.Errorf("%w: %q", ErrTopologyNotFound, name)
 	}
-	n.mu.Lock()
-	t, err := n.build(spec)
-	var before *view
-	if err == nil {
-		before = n.planLocked(false)
-	}
-	n.mu.Unlock()
+	t, err := n.build(ctx, spec)
 	if err != nil {
 		return nil, fmt.Errorf("rebalance %q: %w", name, err)
 	}
+	n.mu.Lock()
+	before := n.planLocked()
+	n.mu.Unlock()
 	want := map[topology.ComponentID]int{}
 	for c, k := range opts.Parallelism {
 		want[topology.ComponentID(c)] = k
@@ -110,7 +107,7 @@ func (n *Node) Rebalance(ctx context.Context, name string, opts RebalanceOptions
 		return nil, err
 	}
 	n.mu.Lock()
-	after := n.planLocked(false)
+	after := n.planLocked()
 	n.mu.Unlock()
 	for c, k := range after.parallelism(name) {
 		res.Parallelism[string(c)] = k
@@ -166,7 +163,7 @@ func (n *Node) waitApplied(ctx context.Context, name string, wait time.Duration)
 	defer tick.Stop()
 	for {
 		n.mu.Lock()
-		pl := n.planLocked(false)
+		pl := n.planLocked()
 		n.mu.Unlock()
 		epoch := pl.epoch(name)
 		want := map[string][]int32{}
