@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -24,6 +25,7 @@ import (
 	"github.com/hashicorp/memberlist"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/squall-streams/squall/cluster/resources"
 	"github.com/squall-streams/squall/messages"
 	"github.com/squall-streams/squall/supervisor"
 	"github.com/squall-streams/squall/topology"
@@ -42,6 +44,7 @@ var (
 type Node struct {
 	cfg     Config
 	dataDir string
+	res     *resources.Store // resources tarballs, under dataDir
 	log     *slog.Logger
 	boot    string
 	started time.Time
@@ -123,6 +126,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		}
 		n.dataDir = d
 	}
+	n.res = resources.NewStore(filepath.Join(n.dataDir, "resources"), resources.HTTPFetch(resourcesClient))
 	bindHost, bindPort, _ := splitHostPort(cfg.Bind)
 	remoteAddr := cfg.Remote
 	if remoteAddr == "" {

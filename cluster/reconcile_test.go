@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/squall-streams/squall/cluster/resources"
 	"github.com/squall-streams/squall/messages"
 	"github.com/squall-streams/squall/supervisor"
 	"github.com/squall-streams/squall/topology"
@@ -24,6 +26,7 @@ func newShell(t *testing.T, name string, factories map[string]Factory) *Node {
 		state: NewState(), running: map[string]*placed{}, built: map[string]*built{}, buildErr: map[string]string{},
 		stop: make(chan struct{}),
 	}
+	n.res = resources.NewStore(filepath.Join(n.dataDir, "resources"), nil)
 	n.sup = supervisor.NewNode(logger)
 	tr, err := listenTransport("127.0.0.1:0", logger, n.deliver)
 	if err != nil {
