@@ -12,6 +12,11 @@
 //     Every node computes the same plan from the same view, so nobody
 //     decides for anybody; views differ only for a moment, and
 //     at-least-once replay covers that moment.
+//   - Each node's reconcile loop (reconcile.go) is the thin shell around
+//     the planner: it builds the topologies, plans under the node's lock,
+//     and starts, re-assigns and stops its tasks outside it, so readers of
+//     the node (members, local topologies, metrics) never wait behind a
+//     build or a resources download (package resources).
 //   - Each node runs its share through package supervisor and resolves the
 //     other tasks through a directory: local tasks get Go values, remote
 //     ones protobuf batches over the transport (transport.go), one TCP
