@@ -269,12 +269,12 @@ type member struct {
 // members returns the live members (alive or suspect) with valid metadata.
 func (n *Node) members() []member {
 	var out []member
-	for _, m := range n.ml.Members() {
+	for _, m := range n.del.liveNodes() {
 		var meta messages.NodeMeta
 		if proto.Unmarshal(m.Meta, &meta) != nil || meta.RemoteAddr == "" {
 			continue // no metadata (yet): not a squall node we can place on
 		}
-		out = append(out, member{name: m.Name, meta: &meta, node: *m})
+		out = append(out, member{name: m.Name, meta: &meta, node: m})
 	}
 	slices.SortFunc(out, func(a, b member) int { return cmp.Compare(a.name, b.name) })
 	return out
