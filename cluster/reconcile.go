@@ -173,6 +173,9 @@ func (n *Node) carryOut(ctx context.Context, v *view, st plan.Step) {
 		n.mu.Unlock()
 		n.log.Info("running tasks", "topology", name, "tasks", want.Tasks, "epoch", want.Epoch, "wire_epoch", want.Wire)
 	case plan.Apply:
+		if p == nil {
+			return // cannot happen: only reconcile removes what runs
+		}
 		p.dir.table.Store(tbl)
 		a.Directory = p.dir
 		if err := p.run.Apply(ctx, a); err != nil {
