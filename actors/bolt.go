@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/squall-streams/squall/internal/topoaccess"
 	"github.com/squall-streams/squall/messages"
 	"github.com/squall-streams/squall/topology"
 )
@@ -261,7 +262,7 @@ func (b *boltTask) maybeTick() {
 		return
 	}
 	b.lastTick = now
-	t := &tuple{TupleData: topology.MakeTupleData(tickHeader, topology.Values{int64(b.tickEvery / 1e9)}), held: -1}
+	t := &tuple{TupleData: topoaccess.MakeTupleData(tickHeader, topology.Values{int64(b.tickEvery / 1e9)}), held: -1}
 	b.execute(t)
 }
 

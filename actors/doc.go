@@ -10,12 +10,17 @@
 //	    It sends itself a next message per round of calls, so acks, fails and
 //	    control messages interleave with emission in one mailbox. An emit with
 //	    a message id draws a random root id and one random edge id per
-//	    destination task, and tells the tracker shard of the root (mix64(root)
+//	    destination task, and tells the tracker shard of the root (Mix64(root)
 //	    mod #trackers) the XOR of those edges.
-//	  - Routing (routing.go) is a pure chooser per subscription, run inside the
-//	    emitting task: hash(fields) mod #tasks with xxhash over a canonical
+//	  - Routing (routing.go, over the pure choosers of internal/routing) runs inside the
+//	    emitting task: hash(fields) to a key group with xxhash over a canonical
 //	    encoding, round robin, broadcast, lowest task, the emitter's choice,
 //	    local first, two-choice partial key, or the user's custom grouping.
+//	    Each stream's router actor (router.go) owns the stream's routing
+//	    table (live parallelism, key-group owners, directory snapshot,
+//	    epoch) and swaps in a new immutable one on every assignment and
+//	    rescale (Env.Reroute); emitting tasks pick it up at their next emit,
+//	    so no tuple passes through a router's mailbox.
 //	  - output.go buffers tuples per destination task and tracker updates per
 //	    tracker task, and sends a batch when it is full or when the task's
 //	    mailbox has drained what was queued before it (a flush message the task

@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,7 +30,8 @@ type Directory interface {
 // Env is what the tasks of one topology on one node share: the compiled
 // topology, the directory, the task statistics and the flow-control counter.
 // Every field is set before the first task starts and read-only afterwards;
-// the live parallelism (Topology.Scale) is swapped atomically by a rebalance.
+// the live parallelism and every stream's routing table are swapped
+// atomically by Reroute (router.go).
 type Env struct {
 	Topology  *topology.Topology
 	System    *actor.ActorSystem
@@ -49,6 +51,12 @@ type Env struct {
 	// active is the topology's activation state: spout tasks call NextTuple
 	// only while it is set. It outlives task restarts.
 	active atomic.Bool
+
+	// parallelism is every component's live parallelism (immutable maps).
+	parallelism atomic.Pointer[map[topology.ComponentID]int]
+	routes      map[streamKey]*streamRouting // fixed after NewEnv
+	closeOnce   sync.Once
+	closed      atomic.Bool
 }
 
 // Epoch is the current assignment epoch.
@@ -64,14 +72,15 @@ func (e *Env) SetActive(on bool) { e.active.Store(on) }
 // Active reports whether the topology's spouts are active.
 func (e *Env) Active() bool { return e.active.Load() }
 
-// NewEnv prepares the shared state of an instance of t's tasks: Env.Topology
-// is a copy of t with its own Scale (Topology.Instance), so rebalancing it
-// changes no other running copy.
+// NewEnv prepares the shared state of an instance of t's tasks, each
+// component at its parallelism hint, and starts the router of every stream
+// on sys (nil: no routers; Reroute builds the tables itself). The live
+// parallelism and routing belong to the Env, so rebalancing it changes no
+// other running copy of t. Close stops the routers.
 func NewEnv(t *topology.Topology, epoch uint64, sys *actor.ActorSystem, dir Directory, logger *slog.Logger) *Env {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	t = t.Instance()
 	e := &Env{
 		Topology: t, System: sys, Directory: dir,
 		Logger: logger.With("topology", t.Name),
@@ -80,6 +89,7 @@ func NewEnv(t *topology.Topology, epoch uint64, sys *actor.ActorSystem, dir Dire
 		start:  time.Now(),
 	}
 	e.epoch.Store(epoch)
+	e.initRouting(epoch)
 	for i := range e.stats {
 		task := topology.TaskID(i + 1)
 		comp := topology.TrackerComponent

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/squall-streams/squall/actors"
+	"github.com/squall-streams/squall/internal/bubble"
 	"github.com/squall-streams/squall/internal/poll"
 	"github.com/squall-streams/squall/local"
 	"github.com/squall-streams/squall/topology"
@@ -159,4 +160,52 @@ func testMetrics(t *testing.T, timed bool) {
 	if g := r.Env().Stats(later).Gauges(); len(g) != 0 {
 		t.Errorf("gauges after stop: %+v, want none", g)
 	}
+}
+
+// TestWindowsFollowTheTopologysClock runs a topology on the fake clock
+// (bubble) for 11 minutes and a half: the trees it completed in its first
+// moments are in the 10 minute window until they are older than it, and in
+// the 3 hour and 1 day windows, which span the topology's whole life.
+func TestWindowsFollowTheTopologysClock(t *testing.T) {
+	bubble.Run(t, func(t *testing.T) {
+		const n = 100
+		b := topology.NewBuilder("windows")
+		b.SetSpout("spout", func() topology.Spout { return &countSpout{n: n} }, 1).Output("i")
+		b.SetBasicBolt("sink", func() topology.BasicBolt {
+			return topology.BoltFunc(func(topology.Tuple, topology.BasicCollector) error { return nil })
+		}, 1).ShuffleGrouping("spout")
+		topo, err := b.Build(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := local.Start(context.Background(), topo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Stop(context.Background()) })
+		begin := time.Now()
+		spout := c.Topology().Env().Stats(topo.Component("spout").Tasks[0])
+		poll.Until(t, time.Minute, "every tree acked", func() bool { return spout.Window(0).Acked == n })
+		c.Topology().Deactivate() // nothing more to emit; the clock goes on
+		time.Sleep(5 * time.Minute)
+		if w := spout.Window(10 * time.Minute); w.Acked != n || w.Span != time.Since(begin) {
+			t.Errorf("after 5m: 10m window acked %d over %v, want %d over the whole %v", w.Acked, w.Span, n, time.Since(begin))
+		}
+		time.Sleep(6*time.Minute + 30*time.Second)
+		age := time.Since(begin)
+		for _, tt := range []struct {
+			d          time.Duration
+			acked      int64
+			minS, maxS time.Duration
+		}{
+			{10 * time.Minute, 0, 10*time.Minute - 30*time.Second, 10 * time.Minute}, // one 30 s step short at most
+			{3 * time.Hour, n, age, age},
+			{24 * time.Hour, n, age, age},
+			{0, n, age, age},
+		} {
+			if w := spout.Window(tt.d); w.Acked != tt.acked || w.Span < tt.minS || w.Span > tt.maxS {
+				t.Errorf("after %v: %v window acked %d over %v, want %d over %v..%v", age, tt.d, w.Acked, w.Span, tt.acked, tt.minS, tt.maxS)
+			}
+		}
+	})
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/squall-streams/squall/internal/routing"
+	"github.com/squall-streams/squall/internal/topoaccess"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -73,8 +75,7 @@ func newOutput(env *Env, c *topology.Component, task topology.TaskID, tc *topolo
 	}
 	if c != nil {
 		o.comp, o.spout = c.ID, c.Kind == topology.KindSpout
-		local := func(t topology.TaskID) bool { _, ok := env.Directory.Local(t); return ok }
-		o.routers = newRouters(c, tc, local, uint64(task)*0x9e3779b97f4a7c15)
+		o.routers = newRouters(env, c, tc, uint64(task)*0x9e3779b97f4a7c15)
 		for stream, se := range newStreamEdges(env.Topology, c, o.stats.registerEdges(c)) {
 			if r := o.routers[stream]; r != nil {
 				r.edges = se
@@ -87,11 +88,12 @@ func newOutput(env *Env, c *topology.Component, task topology.TaskID, tc *topolo
 // startComponent makes the Context and output of a spout or bolt task
 // starting as self, and points the task's stats at this instance.
 func startComponent(env *Env, c *topology.Component, task topology.TaskID, self *actor.PID) (*topology.Context, *output) {
-	tc := topology.NewContext(env.Topology, task, env.Logger.With("component", c.ID, "task", task))
+	tc := topoaccess.NewContext(env.Topology, task, env.Logger.With("component", c.ID, "task", task))
+	topoaccess.SetParallelism(tc, env.Parallelism)
 	out := newOutput(env, c, task, tc)
 	out.self = self
-	tc.SetSubmit(out.submit)
-	tc.SetGauges(&out.stats.gauges) // emptied when the instance stops (cleanup, close)
+	topoaccess.SetSubmit(tc, out.submit)
+	topoaccess.SetGauges(tc, &out.stats.gauges) // emptied when the instance stops (cleanup, close)
 	out.stats.markStarted(time.Now())
 	return tc, out
 }
@@ -183,12 +185,12 @@ func (o *output) routeTo(r *streamRouter, values topology.Values, direct topolog
 	if len(values) != len(r.fields) {
 		panic(fmt.Errorf("component %q: emitted %d values on stream %q, which declares %d fields %v", o.comp, len(values), r.stream, len(r.fields), []string(r.fields)))
 	}
-	o.targets = r.route(values, o.targets[:0])
+	o.targets = r.route.Choose(values, o.targets[:0])
 	return o.targets
 }
 
 func (o *output) newTuple(r *streamRouter, values topology.Values) *tuple {
-	return &tuple{TupleData: topology.MakeTupleData(r.header, values), held: -1}
+	return &tuple{TupleData: topoaccess.MakeTupleData(r.header, values), held: -1}
 }
 
 // emitRoot emits a spout tuple that starts tree root (0: untracked) and
@@ -274,7 +276,9 @@ func (o *output) sendTuples(task topology.TaskID) {
 }
 
 // trackerOf is the tracker shard that owns tree root.
-func (o *output) trackerOf(root uint64) int { return int(mix64(root) % uint64(len(o.trackers))) }
+func (o *output) trackerOf(root uint64) int {
+	return int(routing.Mix64(root) % uint64(len(o.trackers)))
+}
 
 func (o *output) trackerBuf(i int) *trackerBatch {
 	b := o.trk[i]

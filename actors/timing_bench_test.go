@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/squall-streams/squall/internal/topoaccess"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -33,7 +34,7 @@ func BenchmarkBoltExecute(b *testing.B) {
 			h := &topology.TupleHeader{Component: "s", Task: 1, Stream: topology.DefaultStream, Fields: topology.Fields{"x"}}
 			batch := make([]*tuple, 256)
 			for i := range batch {
-				batch[i] = &tuple{TupleData: topology.MakeTupleData(h, topology.Values{i}), held: -1}
+				batch[i] = &tuple{TupleData: topoaccess.MakeTupleData(h, topology.Values{i}), held: -1}
 			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i += len(batch) {

@@ -3,6 +3,7 @@ package actors
 import (
 	"fmt"
 
+	"github.com/squall-streams/squall/internal/topoaccess"
 	"github.com/squall-streams/squall/messages"
 	"github.com/squall-streams/squall/topology"
 )
@@ -101,7 +102,7 @@ func (e *Env) fromWireTuples(w *messages.TupleBatch, self topology.TaskID, hs he
 			stats.recordError(fmt.Errorf("dropped a malformed tuple from %s:%d/%s: %d values for %d fields (%v)", h.Component, h.Task, h.Stream, len(vals), len(h.Fields), err))
 			continue
 		}
-		t := &tuple{TupleData: topology.MakeTupleData(h, vals), held: -1}
+		t := &tuple{TupleData: topoaccess.MakeTupleData(h, vals), held: -1}
 		for _, a := range wt.Anchors {
 			if a != nil && a.Root != 0 {
 				t.addAnchor(a.Root, a.Id)

@@ -45,7 +45,7 @@ func BenchmarkCluster(b *testing.B) {
 					t, _, err := perf.Build(spec)
 					return t, err
 				}
-				c := clustertest.New(b, nodes, map[string]cluster.Factory{"w": factory})
+				c := clustertest.New(b, nodes, map[string]cluster.Factory{"w": cluster.Simple(factory)})
 				if err := c.Node(0).Submit("w", "w", nil); err != nil {
 					b.Fatal(err)
 				}

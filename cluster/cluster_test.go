@@ -69,10 +69,10 @@ func idsTopology(src *source, relays, sinks int, sink func() topology.Bolt, conf
 // factory is the ids topology of the cluster tests: 3 relays, 4 sinks,
 // 2 ackers, a 3 s timeout.
 func factory(src *source) cluster.Factory {
-	return func(conf topology.Config) (*topology.Topology, error) {
+	return cluster.Simple(func(conf topology.Config) (*topology.Topology, error) {
 		return idsTopology(src, 3, 4, func() topology.Bolt { return &sinkBolt{src: src} },
 			topology.Config{topology.MessageTimeoutSecs: 3, topology.MaxSpoutPending: 200, topology.AckerExecutors: 2}.Merge(conf))
-	}
+	})
 }
 
 func TestClusterRunsATopologyAcrossNodes(t *testing.T) {

@@ -15,8 +15,24 @@ import (
 // ErrConfig is wrapped by every configuration error.
 var ErrConfig = errors.New("invalid node config")
 
-// Factory builds a registered topology from its configuration.
-type Factory func(conf topology.Config) (*topology.Topology, error)
+// Factory builds a registered topology from its configuration. What the
+// build starts that must not outlive it (a client, an embedded broker, a
+// goroutine) it hands back as release, or nil when it started nothing; a
+// build that fails releases what it started itself. The node calls release
+// once, when it no longer needs the topology: at once after the build with
+// which Submit validates a topology, and for the builds that run its tasks
+// when the node shuts down, after every task stopped. A Factory may be
+// called from several goroutines at once.
+type Factory func(conf topology.Config) (t *topology.Topology, release func(), err error)
+
+// Simple adapts a build that starts nothing — its topology is values and
+// component factories only — to a Factory.
+func Simple(build func(conf topology.Config) (*topology.Topology, error)) Factory {
+	return func(conf topology.Config) (*topology.Topology, func(), error) {
+		t, err := build(conf)
+		return t, nil, err
+	}
+}
 
 // Config configures a Node. Start from DefaultConfig (LAN timers) or
 // LocalConfig (fast failure detection, for tests on one machine).

@@ -6,17 +6,18 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/squall-streams/squall/messages"
+	"github.com/squall-streams/squall/cluster/transport"
+	"github.com/squall-streams/squall/internal/wire"
 	"github.com/squall-streams/squall/topology"
 )
 
 // directory resolves the tasks of one topology to where the current
 // assignment placed them: an actor here, or the transport's queue to a
-// node and the actor id there. The node swaps the whole table on every
+// node and the task's address there. The node swaps the whole table on every
 // assignment; tasks read it once per batch, lock-free.
 type directory struct {
 	table atomic.Pointer[dirTable]
-	t     *transport
+	t     *transport.Transport
 }
 
 type dirTable struct {
@@ -24,9 +25,9 @@ type dirTable struct {
 }
 
 type dirEntry struct {
-	local  *actor.PID // set when the task runs here
-	peer   *peer      // the transport's queue to the node running it
-	target string     // the task's actor id there
+	local *actor.PID      // set when the task runs here
+	peer  *transport.Peer // the transport's queue to the node running it
+	addr  wire.TaskAddr   // the task there
 }
 
 // Local implements actors.Directory.
@@ -41,18 +42,7 @@ func (d *directory) SendRemote(task topology.TaskID, batch proto.Message) bool {
 	if !ok || e.peer == nil {
 		return false
 	}
-	env := &messages.Envelope{Target: e.target}
-	switch b := batch.(type) {
-	case *messages.TupleBatch:
-		env.Payload = &messages.Envelope_Tuples{Tuples: b}
-	case *messages.TrackerBatch:
-		env.Payload = &messages.Envelope_Tracker{Tracker: b}
-	case *messages.CompletionBatch:
-		env.Payload = &messages.Envelope_Completions{Completions: b}
-	default:
-		return false
-	}
-	return d.t.Send(e.peer, env)
+	return d.t.Send(e.peer, wire.Message{To: e.addr, Payload: batch})
 }
 
 func (d *directory) entry(task topology.TaskID) (dirEntry, bool) {

@@ -19,14 +19,20 @@
 //     build or a resources download (package resources).
 //   - Each node runs its share through package supervisor and resolves the
 //     other tasks through a directory: local tasks get Go values, remote
-//     ones protobuf batches over the transport (transport.go), one TCP
-//     connection per peer. Task actor ids carry the boot id, and batches the
-//     assignment epoch, so nothing meant for a dead process or an old
-//     assignment is executed: it is dropped and its trees replay.
+//     ones protobuf batches (internal/wire) over the transport (package
+//     cluster/transport), one TCP connection per peer. Task addresses
+//     carry the boot id, and batches the assignment epoch, so nothing
+//     meant for a dead process or an old assignment is executed: it is
+//     dropped and its trees replay.
 //   - When memberlist declares a node dead the survivors place its tasks on
 //     themselves; the trees it held time out at their spouts and replay.
 //
-// The HTTP API (http.go) serves members, topologies and their counts
-// summed over the nodes, and submit/kill/activate/deactivate; cmd/node's
-// client commands speak it. clustertest starts in-process clusters for tests.
+// Nodes ask each other for what they run (in-flight counts, the applied
+// placement) and for topologies' resources over the transport port
+// (peers.go), so a node without the public HTTP API takes part fully.
+//
+// The HTTP API (package api, mounted by Handler through the Backend in
+// backend.go) serves members, topologies and their counts summed over the
+// nodes, and submit/kill/activate/deactivate; cmd/node's client commands
+// speak it. clustertest starts in-process clusters for tests.
 package cluster

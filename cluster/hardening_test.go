@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/squall-streams/squall/cluster"
 	"github.com/squall-streams/squall/cluster/clustertest"
+	"github.com/squall-streams/squall/cluster/transport"
 	"github.com/squall-streams/squall/internal/poll"
 	"github.com/squall-streams/squall/messages"
 )
@@ -48,17 +48,18 @@ func TestTransportRejectsMalformedInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	poll.Until(t, 60*time.Second, "some ids acked", func() bool { return src.Acked() > 100 })
-	unknownTarget, _ := proto.Marshal(&messages.Envelope{Target: "no/such/actor", Payload: &messages.Envelope_Tuples{Tuples: &messages.TupleBatch{Topology: "x"}}})
+	unknownTarget, _ := proto.Marshal(&messages.Envelope{ToTopology: "no-such-topology", ToBoot: boot, ToTask: 1, Payload: &messages.Envelope_Tuples{Tuples: &messages.TupleBatch{Topology: "x"}}})
+	oldTarget, _ := proto.Marshal(&messages.Envelope{Payload: &messages.Envelope_Tuples{Tuples: &messages.TupleBatch{Topology: "ids"}}})
+	oldTarget = append([]byte{0x0a, byte(len("ids/" + boot + "/t1"))}, append([]byte("ids/"+boot+"/t1"), oldTarget...)...) // field 1, reserved
 	// Well-framed batches for every task of node 1 that lie: unknown source
 	// tasks, wrong destinations, missing values, a stale epoch, bogus
 	// tracker and completion updates.
 	var lies [][]byte
 	for task := 1; task <= 10; task++ {
-		target := "ids/" + boot + "/t" + strconv.Itoa(task)
 		for _, env := range []*messages.Envelope{
-			{Target: target, Payload: &messages.Envelope_Tuples{Tuples: &messages.TupleBatch{Topology: "ids", Epoch: 7, Tuples: []*messages.Tuple{{Stream: "default"}}}}},
-			{Target: target, Payload: &messages.Envelope_Tracker{Tracker: &messages.TrackerBatch{Topology: "ids", Epoch: 7, Acks: []*messages.TrackerAck{{Root: 1, Xor: 2}}}}},
-			{Target: target, Payload: &messages.Envelope_Completions{Completions: &messages.CompletionBatch{Topology: "ids", Epoch: 7, Completions: []*messages.Completion{{Root: 3}}}}},
+			{ToTopology: "ids", ToBoot: boot, ToTask: int32(task), Payload: &messages.Envelope_Tuples{Tuples: &messages.TupleBatch{Topology: "ids", Epoch: 7, Tuples: []*messages.Tuple{{Stream: "default"}}}}},
+			{ToTopology: "ids", ToBoot: boot, ToTask: int32(task), Payload: &messages.Envelope_Tracker{Tracker: &messages.TrackerBatch{Topology: "ids", Epoch: 7, Acks: []*messages.TrackerAck{{Root: 1, Xor: 2}}}}},
+			{ToTopology: "ids", ToBoot: boot, ToTask: int32(task), Payload: &messages.Envelope_Completions{Completions: &messages.CompletionBatch{Topology: "ids", Epoch: 7, Completions: []*messages.Completion{{Root: 3}}}}},
 		} {
 			b, _ := proto.Marshal(env)
 			lies = append(lies, frame(b))
@@ -74,10 +75,16 @@ func TestTransportRejectsMalformedInput(t *testing.T) {
 		frame(nil),               // empty frame
 		{0xff, 0xff, 0xff, 0xff}, // a 4 GiB length
 		frame(unknownTarget),     // a target that does not exist
+		frame(oldTarget),         // the old actor-name address, now reserved
 		slices.Concat(lies...),   // lies, well framed
 		garbage,
 		frame(garbage),
 	}
+	// Every input on a tuple connection, and the garbage without a preface.
+	for i := range inputs {
+		inputs[i] = append([]byte{transport.PrefaceTuples}, inputs[i]...)
+	}
+	inputs = append(inputs, garbage)
 	for _, in := range inputs {
 		conn, err := net.Dial("tcp", addr)
 		if err != nil {

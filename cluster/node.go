@@ -21,11 +21,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/hashicorp/memberlist"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/squall-streams/squall/cluster/resources"
+	"github.com/squall-streams/squall/cluster/transport"
+	"github.com/squall-streams/squall/internal/wire"
 	"github.com/squall-streams/squall/messages"
 	"github.com/squall-streams/squall/supervisor"
 	"github.com/squall-streams/squall/topology"
@@ -33,10 +34,8 @@ import (
 
 // Errors callers branch on.
 var (
-	ErrNameInUse        = errors.New("node name in use by a live node")
-	ErrUnknownTopology  = errors.New("no such registered topology")
-	ErrTopologyNotFound = errors.New("no such topology in the cluster")
-	ErrTopologyExists   = errors.New("a topology of that name is running")
+	ErrNameInUse       = errors.New("node name in use by a live node")
+	ErrUnknownTopology = errors.New("no such registered topology")
 )
 
 // Node is one squall node: a member of the gossip cluster that runs the
@@ -49,7 +48,7 @@ type Node struct {
 	boot    string
 	started time.Time
 	sup     *supervisor.Node
-	tr      *transport
+	tr      *transport.Transport
 	park    parking // batches for tasks not started yet
 	ml      *memberlist.Memberlist
 	del     *delegate
@@ -66,6 +65,7 @@ type Node struct {
 	mu       sync.Mutex
 	running  map[string]*placed
 	built    map[string]*built
+	releases []func() // of every build, called when the node closes
 
 	conflict chan string // name conflicts seen while joining
 	stop     chan struct{}
@@ -87,17 +87,6 @@ type placed struct {
 type built struct {
 	digest string
 	topo   *topology.Topology
-}
-
-// MemberInfo describes a cluster member.
-type MemberInfo struct {
-	Name       string `json:"name"`
-	GossipAddr string `json:"gossip_addr"`
-	RemoteAddr string `json:"remote_addr"`
-	HTTPAddr   string `json:"http_addr"`
-	Status     string `json:"status"` // alive, suspect, dead
-	Tasks      int    `json:"tasks"`
-	BootID     string `json:"boot_id"`
 }
 
 // Start starts a node: the actor transport, the HTTP API, gossip, and
@@ -126,14 +115,14 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		}
 		n.dataDir = d
 	}
-	n.res = resources.NewStore(filepath.Join(n.dataDir, "resources"), resources.HTTPFetch(resourcesClient))
+	n.res = resources.NewStore(filepath.Join(n.dataDir, "resources"), n.fetchResources)
 	bindHost, bindPort, _ := splitHostPort(cfg.Bind)
 	remoteAddr := cfg.Remote
 	if remoteAddr == "" {
 		remoteAddr = net.JoinHostPort(bindHost, "0")
 	}
 	n.sup = supervisor.NewNode(logger)
-	tr, err := listenTransport(remoteAddr, logger.With("lib", "transport"), n.deliver)
+	tr, err := n.listenTransport(remoteAddr, logger.With("lib", "transport"))
 	if err != nil {
 		_ = n.sup.Shutdown(ctx)
 		return nil, err
@@ -319,8 +308,12 @@ func (n *Node) SubmitWithResources(name, kind string, conf map[string]string, re
 	if d := conf[ConfResourcesDigest]; d != "" {
 		_, c[ConfResourcesDir] = n.resourcesPath(d)
 	}
-	if _, err := f(c); err != nil { // validate before gossiping it
+	_, release, err := f(c) // validate before gossiping it
+	if err != nil {
 		return err
+	}
+	if release != nil {
+		release()
 	}
 	if s, ok := n.state.Get(name); ok && !s.Killed {
 		return fmt.Errorf("%w: %q", ErrTopologyExists, name)
@@ -367,18 +360,12 @@ func (n *Node) Kill(ctx context.Context, name string, wait time.Duration) error 
 	return n.update(name, func(s *messages.TopologySpec) { s.Killed = true; s.Active = false })
 }
 
-// drain waits up to wait until no node has trees of name in flight.
+// drain waits up to wait until no node has trees of name in flight (a
+// node that does not answer may have some).
 func (n *Node) drain(ctx context.Context, name string, wait time.Duration) {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for ctx.Err() == nil && n.clusterInFlight(ctx, name) != 0 {
-		select {
-		case <-ctx.Done():
-		case <-tick.C:
-		}
-	}
+	waitDrained(ctx, func(ctx context.Context) (int64, bool) { return n.inFlightEverywhere(ctx, name) })
 }
 
 // Members lists the members this node knows, dead ones included.
@@ -456,6 +443,13 @@ func (n *Node) close(ctx context.Context) error {
 	n.stopAll(ctx)
 	errs = append(errs, n.sup.Shutdown(ctx))
 	n.tr.Close()
+	n.mu.Lock()
+	releases := n.releases
+	n.releases = nil
+	n.mu.Unlock()
+	for _, release := range releases { // every task that used them stopped
+		release()
+	}
 	return errors.Join(errs...)
 }
 
@@ -476,57 +470,39 @@ func (n *Node) closeTransport() {
 	_ = n.sup.Shutdown(context.Background())
 }
 
-// deliver hands a batch from another node to the local actor it names.
-// Batches for actors that do not exist here (a task that moved, a previous
-// incarnation) go to protoactor's dead letters and replay.
-func (n *Node) deliver(env *messages.Envelope) {
-	var payload any
-	switch p := env.Payload.(type) {
-	case *messages.Envelope_Tuples:
-		payload = p.Tuples
-	case *messages.Envelope_Tracker:
-		payload = p.Tracker
-	case *messages.Envelope_Completions:
-		payload = p.Completions
-	}
-	if payload == nil || n.park.Len() == 0 && n.sendLocal(env.Target, payload) {
+// deliver hands a batch from another node to the local task it is for.
+// Batches for tasks that do not run here (a task that moved, a previous
+// incarnation) are parked while the task may still start, else dropped:
+// their trees replay.
+func (n *Node) deliver(m wire.Message) {
+	if n.park.Len() == 0 && n.sendLocal(m.To, m.Payload) {
 		return
 	}
 	// Something is parked: this batch goes straight on unless its own task
 	// has batches parked before it, or does not run here yet.
-	if n.park.sendIfClear(env.Target, payload, n.sendLocal) {
+	if n.park.sendIfClear(m.To, m.Payload, n.sendLocal) {
 		return
 	}
-	if !n.mayStart(env.Target) {
-		n.park.Dropped.Add(1) // an earlier boot's task, a killed topology, junk
+	if !n.mayStart(m.To) {
+		n.park.Dropped.Add(1) // an earlier boot's task, a killed topology
 		return
 	}
-	if !n.park.hold(env.Target, payload, proto.Size(env), time.Now(), n.sendLocal) {
-		n.log.Debug("batch for a task not running here dropped: parking full", "target", env.Target)
+	if !n.park.hold(m.To, m.Payload, proto.Size(m.Payload), time.Now(), n.sendLocal) {
+		n.log.Debug("batch for a task not running here dropped: parking full", "task", m.To)
 	}
 }
 
-// mayStart reports whether target ("<topology>/<boot>/t<task>") names a
-// task actor of this boot of a topology not killed: one that may start
-// here, so batches for it are worth parking. The topology may be unknown
-// still: the sender can learn of it first.
-func (n *Node) mayStart(target string) bool {
-	topo, boot, _, ok := supervisor.ParseTaskActorID(target)
-	return ok && boot == n.boot && !n.state.Killed(topo)
+// mayStart reports whether a is a task of this boot of a topology not
+// killed: one that may start here, so batches for it are worth parking.
+// The topology may be unknown still: the sender can learn of it first.
+func (n *Node) mayStart(a wire.TaskAddr) bool {
+	return a.Valid() && a.Boot == n.boot && !n.state.Killed(a.Topology)
 }
 
-// sendLocal sends payload to the task actor target on this node; it
-// reports false when no such actor runs (yet).
-func (n *Node) sendLocal(target string, payload any) bool {
-	sys := n.sup.System()
-	proc, ok := sys.ProcessRegistry.GetLocal(target)
-	if !ok {
-		return false
-	}
-	// What Root.Send does after its own lookup (squall has no sender
-	// middleware): one registry lookup per batch, not two.
-	proc.SendUserMessage(actor.NewPID(sys.Address(), target), payload)
-	return true
+// sendLocal sends payload to the task at a on this node; it reports false
+// when the task does not run here (yet).
+func (n *Node) sendLocal(a wire.TaskAddr, payload any) bool {
+	return n.sup.Deliver(a, payload)
 }
 
 // Keygen returns a new random 32-byte gossip key.

@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/squall-streams/squall/internal/wire"
 )
 
 // Nodes learn of a topology, or of a new placement, tens of milliseconds
@@ -25,7 +27,7 @@ const (
 
 type parking struct {
 	mu      sync.Mutex
-	targets map[string][]parkedBatch
+	targets map[wire.TaskAddr][]parkedBatch
 	count   int
 	bytes   int
 	// parked mirrors count for the delivery path, which takes the lock
@@ -44,7 +46,7 @@ type parkedBatch struct {
 
 // sendIfClear sends payload to target when nothing is parked for it and
 // send succeeds (the task runs).
-func (p *parking) sendIfClear(target string, payload any, send func(string, any) bool) bool {
+func (p *parking) sendIfClear(target wire.TaskAddr, payload any, send func(wire.TaskAddr, any) bool) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.targets[target]) == 0 && send(target, payload)
@@ -54,7 +56,7 @@ func (p *parking) sendIfClear(target string, payload any, send func(string, any)
 // (it may have started since the caller tried), and parks it otherwise. It
 // reports false when the parking is full: the batch is dropped. Callers
 // try send first themselves while Len is 0, without the lock.
-func (p *parking) hold(target string, payload any, size int, now time.Time, send func(string, any) bool) bool {
+func (p *parking) hold(target wire.TaskAddr, payload any, size int, now time.Time, send func(wire.TaskAddr, any) bool) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.targets[target]) == 0 && send(target, payload) {
@@ -65,7 +67,7 @@ func (p *parking) hold(target string, payload any, size int, now time.Time, send
 		return false
 	}
 	if p.targets == nil {
-		p.targets = map[string][]parkedBatch{}
+		p.targets = map[wire.TaskAddr][]parkedBatch{}
 	}
 	p.targets[target] = append(p.targets[target], parkedBatch{at: now, size: size, payload: payload})
 	p.count++
@@ -77,7 +79,7 @@ func (p *parking) hold(target string, payload any, size int, now time.Time, send
 // release delivers the batches of every target send now accepts, in
 // arrival order, and drops those parked longer than parkFor. Nodes call it
 // after they start tasks, and every reconcile tick.
-func (p *parking) release(now time.Time, send func(string, any) bool) {
+func (p *parking) release(now time.Time, send func(wire.TaskAddr, any) bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for target, batches := range p.targets {
@@ -100,7 +102,7 @@ func (p *parking) release(now time.Time, send func(string, any) bool) {
 }
 
 // remove forgets the first k batches of target.
-func (p *parking) remove(target string, k int) {
+func (p *parking) remove(target wire.TaskAddr, k int) {
 	batches := p.targets[target]
 	for _, b := range batches[:k] {
 		p.count--

@@ -10,14 +10,16 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/squall-streams/squall/internal/poll"
+	"github.com/squall-streams/squall/internal/wire"
 	"github.com/squall-streams/squall/messages"
 )
 
 func TestParking(t *testing.T) {
 	t0 := time.Unix(1000, 0)
-	running := map[string]bool{}
+	task := func(topology string) wire.TaskAddr { return wire.TaskAddr{Topology: topology, Boot: "b", Task: 1} }
+	running := map[wire.TaskAddr]bool{}
 	var got []any
-	send := func(target string, payload any) bool {
+	send := func(target wire.TaskAddr, payload any) bool {
 		if !running[target] {
 			return false
 		}
@@ -27,27 +29,27 @@ func TestParking(t *testing.T) {
 	var p parking
 
 	// A batch for a task that runs is not parked at all.
-	running["up"] = true
-	if !p.hold("up", "now", 1, t0, send) || p.Len() != 0 || !slices.Equal(got, []any{"now"}) {
+	running[task("up")] = true
+	if !p.hold(task("up"), "now", 1, t0, send) || p.Len() != 0 || !slices.Equal(got, []any{"now"}) {
 		t.Fatalf("a batch for a running task: parked %d, got %v", p.Len(), got)
 	}
 	got = nil
 
 	// Parked in arrival order, delivered in it once the task starts.
 	for _, b := range []string{"a1", "a2", "a3"} {
-		if !p.hold("a", b, 10, t0, send) {
+		if !p.hold(task("a"), b, 10, t0, send) {
 			t.Fatal("hold refused with room to spare")
 		}
 	}
-	p.hold("b", "b1", 10, t0.Add(time.Second), send)
+	p.hold(task("b"), "b1", 10, t0.Add(time.Second), send)
 	p.release(t0.Add(parkFor/2), send)
 	if p.Len() != 4 || len(got) != 0 {
 		t.Fatalf("nothing runs yet: parked %d, got %v", p.Len(), got)
 	}
 	// The task started, but its earlier batches are still parked: a new
 	// one waits behind them, so they arrive in the order sent.
-	running["a"] = true
-	if !p.hold("a", "a4", 10, t0, send) || len(got) != 0 || p.Len() != 5 {
+	running[task("a")] = true
+	if !p.hold(task("a"), "a4", 10, t0, send) || len(got) != 0 || p.Len() != 5 {
 		t.Fatalf("a batch overtook the parked ones: got %v, parked %d", got, p.Len())
 	}
 	p.release(t0.Add(parkFor/2), send)
@@ -67,15 +69,15 @@ func TestParking(t *testing.T) {
 
 	// Bounded in batches and in bytes.
 	for i := range parkMax {
-		if !p.hold("c", i, 1, t0, send) {
+		if !p.hold(task("c"), i, 1, t0, send) {
 			t.Fatalf("batch %d refused", i)
 		}
 	}
-	if p.hold("c", "over", 1, t0, send) || p.Dropped.Load() != 2 {
+	if p.hold(task("c"), "over", 1, t0, send) || p.Dropped.Load() != 2 {
 		t.Fatalf("batch %d accepted, or not counted as dropped", parkMax+1)
 	}
 	p.release(t0.Add(2*parkFor), send)
-	if p.hold("d", "huge", parkMaxBytes+1, t0, send) || p.Len() != 0 {
+	if p.hold(task("d"), "huge", parkMaxBytes+1, t0, send) || p.Len() != 0 {
 		t.Fatal("a batch larger than the parking accepted")
 	}
 }
@@ -110,29 +112,37 @@ func TestNodeParksBatchesForTasksNotStarted(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Shutdown(context.Background())
-	batch := func(target string) *messages.Envelope {
-		return &messages.Envelope{Target: target, Payload: &messages.Envelope_Tuples{Tuples: &messages.TupleBatch{Topology: "wc"}}}
+	batch := func(to wire.TaskAddr) wire.Message {
+		return wire.Message{To: to, Payload: &messages.TupleBatch{Topology: "wc"}}
 	}
 	// Batches for a task of another boot (a previous life of this node),
-	// of a killed topology, or for junk can never be delivered: dropped at
-	// once.
+	// of a killed topology, or for no task at all can never be delivered:
+	// dropped at once.
 	n.state.Put(&messages.TopologySpec{Name: "gone", Kind: "x", Killed: true})
-	junk := []string{"gone/" + n.boot + "/t1", "wc/0123456789abcdef/t7", "no-such-actor", "/" + n.boot + "/t1", "wc/" + n.boot + "/", "wc/" + n.boot + "/tx", "wc/" + n.boot + "/7"}
-	for _, target := range junk {
-		n.deliver(batch(target))
+	junk := []wire.TaskAddr{
+		{Topology: "gone", Boot: n.boot, Task: 1},
+		{Topology: "wc", Boot: "0123456789abcdef", Task: 7},
+		{Boot: n.boot, Task: 1},
+		{Topology: "wc", Task: 7},
+		{Topology: "wc", Boot: n.boot},
+		{Topology: "wc", Boot: n.boot, Task: -7},
+		{Topology: "wc", Boot: "x/" + n.boot, Task: 7},
+	}
+	for _, to := range junk {
+		n.deliver(batch(to))
 	}
 	if n.park.Len() != 0 || n.park.Dropped.Load() != int64(len(junk)) {
 		t.Fatalf("junk: %d parked, %d dropped; want 0 and %d", n.park.Len(), n.park.Dropped.Load(), len(junk))
 	}
 	// A task of this boot, of a topology this node has not even heard of
 	// yet (the sender learnt of it first), is parked.
-	target := "wc/" + n.boot + "/t7"
+	target := wire.TaskAddr{Topology: "wc", Boot: n.boot, Task: 7}
 	n.deliver(batch(target))
 	if n.park.Len() != 1 {
 		t.Fatalf("%d batches parked, want 1", n.park.Len())
 	}
 	rec := &recorder{}
-	if _, err := n.sup.System().Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return rec }), target); err != nil {
+	if _, err := n.sup.System().Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return rec }), n.sup.TaskPID(target).Id); err != nil {
 		t.Fatal(err)
 	}
 	n.park.release(time.Now(), n.sendLocal)

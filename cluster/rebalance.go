@@ -189,7 +189,6 @@ func (n *Node) waitApplied(ctx context.Context, name string, wait time.Duration)
 			}
 			switch {
 			case got == nil && len(want[m.name]) == 0:
-			case lts == nil && m.meta.HttpAddr == "":
 			case got == nil || got.Epoch != epoch || !slices.Equal(got.Tasks, want[m.name]):
 				waiting = append(waiting, m.name)
 			}

@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/squall-streams/squall/actors"
 	"github.com/squall-streams/squall/cluster"
 	"github.com/squall-streams/squall/cluster/clustertest"
-	"github.com/squall-streams/squall/examples/wordcount/wordcount"
 	"github.com/squall-streams/squall/internal/poll"
+	"github.com/squall-streams/squall/internal/routing"
+	"github.com/squall-streams/squall/topologies/wordcount"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -80,12 +80,12 @@ func TestRebalanceScalesTheCountWhileItRuns(t *testing.T) {
 	job.Tag, job.OnCount = win.phase.Load, win.onCount
 	ledger := t.TempDir()
 	const maxCount = 8
-	c := clustertest.New(t, 2, map[string]cluster.Factory{"wordcount": func(conf topology.Config) (*topology.Topology, error) {
+	c := clustertest.New(t, 2, map[string]cluster.Factory{"wordcount": cluster.Simple(func(conf topology.Config) (*topology.Topology, error) {
 		return wordcount.Build(job, topology.Config{
 			topology.MessageTimeoutSecs: 5, topology.MaxSpoutPending: 200, topology.AckerExecutors: 2,
 			wordcount.KeyLedger: ledger, wordcount.KeyCount: 2, wordcount.KeyCountTasks: maxCount,
 		}.Merge(conf))
-	}})
+	})})
 	if err := c.Node(0).Submit("wc", "wordcount", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -168,13 +168,13 @@ func TestRebalanceScalesTheCountWhileItRuns(t *testing.T) {
 	defer win.mu.Unlock()
 	for phase := int64(1); phase <= int64(len(steps)); phase++ {
 		k := parallelism[phase]
-		owners := topology.KeyGroupOwners(k, maxCount)
+		owners := routing.KeyGroupOwners(k, maxCount)
 		if win.n[phase] == 0 {
 			t.Errorf("window %d (count=%d): no word counted in it", phase, k)
 		}
 		used := map[topology.TaskID]bool{}
 		for word, tasks := range win.tasks[phase] {
-			want := countTasks[owners[topology.KeyGroup(actors.FieldsHash(topology.Values{word}, []int{0}), maxCount)]]
+			want := countTasks[owners[routing.KeyGroup(routing.FieldsHash(topology.Values{word}, []int{0}), maxCount)]]
 			if len(tasks) != 1 || !tasks[want] {
 				t.Errorf("window %d (count=%d): %q counted by tasks %v, want only task %d", phase, k, word, tasks, want)
 			}

@@ -7,9 +7,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
-
 	"github.com/squall-streams/squall/cluster/plan"
+	"github.com/squall-streams/squall/internal/wire"
 	"github.com/squall-streams/squall/messages"
 	"github.com/squall-streams/squall/supervisor"
 	"github.com/squall-streams/squall/topology"
@@ -59,7 +58,7 @@ func (n *Node) reconcileWith(ctx context.Context, members func() []member) {
 	for _, m := range v.byName {
 		keep[m.meta.RemoteAddr] = true
 	}
-	n.tr.retain(keep)
+	n.tr.Retain(keep)
 	// Batches that arrived before their task started here.
 	n.park.release(time.Now(), n.sendLocal)
 }
@@ -116,7 +115,7 @@ func (n *Node) build(ctx context.Context, spec *messages.TopologySpec) (*topolog
 		}
 		conf[ConfResourcesDir] = dir
 	}
-	t, err := f(conf)
+	t, release, err := f(conf)
 	if err != nil {
 		return nil, err
 	}
@@ -124,6 +123,9 @@ func (n *Node) build(ctx context.Context, spec *messages.TopologySpec) (*topolog
 	// connectors persist the id.
 	t = t.Deployed(spec.Name, topologyID(spec))
 	n.mu.Lock()
+	if release != nil {
+		n.releases = append(n.releases, release)
+	}
 	n.built[spec.Name] = &built{digest: digest, topo: t}
 	n.mu.Unlock()
 	return t, nil
@@ -202,11 +204,11 @@ func (n *Node) directoryTable(v *view, name string, t *topology.Topology) *dirTa
 			continue
 		}
 		m := v.byName[node]
-		id := supervisor.TaskActorID(name, m.meta.BootId, task)
+		addr := wire.TaskAddr{Topology: name, Boot: m.meta.BootId, Task: task}
 		if node == n.cfg.Name {
-			tbl.entries[task-1] = dirEntry{local: actor.NewPID(n.sup.System().Address(), id)}
+			tbl.entries[task-1] = dirEntry{local: n.sup.TaskPID(addr)}
 		} else {
-			tbl.entries[task-1] = dirEntry{peer: n.tr.peer(m.meta.RemoteAddr), target: id}
+			tbl.entries[task-1] = dirEntry{peer: n.tr.Peer(m.meta.RemoteAddr), addr: addr}
 		}
 	}
 	return tbl

@@ -31,7 +31,7 @@ func newShell(t *testing.T, name string, factories map[string]Factory) *Node {
 	}
 	n.res = resources.NewStore(filepath.Join(n.dataDir, "resources"), nil)
 	n.sup = supervisor.NewNode(logger)
-	tr, err := listenTransport("127.0.0.1:0", logger, n.deliver)
+	tr, err := n.listenTransport("127.0.0.1:0", logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func local(t *testing.T, n *Node, name string) ([]int32, uint64) {
 // membership and the topology set directly.
 func TestReconcileRunsItsShareWithoutGossip(t *testing.T) {
 	ctx := context.Background()
-	fs := map[string]Factory{"quiet": quiet}
+	fs := map[string]Factory{"quiet": Simple(quiet)}
 	n1, n2 := newShell(t, "n1", fs), newShell(t, "n2", fs)
 	// publish is a topology change every node learns, as gossip would bring it.
 	publish := func(s *messages.TopologySpec) {
@@ -182,7 +182,7 @@ func TestReadersDoNotWaitForABuild(t *testing.T) {
 		<-release
 		return quiet(conf)
 	}
-	n := newShell(t, "n1", map[string]Factory{"slow": slow})
+	n := newShell(t, "n1", map[string]Factory{"slow": Simple(slow)})
 	n.state.Put(&messages.TopologySpec{Name: "s", Kind: "slow"})
 	done := make(chan struct{})
 	go func() {
@@ -229,7 +229,7 @@ func TestReconcileLogsABuildErrorOnceAndRetries(t *testing.T) {
 		}
 		return quiet(conf)
 	}
-	n := newShell(t, "n1", map[string]Factory{"flaky": flaky})
+	n := newShell(t, "n1", map[string]Factory{"flaky": Simple(flaky)})
 	n.state.Put(&messages.TopologySpec{Name: "f", Kind: "flaky"})
 	n.reconcileWith(context.Background(), membersOf(n))
 	if got, _ := local(t, n, "f"); got != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/squall-streams/squall/cluster/resources"
 )
@@ -13,7 +12,8 @@ import (
 // Topologies can come with a resources directory (the Python code of shell
 // components), distributed by package resources: the node it is submitted
 // to stores it under <data dir>/resources and serves it at
-// /api/v1/resources/{digest}; every other node fetches it from a live
+// /api/v1/resources/{digest} (on the public API, and to other nodes over
+// the transport: see peers.go); every other node fetches it from a live
 // member that has it before building the topology.
 
 // Config keys the cluster sets on a topology's configuration.
@@ -32,8 +32,11 @@ const MaxResources = resources.MaxSize
 // for SubmitWithResources.
 func TarGz(dir string) ([]byte, error) { return resources.TarGz(dir) }
 
-// resourcesClient fetches tarballs from peers (resources.HTTPFetch).
-var resourcesClient = &http.Client{Timeout: 30 * time.Second}
+// fetchResources fetches a tarball from a peer with a node-to-node call
+// over the transport (peerURL, resourcesTimeout).
+func (n *Node) fetchResources(ctx context.Context, p resources.Peer, digest string) ([]byte, error) {
+	return resources.HTTPFetch(n.peerClient(resourcesTimeout))(ctx, p, digest)
+}
 
 func (n *Node) resourcesPath(digest string) (tarball, dir string) { return n.res.Paths(digest) }
 
@@ -45,8 +48,8 @@ func (n *Node) storeResources(tgz []byte) (string, error) { return n.res.Put(tgz
 func (n *Node) ensureResources(ctx context.Context, digest string) (string, error) {
 	var peers []resources.Peer
 	for _, m := range n.members() {
-		if m.name != n.cfg.Name && m.meta.HttpAddr != "" {
-			peers = append(peers, resources.Peer{Name: m.name, Addr: m.meta.HttpAddr})
+		if m.name != n.cfg.Name {
+			peers = append(peers, resources.Peer{Name: m.name, Addr: m.meta.RemoteAddr})
 		}
 	}
 	return n.res.Ensure(ctx, digest, peers)

@@ -11,10 +11,9 @@ import (
 
 	"github.com/IBM/sarama"
 
-	"github.com/squall-streams/squall/examples/kafkawords"
-	"github.com/squall-streams/squall/examples/wordcount/wordcount"
 	"github.com/squall-streams/squall/kafka"
 	"github.com/squall-streams/squall/kafka/kafkatest"
+	"github.com/squall-streams/squall/topologies/wordcount"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -266,7 +265,7 @@ func BenchmarkKafkaWordCount(b *testing.B) {
 				return nil
 			})
 		}, 2).ShuffleGrouping("lines").Output("word")
-		tb.SetBolt("count", func() topology.Bolt { return &kafkawords.CountBolt{Field: "word"} }, 2).FieldsGrouping("split", "word").Output("key", "message")
+		tb.SetBolt("count", func() topology.Bolt { return &wordcount.CountBolt{Emit: true} }, 2).FieldsGrouping("split", "word").Output("key", "message")
 		tb.SetBolt("out", bolt, 2).FieldsGrouping("count", "key")
 		topo, err := tb.Build(nil)
 		if err != nil {

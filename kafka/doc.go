@@ -112,7 +112,10 @@
 // Package kafka/embedded runs an in-memory Kafka-protocol broker (franz-go's
 // kfake) for trying topologies out and for unit tests; package
 // kafka/kafkatest has test helpers, including the real broker's address
-// from KAFKA_BROKERS (scripts/kafka.sh starts one).
+// from KAFKA_BROKERS (scripts/kafka.sh starts one). Outside a topology,
+// [Produce] (or a [Producer]) seeds a topic with the bolt's producer
+// settings and [ReadTopic] reads one to its end: the demos, the examples
+// and kafkatest use them.
 //
 // # Known limits
 //

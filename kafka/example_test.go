@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/squall-streams/squall/examples/kafkawords"
 	"github.com/squall-streams/squall/internal/poll"
 	"github.com/squall-streams/squall/kafka"
 	"github.com/squall-streams/squall/kafka/embedded"
@@ -79,7 +78,7 @@ func Example() {
 	defer broker.Close()
 	ctx := context.Background()
 	lines := []kafka.Record{{Topic: "lines", Value: []byte("at least")}, {Topic: "lines", Value: []byte("once")}}
-	if err := kafkawords.Produce(ctx, broker.Brokers(), lines); err != nil {
+	if err := kafka.Produce(ctx, broker.Brokers(), lines); err != nil {
 		panic(err)
 	}
 
@@ -118,7 +117,7 @@ func Example() {
 	if err := c.Stop(ctx); err != nil { // drains, commits, leaves the group
 		panic(err)
 	}
-	out, err := kafkawords.ReadTopic(ctx, broker.Brokers(), "shouts")
+	out, err := kafka.ReadTopic(ctx, broker.Brokers(), "shouts")
 	if err != nil {
 		panic(err)
 	}

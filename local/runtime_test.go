@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/squall-streams/squall/internal/bubble"
 	"github.com/squall-streams/squall/internal/poll"
 	"github.com/squall-streams/squall/local"
 	"github.com/squall-streams/squall/topology"
@@ -35,6 +37,7 @@ type spoutState struct {
 	peak       int
 	overCredit int
 	opens      int
+	firstFail  time.Time
 }
 
 func newSpoutState(n, maxPending int) *spoutState {
@@ -106,6 +109,9 @@ func (sp *ledgerSpout) Fail(m any) {
 	sp.st.mu.Lock()
 	defer sp.st.mu.Unlock()
 	sp.st.pending--
+	if sp.st.fails == 0 {
+		sp.st.firstFail = time.Now()
+	}
 	sp.st.fails++
 	sp.replay = append(sp.replay, m.(int))
 }
@@ -213,46 +219,56 @@ func (b *panicBolt) Execute(t topology.Tuple) {
 
 func (b *panicBolt) Cleanup() error { return nil }
 
+// TestPanicsFailTuplesAndRestartTheTask runs on the fake clock (bubble):
+// the restarts' backoff passes without waiting for it.
 func TestPanicsFailTuplesAndRestartTheTask(t *testing.T) {
-	const n = 300
-	st := newSpoutState(n, 0)
-	var seen sync.Map
-	b := topology.NewBuilder("panics")
-	b.SetSpout("s", func() topology.Spout { return &ledgerSpout{st: st} }, 1).Output("id")
-	// 15 panics: more than squall.task.max.failures (5), so the task is
-	// restarted at least once; every panicked tuple is failed and replayed.
-	b.SetBolt("p", func() topology.Bolt { return &panicBolt{from: 10, to: 25, seen: &seen} }, 1).ShuffleGrouping("s")
-	c := start(t, b, topology.Config{topology.MaxTaskFailures: 5, topology.MaxSpoutPending: 50})
-	poll.Until(t, 30*time.Second, "every tree acked", func() bool { return st.ackedCount() == n })
-	_, _, failed, _, errs, restarts := stats(c, "p")
-	if errs < 15 {
-		t.Errorf("bolt errors = %d, want >= 15 (one per panic)", errs)
-	}
-	if failed < 15 {
-		t.Errorf("bolt failed = %d, want >= 15", failed)
-	}
-	if restarts < 1 {
-		t.Errorf("bolt restarts = %d, want >= 1", restarts)
-	}
-	_, fails, _, _ := st.snapshot()
-	if fails < 15 {
-		t.Errorf("spout saw %d fails, want >= 15 (the panicked tuples)", fails)
-	}
-	for _, s := range c.Topology().Stats() {
-		if s.Component == "p" && s.LastError() == nil {
-			t.Error("no last error recorded")
+	bubble.Run(t, func(t *testing.T) {
+		const n = 300
+		st := newSpoutState(n, 0)
+		var seen sync.Map
+		b := topology.NewBuilder("panics")
+		b.SetSpout("s", func() topology.Spout { return &ledgerSpout{st: st} }, 1).Output("id")
+		// 15 panics: more than squall.task.max.failures (5), so the task is
+		// restarted at least once; every panicked tuple is failed and replayed.
+		b.SetBolt("p", func() topology.Bolt { return &panicBolt{from: 10, to: 25, seen: &seen} }, 1).ShuffleGrouping("s")
+		c := start(t, b, topology.Config{topology.MaxTaskFailures: 5, topology.MaxSpoutPending: 50})
+		poll.Until(t, 30*time.Second, "every tree acked", func() bool { return st.ackedCount() == n })
+		_, _, failed, _, errs, restarts := stats(c, "p")
+		if errs < 15 {
+			t.Errorf("bolt errors = %d, want >= 15 (one per panic)", errs)
 		}
-	}
+		if failed < 15 {
+			t.Errorf("bolt failed = %d, want >= 15", failed)
+		}
+		if restarts < 1 {
+			t.Errorf("bolt restarts = %d, want >= 1", restarts)
+		}
+		_, fails, _, _ := st.snapshot()
+		if fails < 15 {
+			t.Errorf("spout saw %d fails, want >= 15 (the panicked tuples)", fails)
+		}
+		for _, s := range c.Topology().Stats() {
+			if s.Component == "p" && s.LastError() == nil {
+				t.Error("no last error recorded")
+			}
+		}
+	})
 }
 
-// flakyPrepare fails Prepare the first `fails` times.
+// flakyPrepare fails Prepare the first `fails` times and records when
+// each Prepare was called.
 type flakyPrepare struct {
-	fails *atomic.Int32
-	out   topology.OutputCollector
+	fails    *atomic.Int32
+	mu       *sync.Mutex
+	prepares *[]time.Time
+	out      topology.OutputCollector
 }
 
 func (b *flakyPrepare) Prepare(_ context.Context, _ *topology.Context, c topology.OutputCollector) error {
 	b.out = c
+	b.mu.Lock()
+	*b.prepares = append(*b.prepares, time.Now())
+	b.mu.Unlock()
 	if b.fails.Add(-1) >= 0 {
 		return errors.New("not yet")
 	}
@@ -262,19 +278,34 @@ func (b *flakyPrepare) Prepare(_ context.Context, _ *topology.Context, c topolog
 func (b *flakyPrepare) Execute(t topology.Tuple) { b.out.Ack(t) }
 func (b *flakyPrepare) Cleanup() error           { return nil }
 
+// TestFailedPrepareIsRetriedWithBackoff runs on the fake clock (bubble), so
+// the restarts' delays are exact: 100 ms, then 200 ms (DefaultBackoff).
 func TestFailedPrepareIsRetriedWithBackoff(t *testing.T) {
-	const n = 50
-	st := newSpoutState(n, 0)
-	var fails atomic.Int32
-	fails.Store(2)
-	b := topology.NewBuilder("prepare")
-	b.SetSpout("s", func() topology.Spout { return &ledgerSpout{st: st} }, 1).Output("id")
-	b.SetBolt("b", func() topology.Bolt { return &flakyPrepare{fails: &fails} }, 1).ShuffleGrouping("s")
-	c := start(t, b, nil)
-	poll.Until(t, 20*time.Second, "every tree acked", func() bool { return st.ackedCount() == n })
-	if _, _, _, _, _, restarts := stats(c, "b"); restarts != 2 {
-		t.Errorf("restarts = %d, want 2", restarts)
-	}
+	bubble.Run(t, func(t *testing.T) {
+		const n = 50
+		st := newSpoutState(n, 0)
+		var fails atomic.Int32
+		fails.Store(2)
+		var mu sync.Mutex
+		var prepares []time.Time
+		b := topology.NewBuilder("prepare")
+		b.SetSpout("s", func() topology.Spout { return &ledgerSpout{st: st} }, 1).Output("id")
+		b.SetBolt("b", func() topology.Bolt { return &flakyPrepare{fails: &fails, mu: &mu, prepares: &prepares} }, 1).ShuffleGrouping("s")
+		c := start(t, b, nil)
+		poll.Until(t, 20*time.Second, "every tree acked", func() bool { return st.ackedCount() == n })
+		if _, _, _, _, _, restarts := stats(c, "b"); restarts != 2 {
+			t.Errorf("restarts = %d, want 2", restarts)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		var gaps []time.Duration
+		for i := 1; i < len(prepares); i++ {
+			gaps = append(gaps, prepares[i].Sub(prepares[i-1]))
+		}
+		if want := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}; !slices.Equal(gaps, want) {
+			t.Errorf("Prepare retried after %v, want %v", gaps, want)
+		}
+	})
 }
 
 // dropBolt never acks the first tuple with id 0; everything else is acked.
@@ -297,18 +328,93 @@ func (b *dropBolt) Execute(t topology.Tuple) {
 
 func (b *dropBolt) Cleanup() error { return nil }
 
+// TestLostTupleTimesOutAndReplays runs on the fake clock (bubble), so the
+// default 30 s message timeout passes without waiting for it: the lost tree
+// fails no sooner than the timeout and no later than the tick after it, and
+// the tracker forgets it after twice the timeout.
 func TestLostTupleTimesOutAndReplays(t *testing.T) {
-	const n = 20
-	st := newSpoutState(n, 0)
-	var dropped atomic.Bool
-	b := topology.NewBuilder("timeout")
-	b.SetSpout("s", func() topology.Spout { return &ledgerSpout{st: st} }, 1).Output("id")
-	b.SetBolt("d", func() topology.Bolt { return &dropBolt{dropped: &dropped} }, 1).ShuffleGrouping("s")
-	c := start(t, b, topology.Config{topology.MessageTimeoutSecs: 1})
-	poll.Until(t, 20*time.Second, "every tree acked", func() bool { return st.ackedCount() == n })
-	if _, _, failed, timedOut, _, _ := stats(c, "s"); timedOut != 1 || failed != 1 {
-		t.Errorf("spout timed out %d, failed %d; want 1 and 1", timedOut, failed)
-	}
+	bubble.Run(t, func(t *testing.T) {
+		const n = 20
+		st := newSpoutState(n, 0)
+		var dropped atomic.Bool
+		b := topology.NewBuilder("timeout")
+		b.SetSpout("s", func() topology.Spout { return &ledgerSpout{st: st} }, 1).Output("id")
+		b.SetBolt("d", func() topology.Bolt { return &dropBolt{dropped: &dropped} }, 1).ShuffleGrouping("s")
+		c := start(t, b, nil)
+		timeout := c.Topology().Topology.Runtime.MessageTimeout
+		if timeout != 30*time.Second {
+			t.Fatalf("default message timeout %v, want 30s", timeout)
+		}
+		begin := time.Now()
+		poll.Until(t, 2*timeout, "every tree acked", func() bool { return st.ackedCount() == n })
+		if _, _, failed, timedOut, _, _ := stats(c, "s"); timedOut != 1 || failed != 1 {
+			t.Errorf("spout timed out %d, failed %d; want 1 and 1", timedOut, failed)
+		}
+		st.mu.Lock()
+		failedAfter := st.firstFail.Sub(begin)
+		st.mu.Unlock()
+		tick := c.Topology().Env().TickInterval()
+		if failedAfter < timeout || failedAfter > timeout+2*tick {
+			t.Errorf("the lost tree failed after %v, want %v to %v (the timeout, checked every %v)", failedAfter, timeout, timeout+2*tick, tick)
+		}
+		// The tracker keeps the tree the spout gave up on for twice the
+		// timeout (a late ack finds it), then forgets it.
+		tracker := func() (pending int64) {
+			for _, s := range c.Topology().Stats() {
+				if s.Component == topology.TrackerComponent {
+					pending += s.Pending.Load()
+				}
+			}
+			return pending
+		}
+		c.Topology().Deactivate() // nothing left to emit: idle spouts cost a message a millisecond
+		if p := tracker(); p != 1 {
+			t.Errorf("tracker pending %d after the timeout, want 1 (the lost tree)", p)
+		}
+		poll.Until(t, 3*timeout, "the tracker to forget the lost tree", func() bool { return tracker() == 0 })
+		if d := time.Since(begin); d < 2*timeout || d > 2*timeout+2*tick {
+			t.Errorf("the tracker forgot the lost tree after %v, want %v to %v", d, 2*timeout, 2*timeout+2*tick)
+		}
+	})
+}
+
+// lateBolt acks every input after a delay, from a timer.
+type lateBolt struct {
+	delay time.Duration
+	tc    *topology.Context
+	out   topology.OutputCollector
+}
+
+func (b *lateBolt) Prepare(_ context.Context, tc *topology.Context, c topology.OutputCollector) error {
+	b.tc, b.out = tc, c
+	return nil
+}
+
+func (b *lateBolt) Execute(t topology.Tuple) {
+	time.AfterFunc(b.delay, func() { b.tc.Submit(func() { b.out.Ack(t) }) })
+}
+
+func (b *lateBolt) Cleanup() error { return nil }
+
+// TestSlowTreesWithinTheTimeoutComplete: trees acked 29 s after their emit
+// complete under the default 30 s message timeout, on the fake clock.
+func TestSlowTreesWithinTheTimeoutComplete(t *testing.T) {
+	bubble.Run(t, func(t *testing.T) {
+		const n = 20
+		st := newSpoutState(n, 0)
+		b := topology.NewBuilder("slow")
+		b.SetSpout("s", func() topology.Spout { return &ledgerSpout{st: st} }, 1).Output("id")
+		b.SetBolt("late", func() topology.Bolt { return &lateBolt{delay: 29 * time.Second} }, 1).ShuffleGrouping("s")
+		c := start(t, b, nil)
+		begin := time.Now()
+		poll.Until(t, time.Minute, "every tree acked", func() bool { return st.ackedCount() == n })
+		if d := time.Since(begin); d < 29*time.Second {
+			t.Errorf("every tree acked after %v, before the bolt acked any", d)
+		}
+		if _, _, failed, timedOut, _, _ := stats(c, "s"); timedOut != 0 || failed != 0 {
+			t.Errorf("spout timed out %d, failed %d; want none", timedOut, failed)
+		}
+	})
 }
 
 func TestZeroTrackersAckOnEmit(t *testing.T) {
@@ -452,27 +558,47 @@ func TestEmitDirectReachesTheChosenTask(t *testing.T) {
 	}
 }
 
+// TestTickTuplesReachBolts runs on the fake clock (bubble): at a frequency
+// of 1 s, tick tuples come every second (at the clock's tick resolution),
+// carrying rate_secs, for as long as the topology runs.
 func TestTickTuplesReachBolts(t *testing.T) {
-	ticks := make(chan struct{}, 1)
-	b := topology.NewBuilder("ticks")
-	b.SetSpout("s", func() topology.Spout { return &ledgerSpout{st: newSpoutState(0, 0)} }, 1).Output("id")
-	b.SetBasicBolt("b", func() topology.BasicBolt {
-		return topology.BoltFunc(func(t topology.Tuple, _ topology.BasicCollector) error {
-			if topology.IsTick(t) {
-				select {
-				case ticks <- struct{}{}:
-				default:
+	bubble.Run(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var ticks []time.Time
+		var rates []any
+		b := topology.NewBuilder("ticks")
+		b.SetSpout("s", func() topology.Spout { return &ledgerSpout{st: newSpoutState(0, 0)} }, 1).Output("id")
+		b.SetBasicBolt("b", func() topology.BasicBolt {
+			return topology.BoltFunc(func(t topology.Tuple, _ topology.BasicCollector) error {
+				if topology.IsTick(t) {
+					mu.Lock()
+					ticks = append(ticks, time.Now())
+					rates = append(rates, t.Values()[0])
+					mu.Unlock()
 				}
+				return nil
+			})
+		}, 1).ShuffleGrouping("s")
+		c := start(t, b, topology.Config{topology.TickTupleFreqSecs: 1})
+		begin := time.Now()
+		time.Sleep(5*time.Second + time.Millisecond)
+		tick := c.Topology().Env().TickInterval()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(ticks) != 5 {
+			t.Fatalf("%d tick tuples in 5 s at 1 s frequency, want 5: %v", len(ticks), ticks)
+		}
+		prev := begin
+		for i, at := range ticks {
+			if gap := at.Sub(prev); gap < time.Second || gap > time.Second+tick {
+				t.Errorf("tick tuple %d came %v after the last, want 1s to %v", i+1, gap, time.Second+tick)
 			}
-			return nil
-		})
-	}, 1).ShuffleGrouping("s")
-	start(t, b, topology.Config{topology.TickTupleFreqSecs: 0.05})
-	select {
-	case <-ticks:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no tick tuple within 10 s at 0.05 s frequency")
-	}
+			if rates[i] != int64(1) {
+				t.Errorf("tick tuple %d: rate_secs %v (%T), want int64 1", i+1, rates[i], rates[i])
+			}
+			prev = at
+		}
+	})
 }
 
 func TestStopDrainsTreesInFlight(t *testing.T) {

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/squall-streams/squall/examples/wordcount/wordcount"
 	"github.com/squall-streams/squall/internal/poll"
 	"github.com/squall-streams/squall/local"
+	"github.com/squall-streams/squall/topologies/wordcount"
 	"github.com/squall-streams/squall/topology"
 )
 

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"slices"
 
-	"github.com/squall-streams/squall/actors"
 	wire "github.com/squall-streams/squall/internal/multilang"
 	"github.com/squall-streams/squall/topology"
 )
@@ -108,65 +107,4 @@ func wireGrouping(g topology.Grouping) wire.Grouping {
 	default:
 		return wire.Grouping{Type: wire.GroupingShuffle}
 	}
-}
-
-// taskPredictor answers need_task_ids from the compiled topology, until the
-// runtime's collectors report where an emit went: exactly for all, global,
-// fields and direct groupings; shuffle, none, local-or-shuffle, partial key
-// and custom groupings choose at emit time with state only the runtime has,
-// so their tasks are left out of the reply.
-type taskPredictor struct {
-	comp *topology.Component
-	// exact reports whether every consumer's choice could be predicted.
-	exact map[topology.StreamID]bool
-}
-
-func newTaskPredictor(t *topology.Topology, id topology.ComponentID) *taskPredictor {
-	if t == nil {
-		return nil
-	}
-	c := t.Component(id)
-	if c == nil {
-		return nil
-	}
-	p := &taskPredictor{comp: c, exact: map[topology.StreamID]bool{}}
-	for stream, subs := range c.Consumers {
-		ok := true
-		for _, sub := range subs {
-			switch sub.Grouping.Kind {
-			case topology.KindAll, topology.KindGlobal, topology.KindFields, topology.KindDirect:
-			default:
-				ok = false
-			}
-		}
-		p.exact[stream] = ok
-	}
-	return p
-}
-
-// tasks appends the tasks values emitted on stream go to, and reports
-// whether that is all of them.
-func (p *taskPredictor) tasks(dst []int, stream topology.StreamID, values topology.Values) ([]int, bool) {
-	if p == nil {
-		return dst, false
-	}
-	for _, sub := range p.comp.Consumers[stream] {
-		tasks := sub.Tasks
-		if len(tasks) == 0 {
-			continue
-		}
-		switch sub.Grouping.Kind {
-		case topology.KindAll:
-			for _, t := range tasks {
-				dst = append(dst, int(t))
-			}
-		case topology.KindGlobal:
-			dst = append(dst, int(slices.Min(tasks)))
-		case topology.KindFields:
-			h := actors.FieldsHash(values, sub.FieldIndex)
-			dst = append(dst, int(tasks[h%uint64(len(tasks))]))
-		}
-	}
-	exact, known := p.exact[stream]
-	return dst, exact || !known
 }

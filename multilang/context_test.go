@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/squall-streams/squall/actors"
 	wire "github.com/squall-streams/squall/internal/multilang"
+	"github.com/squall-streams/squall/internal/topoaccess"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -43,7 +43,7 @@ func contextTopology(t *testing.T) *topology.Topology {
 func TestHandshakeContext(t *testing.T) {
 	topo := contextTopology(t)
 	split := topo.Component("split")
-	tc := topology.NewContext(topo, split.Tasks[1], nil)
+	tc := topoaccess.NewContext(topo, split.Tasks[1], nil)
 	own := []streamDecl{{id: "default", fields: []string{"word"}}, {id: "other", fields: []string{"a", "b"}}, {id: DeadLetterStream, fields: DeadLetterFields}}
 	got := handshakeContext(tc, topo, own)
 	// Tasks: count 1-2, everyone 3-4, split 5-6, spout 7, tracker 8.
@@ -75,7 +75,7 @@ func TestHandshakeContext(t *testing.T) {
 
 func TestHandshakeConfKeepsJSONValues(t *testing.T) {
 	topo := contextTopology(t)
-	tc := topology.NewContext(topo, 1, nil)
+	tc := topoaccess.NewContext(topo, 1, nil)
 	tc.Config = topology.Config{"a": 1, "f": func() {}, "topology.debug": true}
 	conf := handshakeConf(tc, map[string]any{"b": []any{"x"}})
 	if _, ok := conf["f"]; ok {
@@ -84,39 +84,6 @@ func TestHandshakeConfKeepsJSONValues(t *testing.T) {
 	if conf["topology.name"] != "ctx" || conf["a"] != 1 || conf["topology.debug"] != true || conf["b"] == nil {
 		t.Errorf("conf %v", conf)
 	}
-}
-
-func TestTaskPredictor(t *testing.T) {
-	topo := contextTopology(t)
-	p := newTaskPredictor(topo, "split")
-	values := topology.Values{"hello"}
-	count := topo.Component("count").Tasks
-	fieldsTask := count[actors.FieldsHash(values, []int{0})%uint64(len(count))]
-	got, exact := p.tasks(nil, "default", values)
-	if want := []int{int(fieldsTask), 3, 4}; !reflect.DeepEqual(sortInts(got), sortInts(want)) || !exact {
-		t.Errorf("default: %v exact %v, want %v exact", got, exact, want)
-	}
-	got, exact = p.tasks(nil, "other", topology.Values{1, 2})
-	if !reflect.DeepEqual(got, []int{3}) || !exact {
-		t.Errorf("other: %v %v", got, exact)
-	}
-	// The spout's consumer shuffles: nothing can be predicted.
-	got, exact = newTaskPredictor(topo, "spout").tasks(nil, "default", topology.Values{"x"})
-	if len(got) != 0 || exact {
-		t.Errorf("shuffle: %v %v", got, exact)
-	}
-}
-
-func sortInts(s []int) []int {
-	out := append([]int(nil), s...)
-	for i := range out {
-		for j := i + 1; j < len(out); j++ {
-			if out[j] < out[i] {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-	}
-	return out
 }
 
 func TestResolveSettings(t *testing.T) {

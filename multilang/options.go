@@ -164,9 +164,8 @@ func WithSerializer(name string) Option { return func(o *options) { o.serializer
 // WithTopology gives the component the compiled topology, from which it
 // fills the handshake's context completely: every task's component, the
 // groupings of its outputs and inputs and the fields of its input streams
-// (pystorm turns those into namedtuples), and from which it predicts the
-// task ids an emit went to. Without it the context only knows the
-// component's own tasks and outputs. get is called once the task starts,
+// (pystorm turns those into namedtuples). Without it the context only
+// knows the component's own tasks and outputs. get is called once the task starts,
 // so it may return a variable that is assigned after Builder.Build:
 //
 //	var t *topology.Topology

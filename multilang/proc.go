@@ -463,18 +463,11 @@ func (p *proc) watchdog() {
 			return
 		case <-t.C:
 		}
-		silent := time.Duration(nanotime() - p.lastHeard.Load())
-		if !p.handshook.Load() {
-			if silent > p.startup {
-				p.kill(fmt.Sprintf("no answer to the handshake for %v (startup timeout %v)", silent.Round(time.Millisecond), p.startup))
-			}
-			continue
-		}
-		if (p.bolt || p.waiting.Load() > 0) && silent > p.timeout {
-			p.kill(fmt.Sprintf("no message for %v (subprocess timeout %v)", silent.Round(time.Millisecond), p.timeout))
-			continue
-		}
-		if p.bolt && !p.hbPending.Load() {
+		kill, heartbeat := p.watch(time.Duration(nanotime() - p.lastHeard.Load()))
+		switch {
+		case kill != "":
+			p.kill(kill)
+		case heartbeat:
 			p.hbPending.Store(true)
 			id := wire.StringID(strconv.FormatInt(-p.hbSeq.Add(1), 10))
 			if f, err := wire.AppendFrame(nil, p.ser, wire.NewHeartbeat(id)); err == nil {
@@ -482,6 +475,25 @@ func (p *proc) watchdog() {
 			}
 		}
 	}
+}
+
+// watch decides what one of the watchdog's ticks does after the subprocess
+// has been silent for silent: kill it (for the reason it returns) when it
+// did not answer the handshake within the startup timeout, or is owed an
+// answer (a bolt always is: to its heartbeats) for longer than the timeout;
+// else send a bolt a heartbeat unless one is pending. It reads only the
+// proc's flags, not the clock, so tests pass any silence.
+func (p *proc) watch(silent time.Duration) (kill string, heartbeat bool) {
+	switch {
+	case !p.handshook.Load():
+		if silent > p.startup {
+			return fmt.Sprintf("no answer to the handshake for %v (startup timeout %v)", silent.Round(time.Millisecond), p.startup), false
+		}
+		return "", false
+	case (p.bolt || p.waiting.Load() > 0) && silent > p.timeout:
+		return fmt.Sprintf("no message for %v (subprocess timeout %v)", silent.Round(time.Millisecond), p.timeout), false
+	}
+	return "", p.bolt && !p.hbPending.Load()
 }
 
 // beginCommand notes a spout command that the subprocess must sync; the

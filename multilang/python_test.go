@@ -223,7 +223,8 @@ func TestPythonBatchingBolt(t *testing.T) {
 
 // TestPythonTaskIDs runs a storm.py-style bolt that omits need_task_ids and
 // blocks for the task-id list; with a fields grouping downstream the reply
-// must name the task that received the tuple.
+// must name the task that received the tuple. The consumer runs 3 of its 6
+// tasks, so the reply must follow the key groups, as the routing does.
 func TestPythonTaskIDs(t *testing.T) {
 	words := []string{"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"}
 	led := newLedger(words...)
@@ -233,7 +234,7 @@ func TestPythonTaskIDs(t *testing.T) {
 	b.SetSpout("words", func() topology.Spout { return &ledgerSpout{l: led} }, 1).Output("word")
 	b.SetBolt("storm", BoltFactory([]string{pythonPath(t), "stormstyle.py"}, WithDir(resourcesDir(t)), WithTopology(ref.get),
 		Output("word"), OutputStream("tasks", "word", "tasks")), 1).ShuffleGrouping("words")
-	b.SetBolt("where", sink(where), 3).FieldsGrouping("storm", "word")
+	b.SetBolt("where", sink(where), 3).NumTasks(6).FieldsGrouping("storm", "word")
 	b.SetBolt("told", sink(told), 1).Input("storm", "tasks", topology.ShuffleGrouping())
 	r := startTopology(t, b, topology.Config{}, ref)
 	poll.Until(t, 30*time.Second, "every word acked", func() bool { return led.ackedCount() == len(words) })

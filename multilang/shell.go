@@ -32,15 +32,13 @@ type shell struct {
 	logger    *slog.Logger
 	pidDir    string
 	handshake wire.Handshake
-	predictor *taskPredictor
 
-	proc      *proc
-	gen       uint64
-	wg        sync.WaitGroup // every proc's monitor
-	crashes   int
-	restart   *time.Timer
-	closed    bool
-	lastStart time.Time
+	proc    *proc
+	gen     uint64
+	wg      sync.WaitGroup // every proc's monitor
+	backoff restartBackoff
+	restart *time.Timer
+	closed  bool
 
 	metricsSeen   map[string]bool
 	warnedTaskIDs bool
@@ -89,6 +87,7 @@ func (sh *shell) prepare(tc *topology.Context) error {
 		return fmt.Errorf("%w: %s %q: %w", ErrConfig, sh.kind, tc.Component, sh.declErr)
 	}
 	sh.s = s
+	sh.backoff.initial, sh.backoff.max, sh.backoff.reset = s.backoff, s.backoffMax, defaultBackoffReset
 	safe := strings.Map(func(r rune) rune {
 		if r == '-' || r == '_' || r == '.' || unicode.IsLetter(r) || unicode.IsDigit(r) {
 			return r
@@ -109,7 +108,6 @@ func (sh *shell) prepare(tc *topology.Context) error {
 		Conf:    handshakeConf(tc, sh.opts.conf),
 		Context: handshakeContext(tc, topo, sh.opts.streams),
 	}
-	sh.predictor = newTaskPredictor(topo, tc.Component)
 	return nil
 }
 
@@ -127,7 +125,7 @@ func (sh *shell) launch(spec procSpec, report func(error), relaunch func()) {
 	spec.gen, spec.s, spec.logger, spec.submit, spec.handshake = sh.gen, &sh.s, sh.logger, sh.tc.Submit, frame
 	spec.bolt = sh.kind == topology.KindBolt
 	p, err := startProc(spec)
-	sh.lastStart = time.Now()
+	sh.backoff.started(time.Now())
 	if err != nil {
 		delay := sh.scheduleRestart(relaunch)
 		err = fmt.Errorf("multilang: %s %q task %d: starting %q in %q: %w; retrying in %v",
@@ -144,15 +142,7 @@ func (sh *shell) launch(spec procSpec, report func(error), relaunch func()) {
 // scheduleRestart runs relaunch on the task's goroutine after the backoff
 // delay, which it returns.
 func (sh *shell) scheduleRestart(relaunch func()) time.Duration {
-	if !sh.lastStart.IsZero() && time.Since(sh.lastStart) > defaultBackoffReset {
-		sh.crashes = 0 // it ran for a while: this is a new run of bad luck
-	}
-	sh.crashes++
-	delay := sh.s.backoff
-	for i := 1; i < sh.crashes && delay < sh.s.backoffMax; i++ {
-		delay *= 2
-	}
-	delay = min(delay, sh.s.backoffMax)
+	delay := sh.backoff.next(time.Now())
 	tc := sh.tc
 	gen := sh.gen
 	sh.restart = time.AfterFunc(delay, func() {
@@ -278,24 +268,25 @@ func guard(fn func()) (err error) {
 
 // replyTaskIDs answers an emit that asked for its task ids (Storm's
 // default; storm.py waits for them, pystorm asks only when told to).
-// targets are the tasks the runtime reported, or nil when it cannot.
+// targets are the tasks the emit went to, as the task's collector reported
+// them: the same choice its routing made (topology.TaskReporter). A
+// collector that does not report (not squall's runtime: a test double, say)
+// gets an empty reply, so the subprocess does not wait forever.
 func (sh *shell) replyTaskIDs(p *proc, m *wire.Emit, stream topology.StreamID, targets []topology.TaskID, reported bool) {
 	if !m.NeedTaskIDs || m.Task != 0 {
 		return
 	}
-	ids := sh.taskScratch[:0]
-	if reported {
-		for _, t := range targets {
-			ids = append(ids, int(t))
-		}
-	} else {
-		var exact bool
-		ids, exact = sh.predictor.tasks(ids, stream, m.Values)
-		if !exact && !sh.warnedTaskIDs {
+	if !reported {
+		targets = nil
+		if !sh.warnedTaskIDs {
 			sh.warnedTaskIDs = true
-			sh.logger.Info("need_task_ids: the reply lists only the tasks of all, global, fields and direct groupings; "+
-				"shuffle-like groupings choose at emit time and the runtime does not report them yet", "stream", stream)
+			sh.logger.Warn("need_task_ids: the collector does not report the tasks an emit went to (it is not squall's runtime); "+
+				"the replies list no tasks", "stream", stream)
 		}
+	}
+	ids := sh.taskScratch[:0]
+	for _, t := range targets {
+		ids = append(ids, int(t))
 	}
 	sh.taskScratch = ids
 	// The frame is encoded here and now, so ids need no copy.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/squall-streams/squall/internal/bubble"
 	"github.com/squall-streams/squall/internal/poll"
 	"github.com/squall-streams/squall/local"
 	"github.com/squall-streams/squall/topology"
@@ -109,20 +110,32 @@ func TestShellStartupTimeout(t *testing.T) {
 }
 
 // TestShellCommandNotFound: a command that cannot start is retried with
-// backoff and reported; the task does not crash and stops cleanly.
+// backoff and reported; the task does not crash and stops cleanly. No
+// subprocess ever runs, so the test runs on the fake clock (bubble) with the
+// default backoff: retries after 100, 200 and 400 ms.
 func TestShellCommandNotFound(t *testing.T) {
-	led := newLedger("a")
-	b := topology.NewBuilder("notfound")
-	b.SetSpout("words", func() topology.Spout { return &ledgerSpout{l: led} }, 1).Output("word")
-	b.SetBolt("missing", BoltFactory([]string{"/nonexistent/squall-test-command"}, Output("word")), 1).ShuffleGrouping("words")
-	conf := helperConf()
-	conf[topology.MessageTimeoutSecs] = 1 // "a" waits in the bolt until it times out
-	r := startTopology(t, b, conf, nil)
-	poll.Until(t, 10*time.Second, "the start failure to be reported twice", func() bool {
-		_, _, _, errs, last := r.stats("missing")
-		return errs >= 2 && strings.Contains(last, "no such file")
+	bubble.Run(t, func(t *testing.T) {
+		led := newLedger("a")
+		b := topology.NewBuilder("notfound")
+		b.SetSpout("words", func() topology.Spout { return &ledgerSpout{l: led} }, 1).Output("word")
+		b.SetBolt("missing", BoltFactory([]string{"/nonexistent/squall-test-command"}, Output("word")), 1).ShuffleGrouping("words")
+		// "a" waits in the bolt until it times out.
+		r := startTopology(t, b, topology.Config{topology.MessageTimeoutSecs: 1}, nil)
+		begin := time.Now() // the first start failed in startTopology
+		poll.Until(t, 10*time.Second, "the start failure to be reported four times", func() bool {
+			_, _, _, errs, last := r.stats("missing")
+			return errs == 4 && strings.Contains(last, "no such file")
+		})
+		if d := r.taskStats("missing")[0].LastError().Time.Sub(begin); d != 700*time.Millisecond {
+			t.Errorf("the fourth start failed after %v, want 700ms (100+200+400)", d)
+		}
+		for _, delay := range []string{"100ms", "200ms", "400ms", "800ms"} {
+			if !r.logs.contains("shell subprocess did not start", "retrying in "+delay) {
+				t.Errorf("no start failure logged with a retry in %s", delay)
+			}
+		}
+		r.stopAndCheck()
 	})
-	r.stopAndCheck()
 }
 
 // TestPythonStopKillsHungSubprocess: stopping a topology whose subprocess

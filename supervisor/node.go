@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/squall-streams/squall/actors"
+	"github.com/squall-streams/squall/internal/wire"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -61,7 +61,7 @@ type Assignment struct {
 	Epoch uint64
 	// Instance names this node's incarnation in actor names (the cluster
 	// uses the node's boot id), so messages meant for a previous process
-	// never reach this one. See TaskActorID.
+	// never reach this one. See TaskPID.
 	Instance string
 	// Tasks are the tasks to run on this node.
 	Tasks []topology.TaskID
@@ -82,35 +82,50 @@ type Assignment struct {
 	Linger time.Duration
 }
 
-// TaskActorID is the actor id of task of topology on the node incarnation
-// instance: "<topology>/<instance>/t<task>".
-func TaskActorID(topologyName, instance string, task topology.TaskID) string {
-	return fmt.Sprintf("%s/%s/t%d", topologyName, instance, task)
+// The actor names of a topology's actors on a node: its supervisor is
+// "<topology>/<instance>", each task the supervisor's child "t<task>", so
+// a task's full name is "<topology>/<instance>/t<task>". Only this file
+// builds them; other layers address tasks by wire.TaskAddr (the instance
+// is TaskAddr.Boot).
+func supervisorName(topologyName, instance string) string { return topologyName + "/" + instance }
+
+func taskChildName(task topology.TaskID) string { return "t" + strconv.Itoa(int(task)) }
+
+func taskActorName(a wire.TaskAddr) string {
+	// One concatenation, one allocation: Deliver builds it per batch.
+	return a.Topology + "/" + a.Boot + "/t" + strconv.Itoa(int(a.Task))
 }
 
-// ParseTaskActorID splits an id TaskActorID made; ok is false for any
-// other string.
-func ParseTaskActorID(id string) (topologyName, instance string, task topology.TaskID, ok bool) {
-	i := strings.LastIndexByte(id, '/')
-	if i < 0 || !strings.HasPrefix(id[i+1:], "t") {
-		return "", "", 0, false
+// TaskPID is the PID of the task actor at a on this node (a names this
+// node's incarnation: Assignment.Instance). The actor need not run yet:
+// a PID is only an address.
+func (n *Node) TaskPID(a wire.TaskAddr) *actor.PID {
+	return actor.NewPID(n.system.Address(), taskActorName(a))
+}
+
+// Deliver hands payload (a batch from another node) to the task actor at
+// a; it reports false when no such actor runs here (yet), or a is not a
+// valid address. It never blocks: task mailboxes are unbounded.
+func (n *Node) Deliver(a wire.TaskAddr, payload any) bool {
+	if !a.Valid() {
+		return false
 	}
-	n, err := strconv.ParseUint(id[i+2:], 10, 31)
-	if err != nil {
-		return "", "", 0, false
+	name := taskActorName(a)
+	proc, ok := n.system.ProcessRegistry.GetLocal(name)
+	if !ok {
+		return false
 	}
-	j := strings.LastIndexByte(id[:i], '/')
-	if j <= 0 || j+1 == i {
-		return "", "", 0, false
-	}
-	return id[:j], id[j+1 : i], topology.TaskID(n), true
+	// What Root.Send does after its own lookup (squall has no sender
+	// middleware): one registry lookup per batch, not two.
+	proc.SendUserMessage(actor.NewPID(n.system.Address(), name), payload)
+	return true
 }
 
 // Start runs every running task of t on this node (the first Parallelism
 // of each component's tasks, and the trackers) and activates its spouts
 // (local mode).
 func (n *Node) Start(ctx context.Context, t *topology.Topology) (*Running, error) {
-	return n.StartAssigned(ctx, t, Assignment{Epoch: 1, Instance: "local", Tasks: t.RunningTasks(), Active: true})
+	return n.StartAssigned(ctx, t, Assignment{Epoch: 1, Instance: "local", Tasks: t.RunningTasksWith(nil), Active: true})
 }
 
 // StartAssigned runs the tasks of t that a is about on this node.
@@ -226,25 +241,33 @@ func start(ctx context.Context, sys *actor.ActorSystem, t *topology.Topology, lo
 		dir = a.Directory
 	}
 	env := actors.NewEnv(t, a.Epoch, sys, dir, logger)
-	if _, err := env.Topology.SetParallelism(a.Parallelism); err != nil {
+	if err := env.Reroute(ctx, a.Epoch, a.Parallelism); err != nil {
+		env.Close()
 		return nil, err
 	}
-	t = env.Topology
 	r := &Running{Topology: t, env: env, local: local, backoff: DefaultBackoff(), system: sys, clkDone: make(chan struct{})}
 	props := actor.PropsFromProducer(func() actor.Actor {
-		return &topologySupervisor{r: r, tasks: map[topology.TaskID]*actor.PID{}}
+		return &topologySupervisor{r: r, tasks: map[topology.TaskID]*actor.PID{}, stopping: map[topology.TaskID]*actor.Future{}}
 	}, actor.WithSupervisor(r.backoff))
-	// Tasks are the supervisor's children, so their ids are the
-	// supervisor's id plus "/t<task>": TaskActorID.
+	// Tasks are the supervisor's children, so their names are the
+	// supervisor's plus "/t<task>": taskActorName.
 	spawnMu.Lock()
-	pid, err := sys.Root.SpawnNamed(props, t.Name+"/"+a.Instance)
+	pid, err := sys.Root.SpawnNamed(props, supervisorName(t.Name, a.Instance))
 	spawnMu.Unlock()
 	if err != nil {
+		env.Close()
 		return nil, fmt.Errorf("topology %q: spawn supervisor: %w", t.Name, err)
 	}
 	r.sup = pid
 	if err := r.apply(ctx, a.Tasks); err != nil {
 		sys.Root.Stop(pid)
+		env.Close()
+		return nil, err
+	}
+	// The routing tables take the directory snapshot with the tasks spawned.
+	if err := env.Reroute(ctx, a.Epoch, nil); err != nil {
+		sys.Root.Stop(pid)
+		env.Close()
 		return nil, err
 	}
 	clkCtx, cancel := context.WithCancel(context.Background())
@@ -271,6 +294,10 @@ var spawnMu sync.Mutex
 type topologySupervisor struct {
 	r     *Running
 	tasks map[topology.TaskID]*actor.PID
+	// stopping holds the stop of each task stopped by an earlier setTasks:
+	// a stop is asynchronous, and the task's name is free only once it
+	// completed, so a later spawn of the same task waits for it.
+	stopping map[topology.TaskID]*actor.Future
 }
 
 // setTasks asks the supervisor to run exactly these tasks.
@@ -287,7 +314,7 @@ func (s *topologySupervisor) Receive(ctx actor.Context) {
 	}
 	for task, pid := range s.tasks {
 		if !want[task] {
-			ctx.Stop(pid)
+			s.stopping[task] = ctx.StopFuture(pid)
 			delete(s.tasks, task)
 			if s.r.local != nil {
 				s.r.local.pids[task-1].Store(nil)
@@ -299,9 +326,15 @@ func (s *topologySupervisor) Receive(ctx actor.Context) {
 		if s.tasks[task] != nil {
 			continue
 		}
+		if f, ok := s.stopping[task]; ok {
+			// Bounded by the future's timeout; a stop that did not finish
+			// makes the spawn below fail with an error, as it would anyway.
+			_ = f.Wait()
+			delete(s.stopping, task)
+		}
 		props := actor.PropsFromProducer(s.r.env.Producer(task), actor.WithMailbox(actor.Unbounded()))
 		spawnMu.Lock()
-		pid, serr := ctx.SpawnNamed(props, fmt.Sprintf("t%d", task))
+		pid, serr := ctx.SpawnNamed(props, taskChildName(task))
 		spawnMu.Unlock()
 		if serr != nil {
 			err = errors.Join(err, fmt.Errorf("topology %q: spawn task %d: %w", s.r.Topology.Name, task, serr))
@@ -373,11 +406,15 @@ func (r *Running) Apply(ctx context.Context, a Assignment) error {
 		if err := r.apply(ctx, both); err != nil {
 			return err
 		}
-		if _, err := r.env.Topology.SetParallelism(a.Parallelism); err != nil {
+		if err := r.env.Reroute(ctx, a.Epoch, a.Parallelism); err != nil {
 			return err
 		}
 	}
 	if err := r.apply(ctx, append(slices.Clone(a.Tasks), linger...)); err != nil {
+		return err
+	}
+	// The routing tables take the new epoch and directory snapshot.
+	if err := r.env.Reroute(ctx, a.Epoch, nil); err != nil {
 		return err
 	}
 	r.setActive(a.Active)
@@ -436,7 +473,7 @@ func (r *Running) Rescale(ctx context.Context, parallelism map[topology.Componen
 	if err := r.Topology.CheckParallelism(parallelism); err != nil {
 		return err
 	}
-	all := r.Topology.Scale().Load().All()
+	all := r.env.AllParallelism()
 	for c, k := range parallelism {
 		all[c] = k
 	}
@@ -531,6 +568,7 @@ func (r *Running) Stop(ctx context.Context) error {
 		case <-ctx.Done():
 			err = fmt.Errorf("topology %q: stop: %w", r.Topology.Name, ctx.Err())
 		}
+		r.env.Close()
 		if r.onStop != nil {
 			r.onStop()
 		}

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/squall-streams/squall/actors"
 	"github.com/squall-streams/squall/internal/poll"
 	"github.com/squall-streams/squall/internal/replay"
+	"github.com/squall-streams/squall/internal/routing"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -111,9 +111,9 @@ func TestRescaleInLocalMode(t *testing.T) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	for win := int64(0); win <= 3; win++ {
-		owners := topology.KeyGroupOwners(ks[win], 6)
+		owners := routing.KeyGroupOwners(ks[win], 6)
 		for key, tasks := range k.byWin[win] {
-			want := sink[owners[topology.KeyGroup(actors.FieldsHash(topology.Values{key}, []int{0}), 6)]]
+			want := sink[owners[routing.KeyGroup(routing.FieldsHash(topology.Values{key}, []int{0}), 6)]]
 			if len(tasks) != 1 || !tasks[want] {
 				t.Errorf("window %d (sink=%d): key %s executed by %v, want only task %d", win, ks[win], key, tasks, want)
 			}

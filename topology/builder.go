@@ -214,7 +214,7 @@ type Subscription struct {
 	// FieldIndex are the positions of the grouping fields in the stream.
 	FieldIndex []int
 	// Tasks are all the consumer's tasks (its key groups), in order; the
-	// first Topology.Parallelism(Consumer) of them run.
+	// first of them run, as many as the consumer's live parallelism.
 	Tasks []TaskID
 }
 
@@ -223,7 +223,8 @@ type Component struct {
 	ID   ComponentID
 	Kind ComponentKind
 	// Parallelism is the number of tasks that run when the topology starts
-	// (the parallelism hint); Topology.Parallelism is the number now.
+	// (the parallelism hint). A rebalance changes how many run now, which
+	// is the runtime's to know (Context.RunningTasks).
 	Parallelism int
 	// Tasks are the component's task ids, NumTasks of them (at least
 	// Parallelism): one per key group. Running tasks are a prefix.
@@ -250,25 +251,14 @@ type Topology struct {
 	Trackers []TaskID
 	byID     map[ComponentID]*Component
 	byTask   []*Component // index task-1; nil for trackers
-	scale    *Scale       // live parallelism of this instance
 }
 
 // Deployed returns a copy of t running under another name and deployment
 // id (the cluster names each submitted instance of a registered topology,
 // and gives every node the same id for it).
 func (t *Topology) Deployed(name, id string) *Topology {
-	c := t.Instance()
-	c.Name, c.ID = name, id
-	return c
-}
-
-// Instance returns a copy of t with its own Scale, starting at t's current
-// parallelism: runtimes run an instance, so rebalancing one running copy
-// does not touch another.
-func (t *Topology) Instance() *Topology {
 	c := *t
-	c.scale = &Scale{}
-	c.scale.cur.Store(&ScaleTable{parallelism: t.scale.Load().All()})
+	c.Name, c.ID = name, id
 	return &c
 }
 
@@ -461,7 +451,6 @@ func compile(name string, conf Config, rt Runtime, decls []*Declarer) *Topology 
 		t.Components = append(t.Components, c)
 		t.byID[c.ID] = c
 	}
-	t.scale = newScale(t.Components)
 	for range rt.Trackers {
 		t.Trackers = append(t.Trackers, next)
 		t.byTask = append(t.byTask, nil)

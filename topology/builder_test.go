@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/squall-streams/squall/internal/topoaccess"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -733,13 +734,13 @@ func TestNewContext(t *testing.T) {
 		{6, topology.TrackerComponent, 0},
 	}
 	for _, tt := range tests {
-		tc := topology.NewContext(topo, tt.task, nil)
+		tc := topoaccess.NewContext(topo, tt.task, nil)
 		if tc.Component != tt.comp || tc.TaskIndex != tt.index || tc.Task != tt.task || tc.Topology != "wc" {
 			t.Errorf("NewContext(%d) = %s index %d task %d topology %q, want %s index %d",
 				tt.task, tc.Component, tc.TaskIndex, tc.Task, tc.Topology, tt.comp, tt.index)
 		}
 	}
-	tc := topology.NewContext(topo, 1, nil)
+	tc := topoaccess.NewContext(topo, 1, nil)
 	got := tc.ComponentTasks("words")
 	if !slices.Equal(got, []topology.TaskID{4, 5}) {
 		t.Errorf("ComponentTasks(words) = %v", got)

@@ -137,6 +137,9 @@ type Context struct {
 	// submit is set by the runtime; see Submit.
 	submit func(fn func()) bool
 	gauges *Gauges
+	// parallelism is the live parallelism, set by the runtime (nil: each
+	// component's hint); see RunningTasks.
+	parallelism func(ComponentID) int
 }
 
 // Submit runs fn on the task's own goroutine, between calls of the
@@ -153,12 +156,9 @@ func (c *Context) Submit(fn func()) bool {
 	return c.submit(fn)
 }
 
-// SetSubmit is called by runtimes to implement Submit; fn reports false
-// once the task is stopping.
-func (c *Context) SetSubmit(fn func(func()) bool) { c.submit = fn }
-
-// NewContext returns the context of task of topology t; runtimes call it.
-func NewContext(t *Topology, task TaskID, logger *slog.Logger) *Context {
+// newContext returns the context of task of topology t; runtimes call it
+// (internal/topoaccess).
+func newContext(t *Topology, task TaskID, logger *slog.Logger) *Context {
 	c := t.componentOfTask(task)
 	idx := 0
 	for i, id := range c.Tasks {
@@ -188,10 +188,6 @@ func (c *Context) Gauges() *Gauges {
 	}
 	return c.gauges
 }
-
-// SetGauges is called by runtimes, before the component's Open or
-// Prepare, to keep the task's gauges where their metrics read them.
-func (c *Context) SetGauges(g *Gauges) { c.gauges = g }
 
 // Compiled returns the compiled topology the task belongs to (nil outside
 // a runtime). It is immutable.

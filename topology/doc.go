@@ -10,7 +10,11 @@
 // the components, a [Builder] wires them into a [Topology] with [Grouping]s,
 // and [Config] carries Storm's settings. Nothing in this package runs tuples:
 // the runtime (package actors, driven by package supervisor or package local)
-// compiles a Topology into tasks and calls into the components.
+// compiles a Topology into tasks and calls into the components. A Topology
+// is immutable once built; what changes while it runs (the live
+// parallelism, the routing tables) is the runtime's. The few entry points
+// only the runtime calls (making a task's Context, tuple data) are not part
+// of this API: the runtime reaches them through internal/topoaccess.
 //
 // Guaranteed processing works as in Storm. A spout that emits with a message
 // id starts a tuple tree; every tuple a bolt emits anchored to an input joins

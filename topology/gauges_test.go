@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/squall-streams/squall/internal/topoaccess"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -59,7 +60,7 @@ func TestContextGauges(t *testing.T) {
 		t.Errorf("x = %v, %v", v, ok)
 	}
 	var shared topology.Gauges
-	tc.SetGauges(&shared)
+	topoaccess.SetGauges(&tc, &shared)
 	tc.Gauges().Set("y", 2)
 	if v, _ := shared.Get("y"); v != 2 {
 		t.Errorf("the runtime's gauges did not get y")

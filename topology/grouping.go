@@ -9,7 +9,7 @@ const (
 	KindShuffle GroupingKind = iota + 1
 	// KindFields sends equal values of the grouping fields to the same task:
 	// hash(fields) mod NumTasks is the key's key group, and the running task
-	// serving that key group gets it (KeyGroupOwners), stable across
+	// serving that key group gets it (the key-group owners of package internal/routing), stable across
 	// processes and restarts for a given parallelism.
 	KindFields
 	// KindAll sends every tuple to every task.

@@ -75,9 +75,10 @@ type TupleData struct {
 	values Values
 }
 
-// MakeTupleData returns tuple data with the given header and values. The
-// header must not be modified afterwards.
-func MakeTupleData(h *TupleHeader, values Values) TupleData {
+// makeTupleData returns tuple data with the given header and values. The
+// header must not be modified afterwards. Runtimes call it
+// (internal/topoaccess).
+func makeTupleData(h *TupleHeader, values Values) TupleData {
 	return TupleData{header: h, values: values}
 }
 
@@ -99,7 +100,7 @@ func (d *TupleData) Values() Values { return d.values }
 // NewTuple returns a standalone Tuple, for unit tests of bolts. Acking it
 // through a runtime collector does nothing.
 func NewTuple(component ComponentID, task TaskID, stream StreamID, fields Fields, values Values) Tuple {
-	d := MakeTupleData(&TupleHeader{Component: component, Task: task, Stream: stream, Fields: fields}, slices.Clone(values))
+	d := makeTupleData(&TupleHeader{Component: component, Task: task, Stream: stream, Fields: fields}, slices.Clone(values))
 	return &d
 }
 

@@ -14,7 +14,7 @@ import (
 
 	"github.com/squall-streams/squall/cluster"
 	"github.com/squall-streams/squall/cluster/clustertest"
-	"github.com/squall-streams/squall/examples/wordcount/wordcount"
+	"github.com/squall-streams/squall/topologies/wordcount"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -118,7 +118,7 @@ func TestTopologyPageInChromium(t *testing.T) {
 	cfg.Bind = clustertest.FreeAddr(t)
 	cfg.HTTP = "127.0.0.1:0"
 	cfg.AdminToken = token
-	cfg.Topologies = map[string]cluster.Factory{"wordcount": endlessWordCount}
+	cfg.Topologies = map[string]cluster.Factory{"wordcount": cluster.Simple(endlessWordCount)}
 	n, err := cluster.Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

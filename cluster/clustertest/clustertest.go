@@ -3,7 +3,7 @@
 // on loopback, with short failure-detection timers. Kill a node abruptly to
 // test recovery, and restart it under the same name.
 //
-//	c := clustertest.New(t, 3, map[string]cluster.Factory{"wc": buildWordCount})
+//	c := clustertest.New(t, 3, map[string]cluster.Factory{"wc": cluster.Simple(buildWordCount)})
 //	c.Node(0).Submit("wc", "wc", nil)
 //	c.Kill(1)
 package clustertest

@@ -155,9 +155,10 @@ type Peer struct {
 // concurrent use.
 type Fetch func(ctx context.Context, peer Peer, digest string) ([]byte, error)
 
-// HTTPFetch fetches tarballs from the peers' HTTP API
-// (GET http://<Addr>/api/v1/resources/<digest>) with c, reading at most
-// MaxSize+1 bytes.
+// HTTPFetch fetches tarballs with c as GET
+// http://<Addr>/api/v1/resources/<digest>, reading at most MaxSize+1
+// bytes (c may carry the request over any connection: cluster's dials the
+// peer's transport).
 func HTTPFetch(c *http.Client) Fetch {
 	return func(ctx context.Context, peer Peer, digest string) ([]byte, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+peer.Addr+"/api/v1/resources/"+digest, nil)

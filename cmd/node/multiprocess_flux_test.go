@@ -30,9 +30,12 @@ func TestMultiProcessPythonYAMLSubmit(t *testing.T) {
 		t.Fatalf("copy resources: %v %s", err, out)
 	}
 	output := filepath.Join(dir, "counts.txt")
-	yaml := pyWordCountYAML(output)
+	yaml, err := os.ReadFile("../../nodecmd/testdata/py-wordcount.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
 	file := filepath.Join(dir, "topology.yaml")
-	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+	if err := os.WriteFile(file, yaml, 0o644); err != nil {
 		t.Fatal(err)
 	}
 
@@ -42,7 +45,7 @@ func TestMultiProcessPythonYAMLSubmit(t *testing.T) {
 	procs := c.procs
 	c.waitAlive(2)
 	var stdout, stderr strings.Builder
-	if code := run(context.Background(), []string{"submit", file, "--addr", procs[1].api, "--resources", resources}, &stdout, &stderr); code != 0 {
+	if code := run(context.Background(), []string{"submit", file, "--addr", procs[1].api, "--resources", resources, "--set", "test.output=" + output}, &stdout, &stderr); code != 0 {
 		t.Fatalf("submit: exit %d: %s", code, stderr.String())
 	}
 	if want := "submitted topology (" + file + ")\n"; stdout.String() != want { // named after the file

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/squall-streams/squall/cluster"
-	"github.com/squall-streams/squall/examples/wordcount/wordcount"
 	"github.com/squall-streams/squall/internal/poll"
 	"github.com/squall-streams/squall/kafka/kafkatest"
+	"github.com/squall-streams/squall/topologies/wordcount"
 )
 
 // spoutAcked sums the acked trees of a topology's spouts over the cluster.

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/squall-streams/squall/examples/wordcount/wordcount"
 	"github.com/squall-streams/squall/internal/poll"
+	"github.com/squall-streams/squall/topologies/wordcount"
 )
 
 // TestMultiProcessRebalance runs the word count on two node processes,

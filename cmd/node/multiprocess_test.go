@@ -17,8 +17,8 @@ import (
 
 	"github.com/squall-streams/squall/cluster"
 	"github.com/squall-streams/squall/cluster/clustertest"
-	"github.com/squall-streams/squall/examples/wordcount/wordcount"
 	"github.com/squall-streams/squall/internal/poll"
+	"github.com/squall-streams/squall/topologies/wordcount"
 )
 
 // proc is one node process.

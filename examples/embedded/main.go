@@ -85,7 +85,7 @@ func run(name, bind, httpAddr, join, key string) error {
 	if join != "" {
 		cfg.Join = strings.Split(join, ",")
 	}
-	cfg.Topologies = map[string]cluster.Factory{"heartbeat": heartbeat}
+	cfg.Topologies = map[string]cluster.Factory{"heartbeat": cluster.Simple(heartbeat)}
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	node, err := cluster.Start(ctx, cfg)
 	if err != nil {

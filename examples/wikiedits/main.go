@@ -21,8 +21,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/squall-streams/squall/examples/wikiedits/wikiedits"
 	"github.com/squall-streams/squall/local"
+	"github.com/squall-streams/squall/topologies/wikiedits"
 	"github.com/squall-streams/squall/topology"
 )
 

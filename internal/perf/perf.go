@@ -17,9 +17,9 @@ import (
 	"time"
 
 	"github.com/squall-streams/squall/actors"
-	"github.com/squall-streams/squall/examples/wordcount/wordcount"
 	"github.com/squall-streams/squall/local"
 	"github.com/squall-streams/squall/supervisor"
+	"github.com/squall-streams/squall/topologies/wordcount"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -191,31 +191,6 @@ func (b *SplitBolt) Execute(t topology.Tuple) {
 
 func (b *SplitBolt) Cleanup() error { return nil }
 
-// CountBolt counts words and counts what it executed.
-type CountBolt struct {
-	out    topology.OutputCollector
-	counts map[string]int64
-	seen   *atomic.Int64
-	n      int64
-}
-
-func (b *CountBolt) Prepare(_ context.Context, _ *topology.Context, c topology.OutputCollector) error {
-	b.out = c
-	b.counts = map[string]int64{}
-	return nil
-}
-
-func (b *CountBolt) Execute(t topology.Tuple) {
-	b.counts[t.Values()[0].(string)]++
-	b.out.Ack(t)
-	b.n++
-	if b.n&255 == 0 {
-		b.seen.Add(256)
-	}
-}
-
-func (b *CountBolt) Cleanup() error { return nil }
-
 // Build returns the topology of spec and the counter its sink bolt advances.
 func Build(spec Spec) (*topology.Topology, *atomic.Int64, error) {
 	spouts, bolts := max(spec.Spouts, 1), max(spec.Bolts, 1)
@@ -246,7 +221,7 @@ func Build(spec Spec) (*topology.Topology, *atomic.Int64, error) {
 		lines := wordcount.GenerateLines(20000, 7)
 		b.SetSpout("spout", func() topology.Spout { return &FileReadSpout{pacer: pacer{ack: spec.Acking, rate: rate}, lines: lines} }, spouts).Output("sentence")
 		b.SetBolt("split", func() topology.Bolt { return &SplitBolt{} }, bolts).LocalOrShuffleGrouping("spout").Output("word")
-		b.SetBolt("count", func() topology.Bolt { return &CountBolt{seen: seen} }, bolts).FieldsGrouping("split", "word")
+		b.SetBolt("count", func() topology.Bolt { return &wordcount.CountBolt{Executed: seen} }, bolts).FieldsGrouping("split", "word")
 	default:
 		return nil, nil, fmt.Errorf("unknown workload %q", spec.Workload)
 	}

@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -167,112 +166,29 @@ func DeleteTopic(t testing.TB, brokers []string, name string) {
 }
 
 // Produce writes n records to topic, record i being gen(i), and waits until
-// the broker confirmed every one. It uses an idempotent producer waiting for
-// all replicas, like the Kafka bolt.
+// the broker confirmed every one (kafka.Produce: an idempotent producer
+// waiting for all replicas, like the Kafka bolt).
 func Produce(t testing.TB, brokers []string, topic string, n int, gen func(i int) (key, value []byte)) {
 	t.Helper()
-	c := Config()
-	c.Producer.Idempotent = true
-	c.Producer.RequiredAcks = sarama.WaitForAll
-	c.Net.MaxOpenRequests = 1
-	c.Producer.Retry.Max = 10
-	c.Producer.Return.Successes = true
-	c.Producer.Flush.Messages = 1000
-	c.Producer.Flush.Frequency = 5 * time.Millisecond
-	p, err := sarama.NewAsyncProducer(brokers, c)
-	if err != nil {
-		t.Fatalf("kafkatest: producer: %v", err)
-	}
-	var wg sync.WaitGroup
-	var firstErr error
-	var errCount int
-	wg.Go(func() {
-		succ, errs := p.Successes(), p.Errors()
-		for got := 0; got < n; got++ {
-			select {
-			case <-succ:
-			case e := <-errs:
-				errCount++
-				if firstErr == nil {
-					firstErr = e.Err
-				}
-			}
-		}
-	})
-	for i := range n {
+	recs := make([]kafka.Record, n)
+	for i := range recs {
 		key, value := gen(i)
-		m := &sarama.ProducerMessage{Topic: topic}
-		if key != nil {
-			m.Key = sarama.ByteEncoder(key)
-		}
-		if value != nil {
-			m.Value = sarama.ByteEncoder(value)
-		}
-		p.Input() <- m
+		recs[i] = kafka.Record{Topic: topic, Key: key, Value: value}
 	}
-	wg.Wait()
-	if err := p.Close(); err != nil && firstErr == nil {
-		firstErr = err
-	}
-	if firstErr != nil {
-		t.Fatalf("kafkatest: produce to %q: %d of %d failed: %v", topic, errCount, n, firstErr)
+	if err := kafka.Produce(context.Background(), brokers, recs); err != nil {
+		t.Fatalf("kafkatest: produce %d records to %q: %v", n, topic, err)
 	}
 }
 
-// ReadAll reads every record of topic up to its end when called.
+// ReadAll reads every record of topic up to its end when called
+// (kafka.ReadTopic), failing the test when that takes over 2 minutes.
 func ReadAll(t testing.TB, brokers []string, topic string) []kafka.Record {
 	t.Helper()
-	client, err := sarama.NewClient(brokers, Config())
-	if err != nil {
-		t.Fatalf("kafkatest: connect: %v", err)
-	}
-	defer client.Close()
-	consumer, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer consumer.Close()
-	parts, err := client.Partitions(topic)
-	if err != nil {
-		t.Fatalf("kafkatest: partitions of %q: %v", topic, err)
-	}
-	var out []kafka.Record
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	for _, p := range parts {
-		end, err := client.GetOffset(topic, p, sarama.OffsetNewest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		start, err := client.GetOffset(topic, p, sarama.OffsetOldest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if start >= end {
-			continue
-		}
-		pc, err := consumer.ConsumePartition(topic, p, start)
-		if err != nil {
-			t.Fatalf("kafkatest: read %s/%d: %v", topic, p, err)
-		}
-		for done := false; !done; {
-			select {
-			case m := <-pc.Messages():
-				r := kafka.Record{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value, Timestamp: m.Timestamp}
-				for _, h := range m.Headers {
-					r.Headers = append(r.Headers, kafka.Header{Key: string(h.Key), Value: h.Value})
-				}
-				out = append(out, r)
-				done = m.Offset >= end-1
-			case err := <-pc.Errors():
-				t.Fatalf("kafkatest: read %s/%d: %v", topic, p, err)
-			case <-ctx.Done():
-				t.Fatalf("kafkatest: read %s/%d: only got to %d of %d", topic, p, len(out), end)
-			}
-		}
-		pc.AsyncClose()
-		for range pc.Messages() {
-		}
+	out, err := kafka.ReadTopic(ctx, brokers, topic)
+	if err != nil {
+		t.Fatalf("kafkatest: %v", err)
 	}
 	return out
 }

@@ -1,0 +1,237 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/squall-streams/squall/actors"
+	"github.com/squall-streams/squall/ui"
+)
+
+// ComponentStats are a component's counts summed over its tasks (all
+// time), as `node list` shows them.
+type ComponentStats struct {
+	Component string `json:"component"`
+	Kind      string `json:"kind"`
+	Tasks     int    `json:"tasks"`
+	Emitted   int64  `json:"emitted"`
+	Acked     int64  `json:"acked"`
+	Failed    int64  `json:"failed"`
+	Executed  int64  `json:"executed"`
+	Errors    int64  `json:"errors"`
+	Restarts  int64  `json:"restarts"`
+	LastError string `json:"last_error,omitempty"`
+	// Complete latency quantiles of spouts' trees: the worst task's.
+	CompleteP50Ms float64 `json:"complete_latency_p50_ms,omitempty"`
+	CompleteP99Ms float64 `json:"complete_latency_p99_ms,omitempty"`
+}
+
+// LocalTopology is what one node runs of a topology.
+type LocalTopology struct {
+	Name     string  `json:"name"`
+	Node     string  `json:"node"`
+	Tasks    []int32 `json:"tasks"`
+	InFlight int64   `json:"in_flight"`
+	// TaskStats are every task's statistics, windowed (Storm's REST API
+	// sums them over the nodes).
+	TaskStats []TaskInfo `json:"task_stats"`
+	// Epoch numbers the placement the node applied (every node computes
+	// the same epoch for the same placement): Rebalance waits for it.
+	Epoch uint64 `json:"epoch"`
+}
+
+// TopologyInfo is a topology as `node list --json` shows it: its status and
+// its components' counts summed over the nodes that answered.
+type TopologyInfo struct {
+	Name            string            `json:"name"`
+	Kind            string            `json:"kind"`
+	Status          string            `json:"status"` // ACTIVE, INACTIVE, KILLED
+	Version         uint64            `json:"version"`
+	SubmittedUnixMs int64             `json:"submitted_unix_ms"`
+	Conf            map[string]string `json:"conf,omitempty"`
+	InFlight        int64             `json:"in_flight"`
+	Spouts          []ComponentStats  `json:"spouts"`
+	Bolts           []ComponentStats  `json:"bolts"`
+}
+
+// SubmitRequest is the body of POST /api/v1/topologies.
+type SubmitRequest struct {
+	Name string            `json:"name"`
+	Kind string            `json:"kind"`
+	Conf map[string]string `json:"conf,omitempty"`
+	// Resources is a gzipped tar of the topology's resources directory
+	// (see TarGz), shipped to every node that runs it.
+	Resources []byte `json:"resources,omitempty"`
+}
+
+// MemberInfo describes a cluster member.
+type MemberInfo struct {
+	Name       string `json:"name"`
+	GossipAddr string `json:"gossip_addr"`
+	RemoteAddr string `json:"remote_addr"`
+	HTTPAddr   string `json:"http_addr"`
+	Status     string `json:"status"` // alive, suspect, dead
+	Tasks      int    `json:"tasks"`
+	BootID     string `json:"boot_id"`
+}
+
+// Config configures the API.
+type Config struct {
+	// AdminToken, when set, is the bearer token the mutating routes
+	// require (401 without credentials, 403 with others).
+	AdminToken string
+	// MaxSubmitBytes bounds the body of a submit, which carries the
+	// resources tarball; 0 means 128 MiB.
+	MaxSubmitBytes int64
+}
+
+// Handler is a ServeMux with Register's routes.
+func Handler(b Backend, cfg Config) http.Handler {
+	mux := http.NewServeMux()
+	Register(mux, b, cfg)
+	return mux
+}
+
+// Register adds to mux the node's web UI at /, Storm UI's REST API (see
+// stormapi.go: cluster/summary, supervisor/summary, topology/summary,
+// topology/{id}, topology/{id}/component/{c}, and POST activate,
+// deactivate, kill/{wait}, rebalance/{wait}) and squall's own routes:
+//
+//	GET  /api/v1/members                       cluster members (any node)
+//	GET  /api/v1/topologies                    topologies with counts over all nodes
+//	POST /api/v1/topologies                    submit {name, kind, conf}
+//	GET  /api/v1/local/topologies              what this node runs
+//	GET  /metrics                              Prometheus: this node's tasks, Go runtime
+func Register(mux *http.ServeMux, b Backend, cfg Config) {
+	s := server{b: b}
+	maxSubmit := cfg.MaxSubmitBytes
+	if maxSubmit <= 0 {
+		maxSubmit = 128 << 20
+	}
+	admin := requireToken(cfg.AdminToken)
+	s.stormRoutes(mux, admin)
+	mux.HandleFunc("GET /api/v1/members", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, b.Members())
+	})
+	mux.HandleFunc("GET /api/v1/local/topologies", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, b.LocalTopologies())
+	})
+	mux.HandleFunc("GET /api/v1/topologies", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, Topologies(r.Context(), b))
+	})
+	mux.Handle("GET /metrics", metricsHandler(b))
+	mux.Handle("GET /", ui.Handler())
+	mux.HandleFunc("POST /api/v1/topologies", admin(func(w http.ResponseWriter, r *http.Request) {
+		var req SubmitRequest
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxSubmit)).Decode(&req); err != nil {
+			writeErr(w, http.StatusBadRequest, fmt.Errorf("bad request body: %w", err))
+			return
+		}
+		if err := b.Submit(req); err != nil {
+			writeErr(w, statusOf(err), err)
+			return
+		}
+		writeJSON(w, http.StatusAccepted, map[string]string{"status": "submitted", "name": req.Name})
+	}))
+}
+
+// server holds what the routes' handlers share.
+type server struct{ b Backend }
+
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, ErrTopologyNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, ErrTopologyExists):
+		return http.StatusConflict
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout
+	default:
+		return http.StatusBadRequest
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeErr(w http.ResponseWriter, code int, err error) {
+	writeJSON(w, code, map[string]string{"error": err.Error()})
+}
+
+// Error answers with code and the API's error body, {"error": err}: for
+// routes served beside the API.
+func Error(w http.ResponseWriter, code int, err error) { writeErr(w, code, err) }
+
+// Topologies lists the cluster's topologies with counts summed over nodes.
+func Topologies(ctx context.Context, b Backend) []TopologyInfo {
+	local := b.ClusterLocalTopologies(ctx)
+	var out []TopologyInfo
+	for _, s := range b.Specs() {
+		ti := TopologyInfo{Name: s.Name, Kind: s.Kind, Version: s.Version, SubmittedUnixMs: s.SubmittedUnixMs, Conf: s.Conf, Status: status(s)}
+		var tasks []TaskInfo
+		for _, lts := range local {
+			for _, lt := range lts {
+				if lt.Name == s.Name {
+					ti.InFlight += lt.InFlight
+					tasks = append(tasks, lt.TaskStats...)
+				}
+			}
+		}
+		for _, c := range ComponentTotals(tasks) {
+			if c.Kind == "spout" {
+				ti.Spouts = append(ti.Spouts, c)
+			} else {
+				ti.Bolts = append(ti.Bolts, c)
+			}
+		}
+		out = append(out, ti)
+	}
+	return out
+}
+
+// ComponentTotals sums tasks' all-time counts per spout and bolt
+// component, in component order.
+func ComponentTotals(tasks []TaskInfo) []ComponentStats {
+	comps := byComponent(tasks)
+	out := make([]ComponentStats, 0, len(comps))
+	for _, name := range sortedKeys(comps) {
+		ts := comps[name]
+		all, _ := sum(ts, len(actors.Windows)-1) // actors.Windows ends with all time
+		c := ComponentStats{Component: name, Kind: ts[0].Kind, Tasks: len(ts),
+			Emitted: all.Emitted, Acked: all.Acked, Failed: all.Failed, Executed: all.Executed}
+		for _, t := range ts {
+			c.Errors += t.Errors
+			c.Restarts += t.Restarts
+			if t.LastError != "" {
+				c.LastError = t.LastError
+			}
+			c.CompleteP50Ms = max(c.CompleteP50Ms, t.CompleteP50Ms)
+			c.CompleteP99Ms = max(c.CompleteP99Ms, t.CompleteP99Ms)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// JSON answers with code and v as the API encodes it: for routes served
+// beside the API (the node-to-node calls).
+func JSON(w http.ResponseWriter, code int, v any) { writeJSON(w, code, v) }

@@ -1,0 +1,719 @@
+package api
+
+import (
+	"cmp"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/squall-streams/squall/actors"
+	"github.com/squall-streams/squall/messages"
+	"github.com/squall-streams/squall/topology"
+)
+
+// Storm UI's REST API (/api/v1/...), with Storm's routes and field names so
+// tools written for Storm read squall; squall-only data are extra fields.
+// Every node answers for the whole cluster: its Backend reads the other
+// nodes' /api/v1/local/topologies (ClusterLocalTopologies) and the pages
+// sum them.
+
+// TaskInfo is one task's statistics as its node reports them.
+type TaskInfo struct {
+	Task          int32  `json:"task"`
+	Component     string `json:"component"`
+	Kind          string `json:"kind"` // spout, bolt or tracker
+	Node          string `json:"node"`
+	Host          string `json:"host"`
+	Port          int    `json:"port"`
+	StartedUnixMs int64  `json:"started_unix_ms"`
+	Restarts      int64  `json:"restarts"`
+	Errors        int64  `json:"errors"`
+	LastError     string `json:"last_error,omitempty"`
+	LastErrorMs   int64  `json:"last_error_unix_ms,omitempty"`
+	Pending       int64  `json:"pending"`
+	// CompleteP50Ms and CompleteP99Ms are a spout task's complete latency
+	// quantiles (all time).
+	CompleteP50Ms float64 `json:"complete_latency_p50_ms,omitempty"`
+	CompleteP99Ms float64 `json:"complete_latency_p99_ms,omitempty"`
+	// Windows are the counts over each of actors.Windows, in that order.
+	Windows []actors.Counts `json:"windows"`
+	Edges   []EdgeInfo      `json:"edges,omitempty"`
+	Gauges  []GaugeInfo     `json:"gauges,omitempty"`
+}
+
+// EdgeInfo counts the tuples a task sent on a stream to a component.
+type EdgeInfo struct {
+	Stream      string `json:"stream"`
+	Target      string `json:"target"`
+	Transferred int64  `json:"transferred"`
+}
+
+// GaugeInfo is a value a component reports (a Kafka spout's lag).
+type GaugeInfo struct {
+	Name   string            `json:"name"`
+	Labels map[string]string `json:"labels,omitempty"`
+	Value  float64           `json:"value"`
+}
+
+// NewTaskInfo reads one task's statistics: a task of t on the node called
+// node, whose tasks run at host and port.
+func NewTaskInfo(t *topology.Topology, s *actors.TaskStats, node, host string, port int) TaskInfo {
+	ti := TaskInfo{
+		Task: int32(s.Task), Component: string(s.Component), Kind: ComponentKind(t, s.Component), Node: node, Host: host, Port: port,
+		Restarts: s.Restarts.Load(), Errors: s.Errors.Load(), Pending: s.Pending.Load(),
+	}
+	if st := s.Started(); !st.IsZero() {
+		ti.StartedUnixMs = st.UnixMilli()
+	}
+	if le := s.LastError(); le != nil {
+		ti.LastError, ti.LastErrorMs = le.Err, le.Time.UnixMilli()
+	}
+	if h := &s.CompleteLatency; h.Count() > 0 {
+		ti.CompleteP50Ms, ti.CompleteP99Ms = ms(h.Quantile(0.5)), ms(h.Quantile(0.99))
+	}
+	for _, d := range actors.Windows {
+		ti.Windows = append(ti.Windows, s.Window(d))
+	}
+	for _, e := range s.Edges() {
+		ti.Edges = append(ti.Edges, EdgeInfo{Stream: string(e.Stream), Target: string(e.Consumer), Transferred: e.Transferred})
+	}
+	for _, g := range s.Gauges() {
+		ti.Gauges = append(ti.Gauges, GaugeInfo{Name: g.Name, Labels: g.Labels, Value: g.Value})
+	}
+	return ti
+}
+
+// NodeInfo is what GET /api/v1/local/node reports about the answering node.
+type NodeInfo struct {
+	Name          string `json:"name"`
+	StartedUnixMs int64  `json:"started_unix_ms"`
+	Version       string `json:"version"`
+}
+
+// Version is squall's version: the module version the binary was built
+// from, or "devel".
+func Version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v := bi.Main.Version; v != "" && v != "(devel)" {
+			return v
+		}
+	}
+	return "devel"
+}
+
+// stormRoutes adds Storm UI's REST API to mux; admin wraps mutating routes.
+func (s server) stormRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) http.HandlerFunc) {
+	mux.HandleFunc("GET /api/v1/local/node", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.b.NodeInfo())
+	})
+	mux.HandleFunc("GET /api/v1/cluster/summary", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.clusterSummary())
+	})
+	mux.HandleFunc("GET /api/v1/supervisor/summary", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"supervisors": s.supervisorSummary(r.Context())})
+	})
+	mux.HandleFunc("GET /api/v1/topology/summary", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"topologies": s.topologySummary(r.Context())})
+	})
+	mux.HandleFunc("GET /api/v1/topology/{id}", func(w http.ResponseWriter, r *http.Request) {
+		win, err := parseWindow(r.URL.Query().Get("window"))
+		if err != nil {
+			writeErr(w, http.StatusBadRequest, err)
+			return
+		}
+		page, err := s.topologyPage(r.Context(), r.PathValue("id"), win)
+		if err != nil {
+			writeErr(w, statusOf(err), err)
+			return
+		}
+		writeJSON(w, http.StatusOK, page)
+	})
+	mux.HandleFunc("GET /api/v1/topology/{id}/component/{component}", func(w http.ResponseWriter, r *http.Request) {
+		win, err := parseWindow(r.URL.Query().Get("window"))
+		if err != nil {
+			writeErr(w, http.StatusBadRequest, err)
+			return
+		}
+		page, err := s.componentPage(r.Context(), r.PathValue("id"), r.PathValue("component"), win)
+		if err != nil {
+			writeErr(w, statusOf(err), err)
+			return
+		}
+		writeJSON(w, http.StatusOK, page)
+	})
+	op := func(name string, fn func(r *http.Request, spec *messages.TopologySpec, wait time.Duration) (any, error)) http.HandlerFunc {
+		return admin(func(w http.ResponseWriter, r *http.Request) {
+			spec, err := s.specByID(r.PathValue("id"))
+			if err != nil {
+				writeErr(w, statusOf(err), err)
+				return
+			}
+			wait := 30 * time.Second
+			if s := r.PathValue("wait"); s != "" {
+				secs, perr := strconv.Atoi(s)
+				if perr != nil || secs < 0 {
+					writeErr(w, http.StatusBadRequest, fmt.Errorf("wait %q: want whole seconds", s))
+					return
+				}
+				wait = time.Duration(secs) * time.Second
+			}
+			extra, err := fn(r, spec, wait)
+			if err != nil {
+				writeErr(w, statusOf(err), err)
+				return
+			}
+			resp := map[string]any{"topologyOperation": name, "topologyId": TopologyID(spec), "status": "success"}
+			if extra != nil {
+				resp["squall"] = extra
+			}
+			writeJSON(w, http.StatusOK, resp)
+		})
+	}
+	activate := op("activate", func(_ *http.Request, spec *messages.TopologySpec, _ time.Duration) (any, error) {
+		return nil, s.b.Activate(spec.Name)
+	})
+	deactivate := op("deactivate", func(_ *http.Request, spec *messages.TopologySpec, _ time.Duration) (any, error) {
+		return nil, s.b.Deactivate(spec.Name)
+	})
+	kill := op("kill", func(r *http.Request, spec *messages.TopologySpec, wait time.Duration) (any, error) {
+		return nil, s.b.Kill(r.Context(), spec.Name, wait)
+	})
+	rebalance := op("rebalance", func(r *http.Request, spec *messages.TopologySpec, wait time.Duration) (any, error) {
+		var body struct {
+			RebalanceOptions struct {
+				NumWorkers int            `json:"numWorkers"`
+				Executors  map[string]int `json:"executors"`
+			} `json:"rebalanceOptions"`
+		}
+		if r.ContentLength != 0 {
+			if err := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20)).Decode(&body); err != nil {
+				return nil, fmt.Errorf("%w: rebalance body: %v", errBadRequest, err)
+			}
+		}
+		return s.b.Rebalance(r.Context(), spec.Name, body.RebalanceOptions.Executors, wait)
+	})
+	mux.HandleFunc("POST /api/v1/topology/{id}/activate", activate)
+	mux.HandleFunc("POST /api/v1/topology/{id}/deactivate", deactivate)
+	mux.HandleFunc("POST /api/v1/topology/{id}/kill", kill)
+	mux.HandleFunc("POST /api/v1/topology/{id}/kill/{wait}", kill)
+	mux.HandleFunc("POST /api/v1/topology/{id}/rebalance", rebalance)
+	mux.HandleFunc("POST /api/v1/topology/{id}/rebalance/{wait}", rebalance)
+}
+
+var errBadRequest = errors.New("bad request")
+
+// ComponentKind is "spout", "bolt", or "tracker" for the tracker tasks
+// (which belong to no component of t), as the API and metrics name them.
+func ComponentKind(t *topology.Topology, id topology.ComponentID) string {
+	switch c := t.Component(id); {
+	case c == nil:
+		return "tracker"
+	case c.Kind == topology.KindSpout:
+		return "spout"
+	default:
+		return "bolt"
+	}
+}
+
+// requireToken wraps a mutating handler: with a token configured, a
+// request without credentials gets 401 and one with the wrong token 403.
+func requireToken(token string) func(http.HandlerFunc) http.HandlerFunc {
+	return func(h http.HandlerFunc) http.HandlerFunc {
+		if token == "" {
+			return h
+		}
+		return func(w http.ResponseWriter, r *http.Request) {
+			auth := r.Header.Get("Authorization")
+			if auth == "" {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="squall"`)
+				writeErr(w, http.StatusUnauthorized, errors.New("this route needs the admin token: Authorization: Bearer <token>"))
+				return
+			}
+			got, ok := strings.CutPrefix(auth, "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+				writeErr(w, http.StatusForbidden, errors.New("wrong admin token"))
+				return
+			}
+			h(w, r)
+		}
+	}
+}
+
+// window is a Storm UI window: "600", "10800", "86400" or ":all-time".
+type window struct {
+	index int // into actors.Windows
+	d     time.Duration
+}
+
+func parseWindow(s string) (window, error) {
+	if s == "" || s == ":all-time" || s == "all-time" {
+		s = "0"
+	}
+	secs, err := strconv.Atoi(s)
+	if err == nil {
+		for i, d := range actors.Windows {
+			if d == time.Duration(secs)*time.Second {
+				return window{index: i, d: d}, nil
+			}
+		}
+	}
+	return window{}, fmt.Errorf("%w: window %q: want 600, 10800, 86400 or :all-time", errBadRequest, s)
+}
+
+func (w window) String() string {
+	if w.d == 0 {
+		return ":all-time"
+	}
+	return strconv.Itoa(int(w.d / time.Second))
+}
+
+func (w window) pretty() string {
+	if w.d == 0 {
+		return "All time"
+	}
+	return prettyDuration(w.d)
+}
+
+// prettyDuration formats like Storm's UI: "10m 0s", "3h 0m 0s", "1d 0h 0m 0s".
+func prettyDuration(d time.Duration) string {
+	s := int64(d / time.Second)
+	days, h, m, sec := s/86400, s/3600%24, s/60%60, s%60
+	switch {
+	case days > 0:
+		return fmt.Sprintf("%dd %dh %dm %ds", days, h, m, sec)
+	case h > 0:
+		return fmt.Sprintf("%dh %dm %ds", h, m, sec)
+	case m > 0:
+		return fmt.Sprintf("%dm %ds", m, sec)
+	default:
+		return fmt.Sprintf("%ds", sec)
+	}
+}
+
+// TopologyID is a deployment's id, as Storm names them: "<name>-<submit time>".
+func TopologyID(s *messages.TopologySpec) string {
+	return fmt.Sprintf("%s-%d", s.Name, s.SubmittedUnixMs)
+}
+
+// specByID finds a live topology by its id or its name.
+func (s server) specByID(id string) (*messages.TopologySpec, error) {
+	for _, spec := range s.b.Specs() {
+		if !spec.Killed && (spec.Name == id || TopologyID(spec) == id) {
+			return spec, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %q", ErrTopologyNotFound, id)
+}
+
+// clusterTasks gathers every live node's tasks of the topology called name
+// (leaving out reports with another number of windows) and sums its trees
+// in flight.
+func (s server) clusterTasks(ctx context.Context, name string) (tasks []TaskInfo, inFlight int64) {
+	for _, lts := range s.b.ClusterLocalTopologies(ctx) {
+		for _, lt := range lts {
+			if lt.Name != name {
+				continue
+			}
+			inFlight += lt.InFlight
+			for _, ti := range lt.TaskStats {
+				if len(ti.Windows) == len(actors.Windows) {
+					tasks = append(tasks, ti)
+				}
+			}
+		}
+	}
+	slices.SortFunc(tasks, func(a, b TaskInfo) int { return cmp.Compare(a.Task, b.Task) })
+	return tasks, inFlight
+}
+
+func (s server) clusterSummary() map[string]any {
+	ms := s.b.Members()
+	alive, used, tasks := 0, 0, 0
+	for _, m := range ms {
+		if m.Status != "dead" {
+			alive++
+		}
+		if m.Tasks > 0 {
+			used++
+		}
+		tasks += m.Tasks
+	}
+	tops := 0
+	for _, spec := range s.b.Specs() {
+		if !spec.Killed {
+			tops++
+		}
+	}
+	return map[string]any{
+		"stormVersion": "squall " + Version(), "squallVersion": Version(),
+		"supervisors": alive, "topologies": tops,
+		// A node is one worker slot: it runs a share of every topology.
+		"slotsTotal": alive, "slotsUsed": used, "slotsFree": alive - used,
+		"executorsTotal": tasks, "tasksTotal": tasks,
+	}
+}
+
+func (s server) supervisorSummary(ctx context.Context) []map[string]any {
+	infos := s.b.ClusterNodeInfo(ctx)
+	var out []map[string]any
+	for _, m := range s.b.Members() {
+		host, _, _ := net.SplitHostPort(m.GossipAddr)
+		row := map[string]any{
+			"id": m.Name, "host": host, "status": m.Status, "tasks": m.Tasks,
+			"slotsTotal": 1, "slotsUsed": min(m.Tasks, 1),
+			"gossipAddr": m.GossipAddr, "httpAddr": m.HTTPAddr, "remoteAddr": m.RemoteAddr, "bootId": m.BootID,
+			"uptime": "", "uptimeSeconds": 0,
+		}
+		if info := infos[m.Name]; info.StartedUnixMs > 0 {
+			up := time.Since(time.UnixMilli(info.StartedUnixMs))
+			row["uptime"], row["uptimeSeconds"], row["version"] = prettyDuration(up), int64(up/time.Second), info.Version
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+func status(s *messages.TopologySpec) string {
+	switch {
+	case s.Killed:
+		return "KILLED"
+	case !s.Active:
+		return "INACTIVE"
+	}
+	return "ACTIVE"
+}
+
+func (s server) topologySummary(ctx context.Context) []map[string]any {
+	local := s.b.ClusterLocalTopologies(ctx)
+	out := []map[string]any{}
+	for _, spec := range s.b.Specs() {
+		if spec.Killed {
+			continue
+		}
+		tasks, workers := 0, 0
+		for _, lts := range local {
+			for _, lt := range lts {
+				if lt.Name == spec.Name && len(lt.Tasks) > 0 {
+					workers++
+					tasks += len(lt.Tasks)
+				}
+			}
+		}
+		up := time.Since(time.UnixMilli(spec.SubmittedUnixMs))
+		out = append(out, map[string]any{
+			"id": TopologyID(spec), "name": spec.Name, "status": status(spec), "kind": spec.Kind,
+			"uptime": prettyDuration(up), "uptimeSeconds": int64(up / time.Second),
+			"tasksTotal": tasks, "executorsTotal": tasks, "workersTotal": workers,
+			"owner": "", "schedulerInfo": "",
+		})
+	}
+	return out
+}
+
+// millis formats a latency as Storm does: milliseconds, 3 decimals.
+func millis(d time.Duration) string { return fmt.Sprintf("%.3f", float64(d)/1e6) }
+
+// countFields are Storm's fields for counts of one kind of component
+// ("spout" or "bolt"); capacity is the bolt's (the largest of its tasks').
+func countFields(kind string, c actors.Counts, capacity float64) map[string]any {
+	row := map[string]any{"emitted": c.Emitted, "transferred": c.Transferred, "acked": c.Acked, "failed": c.Failed}
+	if kind == "spout" {
+		row["completeLatency"] = millis(c.CompleteLatency())
+		row["timedOut"] = c.TimedOut
+	} else {
+		row["executed"] = c.Executed
+		row["executeLatency"] = millis(c.ExecuteLatency())
+		row["processLatency"] = millis(c.ProcessLatency())
+		row["capacity"] = fmt.Sprintf("%.3f", capacity)
+	}
+	return row
+}
+
+// sum adds up the tasks' counts over window w; maxCap is the largest
+// capacity among them (Storm shows a component's busiest executor).
+// A task whose report lacks window w (a peer of another version) adds nothing.
+func sum(tasks []TaskInfo, w int) (total actors.Counts, maxCap float64) {
+	for _, t := range tasks {
+		if w >= len(t.Windows) {
+			continue
+		}
+		c := t.Windows[w]
+		total = total.Plus(c)
+		maxCap = max(maxCap, c.Capacity())
+	}
+	return total, maxCap
+}
+
+// componentRow is a component's row of the topology page for one window.
+func componentRow(kind string, tasks []TaskInfo, w int, maxTasks int) map[string]any {
+	total, maxCap := sum(tasks, w)
+	row := countFields(kind, total, maxCap)
+	var lastErr TaskInfo
+	for _, t := range tasks {
+		if t.LastErrorMs > lastErr.LastErrorMs {
+			lastErr = t
+		}
+	}
+	row["executors"], row["tasks"], row["maxTasks"] = len(tasks), len(tasks), maxTasks
+	row["lastError"], row["errorHost"], row["errorPort"] = lastErr.LastError, lastErr.Host, lastErr.Port
+	row["errorTime"], row["errorLapsedSecs"] = lastErr.LastErrorMs, lapsed(lastErr.LastErrorMs)
+	return row
+}
+
+func lapsed(unixMs int64) any {
+	if unixMs == 0 {
+		return nil
+	}
+	return int64(time.Since(time.UnixMilli(unixMs)) / time.Second)
+}
+
+// byComponent groups the spout and bolt tasks by component.
+func byComponent(tasks []TaskInfo) map[string][]TaskInfo {
+	m := map[string][]TaskInfo{}
+	for _, t := range tasks {
+		if t.Kind != "tracker" {
+			m[t.Component] = append(m[t.Component], t)
+		}
+	}
+	return m
+}
+
+// windowRows are a component's rows per window (Storm's spoutSummary or
+// boltStats).
+func windowRows(kind string, tasks []TaskInfo) []map[string]any {
+	var out []map[string]any
+	for i, d := range actors.Windows {
+		w := window{index: i, d: d}
+		total, maxCap := sum(tasks, i)
+		row := countFields(kind, total, maxCap)
+		row["window"], row["windowPretty"] = w.String(), w.pretty()
+		out = append(out, row)
+	}
+	return out
+}
+
+// topologyStats are Storm's topologyStats: per window, what every
+// component emitted and transferred, and the spouts' trees.
+func topologyStats(comps map[string][]TaskInfo) []map[string]any {
+	var spouts, all []TaskInfo
+	for _, tasks := range comps {
+		all = append(all, tasks...)
+		if len(tasks) > 0 && tasks[0].Kind == "spout" {
+			spouts = append(spouts, tasks...)
+		}
+	}
+	rows := windowRows("spout", spouts)
+	for i := range rows {
+		total, _ := sum(all, i)
+		rows[i]["emitted"], rows[i]["transferred"] = total.Emitted, total.Transferred
+	}
+	return rows
+}
+
+// describe returns a component's kind and its maximum number of tasks,
+// from this node's build of the topology when it has one, else from the
+// running tasks; ok is false for a component the topology does not have.
+func describe(t *topology.Topology, comps map[string][]TaskInfo, component string) (kind string, maxTasks int, ok bool) {
+	if t != nil {
+		if c := t.Component(topology.ComponentID(component)); c != nil {
+			return ComponentKind(t, c.ID), len(c.Tasks), true
+		}
+	}
+	if tasks := comps[component]; len(tasks) > 0 {
+		return tasks[0].Kind, len(tasks), true
+	}
+	return "", 0, false
+}
+
+func (s server) topologyPage(ctx context.Context, id string, win window) (map[string]any, error) {
+	spec, err := s.specByID(id)
+	if err != nil {
+		return nil, err
+	}
+	tasks, inFlight := s.clusterTasks(ctx, spec.Name)
+	t := s.b.Built(spec.Name)
+	comps := byComponent(tasks)
+	names := sortedKeys(comps)
+	if t != nil { // components with no running task still show
+		for _, c := range t.Components {
+			if _, ok := comps[string(c.ID)]; !ok {
+				names = append(names, string(c.ID))
+			}
+		}
+		slices.Sort(names)
+	}
+	spouts, bolts := []map[string]any{}, []map[string]any{}
+	for _, c := range names {
+		kind, maxTasks, _ := describe(t, comps, c)
+		row := componentRow(kind, comps[c], win.index, maxTasks)
+		if kind == "spout" {
+			row["spoutId"] = c
+			spouts = append(spouts, row)
+		} else {
+			row["boltId"] = c
+			bolts = append(bolts, row)
+		}
+	}
+	workers := map[string]bool{}
+	for _, ti := range tasks {
+		workers[ti.Node] = true
+	}
+	up := time.Since(time.UnixMilli(spec.SubmittedUnixMs))
+	conf := map[string]any{}
+	msgTimeout := any(nil)
+	if t != nil {
+		for k, v := range t.Config {
+			conf[k] = jsonValue(v)
+		}
+		msgTimeout = conf[topology.MessageTimeoutSecs]
+	} else {
+		for k, v := range spec.Conf {
+			conf[k] = v
+		}
+	}
+	return map[string]any{
+		"id": TopologyID(spec), "name": spec.Name, "status": status(spec), "kind": spec.Kind,
+		"uptime": prettyDuration(up), "uptimeSeconds": int64(up / time.Second),
+		"tasksTotal": len(tasks), "executorsTotal": len(tasks), "workersTotal": len(workers),
+		"msgTimeout": msgTimeout, "window": win.String(), "windowHint": win.pretty(),
+		"inFlight":      inFlight,
+		"topologyStats": topologyStats(comps),
+		"spouts":        spouts, "bolts": bolts,
+		"edges":         edges(t, tasks),
+		"configuration": conf,
+	}, nil
+}
+
+// jsonValue keeps a configuration value that JSON can carry, else its text.
+func jsonValue(v any) any {
+	switch v.(type) {
+	case string, bool, int, int32, int64, float64, nil:
+		return v
+	}
+	if _, err := json.Marshal(v); err == nil {
+		return v
+	}
+	return fmt.Sprint(v)
+}
+
+// edge is a subscription with the tuples sent on it (all time, summed over
+// the source's tasks): an edge of the UI's graph.
+type edge struct {
+	Source      string `json:"source"`
+	Stream      string `json:"stream"`
+	Target      string `json:"target"`
+	Grouping    string `json:"grouping,omitempty"`
+	Transferred int64  `json:"transferred"`
+}
+
+// edges are the topology's subscriptions, and what the tasks report
+// sending elsewhere (a node that could not build the topology still shows
+// what flows).
+func edges(t *topology.Topology, tasks []TaskInfo) []edge {
+	type key struct{ source, stream, target string }
+	counts := map[key]int64{}
+	for _, ti := range tasks {
+		for _, e := range ti.Edges {
+			counts[key{ti.Component, e.Stream, e.Target}] += e.Transferred
+		}
+	}
+	out := []edge{}
+	if t != nil {
+		for _, c := range t.Components {
+			for _, in := range c.Inputs {
+				k := key{string(in.Source), string(in.Stream), string(c.ID)}
+				out = append(out, edge{k.source, k.stream, k.target, groupingName(in.Grouping), counts[k]})
+				delete(counts, k)
+			}
+		}
+	}
+	for k, v := range counts {
+		out = append(out, edge{Source: k.source, Stream: k.stream, Target: k.target, Transferred: v})
+	}
+	slices.SortFunc(out, func(a, b edge) int {
+		return cmp.Or(cmp.Compare(a.Source, b.Source), cmp.Compare(a.Target, b.Target), cmp.Compare(a.Stream, b.Stream))
+	})
+	return out
+}
+
+func groupingName(g topology.Grouping) string {
+	if len(g.Fields) > 0 {
+		return g.Kind.String() + "(" + strings.Join(g.Fields, ",") + ")"
+	}
+	return g.Kind.String()
+}
+
+func (s server) componentPage(ctx context.Context, id, component string, win window) (map[string]any, error) {
+	spec, err := s.specByID(id)
+	if err != nil {
+		return nil, err
+	}
+	tasks, _ := s.clusterTasks(ctx, spec.Name)
+	comps := byComponent(tasks)
+	kind, maxTasks, ok := describe(s.b.Built(spec.Name), comps, component)
+	if !ok {
+		return nil, fmt.Errorf("%w: topology %q has no component %q", ErrTopologyNotFound, spec.Name, component)
+	}
+	mine := comps[component]
+	var execs, errs, gauges []map[string]any
+	output := map[string]int64{}
+	for _, ti := range mine {
+		c := ti.Windows[win.index]
+		row := countFields(kind, c, c.Capacity())
+		row["id"], row["task"], row["node"], row["host"], row["port"] = fmt.Sprintf("[%d-%d]", ti.Task, ti.Task), ti.Task, ti.Node, ti.Host, ti.Port
+		row["restarts"], row["errors"], row["pending"] = ti.Restarts, ti.Errors, ti.Pending
+		row["lastError"], row["errorTime"], row["workerLogLink"] = ti.LastError, ti.LastErrorMs, ""
+		row["uptime"], row["uptimeSeconds"] = "", 0
+		if ti.StartedUnixMs > 0 {
+			up := time.Since(time.UnixMilli(ti.StartedUnixMs))
+			row["uptime"], row["uptimeSeconds"] = prettyDuration(up), int64(up/time.Second)
+		}
+		execs = append(execs, row)
+		if ti.LastError != "" {
+			errs = append(errs, map[string]any{
+				"time": ti.LastErrorMs, "errorHost": ti.Host, "errorPort": ti.Port, "error": ti.LastError,
+				"errorLapsedSecs": lapsed(ti.LastErrorMs), "task": ti.Task, "node": ti.Node,
+			})
+		}
+		for _, g := range ti.Gauges {
+			gauges = append(gauges, map[string]any{"name": g.Name, "labels": g.Labels, "value": g.Value, "task": ti.Task})
+		}
+		for _, e := range ti.Edges {
+			output[e.Stream] += e.Transferred
+		}
+	}
+	slices.SortFunc(errs, func(a, b map[string]any) int { return cmp.Compare(b["time"].(int64), a["time"].(int64)) })
+	var outputStats []map[string]any
+	for _, s := range sortedKeys(output) {
+		outputStats = append(outputStats, map[string]any{"stream": s, "transferred": output[s]})
+	}
+	page := map[string]any{
+		"id": component, "name": spec.Name, "topologyId": TopologyID(spec), "topologyStatus": status(spec),
+		"componentType": kind, "executors": len(mine), "tasks": len(mine), "maxTasks": maxTasks,
+		"window": win.String(), "windowHint": win.pretty(),
+		"executorStats": orEmpty(execs), "componentErrors": orEmpty(errs), "gauges": orEmpty(gauges),
+		"outputStats": orEmpty(outputStats),
+	}
+	if kind == "spout" {
+		page["spoutSummary"] = windowRows(kind, mine)
+	} else {
+		page["boltStats"] = windowRows(kind, mine)
+	}
+	return page, nil
+}
+
+func orEmpty(s []map[string]any) []map[string]any {
+	if s == nil {
+		return []map[string]any{}
+	}
+	return s
+}

@@ -1,0 +1,19 @@
+// Package topohook holds the entry points into package topology that only
+// squall's runtime calls, so they stay out of the user API (grpc's
+// internal-package pattern). Package topology fills these variables in its
+// init; they are untyped here because this package cannot import topology.
+// Do not use them directly: internal/topoaccess gives them their types.
+package topohook
+
+var (
+	// NewContext is func(t *topology.Topology, task topology.TaskID, logger *slog.Logger) *topology.Context.
+	NewContext any
+	// SetSubmit is func(c *topology.Context, submit func(fn func()) bool).
+	SetSubmit any
+	// SetGauges is func(c *topology.Context, g *topology.Gauges).
+	SetGauges any
+	// SetParallelism is func(c *topology.Context, parallelism func(topology.ComponentID) int).
+	SetParallelism any
+	// MakeTupleData is func(h *topology.TupleHeader, values topology.Values) topology.TupleData.
+	MakeTupleData any
+)

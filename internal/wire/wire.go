@@ -1,0 +1,144 @@
+package wire
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/squall-streams/squall/messages"
+	"github.com/squall-streams/squall/topology"
+)
+
+// ErrMalformed is returned by Decode for bytes that are not a frame body,
+// and by AppendFrame for a Message that cannot be sent.
+var ErrMalformed = errors.New("malformed wire message")
+
+// HeaderLen is the size of a frame's length prefix.
+const HeaderLen = 4
+
+// TaskAddr names one task of one running topology on one node incarnation.
+// It is comparable, so it keys maps.
+type TaskAddr struct {
+	Topology string
+	// Boot is the boot id of the node that runs the task (new for every
+	// process start): a batch for an earlier incarnation never reaches its
+	// successor.
+	Boot string
+	Task topology.TaskID
+}
+
+// Valid reports whether a names a task at all: a topology, a boot id
+// without a slash (boot ids are hex; a slash would make two addresses
+// name one actor) and a task number of at least 1.
+func (a TaskAddr) Valid() bool {
+	return a.Topology != "" && a.Boot != "" && !strings.Contains(a.Boot, "/") && a.Task >= 1
+}
+
+func (a TaskAddr) String() string { return fmt.Sprintf("%s@%s#%d", a.Topology, a.Boot, a.Task) }
+
+// Message is one batch for one task on another node. Payload is a
+// *messages.TupleBatch, *messages.TrackerBatch or *messages.CompletionBatch.
+type Message struct {
+	To      TaskAddr
+	Payload proto.Message
+}
+
+// envelope wraps m for the wire.
+func envelope(m Message) (*messages.Envelope, error) {
+	if !m.To.Valid() {
+		return nil, fmt.Errorf("%w: address %v", ErrMalformed, m.To)
+	}
+	if isNilPayload(m.Payload) {
+		return nil, fmt.Errorf("%w: payload %T", ErrMalformed, m.Payload)
+	}
+	env := &messages.Envelope{ToTopology: m.To.Topology, ToBoot: m.To.Boot, ToTask: int32(m.To.Task)}
+	switch b := m.Payload.(type) {
+	case *messages.TupleBatch:
+		env.Payload = &messages.Envelope_Tuples{Tuples: b}
+	case *messages.TrackerBatch:
+		env.Payload = &messages.Envelope_Tracker{Tracker: b}
+	case *messages.CompletionBatch:
+		env.Payload = &messages.Envelope_Completions{Completions: b}
+	default:
+		return nil, fmt.Errorf("%w: payload %T", ErrMalformed, m.Payload)
+	}
+	return env, nil
+}
+
+// AppendFrame appends m as one frame (length prefix and body) to dst. A
+// body larger than maxBody is refused (with ErrTooLarge), before anything
+// is marshalled.
+func AppendFrame(dst []byte, m Message, maxBody int) ([]byte, error) {
+	env, err := envelope(m)
+	if err != nil {
+		return dst, err
+	}
+	size := proto.Size(env)
+	if size > maxBody {
+		return dst, fmt.Errorf("%w: %d bytes (limit %d)", ErrTooLarge, size, maxBody)
+	}
+	start := len(dst)
+	// Marshal straight into the frame after its length: one allocation
+	// and no copy per frame when dst has room.
+	if dst = append(dst, 0, 0, 0, 0); cap(dst)-len(dst) < size {
+		grown := make([]byte, len(dst), len(dst)+size)
+		copy(grown, dst)
+		dst = grown
+	}
+	dst, err = proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(dst, env)
+	if err != nil {
+		return dst[:start], fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	binary.BigEndian.PutUint32(dst[start:], uint32(len(dst)-start-HeaderLen))
+	return dst, nil
+}
+
+// ErrTooLarge is returned for a frame above the size limit.
+var ErrTooLarge = errors.New("wire frame too large")
+
+// BodyLen reads a frame's length prefix.
+func BodyLen(header [HeaderLen]byte) int { return int(binary.BigEndian.Uint32(header[:])) }
+
+// Decode decodes a frame body (the bytes after the length prefix). Bytes
+// that do not decode, or decode to a message without a valid address or
+// payload, yield ErrMalformed. The Message does not alias body: callers
+// may reuse it.
+func Decode(body []byte) (Message, error) {
+	env := &messages.Envelope{}
+	if err := proto.Unmarshal(body, env); err != nil {
+		return Message{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	m := Message{To: TaskAddr{Topology: env.ToTopology, Boot: env.ToBoot, Task: topology.TaskID(env.ToTask)}}
+	switch p := env.Payload.(type) {
+	case *messages.Envelope_Tuples:
+		m.Payload = p.Tuples
+	case *messages.Envelope_Tracker:
+		m.Payload = p.Tracker
+	case *messages.Envelope_Completions:
+		m.Payload = p.Completions
+	}
+	switch {
+	case !m.To.Valid():
+		return Message{}, fmt.Errorf("%w: address %v", ErrMalformed, m.To)
+	case m.Payload == nil:
+		return Message{}, fmt.Errorf("%w: no payload", ErrMalformed)
+	}
+	return m, nil
+}
+
+// isNilPayload reports whether p is not one of the three batches, or a
+// nil one.
+func isNilPayload(p proto.Message) bool {
+	switch b := p.(type) {
+	case *messages.TupleBatch:
+		return b == nil
+	case *messages.TrackerBatch:
+		return b == nil
+	case *messages.CompletionBatch:
+		return b == nil
+	}
+	return true
+}

@@ -1,0 +1,256 @@
+package nodecmd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/squall-streams/squall/cluster"
+	"github.com/squall-streams/squall/topology"
+)
+
+// clientCmd runs the client subcommands against a node's HTTP API.
+func clientCmd(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("node "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", env("SQUALL_ADDR", "127.0.0.1:8080"), "a node's HTTP API `host:port` (env SQUALL_ADDR)")
+	asJSON := fs.Bool("json", false, "machine-readable output")
+	name := fs.String("name", "", "submit: the running topology's `name` (default: the registered name)")
+	wait := fs.Duration("wait", 30*time.Second, "kill: how long to wait for trees in flight; rebalance: for every node to apply the new placement")
+	token := fs.String("admin-token", env("SQUALL_ADMIN_TOKEN", ""), "the nodes' admin `token`, sent as Authorization: Bearer on every request (env SQUALL_ADMIN_TOKEN)")
+	parallelism := parallelismFlags{}
+	fs.Var(parallelism, "parallelism", "rebalance: a component's number of running tasks, `component=K` (repeatable; K at most its NumTasks)")
+	resources := fs.String("resources", "", "submit FILE.yaml: the `dir`ectory of its shell components, shipped to every node (default: the file's directory)")
+	conf := topology.Config{}
+	fs.Var(setFlags(conf), "set", "submit: topology config `key=value` (repeatable)")
+	var pos []string
+	rest := args
+	for {
+		if err := fs.Parse(rest); err != nil {
+			return fmt.Errorf("%w: %w", errUsage, err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	c := &apiClient{base: "http://" + *addr, token: *token, http: &http.Client{Timeout: *wait + 30*time.Second}}
+	need := func(n int, what string) error {
+		if len(pos) != n {
+			return fmt.Errorf("%w: node %s %s", errUsage, cmd, what)
+		}
+		return nil
+	}
+	switch cmd {
+	case "members":
+		if err := need(0, "[--json]"); err != nil {
+			return err
+		}
+		var ms []cluster.MemberInfo
+		if err := c.do(ctx, http.MethodGet, "/api/v1/members", nil, &ms); err != nil {
+			return err
+		}
+		if *asJSON {
+			return json.NewEncoder(stdout).Encode(ms)
+		}
+		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "NAME\tSTATUS\tTASKS\tGOSSIP\tHTTP")
+		for _, m := range ms {
+			fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\n", m.Name, m.Status, m.Tasks, m.GossipAddr, m.HTTPAddr)
+		}
+		return w.Flush()
+	case "list":
+		if err := need(0, "[--json]"); err != nil {
+			return err
+		}
+		var ts []cluster.TopologyInfo
+		if err := c.do(ctx, http.MethodGet, "/api/v1/topologies", nil, &ts); err != nil {
+			return err
+		}
+		if *asJSON {
+			return json.NewEncoder(stdout).Encode(ts)
+		}
+		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "NAME\tKIND\tSTATUS\tEMITTED\tACKED\tFAILED")
+		for _, t := range ts {
+			var e, a, f int64
+			for _, s := range t.Spouts {
+				e, a, f = e+s.Emitted, a+s.Acked, f+s.Failed
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\n", t.Name, t.Kind, t.Status, e, a, f)
+		}
+		return w.Flush()
+	case "submit":
+		if err := need(1, "TOPOLOGY|FILE.yaml [--name N] [--resources DIR] [--set key=value]..."); err != nil {
+			return err
+		}
+		req := cluster.SubmitRequest{Name: *name, Kind: pos[0], Conf: map[string]string{}}
+		if req.Name == "" {
+			req.Name = pos[0]
+		}
+		for k, v := range conf {
+			req.Conf[k] = fmt.Sprint(v)
+		}
+		if isTopologyFile(pos[0]) {
+			text, err := os.ReadFile(pos[0])
+			if err != nil {
+				return err
+			}
+			if *name == "" {
+				req.Name = strings.TrimSuffix(filepath.Base(pos[0]), filepath.Ext(pos[0]))
+			}
+			req.Kind, req.Conf[fluxYAMLKey] = fluxKind, string(text)
+			dir := *resources
+			if dir == "" {
+				dir = filepath.Dir(pos[0])
+			}
+			if req.Resources, err = cluster.TarGz(dir); err != nil {
+				return err
+			}
+		} else if *resources != "" {
+			return fmt.Errorf("%w: --resources is for YAML topologies", errUsage)
+		}
+		if err := c.do(ctx, http.MethodPost, "/api/v1/topologies", req, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "submitted %s (%s)\n", req.Name, pos[0])
+		return nil
+	case "rebalance":
+		if err := need(1, "NAME [--parallelism component=K]... [--wait 30s]"); err != nil {
+			return err
+		}
+		return rebalanceCmd(ctx, c, pos[0], parallelism, *wait, *asJSON, stdout)
+	case "kill", "activate", "deactivate":
+		if err := need(1, "NAME"); err != nil {
+			return err
+		}
+		path := topologyAction(pos[0], cmd)
+		if cmd == "kill" {
+			path = topologyAction(pos[0], cmd, *wait)
+		}
+		if err := c.do(ctx, http.MethodPost, path, nil, nil); err != nil {
+			return err
+		}
+		done := map[string]string{"kill": "killed", "activate": "activated", "deactivate": "deactivated"}
+		fmt.Fprintf(stdout, "%s: %s\n", pos[0], done[cmd])
+		return nil
+	}
+	return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+}
+
+type apiClient struct {
+	base  string
+	token string // sent as a bearer token when set
+	http  *http.Client
+}
+
+func (c *apiClient) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: %w (is a node serving its API there? see --addr)", c.base, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		var e struct{ Error string }
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		if e.Error == "" {
+			e.Error = resp.Status
+		}
+		return errors.New(e.Error)
+	}
+	if out != nil {
+		return json.NewDecoder(resp.Body).Decode(out)
+	}
+	return nil
+}
+
+// parallelismFlags collects repeated --parallelism component=K flags.
+type parallelismFlags map[string]int
+
+func (p parallelismFlags) String() string { return "" }
+func (p parallelismFlags) Set(v string) error {
+	c, k, ok := strings.Cut(v, "=")
+	n, err := strconv.Atoi(k)
+	if !ok || c == "" || err != nil {
+		return fmt.Errorf("--parallelism %q: want component=K, K a number", v)
+	}
+	p[c] = n
+	return nil
+}
+
+// rebalanceResponse is the answer of Storm's rebalance route; squall's
+// report is under "squall".
+type rebalanceResponse struct {
+	Status string                  `json:"status"`
+	Squall cluster.RebalanceResult `json:"squall"`
+}
+
+// topologyAction is Storm's route for action on topology name, with the
+// wait (kill, rebalance) in whole seconds, rounded up, when one is given.
+func topologyAction(name, action string, wait ...time.Duration) string {
+	path := "/api/v1/topology/" + url.PathEscape(name) + "/" + action
+	for _, w := range wait {
+		path += "/" + strconv.FormatInt(int64(math.Ceil(w.Seconds())), 10)
+	}
+	return path
+}
+
+// rebalanceCmd asks a node to rebalance name through Storm's REST route
+// (executors are components' parallelism; the wait is in whole seconds)
+// and prints what moved and how long the nodes took to apply it.
+func rebalanceCmd(ctx context.Context, c *apiClient, name string, parallelism map[string]int, wait time.Duration, asJSON bool, stdout io.Writer) error {
+	body := map[string]any{"rebalanceOptions": map[string]any{"executors": parallelism}}
+	var resp rebalanceResponse
+	if err := c.do(ctx, http.MethodPost, topologyAction(name, "rebalance", wait), body, &resp); err != nil {
+		return err
+	}
+	r := resp.Squall
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(r)
+	}
+	fmt.Fprintf(stdout, "%s: rebalanced: %d tasks moved (%d started, %d stopped)", name, r.Moved, r.Started, r.Stopped)
+	if r.Applied {
+		fmt.Fprintf(stdout, ", every node applied it in %.0f ms\n", r.TookMs)
+	} else {
+		fmt.Fprintf(stdout, "; after %.0f ms still waiting for %s to apply it\n", r.TookMs, strings.Join(r.Waiting, ", "))
+	}
+	for _, c := range slices.Sorted(maps.Keys(r.Parallelism)) {
+		fmt.Fprintf(stdout, "  %-16s %d running\n", c, r.Parallelism[c])
+	}
+	if !r.Applied && wait > 0 {
+		return fmt.Errorf("not every node applied the rebalance within %v (waiting for %s)", wait, strings.Join(r.Waiting, ", "))
+	}
+	return nil
+}

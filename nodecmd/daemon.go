@@ -1,0 +1,200 @@
+package nodecmd
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/squall-streams/squall/cluster"
+	"github.com/squall-streams/squall/flux"
+	"github.com/squall-streams/squall/topology"
+)
+
+// daemonFlags are the flags of `node [flags]`, each with an environment
+// variable that supplies its default.
+type daemonFlags struct {
+	name, bind, http, transport, key, logLevel, dataDir, adminToken string
+	join                                                            listFlag
+	capacity                                                        int
+	fastFailure                                                     bool
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
+func env(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	return def
+}
+
+// daemonCmd runs a cluster node in the foreground until SIGINT/SIGTERM,
+// then leaves the cluster gracefully.
+func daemonCmd(ctx context.Context, reg Registry, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("node", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f daemonFlags
+	host, _ := os.Hostname()
+	fs.StringVar(&f.name, "name", env("SQUALL_NAME", host), "unique node `name` in the cluster (env SQUALL_NAME; default: the host name)")
+	fs.StringVar(&f.bind, "bind", env("SQUALL_BIND", "127.0.0.1:7946"), "gossip `host:port`, UDP and TCP (env SQUALL_BIND)")
+	fs.Var(&f.join, "join", "gossip `host:port` of a node already in the cluster; repeatable or comma-separated (env SQUALL_JOIN); none: start a new cluster")
+	fs.StringVar(&f.http, "http", env("SQUALL_HTTP", "127.0.0.1:8080"), "HTTP API `host:port` (env SQUALL_HTTP)")
+	fs.StringVar(&f.adminToken, "admin-token", env("SQUALL_ADMIN_TOKEN", ""), "`token` the HTTP API's mutating routes (submit, kill, activate, deactivate, rebalance) require as \"Authorization: Bearer <token>\" (env SQUALL_ADMIN_TOKEN; default: none, open to whoever reaches --http)")
+	fs.StringVar(&f.transport, "transport", env("SQUALL_TRANSPORT", ""), "node-to-node tuple transport `host:port` (env SQUALL_TRANSPORT; default: the bind host, a free port)")
+	fs.StringVar(&f.key, "gossip-key", env("SQUALL_GOSSIP_KEY", ""), "base64 gossip encryption `key` of 16, 24 or 32 bytes, the same on every node (env SQUALL_GOSSIP_KEY; `node keygen` makes one)")
+	fs.StringVar(&f.dataDir, "data-dir", env("SQUALL_DATA_DIR", ""), "`dir`ectory for topologies' resources (env SQUALL_DATA_DIR; default: a new temporary directory)")
+	capDefault, err := strconv.Atoi(env("SQUALL_CAPACITY", "1"))
+	if err != nil {
+		return fmt.Errorf("%w: SQUALL_CAPACITY=%q: want a whole number", errUsage, os.Getenv("SQUALL_CAPACITY"))
+	}
+	fs.IntVar(&f.capacity, "capacity", capDefault, "relative number of tasks this node takes (env SQUALL_CAPACITY)")
+	fs.StringVar(&f.logLevel, "log-level", env("SQUALL_LOG_LEVEL", "info"), "log `level`: debug, info, warn, error (env SQUALL_LOG_LEVEL)")
+	fs.BoolVar(&f.fastFailure, "fast-failure-detection", env("SQUALL_FAST_FAILURE_DETECTION", "") == "1", "detect dead nodes in about a second instead of 5-7 s (for one machine; env SQUALL_FAST_FAILURE_DETECTION=1)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: node [flags]   start a node (first one) or join a cluster (--join)\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	if len(f.join) == 0 {
+		_ = f.join.Set(env("SQUALL_JOIN", ""))
+	}
+	var key []byte
+	if f.key != "" {
+		var err error
+		if key, err = cluster.ParseGossipKey(f.key); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintln(stderr, "node: no --gossip-key: gossip is not encrypted (fine on loopback; `node keygen` prints a key)")
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return fmt.Errorf("%w: --log-level %q", errUsage, f.logLevel)
+	}
+	cfg := cluster.DefaultConfig()
+	if f.fastFailure {
+		cfg = cluster.LocalConfig()
+	}
+	cfg.Name, cfg.Bind, cfg.Join, cfg.HTTP, cfg.Remote = f.name, f.bind, f.join, f.http, f.transport
+	explicit := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { explicit[fl.Name] = true })
+	if _, set := os.LookupEnv("SQUALL_HTTP"); !set && !explicit["http"] {
+		// When the default API port is taken (another node on this
+		// machine), take a free one rather than fail; the address is
+		// printed below and gossiped to every node.
+		cfg.HTTPAnyPort = true
+	}
+	cfg.GossipKey, cfg.Capacity, cfg.DataDir, cfg.AdminToken = key, f.capacity, f.dataDir, f.adminToken
+	if f.adminToken == "" && !isLoopback(cfg.HTTP) {
+		fmt.Fprintf(stderr, "node: the HTTP API at %s is not on loopback and has no --admin-token: anyone who reaches it can kill topologies\n", cfg.HTTP)
+	}
+	cfg.Logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	cfg.Topologies = reg.Factories(stderr)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	n, err := cluster.Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "node %s: gossip %s, http %s\n", n.Name(), n.GossipAddr(), n.HTTPAddr())
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return n.Shutdown(sctx)
+}
+
+// isLoopback reports whether addr (host:port) binds to a loopback address.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// fluxKind is the kind of topologies submitted as YAML files; their text
+// travels in the spec's configuration under fluxYAMLKey.
+const (
+	fluxKind    = "flux"
+	fluxYAMLKey = "squall.flux.yaml"
+)
+
+// buildFlux builds a submitted YAML topology on a cluster node, its shell
+// components running in the node's own copy of the resources.
+func buildFlux(conf topology.Config) (*topology.Topology, error) {
+	text := conf.String(fluxYAMLKey, "")
+	if text == "" {
+		return nil, fmt.Errorf("config %s: empty: submit a .yaml file", fluxYAMLKey)
+	}
+	c := topology.Config{}
+	for k, v := range conf {
+		if k != fluxYAMLKey {
+			c[k] = v
+		}
+	}
+	opts := []flux.Option{flux.WithRegistry(fluxRegistry()), flux.WithConfig(c)}
+	if dir := conf.String(cluster.ConfResourcesDir, ""); dir != "" {
+		opts = append(opts, flux.WithResourcesDir(dir))
+	}
+	return flux.Load([]byte(text), opts...)
+}
+
+// Factories are the cluster factories of a node running r's topologies
+// (their cluster builds, Env.Local unset, with notes to log; nil:
+// discarded) and of submitted YAML files: a node binary's
+// Config.Topologies. A service that embeds a cluster node with these
+// serves what `node submit` sends.
+func (r Registry) Factories(log io.Writer) map[string]cluster.Factory {
+	if log == nil {
+		log = io.Discard
+	}
+	out := map[string]cluster.Factory{fluxKind: cluster.Simple(buildFlux)}
+	for name, t := range r {
+		out[name] = func(conf topology.Config) (*topology.Topology, func(), error) {
+			j, err := t.Build(conf, Env{Log: log})
+			if err != nil {
+				return nil, nil, err
+			}
+			return j.Topology, j.Close, nil
+		}
+	}
+	return out
+}
+
+func keygenCmd(stdout io.Writer) error {
+	_, err := fmt.Fprintln(stdout, base64.StdEncoding.EncodeToString(cluster.Keygen()))
+	return err
+}

@@ -1,0 +1,12 @@
+package topology
+
+import "github.com/squall-streams/squall/internal/topohook"
+
+// The runtime's entry points, reached through internal/topoaccess.
+func init() {
+	topohook.NewContext = newContext
+	topohook.SetSubmit = func(c *Context, submit func(fn func()) bool) { c.submit = submit }
+	topohook.SetGauges = func(c *Context, g *Gauges) { c.gauges = g }
+	topohook.SetParallelism = func(c *Context, parallelism func(ComponentID) int) { c.parallelism = parallelism }
+	topohook.MakeTupleData = makeTupleData
+}
