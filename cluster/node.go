@@ -142,7 +142,6 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		n.httpLn = ln
 		httpAddr = ln.Addr().String()
 		n.http = &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 5 * time.Second}
-		n.wg.Go(func() { _ = n.http.Serve(ln) })
 	}
 	meta, _ := proto.Marshal(&messages.NodeMeta{
 		RemoteAddr: tr.Addr(), HttpAddr: httpAddr,
@@ -191,6 +190,11 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 			return nil, fmt.Errorf("%w: %q is alive at %s; pick another --name", ErrNameInUse, cfg.Name, other)
 		default:
 		}
+	}
+	if n.http != nil {
+		// Served only now: its handlers read n.ml. Until then the
+		// listener queues connections.
+		n.wg.Go(func() { _ = n.http.Serve(n.httpLn) })
 	}
 	n.wg.Go(n.loop)
 	n.del.signal()
@@ -462,8 +466,9 @@ func (n *Node) abort() {
 func (n *Node) closeTransport() {
 	if n.http != nil {
 		_ = n.http.Close()
-	} else if n.httpLn != nil {
-		_ = n.httpLn.Close()
+	}
+	if n.httpLn != nil {
+		_ = n.httpLn.Close() // not yet served when Start fails before the end
 	}
 	n.wg.Wait()
 	n.tr.Close()
