@@ -25,7 +25,9 @@
 // [execution_command, script] (e.g. ["streamparse_run", "-s msgpack
 // words.SplitBolt"], which streamparse_run splits itself) or Flux's list of
 // any length (["python3", "splitsentence.py"]). It runs in the topology's
-// resources directory (ResourcesDirKey or WithDir). The handshake carries
+// resources directory (ResourcesDirKey or WithDir), with the node's
+// environment minus the node's secrets (SQUALL_ADMIN_TOKEN,
+// SQUALL_GOSSIP_KEY, ...) plus topology.environment (EnvironmentKey). The handshake carries
 // pidDir, the topology config and the eight context keys; the subprocess
 // writes its pid file and replies with its pid. Spouts get
 // next/ack/fail/activate/deactivate and answer with sync; bolts get tuples,
