@@ -10,7 +10,7 @@
 //
 //	task goroutine --frames--> outbox --writer--> stdin  --> subprocess
 //	task goroutine <--Submit-- inbox  <--reader-- stdout <--
-//	                                              stderr --> task's slog logger
+//	                                              stderr --> linelimit --> task's slog logger
 //
 // The runtime calls the component from one goroutine and it never blocks
 // there: tuples and commands are encoded and queued for a writer goroutine,
@@ -48,7 +48,11 @@
 // rather than after the message timeout, and a new subprocess starts after
 // a backoff (RestartBackoffKey). The restart happens inside the task: the
 // task keeps running and buffers its input meanwhile, and the node never
-// exits (Storm exits the worker with code 11). A tuple that was being
+// exits (Storm exits the worker with code 11). Its stderr and its log and
+// error commands reach the node log through internal/linelimit: whole
+// lines cut at 4 KiB, about 100 a second per subprocess (stderr) and per
+// task (commands), with a count of what was dropped, so a flood never
+// fills the node's disk. A tuple that was being
 // processed when DefaultDeadLetterAfter subprocesses died is emitted on
 // DeadLetterStream instead of killing another one. Writes to the pipe are
 // bounded (MaxPendingKey) without ever blocking the task. Subprocesses

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/squall-streams/squall/internal/linelimit"
 	wire "github.com/squall-streams/squall/internal/multilang"
 )
 
@@ -46,6 +47,7 @@ type proc struct {
 	stdin  *os.File
 	stdout *os.File
 	stderr *os.File
+	errLog *linelimit.Writer // stderr into the node log
 	out    *outbox
 
 	timeout   time.Duration
@@ -182,6 +184,7 @@ func startProc(spec procSpec) (_ *proc, err error) {
 		started:  time.Now(),
 	}
 	p.logger = spec.logger.With("pid", cmd.Process.Pid)
+	p.errLog = newStderrLog(p.logger)
 	p.onInbox = func() { spec.onInbox(p) }
 	p.onDied = func() { spec.onDied(p) }
 	onRoom := func() {}
@@ -435,18 +438,17 @@ func (p *proc) takeInbox() []wire.Message {
 	return msgs
 }
 
+// stderrLoop passes stderr to the node log within its limits; it reads
+// and drops as fast as the subprocess writes, so a flood costs CPU, never
+// the node log nor a blocked subprocess.
 func (p *proc) stderrLoop() {
 	defer p.wg.Done()
-	r := bufio.NewReaderSize(p.stderr, 16<<10)
+	defer p.errLog.Close() // the last partial line, and the count of what was dropped
+	buf := make([]byte, 64<<10)
 	for {
-		line, err := r.ReadSlice('\n')
-		if len(line) > 0 {
-			if line[len(line)-1] == '\n' {
-				line = line[:len(line)-1]
-			}
-			p.logger.Warn("subprocess stderr: " + string(line))
-		}
-		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+		n, err := p.stderr.Read(buf)
+		_, _ = p.errLog.Write(buf[:n])
+		if err != nil {
 			return
 		}
 	}
