@@ -298,10 +298,14 @@ func TestOutboxBoundsUnwrittenTuples(t *testing.T) {
 	if o.hasRoom() {
 		t.Fatal("room after 2 of 2")
 	}
-	o.pushPrio([]byte("hb")) // priority frames do not count
-	prio, normal, closed := o.take(nil, nil)
-	if len(prio) != 1 || len(normal) != 2 || closed {
-		t.Fatalf("take %q %q %v", prio, normal, closed)
+	o.pushPrio([]byte("ids"))   // priority frames do not count
+	o.pushCommand([]byte("hb")) // nor do commands, but they are counted as handed
+	prio, normal, cmds, closed := o.take(nil, nil)
+	if len(prio) != 2 || len(normal) != 2 || cmds != 3 || closed {
+		t.Fatalf("take %q %q, %d commands, %v", prio, normal, cmds, closed)
+	}
+	if _, _, cmds, _ := o.take(nil, nil); cmds != 0 {
+		t.Fatalf("%d commands counted twice", cmds)
 	}
 	o.written(2)
 	if rooms != 1 || !o.hasRoom() {
@@ -313,7 +317,7 @@ func TestOutboxBoundsUnwrittenTuples(t *testing.T) {
 	}
 	o.close()
 	o.push([]byte("c"))
-	if _, normal, closed := o.take(nil, nil); len(normal) != 0 || !closed {
+	if _, normal, _, closed := o.take(nil, nil); len(normal) != 0 || !closed {
 		t.Fatalf("after close: %q %v", normal, closed)
 	}
 }

@@ -39,12 +39,14 @@
 //
 // # Better than Storm
 //
-// A subprocess that exits, stays silent past SubprocessTimeoutKey (its own
-// timeout, not the worker's; its start-up has StartupTimeoutKey), writes
-// malformed or oversized output, or
-// breaks the protocol (acks an id it was never given, anchors to an acked
-// tuple, emits on an undeclared stream) is killed together with its process
-// group. The tuples it held fail at once, so their spouts replay them now
+// A subprocess that exits, makes no progress past SubprocessTimeoutKey
+// (its own timeout, not the worker's; its start-up has StartupTimeoutKey;
+// log, error and metrics commands are no progress), writes malformed or
+// oversized output, or breaks the protocol (acks an id it was never given,
+// anchors to an acked tuple, emits on an undeclared stream, floods syncs:
+// a spout answers each command with one sync, a bolt syncs to answer a
+// heartbeat, and more than a few extra in a row is an error) is killed
+// together with its process group. The tuples it held fail at once, so their spouts replay them now
 // rather than after the message timeout, and a new subprocess starts after
 // a backoff (RestartBackoffKey). The restart happens inside the task: the
 // task keeps running and buffers its input meanwhile, and the node never

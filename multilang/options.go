@@ -24,9 +24,11 @@ const (
 	// `-s msgpack`. The subprocess must be started with the same framing.
 	SerializerKey = wire.SerializerKey
 	// SubprocessTimeoutKey is the subprocess heartbeat timeout in seconds
-	// (Storm's key). A bolt subprocess that sends nothing for this long, or
-	// a spout subprocess that does not answer a command within it, is
-	// killed and restarted. Unset, squall reads WorkerTimeoutKey like Storm,
+	// (Storm's key). A bolt subprocess that makes no progress for this long
+	// (answers no heartbeat, emits, acks and fails nothing), or a spout
+	// subprocess that does not answer a command within it, is killed and
+	// restarted. Unlike Storm, log, error and metrics commands do not count
+	// as progress: a subprocess that sends only those is stuck in a loop. Unset, squall reads WorkerTimeoutKey like Storm,
 	// and falls back to 30 s.
 	SubprocessTimeoutKey = "topology.subprocess.timeout.secs"
 	// WorkerTimeoutKey is Storm's fallback for SubprocessTimeoutKey.
