@@ -59,9 +59,9 @@ type proc struct {
 	onInbox   func()
 	onDied    func()
 
-	lastHeard atomic.Int64 // nanotime of the last progress (see progress)
+	lastHeard atomic.Int64 // nanotime of the last progress (see isProgress)
 	idle      atomic.Int64 // messages since then that were no progress
-	lastAny   atomic.Int64 // nanotime of the last message of any kind
+	lastAny   atomic.Int64 // nanotime of the last of those, valid while idle > 0
 	waiting   atomic.Int32 // spout commands not yet answered by sync
 	handed    atomic.Int64 // commands the writer handed to stdin (syncCheck)
 	syncs     syncCheck    // the reader's
@@ -399,7 +399,7 @@ func (p *proc) readLoop() {
 			}
 			p.waiting.Add(-1)
 		}
-		if progress(m) {
+		if isProgress(m) {
 			p.progress()
 		} else {
 			p.noProgress()
@@ -408,10 +408,10 @@ func (p *proc) readLoop() {
 	}
 }
 
-// progress reports whether m moves the protocol on: log, error and metrics
+// isProgress reports whether m moves the protocol on: log, error and metrics
 // messages do not, so a subprocess that sends only those is as silent, for
 // its timeout, as one that sends nothing (a loop without progress).
-func progress(m wire.Message) bool {
+func isProgress(m wire.Message) bool {
 	switch m.(type) {
 	case wire.Log, wire.ReportError, wire.Metrics:
 		return false
@@ -419,12 +419,13 @@ func progress(m wire.Message) bool {
 	return true
 }
 
-// progress restarts the silence clock.
+// progress restarts the silence clock (one atomic store per message in
+// the common case).
 func (p *proc) progress() {
-	now := nanotime()
-	p.lastHeard.Store(now)
-	p.lastAny.Store(now)
-	p.idle.Store(0)
+	p.lastHeard.Store(nanotime())
+	if p.idle.Load() != 0 {
+		p.idle.Store(0)
+	}
 }
 
 // noProgress counts a message that does not restart the silence clock.
@@ -512,7 +513,12 @@ func (p *proc) watchdog() {
 		case <-t.C:
 		}
 		now := nanotime()
-		kill, heartbeat := p.watch(time.Duration(now-p.lastHeard.Load()), time.Duration(now-p.lastAny.Load()))
+		silent := time.Duration(now - p.lastHeard.Load())
+		quiet := silent
+		if p.idle.Load() > 0 {
+			quiet = time.Duration(now - p.lastAny.Load())
+		}
+		kill, heartbeat := p.watch(silent, quiet)
 		switch {
 		case kill != "":
 			p.kill(kill)
