@@ -2,7 +2,9 @@ package multilang
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/squall-streams/squall/internal/linelimit"
 )
@@ -33,15 +35,16 @@ func newStderrLog(logger *slog.Logger) *linelimit.Writer {
 type commandLog struct {
 	w    *linelimit.Writer
 	sink *commandSink
+	max  int // MaxLine
 }
 
-func newCommandLog(logger *slog.Logger) *commandLog {
+func newCommandLog(logger *slog.Logger, limits linelimit.Config) (*commandLog, error) {
 	sink := &commandSink{logger: logger}
-	w, err := linelimit.New(sink, logLimits())
+	w, err := linelimit.New(sink, limits)
 	if err != nil {
-		panic(err) // logLimits is valid
+		return nil, err
 	}
-	return &commandLog{w: w, sink: sink}
+	return &commandLog{w: w, sink: sink, max: limits.MaxLine}, nil
 }
 
 // log logs a log command's msg at level, as Storm does with the message as
@@ -58,6 +61,15 @@ func (c *commandLog) log(level slog.Level, msg string, pid int64) {
 func (c *commandLog) error(msg string, pid int64) {
 	c.sink.level, c.sink.what, c.sink.pid = slog.LevelError, "shell subprocess reported an error", pid
 	c.w.WriteLine([]byte(msg))
+}
+
+// cut is msg cut to the limit of a line, for the task's last error (the
+// REST API and the UI show it): a subprocess may send megabytes.
+func (c *commandLog) cut(msg string) string {
+	if len(msg) <= c.max {
+		return msg
+	}
+	return fmt.Sprintf("%s… (%d bytes cut)", strings.ToValidUTF8(msg[:c.max], ""), len(msg)-c.max)
 }
 
 // close reports what was dropped since the last report.

@@ -78,7 +78,11 @@ func (sh *shell) prepare(tc *topology.Context) error {
 	if sh.logger == nil {
 		sh.logger = slog.New(slog.DiscardHandler)
 	}
-	sh.logs = newCommandLog(sh.logger)
+	logs, err := newCommandLog(sh.logger, logLimits())
+	if err != nil {
+		return err
+	}
+	sh.logs = logs
 	sh.metricsSeen = map[string]bool{}
 	s, err := resolve(sh.argv, sh.opts, tc.Config, sh.kind)
 	if err != nil {
@@ -213,7 +217,7 @@ func (sh *shell) common(p *proc, m wire.Message, report func(error)) bool {
 	case wire.Log:
 		sh.logs.log(m.Level.SlogLevel(), m.Msg, p.pid.Load())
 	case wire.ReportError:
-		err := fmt.Errorf("Shell Process Exception: %s", m.Msg)
+		err := fmt.Errorf("Shell Process Exception: %s", sh.logs.cut(m.Msg))
 		sh.logs.error(m.Msg, p.pid.Load())
 		report(err)
 	case wire.Metrics:
