@@ -120,3 +120,49 @@ func TestFactoryBuildsAreReleased(t *testing.T) {
 		}
 	}
 }
+
+// TestKilledTopologysBuildsAreReleased: once a topology is killed and its
+// tasks stopped, every node releases its build at once, not only when the
+// node shuts down; a new submission of the name builds anew.
+func TestKilledTopologysBuildsAreReleased(t *testing.T) {
+	lives := []*lifecycle{{released: map[int]int{}}, {released: map[int]int{}}}
+	c := clustertest.NewWithConfig(t, 2, nil, func(i int, cfg *cluster.Config) {
+		cfg.Topologies = map[string]cluster.Factory{"life": lives[i].factory}
+	})
+	if err := c.Node(0).Submit("life", "life", nil); err != nil {
+		t.Fatal(err)
+	}
+	poll.Until(t, 30*time.Second, "both spout tasks open", func() bool {
+		return lives[0].open.Load()+lives[1].open.Load() == 2
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.Node(0).Kill(ctx, "life", 0); err != nil {
+		t.Fatal(err)
+	}
+	allReleased := func(l *lifecycle) bool {
+		builds, released := l.snapshot()
+		for b := 1; b <= builds; b++ {
+			if released[b] != 1 {
+				return false
+			}
+		}
+		return true
+	}
+	poll.Until(t, 30*time.Second, "every build of both nodes released once, with the nodes running", func() bool {
+		return allReleased(lives[0]) && allReleased(lives[1])
+	})
+	before, _ := lives[1].snapshot()
+	if err := c.Node(0).Submit("life", "life", nil); err != nil {
+		t.Fatal(err)
+	}
+	poll.Until(t, 30*time.Second, "node 1 builds the new submission anew", func() bool {
+		b, _ := lives[1].snapshot()
+		return b > before && lives[0].open.Load()+lives[1].open.Load() == 2
+	})
+	for _, l := range lives {
+		for _, e := range l.early {
+			t.Error(e)
+		}
+	}
+}

@@ -65,7 +65,7 @@ type Node struct {
 	mu       sync.Mutex
 	running  map[string]*placed
 	built    map[string]*built
-	releases []func() // of every build, called when the node closes
+	releases []func() // of replaced builds, called when the node closes
 
 	conflict chan string // name conflicts seen while joining
 	stop     chan struct{}
@@ -85,8 +85,9 @@ type placed struct {
 }
 
 type built struct {
-	digest string
-	topo   *topology.Topology
+	digest  string // "" once released: the next build builds anew
+	topo    *topology.Topology
+	release func() // what the build started; nil once released
 }
 
 // Start starts a node: the actor transport, the HTTP API, gossip, and
@@ -450,6 +451,12 @@ func (n *Node) close(ctx context.Context) error {
 	n.mu.Lock()
 	releases := n.releases
 	n.releases = nil
+	for name, b := range n.built {
+		if b.release != nil {
+			releases = append(releases, b.release)
+			n.built[name] = &built{topo: b.topo}
+		}
+	}
 	n.mu.Unlock()
 	for _, release := range releases { // every task that used them stopped
 		release()

@@ -62,6 +62,33 @@ func (n *Node) reconcileWith(ctx context.Context, members func() []member) {
 	n.tr.Retain(keep)
 	// Batches that arrived before their task started here.
 	n.park.release(time.Now(), n.sendLocal)
+	n.releaseUnused(specs)
+}
+
+// releaseUnused releases the builds of topologies that are killed or gone
+// and have no task running here, so nothing a build started outlives its
+// topology. The compiled topology stays for the API's pages. n.applyMu
+// must be held (nothing starts a task meanwhile).
+func (n *Node) releaseUnused(specs []*messages.TopologySpec) {
+	live := make(map[string]bool, len(specs))
+	for _, s := range specs {
+		if !s.Killed {
+			live[s.Name] = true
+		}
+	}
+	var releases []func()
+	n.mu.Lock()
+	for name, b := range n.built {
+		if live[name] || n.running[name] != nil || b.release == nil {
+			continue
+		}
+		releases = append(releases, b.release)
+		n.built[name] = &built{topo: b.topo} // never reused: digest ""
+	}
+	n.mu.Unlock()
+	for _, release := range releases {
+		release()
+	}
 }
 
 // buildLive builds every live spec (errors logged once per error) and
@@ -124,10 +151,11 @@ func (n *Node) build(ctx context.Context, spec *messages.TopologySpec) (*topolog
 	// connectors persist the id.
 	t = topoaccess.Deployed(t, spec.Name, topologyID(spec))
 	n.mu.Lock()
-	if release != nil {
-		n.releases = append(n.releases, release)
+	if b != nil && b.release != nil {
+		// Tasks of the old build may run until the new plan is applied.
+		n.releases = append(n.releases, b.release)
 	}
-	n.built[spec.Name] = &built{digest: digest, topo: t}
+	n.built[spec.Name] = &built{digest: digest, topo: t, release: release}
 	n.mu.Unlock()
 	return t, nil
 }
