@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/squall-streams/squall/checkpoint"
+	"github.com/squall-streams/squall/internal/datadir"
 	"github.com/squall-streams/squall/state/internal/statepb"
 	"github.com/squall-streams/squall/topology"
 )
@@ -69,7 +70,7 @@ const manifestPrefix = "MANIFEST-"
 // groups staged for checkpoints that never completed) is removed; the
 // restore that follows an open starts from the last completed checkpoint.
 func OpenDir(path string) (*Dir, error) {
-	if err := os.MkdirAll(path, 0o755); err != nil {
+	if err := datadir.MkdirAll(path); err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)
 	}
 	d := &Dir{path: path, staged: map[part][]uint64{}}
@@ -160,7 +161,7 @@ func (d *Dir) Stage(component topology.ComponentID, task topology.TaskID, snap *
 		for _, r := range snap.Groups[g] {
 			msg.Entries = append(msg.Entries, &statepb.Record{KeyGroup: r.KeyGroup, State: r.State, Key: r.Key, SubKey: r.SubKey, Value: r.Value})
 		}
-		if err := os.MkdirAll(d.componentDir(p.component), 0o755); err != nil {
+		if err := datadir.MkdirAll(d.componentDir(p.component)); err != nil {
 			return written, fmt.Errorf("state dir: %w", err)
 		}
 		n, err := writeFramed(d.groupPath(p, uint64(snap.ID)), msg)
@@ -216,7 +217,7 @@ func (d *Dir) Commit(id checkpoint.ID, epoch checkpoint.Epoch, meta []byte) erro
 		m.Parts = append(m.Parts, &statepb.Part{Component: p.component, KeyGroup: p.group, Task: p.task, Checkpoint: latest[p]})
 	}
 	if _, err := writeFramed(d.manifestPath(uint64(id)), m); err != nil {
-		if errors.Is(err, errDirSync) {
+		if errors.Is(err, datadir.ErrDirSync) {
 			d.advance(m)
 			return fmt.Errorf("state dir %s: checkpoint %d: %w: %w", d.path, id, checkpoint.ErrIndefinite, err)
 		}
@@ -405,11 +406,9 @@ func compareParts(a, b part) int {
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// errDirSync: the rename happened, the directory sync did not.
-var errDirSync = errors.New("syncing the directory after the rename")
-
 // writeFramed writes msg, framed with its CRC-32C, to path atomically:
-// a temporary file, fsync, rename, fsync of the directory.
+// datadir.WriteFile (a temporary file, fsync, rename, fsync of the
+// directory; mode 0600).
 func writeFramed(path string, msg proto.Message) (int64, error) {
 	payload, err := proto.MarshalOptions{Deterministic: true}.Marshal(msg)
 	if err != nil {
@@ -419,32 +418,11 @@ func writeFramed(path string, msg proto.Message) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
-	if err != nil {
+	switch err := datadir.WriteFile(path, b); {
+	case errors.Is(err, datadir.ErrDirSync):
+		return int64(len(b)), err
+	case err != nil:
 		return 0, err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return 0, err
-	}
-	dir, err := os.Open(filepath.Dir(path))
-	if err == nil {
-		err = dir.Sync()
-		dir.Close()
-	}
-	if err != nil {
-		return int64(len(b)), fmt.Errorf("%w: %w", errDirSync, err)
 	}
 	return int64(len(b)), nil
 }

@@ -73,11 +73,18 @@ func MkdirAll(dir string) error {
 	return nil
 }
 
-// WriteFile writes data to path, mode 0600, atomically: readers see the
-// old file or the new one, never a part, and a crash leaves no partial
-// file under path.
+// ErrDirSync is returned, wrapped, by WriteFile when the file was renamed
+// into place but syncing its directory failed: the new file is there, but
+// may not survive a crash.
+var ErrDirSync = errors.New("data dir: syncing the directory after the rename")
+
+// WriteFile writes data to path, mode 0600, atomically and durably:
+// readers see the old file or the new one, never a part; the file is
+// fsynced before the rename and its directory after it. A crash leaves at
+// most a temporary file ".NAME.*.tmp" beside path (callers that scan the
+// directory skip names ending in ".tmp").
 func WriteFile(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*") // 0600
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp") // 0600
 	if err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
@@ -95,6 +102,14 @@ func WriteFile(path string, data []byte) error {
 	if err != nil {
 		_ = os.Remove(tmp)
 		return fmt.Errorf("data dir: write %s: %w", path, err)
+	}
+	dir, err := os.Open(filepath.Dir(path))
+	if err == nil {
+		err = dir.Sync()
+		_ = dir.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrDirSync, path, err)
 	}
 	return nil
 }
