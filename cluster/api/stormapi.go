@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/squall-streams/squall/actors"
+	"github.com/squall-streams/squall/internal/waittime"
 	"github.com/squall-streams/squall/messages"
 	"github.com/squall-streams/squall/topology"
 )
@@ -157,14 +159,10 @@ func (s server) stormRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) htt
 				writeErr(w, statusOf(err), err)
 				return
 			}
-			wait := 30 * time.Second
-			if s := r.PathValue("wait"); s != "" {
-				secs, perr := strconv.Atoi(s)
-				if perr != nil || secs < 0 {
-					writeErr(w, http.StatusBadRequest, fmt.Errorf("wait %q: want whole seconds", s))
-					return
-				}
-				wait = time.Duration(secs) * time.Second
+			wait, err := parseWait(r.PathValue("wait"))
+			if err != nil {
+				writeErr(w, http.StatusBadRequest, err)
+				return
 			}
 			extra, err := fn(r, spec, wait)
 			if err != nil {
@@ -210,6 +208,29 @@ func (s server) stormRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) htt
 }
 
 var errBadRequest = errors.New("bad request")
+
+// MaxWaitSeconds is the longest {wait} of the kill and rebalance routes:
+// the most whole seconds a time.Duration holds (about 292 years). Every
+// wait up to it behaves as it always has — the routes never had a smaller
+// bound, and `kill --wait 24h` means "until the trees are done" — while a
+// wait over it, which overflowed into an instant "success", is refused.
+const MaxWaitSeconds = math.MaxInt64 / int64(time.Second)
+
+// parseWait reads the {wait} of a kill or rebalance route, in whole
+// seconds: none is waittime.Default (Storm's 30 s).
+func parseWait(s string) (time.Duration, error) {
+	if s == "" {
+		return waittime.Default, nil
+	}
+	secs, err := strconv.ParseInt(s, 10, 64)
+	switch {
+	case errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(s, "-"), err == nil && secs > MaxWaitSeconds:
+		return 0, fmt.Errorf("%w %q: over the limit of %d seconds", waittime.ErrWait, s, MaxWaitSeconds)
+	case err != nil || secs < 0:
+		return 0, fmt.Errorf("%w %q: want whole seconds", waittime.ErrWait, s)
+	}
+	return time.Duration(secs) * time.Second, nil
+}
 
 // ComponentKind is "spout", "bolt", or "tracker" for the tracker tasks
 // (which belong to no component of t), as the API and metrics name them.
