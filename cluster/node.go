@@ -554,6 +554,9 @@ func (n *Node) SubmitWithResources(name, kind string, conf map[string]string, re
 	if name == "" {
 		return fmt.Errorf("%w: empty topology name", ErrConfig)
 	}
+	if err := n.state.CheckSubmit(name, kind, conf, len(resources) > 0); err != nil {
+		return err // before resources are stored or anything gossiped
+	}
 	if len(resources) > 0 {
 		if len(resources) > MaxResources {
 			return fmt.Errorf("%w: resources of %d bytes, more than %d", ErrConfig, len(resources), MaxResources)
@@ -590,14 +593,17 @@ func (n *Node) SubmitWithResources(name, kind string, conf map[string]string, re
 	if s, ok := n.state.Get(name); ok && !s.Killed {
 		return fmt.Errorf("%w: %q", ErrTopologyExists, name)
 	}
-	n.publish(&messages.TopologySpec{Name: name, Kind: kind, Conf: conf, Active: true, SubmittedUnixMs: time.Now().UnixMilli()})
-	return nil
+	return n.publish(&messages.TopologySpec{Name: name, Kind: kind, Conf: conf, Active: true, SubmittedUnixMs: time.Now().UnixMilli()})
 }
 
-func (n *Node) publish(s *messages.TopologySpec) {
-	stored := n.state.Put(s)
+func (n *Node) publish(s *messages.TopologySpec) error {
+	stored, err := n.state.Put(s)
+	if err != nil {
+		return err
+	}
 	n.del.broadcast([]*messages.TopologySpec{stored})
 	n.del.signal()
+	return nil
 }
 
 func (n *Node) update(name string, fn func(*messages.TopologySpec)) error {
@@ -606,8 +612,7 @@ func (n *Node) update(name string, fn func(*messages.TopologySpec)) error {
 		return fmt.Errorf("%w: %q", ErrTopologyNotFound, name)
 	}
 	fn(s)
-	n.publish(s)
-	return nil
+	return n.publish(s)
 }
 
 // Activate lets the topology's spouts emit.
