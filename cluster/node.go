@@ -133,7 +133,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		}
 		n.httpLn = ln
 		httpAddr = ln.Addr().String()
-		n.http = &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		n.http = cfg.httpServer(n.Handler())
 		n.wg.Go(func() { _ = n.http.Serve(ln) })
 	}
 	meta, _ := proto.Marshal(&messages.NodeMeta{
