@@ -64,8 +64,9 @@ type Config struct {
 	GossipKey []byte
 	// Capacity weighs how many tasks the node takes (default 1).
 	Capacity int
-	// DataDir is where the node keeps topologies' resources (default: a
-	// new temporary directory).
+	// DataDir is where the node keeps topologies' resources, made 0700,
+	// its files 0600 (internal/datadir). Default: a new temporary
+	// directory, removed when the node stops; a DataDir given stays.
 	DataDir string
 	// Topologies are the topologies this node can build, by name.
 	Topologies map[string]Factory

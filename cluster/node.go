@@ -14,7 +14,6 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -26,6 +25,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/squall-streams/squall/cluster/transport"
+	"github.com/squall-streams/squall/internal/datadir"
 	"github.com/squall-streams/squall/internal/wire"
 	"github.com/squall-streams/squall/messages"
 	"github.com/squall-streams/squall/supervisor"
@@ -42,6 +42,7 @@ var (
 // tasks the placement gives it. Safe for concurrent use.
 type Node struct {
 	cfg     Config
+	dir     *datadir.Dir // removed at close when temporary (no DataDir)
 	dataDir string
 	log     *slog.Logger
 	boot    string
@@ -84,7 +85,7 @@ type built struct {
 
 // Start starts a node: the actor transport, the HTTP API, gossip, and
 // joins the cluster at cfg.Join.
-func Start(ctx context.Context, cfg Config) (*Node, error) {
+func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -100,14 +101,15 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		state: NewState(), running: map[string]*placed{}, built: map[string]*built{}, buildErr: map[string]string{},
 		conflict: make(chan string, 4), stop: make(chan struct{}),
 	}
-	n.dataDir = cfg.DataDir
-	if n.dataDir == "" {
-		d, err := os.MkdirTemp("", "squall-"+cfg.Name+"-")
-		if err != nil {
-			return nil, fmt.Errorf("data dir: %w", err)
-		}
-		n.dataDir = d
+	if n.dir, err = datadir.Open(cfg.DataDir, cfg.Name); err != nil {
+		return nil, err
 	}
+	n.dataDir = n.dir.Path()
+	defer func() {
+		if err != nil {
+			_ = n.dir.Remove() // a Start that failed leaves no temporary directory behind
+		}
+	}()
 	bindHost, bindPort, _ := splitHostPort(cfg.Bind)
 	remoteAddr := cfg.Remote
 	if remoteAddr == "" {
@@ -731,6 +733,7 @@ func (n *Node) close(ctx context.Context) error {
 	for _, release := range releases { // every task that used them stopped
 		release()
 	}
+	errs = append(errs, n.dir.Remove()) // nothing runs from it any more
 	return errors.Join(errs...)
 }
 

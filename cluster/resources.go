@@ -116,7 +116,7 @@ func (n *Node) storeResources(tgz []byte) (string, error) {
 	if _, err := os.Stat(dir); err == nil {
 		return digest, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(tarball), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(tarball), 0o700); err != nil {
 		return "", err
 	}
 	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".unpack-")
@@ -127,7 +127,7 @@ func (n *Node) storeResources(tgz []byte) (string, error) {
 	if err := untarGz(tgz, tmp); err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(tarball+".tmp", tgz, 0o644); err != nil {
+	if err := os.WriteFile(tarball+".tmp", tgz, 0o600); err != nil { // the data dir's files are private (internal/datadir)
 		return "", err
 	}
 	if err := os.Rename(tarball+".tmp", tarball); err != nil {
