@@ -100,12 +100,32 @@ func FuzzDecodeState(f *testing.F) {
 	s := NewState()
 	s.Put(&messages.TopologySpec{Name: "x", Kind: "wordcount", Conf: map[string]string{"k": "v"}})
 	f.Add(s.Encode())
+	wrap := NewState()
+	wrap.specs["w"] = spec("w", math.MaxUint64, false) // a spec that wrapped the clock
+	f.Add(wrap.Encode())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		specs, err := DecodeState(b)
 		if err != nil {
 			return
 		}
-		NewState().Merge(specs) // must not panic on any decoded input
+		s := NewState()
+		s.Merge(specs) // must not panic on any decoded input
+		for _, sp := range s.All() {
+			if err := specguard.CheckRemote(sp); err != nil {
+				t.Fatalf("merged a spec CheckRemote refuses: %v", err)
+			}
+		}
+		// The clock never passes MaxVersion, and a local change goes just
+		// above it unless it is at the limit: versions never wrap.
+		before := s.clock
+		switch p, err := s.Put(spec("local", 0, false)); {
+		case before > specguard.MaxVersion:
+			t.Fatalf("the clock reached %d, past the limit", before)
+		case err == nil && p.Version != before+1:
+			t.Fatalf("a local change after clock %d got version %d", before, p.Version)
+		case err != nil && before < specguard.MaxVersion:
+			t.Fatalf("a local change after clock %d: %v", before, err)
+		}
 	})
 }
 
