@@ -239,11 +239,12 @@ func checkWait(d time.Duration) error {
 }
 
 // clientTimeout bounds a request: the wait plus 30 s for the node to
-// answer, saturating instead of overflowing.
+// answer, or no bound for a wait too long to add 30 s to (the sum
+// overflowed).
 func clientTimeout(wait time.Duration) time.Duration {
 	const answer = 30 * time.Second
 	if wait > math.MaxInt64-answer {
-		return 0 // no timeout: the wait is longer than any http.Client could count
+		return 0 // http.Client: no timeout
 	}
 	return wait + answer
 }
