@@ -7,10 +7,16 @@
 //   - The submitted topologies are a State every node gossips and merges
 //     (versioned specs, tombstones for kills): a topology survives the node
 //     it was submitted to, and nodes that join later learn it by push/pull.
-//   - Place computes, from the live members and the topologies, which node
-//     runs each task. Every node computes the same placement from the same
-//     view, so nobody decides for anybody; views differ only for a moment,
-//     and at-least-once replay covers that moment.
+//   - Package plan computes, from the live members and the topologies,
+//     which node runs each task, and the epochs that number the result.
+//     Every node computes the same plan from the same view, so nobody
+//     decides for anybody; views differ only for a moment, and
+//     at-least-once replay covers that moment.
+//   - Each node's reconcile loop (reconcile.go) is the thin shell around
+//     the planner: it builds the topologies, plans under the node's lock,
+//     and starts, re-assigns and stops its tasks outside it, so readers of
+//     the node (members, local topologies, metrics) never wait behind a
+//     build or a resources download (package resources).
 //   - Each node runs its share through package supervisor and resolves the
 //     other tasks through a directory: local tasks get Go values, remote
 //     ones protobuf batches (internal/wire) over the transport (package

@@ -21,6 +21,12 @@ type delegate struct {
 
 	mu       sync.Mutex
 	departed map[string]*memberlist.Node // dead or left, by name
+	// live are copies of the alive and suspect members, by name, taken in
+	// the event callbacks: memberlist calls them under its node lock, the
+	// one place a Node's fields can be read without racing the alive
+	// messages that rewrite them in place (hashicorp/memberlist#306), which
+	// reads through Members() do.
+	live map[string]memberlist.Node
 }
 
 func (d *delegate) signal() {
@@ -84,6 +90,7 @@ func (d *delegate) broadcast(specs []*messages.TopologySpec) {
 func (d *delegate) NotifyJoin(n *memberlist.Node) {
 	d.mu.Lock()
 	delete(d.departed, n.Name)
+	d.setLive(n)
 	d.mu.Unlock()
 	d.signal()
 }
@@ -93,12 +100,39 @@ func (d *delegate) NotifyLeave(n *memberlist.Node) {
 	c := *n
 	d.mu.Lock()
 	d.departed[n.Name] = &c
+	delete(d.live, n.Name)
 	d.mu.Unlock()
 	d.signal()
 }
 
 // NotifyUpdate implements memberlist.EventDelegate.
-func (d *delegate) NotifyUpdate(*memberlist.Node) { d.signal() }
+func (d *delegate) NotifyUpdate(n *memberlist.Node) {
+	d.mu.Lock()
+	d.setLive(n)
+	d.mu.Unlock()
+	d.signal()
+}
+
+// setLive records a copy of n (memberlist replaces a Node's Meta rather
+// than writing into it, so sharing its bytes is safe). d.mu must be held.
+func (d *delegate) setLive(n *memberlist.Node) {
+	if d.live == nil {
+		d.live = map[string]memberlist.Node{}
+	}
+	d.live[n.Name] = *n
+}
+
+// liveNodes are copies of the alive and suspect members, as Members()
+// lists them, safe to read.
+func (d *delegate) liveNodes() []memberlist.Node {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]memberlist.Node, 0, len(d.live))
+	for _, n := range d.live {
+		out = append(out, n)
+	}
+	return out
+}
 
 func (d *delegate) departedNodes() []memberlist.Node {
 	d.mu.Lock()

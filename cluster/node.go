@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -14,16 +13,17 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
 	"syscall"
 	"time"
 
-	"github.com/cespare/xxhash/v2"
 	"github.com/hashicorp/memberlist"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/squall-streams/squall/cluster/resources"
 	"github.com/squall-streams/squall/cluster/transport"
 	"github.com/squall-streams/squall/internal/datadir"
 	"github.com/squall-streams/squall/internal/wire"
@@ -44,6 +44,7 @@ type Node struct {
 	cfg     Config
 	dir     *datadir.Dir // removed at close when temporary (no DataDir)
 	dataDir string
+	res     *resources.Store // resources tarballs, under dataDir
 	log     *slog.Logger
 	boot    string
 	started time.Time
@@ -56,11 +57,16 @@ type Node struct {
 	http    *http.Server
 	httpLn  net.Listener
 
+	// Lock order: applyMu, buildMu, mu. Only mu guards what readers
+	// (Members, LocalTopologies, metrics, the REST API) need, and it is
+	// never held across a build, a download or a task start or stop.
+	applyMu  sync.Mutex        // serialises reconcile (reconcile.go)
+	buildErr map[string]string // last build error per topology name; applyMu
+	buildMu  sync.Mutex        // serialises builds (see build)
 	mu       sync.Mutex
 	running  map[string]*placed
 	built    map[string]*built
-	buildErr map[string]string // last build error per topology name
-	releases []func()          // of every build, called when the node closes
+	releases []func() // of every build, called when the node closes
 
 	conflict chan string // name conflicts seen while joining
 	stop     chan struct{}
@@ -68,12 +74,13 @@ type Node struct {
 	once     sync.Once
 }
 
-// placed is a topology with tasks on this node.
+// placed is a topology with tasks on this node. run and dir are set once;
+// reconcile writes the rest under n.mu.
 type placed struct {
 	run    *supervisor.Running
 	dir    *directory
-	epoch  uint64 // of the placement (plan.epochOf)
-	wire   uint64 // the wire epoch applied (plan.wireEpoch)
+	epoch  uint64 // of the placement applied (plan.Layout.Epoch)
+	wire   uint64 // the wire epoch applied (plan.Plan.Wire)
 	active bool
 	tasks  []topology.TaskID
 }
@@ -110,6 +117,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 			_ = n.dir.Remove() // a Start that failed leaves no temporary directory behind
 		}
 	}()
+	n.res = resources.NewStore(filepath.Join(n.dataDir, "resources"), n.fetchResources)
 	bindHost, bindPort, _ := splitHostPort(cfg.Bind)
 	remoteAddr := cfg.Remote
 	if remoteAddr == "" {
@@ -252,295 +260,15 @@ type member struct {
 // members returns the live members (alive or suspect) with valid metadata.
 func (n *Node) members() []member {
 	var out []member
-	for _, m := range n.ml.Members() {
+	for _, m := range n.del.liveNodes() {
 		var meta messages.NodeMeta
 		if proto.Unmarshal(m.Meta, &meta) != nil || meta.RemoteAddr == "" {
 			continue // no metadata (yet): not a squall node we can place on
 		}
-		out = append(out, member{name: m.Name, meta: &meta, node: *m})
+		out = append(out, member{name: m.Name, meta: &meta, node: m})
 	}
 	slices.SortFunc(out, func(a, b member) int { return cmp.Compare(a.name, b.name) })
 	return out
-}
-
-func (n *Node) build(spec *messages.TopologySpec) (*topology.Topology, error) {
-	digest := spec.Kind + "\x00" + fmt.Sprint(sortedConf(spec.Conf))
-	if b := n.built[spec.Name]; b != nil && b.digest == digest {
-		return b.topo, nil
-	}
-	f := n.cfg.Topologies[spec.Kind]
-	if f == nil {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownTopology, spec.Kind)
-	}
-	conf := topology.Config{}
-	for k, v := range spec.Conf {
-		conf[k] = v
-	}
-	if d := spec.Conf[ConfResourcesDigest]; d != "" {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		dir, err := n.ensureResources(ctx, d)
-		cancel()
-		if err != nil {
-			return nil, err
-		}
-		conf[ConfResourcesDir] = dir
-	}
-	t, release, err := f(conf)
-	if err != nil {
-		return nil, err
-	}
-	if release != nil {
-		n.releases = append(n.releases, release)
-	}
-	// Every node names this deployment alike, as the REST API does:
-	// connectors persist the id.
-	t = t.Deployed(spec.Name, topologyID(spec))
-	n.built[spec.Name] = &built{digest: digest, topo: t}
-	return t, nil
-}
-
-func sortedConf(m map[string]string) []string {
-	var out []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		out = append(out, k+"="+m[k])
-	}
-	return out
-}
-
-// plan is the placement of every live topology over the live members, as
-// every node computes it from the same view.
-type plan struct {
-	byName map[string]member
-	live   map[string]*messages.TopologySpec
-	topos  map[string]*topology.Topology
-	// par is every component's number of running tasks, per topology;
-	// route is how many of them emitters route to (fewer while a
-	// rebalance that grows a component starts its new tasks).
-	par   map[string]map[topology.ComponentID]int
-	route map[string]map[topology.ComponentID]int
-	place Placement
-}
-
-// planLocked computes the plan from the current membership and topology
-// set. With build, topologies are built as needed (errors logged once);
-// without, only topologies already built count. n.mu must be held.
-func (n *Node) planLocked(build bool) *plan {
-	p := &plan{byName: map[string]member{}, live: map[string]*messages.TopologySpec{}, topos: map[string]*topology.Topology{},
-		par: map[string]map[topology.ComponentID]int{}, route: map[string]map[topology.ComponentID]int{}}
-	var pm []Member
-	for _, m := range n.members() {
-		p.byName[m.name] = m
-		pm = append(pm, Member{Name: m.name, Capacity: int(m.meta.Capacity)})
-	}
-	var ws []Workload
-	for _, s := range n.state.All() {
-		if s.Killed {
-			continue
-		}
-		var t *topology.Topology
-		if build {
-			var err error
-			if t, err = n.build(s); err != nil {
-				if n.buildErr[s.Name] != err.Error() {
-					n.log.Error("cannot build topology", "topology", s.Name, "kind", s.Kind, "err", err)
-					n.buildErr[s.Name] = err.Error()
-				}
-				continue
-			}
-			delete(n.buildErr, s.Name)
-		} else if b := n.built[s.Name]; b != nil {
-			t = b.topo
-		} else {
-			continue
-		}
-		par := specParallelism(t, s)
-		p.live[s.Name], p.topos[s.Name], p.par[s.Name] = s, t, par
-		p.route[s.Name] = specRouting(par, s)
-		ws = append(ws, Workload{Topology: s.Name, Tasks: placementOrder(t, par)})
-	}
-	p.place = Place(pm, ws)
-	return p
-}
-
-// placementOrder lists the running tasks of t under par in placement
-// priority: every component's first task, then every component's second,
-// ..., then the trackers. Starting or stopping a component's last tasks
-// then leaves the choices of every task before them in the order alone,
-// unless the per-node bound changed.
-func placementOrder(t *topology.Topology, par map[topology.ComponentID]int) []int32 {
-	var out []int32
-	for idx := 0; ; idx++ {
-		more := false
-		for _, c := range t.Components {
-			if idx < par[c.ID] && idx < len(c.Tasks) {
-				out = append(out, int32(c.Tasks[idx]))
-				more = true
-			}
-		}
-		if !more {
-			break
-		}
-	}
-	for _, task := range t.Trackers {
-		out = append(out, int32(task))
-	}
-	return out
-}
-
-// specParallelism is the number of running tasks of every component of t
-// under spec s: its override when it is valid, else its parallelism hint.
-func specParallelism(t *topology.Topology, s *messages.TopologySpec) map[topology.ComponentID]int {
-	out := make(map[topology.ComponentID]int, len(t.Components))
-	for _, c := range t.Components {
-		k := c.Parallelism
-		if v, ok := s.Parallelism[string(c.ID)]; ok && v >= 1 && int(v) <= len(c.Tasks) {
-			k = int(v)
-		}
-		out[c.ID] = k
-	}
-	return out
-}
-
-// specRouting is how many of each component's running tasks (par)
-// emitters route to under spec s.
-func specRouting(par map[topology.ComponentID]int, s *messages.TopologySpec) map[topology.ComponentID]int {
-	out := maps.Clone(par)
-	for c, k := range s.Routing {
-		if n, ok := out[topology.ComponentID(c)]; ok && k >= 1 && int(k) < n {
-			out[topology.ComponentID(c)] = int(k)
-		}
-	}
-	return out
-}
-
-// epochOf numbers the placement of one topology: it hashes which node
-// (incarnation) runs each task, so every node computes the same epoch, and
-// any move, start or stop of a task, or change of routing, changes it.
-// Nodes report it (LocalTopology.Epoch) so Rebalance can tell they applied
-// a placement.
-func (p *plan) epochOf(name string, t *topology.Topology) uint64 {
-	h := xxhash.New()
-	for _, c := range t.Components {
-		var b [4]byte
-		binary.LittleEndian.PutUint32(b[:], uint32(p.route[name][c.ID]))
-		h.Write(b[:])
-	}
-	for task := topology.TaskID(1); int(task) <= t.NumTasks(); task++ {
-		node, ok := p.place[Slot{Topology: name, Task: int32(task)}]
-		if !ok {
-			continue
-		}
-		var b [4]byte
-		binary.LittleEndian.PutUint32(b[:], uint32(task))
-		h.Write(b[:])
-		h.WriteString(node + "\x00" + p.byName[node].meta.BootId + "\x00")
-	}
-	return h.Sum64() | 1
-}
-
-// wireEpoch is the epoch batches between nodes carry: a hash of the live
-// members' incarnations. Batches from a node that sees another membership
-// are dropped (their trees replay), as when a node dies or joins; a
-// rebalance, which changes the placement under the same membership, keeps
-// the wire epoch, so the batches in flight while the nodes apply it are
-// delivered when their task still runs where they were sent.
-func (p *plan) wireEpoch() uint64 {
-	h := xxhash.New()
-	for _, name := range slices.Sorted(maps.Keys(p.byName)) {
-		h.WriteString(name + "\x00" + p.byName[name].meta.BootId + "\x00")
-	}
-	return h.Sum64() | 1
-}
-
-// lingerMoved is how long a bolt or tracker task that moves away from this
-// node, or stops in a rebalance, keeps running to execute tuples already on
-// their way to it: nodes apply a new placement within tens of
-// milliseconds of each other (BENCHMARKS.md, "Live rebalance").
-const lingerMoved = time.Second
-
-// reconcile computes the placement from the current view and makes this
-// node run exactly its share.
-func (n *Node) reconcile(ctx context.Context) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	select {
-	case <-n.stop:
-		return
-	default:
-	}
-	pl := n.planLocked(true)
-	for name, s := range pl.live {
-		t := pl.topos[name]
-		tbl := &dirTable{entries: make([]dirEntry, t.NumTasks())}
-		var mine []topology.TaskID
-		for task := topology.TaskID(1); int(task) <= t.NumTasks(); task++ {
-			node, ok := pl.place[Slot{Topology: name, Task: int32(task)}]
-			if !ok {
-				continue
-			}
-			m := pl.byName[node]
-			addr := wire.TaskAddr{Topology: name, Boot: m.meta.BootId, Task: task}
-			if node == n.cfg.Name {
-				tbl.entries[task-1] = dirEntry{local: n.sup.TaskPID(addr)}
-				mine = append(mine, task)
-			} else {
-				tbl.entries[task-1] = dirEntry{peer: n.tr.Peer(m.meta.RemoteAddr), addr: addr}
-			}
-		}
-		epoch := pl.epochOf(name, t)
-		a := supervisor.Assignment{Epoch: pl.wireEpoch(), Instance: n.boot, Tasks: mine, Active: s.Active, Parallelism: pl.route[name], Linger: lingerMoved}
-		p := n.running[name]
-		switch {
-		case p == nil && len(mine) > 0:
-			d := &directory{t: n.tr}
-			d.table.Store(tbl)
-			a.Directory = d
-			run, err := n.sup.StartAssigned(ctx, t, a)
-			if err != nil {
-				n.log.Error("cannot start topology", "topology", name, "err", err)
-				continue
-			}
-			n.running[name] = &placed{run: run, dir: d, epoch: epoch, wire: a.Epoch, active: s.Active, tasks: mine}
-			n.log.Info("running tasks", "topology", name, "tasks", mine, "epoch", epoch, "wire_epoch", a.Epoch)
-		case p != nil && len(mine) == 0:
-			n.stopPlaced(ctx, name, p)
-		case p != nil && (p.epoch != epoch || p.wire != a.Epoch || p.active != s.Active):
-			p.dir.table.Store(tbl)
-			a.Directory = p.dir
-			if err := p.run.Apply(ctx, a); err != nil {
-				n.log.Error("cannot apply assignment", "topology", name, "err", err)
-				continue
-			}
-			if !slices.Equal(p.tasks, mine) {
-				n.log.Info("reassigned tasks", "topology", name, "tasks", mine, "epoch", epoch)
-			}
-			p.epoch, p.wire, p.active, p.tasks = epoch, a.Epoch, s.Active, mine
-		}
-	}
-	for name, p := range n.running {
-		if pl.live[name] == nil {
-			n.stopPlaced(ctx, name, p)
-		}
-	}
-	// Forget the connections to nodes that are gone (a restarted node
-	// listens at a new transport address).
-	keep := make(map[string]bool, len(pl.byName))
-	for _, m := range pl.byName {
-		keep[m.meta.RemoteAddr] = true
-	}
-	n.tr.Retain(keep)
-	// Batches that arrived before their task started here.
-	n.park.release(time.Now(), n.sendLocal)
-}
-
-func (n *Node) stopPlaced(ctx context.Context, name string, p *placed) {
-	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := p.run.Stop(sctx); err != nil {
-		n.log.Error("stopping topology", "topology", name, "err", err)
-	}
-	delete(n.running, name)
-	n.log.Info("stopped tasks", "topology", name)
 }
 
 // Submit adds a topology to the cluster: every node builds kind with conf
@@ -682,7 +410,7 @@ func (n *Node) placementCounts() map[string]int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	out := map[string]int{}
-	for _, node := range n.planLocked(false).place {
+	for _, node := range n.planLocked().Placement {
 		out[node]++
 	}
 	return out
@@ -710,8 +438,8 @@ func (n *Node) KillAbruptly(ctx context.Context) error {
 
 func (n *Node) close(ctx context.Context) error {
 	close(n.stop)
-	n.mu.Lock()
-	n.mu.Unlock() // wait for a reconcile in progress
+	n.applyMu.Lock()
+	n.applyMu.Unlock() // wait for a reconcile in progress; none starts after stop
 	errs := []error{n.ml.Shutdown()}
 	if n.http != nil {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -719,11 +447,7 @@ func (n *Node) close(ctx context.Context) error {
 		cancel()
 	}
 	n.wg.Wait()
-	n.mu.Lock()
-	for name, p := range n.running {
-		n.stopPlaced(ctx, name, p)
-	}
-	n.mu.Unlock()
+	n.stopAll(ctx)
 	errs = append(errs, n.sup.Shutdown(ctx))
 	n.tr.Close()
 	n.mu.Lock()

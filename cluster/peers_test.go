@@ -6,6 +6,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/squall-streams/squall/cluster/resources"
 	"github.com/squall-streams/squall/messages"
 )
 
@@ -82,11 +83,12 @@ func TestCallsHandlerServesWhatPeersAsk(t *testing.T) {
 	if err := getJSON(context.Background(), client, peerURL(me, "/api/v1/local/node"), &info); err != nil || info.StartedUnixMs == 0 {
 		t.Errorf("local node: %+v, %v", info, err)
 	}
-	b, err := fetchResources(context.Background(), client, peerURL(me, "/api/v1/resources/"+digest))
-	if err != nil || digestOf(b) != digest {
+	peer := resources.Peer{Name: me.name, Addr: me.meta.RemoteAddr}
+	b, err := n.fetchResources(context.Background(), peer, digest)
+	if err != nil || resources.Digest(b) != digest {
 		t.Errorf("resources: %d bytes, %v", len(b), err)
 	}
-	if _, err := fetchResources(context.Background(), client, peerURL(me, "/api/v1/resources/"+digestOf([]byte("other")))); err == nil {
+	if _, err := n.fetchResources(context.Background(), peer, resources.Digest([]byte("other"))); err == nil {
 		t.Error("resources this node does not have were served")
 	}
 	// The public API's other routes are not on the transport.

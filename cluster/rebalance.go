@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/squall-streams/squall/cluster/plan"
 	"github.com/squall-streams/squall/messages"
 	"github.com/squall-streams/squall/topology"
 )
@@ -66,16 +67,13 @@ func (n *Node) Rebalance(ctx context.Context, name string, opts RebalanceOptions
 	if !ok || spec.Killed {
 		return nil, fmt.Errorf("%w: %q", ErrTopologyNotFound, name)
 	}
-	n.mu.Lock()
-	t, err := n.build(spec)
-	var before *plan
-	if err == nil {
-		before = n.planLocked(false)
-	}
-	n.mu.Unlock()
+	t, err := n.build(ctx, spec)
 	if err != nil {
 		return nil, fmt.Errorf("rebalance %q: %w", name, err)
 	}
+	n.mu.Lock()
+	before := n.planLocked()
+	n.mu.Unlock()
 	want := map[topology.ComponentID]int{}
 	for c, k := range opts.Parallelism {
 		want[topology.ComponentID(c)] = k
@@ -88,9 +86,9 @@ func (n *Node) Rebalance(ctx context.Context, name string, opts RebalanceOptions
 	// Components that grow: first every node starts the new tasks while
 	// emitters keep routing to the old ones, then all switch, so no tuple
 	// goes to a task its node has not started yet.
-	cur := before.par[name]
+	cur := before.parallelism(name)
 	if cur == nil {
-		cur = specParallelism(t, spec)
+		cur = plan.Compute(nil, []plan.Topology{planTopology(t, spec)}).Topologies[name].Parallelism
 	}
 	grow := map[string]int32{}
 	for c, k := range want {
@@ -109,12 +107,12 @@ func (n *Node) Rebalance(ctx context.Context, name string, opts RebalanceOptions
 		return nil, err
 	}
 	n.mu.Lock()
-	after := n.planLocked(false)
+	after := n.planLocked()
 	n.mu.Unlock()
-	for c, k := range after.par[name] {
+	for c, k := range after.parallelism(name) {
 		res.Parallelism[string(c)] = k
 	}
-	old, now := slotsOf(before.place, name), slotsOf(after.place, name)
+	old, now := before.Placement.Of(name), after.Placement.Of(name)
 	for s, node := range now {
 		switch prev, ok := old[s]; {
 		case !ok:
@@ -153,16 +151,6 @@ func (n *Node) publishRebalance(name string, parallelism map[topology.ComponentI
 	})
 }
 
-func slotsOf(p Placement, name string) map[int32]string {
-	out := map[int32]string{}
-	for s, node := range p {
-		if s.Topology == name {
-			out[s.Task] = node
-		}
-	}
-	return out
-}
-
 // waitApplied polls every live node's local topologies until each runs
 // exactly its tasks of the current placement under its epoch, or wait
 // passes. The placement is recomputed at every poll: membership may change
@@ -175,15 +163,12 @@ func (n *Node) waitApplied(ctx context.Context, name string, wait time.Duration)
 	defer tick.Stop()
 	for {
 		n.mu.Lock()
-		pl := n.planLocked(false)
+		pl := n.planLocked()
 		n.mu.Unlock()
-		var epoch uint64
-		if t := pl.topos[name]; t != nil {
-			epoch = pl.epochOf(name, t)
-		}
+		epoch := pl.epoch(name)
 		want := map[string][]int32{}
-		for task, node := range slotsOf(pl.place, name) {
-			want[node] = append(want[node], task)
+		for task, node := range pl.Placement.Of(name) {
+			want[node] = append(want[node], int32(task))
 		}
 		for _, tasks := range want {
 			slices.Sort(tasks)

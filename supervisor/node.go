@@ -247,7 +247,7 @@ func start(ctx context.Context, sys *actor.ActorSystem, t *topology.Topology, lo
 	}
 	r := &Running{Topology: t, env: env, local: local, backoff: DefaultBackoff(), system: sys, clkDone: make(chan struct{})}
 	props := actor.PropsFromProducer(func() actor.Actor {
-		return &topologySupervisor{r: r, tasks: map[topology.TaskID]*actor.PID{}}
+		return &topologySupervisor{r: r, tasks: map[topology.TaskID]*actor.PID{}, stopping: map[topology.TaskID]*actor.Future{}}
 	}, actor.WithSupervisor(r.backoff))
 	// Tasks are the supervisor's children, so their names are the
 	// supervisor's plus "/t<task>": taskActorName.
@@ -294,6 +294,10 @@ var spawnMu sync.Mutex
 type topologySupervisor struct {
 	r     *Running
 	tasks map[topology.TaskID]*actor.PID
+	// stopping holds the stop of each task stopped by an earlier setTasks:
+	// a stop is asynchronous, and the task's name is free only once it
+	// completed, so a later spawn of the same task waits for it.
+	stopping map[topology.TaskID]*actor.Future
 }
 
 // setTasks asks the supervisor to run exactly these tasks.
@@ -310,7 +314,7 @@ func (s *topologySupervisor) Receive(ctx actor.Context) {
 	}
 	for task, pid := range s.tasks {
 		if !want[task] {
-			ctx.Stop(pid)
+			s.stopping[task] = ctx.StopFuture(pid)
 			delete(s.tasks, task)
 			if s.r.local != nil {
 				s.r.local.pids[task-1].Store(nil)
@@ -321,6 +325,12 @@ func (s *topologySupervisor) Receive(ctx actor.Context) {
 	for _, task := range m.tasks {
 		if s.tasks[task] != nil {
 			continue
+		}
+		if f, ok := s.stopping[task]; ok {
+			// Bounded by the future's timeout; a stop that did not finish
+			// makes the spawn below fail with an error, as it would anyway.
+			_ = f.Wait()
+			delete(s.stopping, task)
 		}
 		props := actor.PropsFromProducer(s.r.env.Producer(task), actor.WithMailbox(actor.Unbounded()))
 		spawnMu.Lock()

@@ -1,4 +1,4 @@
-package cluster
+package plan
 
 import (
 	"cmp"
@@ -6,11 +6,16 @@ import (
 	"slices"
 
 	"github.com/cespare/xxhash/v2"
+
+	"github.com/squall-streams/squall/topology"
 )
 
-// Member is a node as placement sees it.
+// Member is a node as the planner sees it.
 type Member struct {
 	Name string
+	// BootID names the node's incarnation: it is new for every process
+	// start, so a restarted node gets new epochs.
+	BootID string
 	// Capacity weighs how many tasks the node takes relative to the others
 	// (0 counts as 1).
 	Capacity int
@@ -18,19 +23,19 @@ type Member struct {
 
 // Workload is one topology to place: the tasks that run (a rebalance that
 // lowers a component's parallelism leaves gaps in the ids), in placement
-// priority: earlier tasks choose their node first. The node lists every
+// priority: earlier tasks choose their node first. Compute lists every
 // component's first task, then every component's second, and so on, so a
 // rebalance that starts or stops a component's last tasks disturbs the
 // others' placement least.
 type Workload struct {
 	Topology string
-	Tasks    []int32
+	Tasks    []topology.TaskID
 }
 
 // Slot is one task of one topology.
 type Slot struct {
 	Topology string
-	Task     int32
+	Task     topology.TaskID
 }
 
 // Placement maps every task to the node that runs it.
@@ -95,7 +100,7 @@ func Place(members []Member, workloads []Workload) Placement {
 }
 
 // weight is the rendezvous score of a task on a member.
-func weight(topology string, task int32, member string) uint64 {
+func weight(topology string, task topology.TaskID, member string) uint64 {
 	var d xxhash.Digest
 	d.Reset()
 	var b [4]byte
@@ -123,4 +128,24 @@ func Moves(a, b Placement) int {
 		}
 	}
 	return n
+}
+
+// Of is the placement of one topology's tasks: task -> node.
+func (p Placement) Of(topologyName string) map[topology.TaskID]string {
+	out := map[topology.TaskID]string{}
+	for s, node := range p {
+		if s.Topology == topologyName {
+			out[s.Task] = node
+		}
+	}
+	return out
+}
+
+// Counts is the number of tasks on every node.
+func (p Placement) Counts() map[string]int {
+	out := map[string]int{}
+	for _, node := range p {
+		out[node]++
+	}
+	return out
 }

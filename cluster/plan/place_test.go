@@ -1,4 +1,4 @@
-package cluster
+package plan_test
 
 import (
 	"fmt"
@@ -10,40 +10,35 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/squall-streams/squall/cluster/plan"
+	"github.com/squall-streams/squall/topology"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func members(names ...string) []Member {
-	out := make([]Member, len(names))
+func members(names ...string) []plan.Member {
+	out := make([]plan.Member, len(names))
 	for i, n := range names {
-		out[i] = Member{Name: n}
+		out[i] = plan.Member{Name: n}
 	}
 	return out
 }
 
-func loads(p Placement) map[string]int {
-	m := map[string]int{}
-	for _, n := range p {
-		m[n]++
-	}
-	return m
-}
-
 func TestPlaceSpreadsEvenly(t *testing.T) {
 	cases := []struct {
-		members   []Member
-		workloads []Workload
+		members   []plan.Member
+		workloads []plan.Workload
 	}{
-		{members("n1", "n2", "n3"), []Workload{{"wc", taskRange(7)}}},
-		{members("n1", "n2", "n3"), []Workload{{"a", taskRange(10)}, {"b", taskRange(11)}}},
-		{members("a", "b"), []Workload{{"x", taskRange(1)}}},
-		{members("n1", "n2", "n3", "n4", "n5"), []Workload{{"big", taskRange(100)}}},
-		{[]Member{{"small", 1}, {"large", 3}}, []Workload{{"t", taskRange(40)}}},
+		{members("n1", "n2", "n3"), []plan.Workload{{"wc", taskRange(7)}}},
+		{members("n1", "n2", "n3"), []plan.Workload{{"a", taskRange(10)}, {"b", taskRange(11)}}},
+		{members("a", "b"), []plan.Workload{{"x", taskRange(1)}}},
+		{members("n1", "n2", "n3", "n4", "n5"), []plan.Workload{{"big", taskRange(100)}}},
+		{[]plan.Member{{Name: "small", Capacity: 1}, {Name: "large", Capacity: 3}}, []plan.Workload{{"t", taskRange(40)}}},
 	}
 	for i, c := range cases {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
-			p := Place(c.members, c.workloads)
+			p := plan.Place(c.members, c.workloads)
 			total, capSum := 0, 0
 			for _, w := range c.workloads {
 				total += len(w.Tasks)
@@ -54,7 +49,7 @@ func TestPlaceSpreadsEvenly(t *testing.T) {
 			if len(p) != total {
 				t.Fatalf("placed %d of %d tasks", len(p), total)
 			}
-			l := loads(p)
+			l := p.Counts()
 			for _, m := range c.members {
 				share := (total*max(m.Capacity, 1) + capSum - 1) / capSum
 				if l[m.Name] > share {
@@ -66,22 +61,22 @@ func TestPlaceSpreadsEvenly(t *testing.T) {
 }
 
 func TestPlaceIsDeterministicWhateverTheInputOrder(t *testing.T) {
-	w := []Workload{{"a", taskRange(9)}, {"b", taskRange(5)}}
-	p1 := Place(members("n1", "n2", "n3"), w)
-	p2 := Place(members("n3", "n1", "n2", "n1"), []Workload{w[1], w[0]})
+	w := []plan.Workload{{"a", taskRange(9)}, {"b", taskRange(5)}}
+	p1 := plan.Place(members("n1", "n2", "n3"), w)
+	p2 := plan.Place(members("n3", "n1", "n2", "n1"), []plan.Workload{w[1], w[0]})
 	if !maps.Equal(p1, p2) {
 		t.Fatal("placement depends on input order or duplicates")
 	}
 }
 
 func TestPlaceMovesFewTasksOnMembershipChange(t *testing.T) {
-	w := []Workload{{"wc", taskRange(60)}}
-	three := Place(members("n1", "n2", "n3"), w)
+	w := []plan.Workload{{"wc", taskRange(60)}}
+	three := plan.Place(members("n1", "n2", "n3"), w)
 	// A member leaves: its tasks must move; the survivors' tasks stay put
 	// except for what rebalancing their share requires.
-	two := Place(members("n1", "n2"), w)
-	lost := loads(three)["n3"]
-	if m := Moves(three, two); m > 2*lost {
+	two := plan.Place(members("n1", "n2"), w)
+	lost := three.Counts()["n3"]
+	if m := plan.Moves(three, two); m > 2*lost {
 		t.Errorf("removing n3 (%d tasks) moved %d tasks", lost, m)
 	}
 	for s, node := range three {
@@ -90,15 +85,27 @@ func TestPlaceMovesFewTasksOnMembershipChange(t *testing.T) {
 		}
 	}
 	// A member joins: roughly its share moves to it, not a reshuffle.
-	four := Place(members("n1", "n2", "n3", "n4"), w)
-	if m := Moves(three, four); m > 2*loads(four)["n4"] {
-		t.Errorf("adding n4 (%d tasks) moved %d tasks", loads(four)["n4"], m)
+	four := plan.Place(members("n1", "n2", "n3", "n4"), w)
+	if m := plan.Moves(three, four); m > 2*four.Counts()["n4"] {
+		t.Errorf("adding n4 (%d tasks) moved %d tasks", four.Counts()["n4"], m)
 	}
 }
 
 func TestPlaceWithNoMembersPlacesNothing(t *testing.T) {
-	if p := Place(nil, []Workload{{"a", taskRange(3)}}); len(p) != 0 {
+	if p := plan.Place(nil, []plan.Workload{{"a", taskRange(3)}}); len(p) != 0 {
 		t.Fatalf("placed %v with no members", p)
+	}
+}
+
+func TestMoves(t *testing.T) {
+	a := plan.Placement{{"t", 1}: "n1", {"t", 2}: "n2", {"t", 3}: "n1"}
+	b := plan.Placement{{"t", 1}: "n1", {"t", 2}: "n1", {"t", 4}: "n2"}
+	// Task 2 moved, 3 stopped, 4 started.
+	if got := plan.Moves(a, b); got != 3 {
+		t.Errorf("Moves = %d, want 3", got)
+	}
+	if got := plan.Moves(a, a); got != 0 {
+		t.Errorf("Moves of a placement with itself = %d", got)
 	}
 }
 
@@ -106,7 +113,7 @@ func TestPlaceWithNoMembersPlacesNothing(t *testing.T) {
 // of every running cluster at upgrade time, so it must be deliberate
 // (regenerate with -update).
 func TestPlaceGolden(t *testing.T) {
-	p := Place(members("node-a", "node-b", "node-c"), []Workload{{"wordcount", taskRange(7)}, {"kafka-words", taskRange(5)}})
+	p := plan.Place(members("node-a", "node-b", "node-c"), []plan.Workload{{"wordcount", taskRange(7)}, {"kafka-words", taskRange(5)}})
 	var lines []string
 	for s, n := range p {
 		lines = append(lines, fmt.Sprintf("%s\t%d\t%s", s.Topology, s.Task, n))
@@ -114,17 +121,14 @@ func TestPlaceGolden(t *testing.T) {
 	slices.Sort(lines)
 	got := strings.Join(lines, "\n") + "\n"
 	path := filepath.Join("testdata", "placement.golden")
-	if os.Getenv("UPDATE_GOLDEN") != "" {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
+	if *update {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run with UPDATE_GOLDEN=1 to create it)", err)
+		t.Fatalf("%v (run with -update to create it)", err)
 	}
 	if got != string(want) {
 		t.Fatalf("placement changed:\n%s\nwant:\n%s", got, want)
@@ -132,10 +136,10 @@ func TestPlaceGolden(t *testing.T) {
 }
 
 // taskRange is tasks 1..n.
-func taskRange(n int) []int32 {
-	out := make([]int32, n)
+func taskRange(n int) []topology.TaskID {
+	out := make([]topology.TaskID, n)
 	for i := range out {
-		out[i] = int32(i + 1)
+		out[i] = topology.TaskID(i + 1)
 	}
 	return out
 }

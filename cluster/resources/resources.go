@@ -1,0 +1,272 @@
+package resources
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// MaxSize bounds a resources tarball.
+const MaxSize = 64 << 20
+
+// ErrBadDigest is returned for a digest that is not 64 hex digits.
+var ErrBadDigest = errors.New("bad digest")
+
+// TarGz packs dir (regular files and directories only) into a gzipped tar
+// whose bytes depend on the content only (not on modification times or
+// owners), so its Digest names the content.
+func TarGz(dir string) ([]byte, error) {
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil || rel == "." {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if !info.Mode().IsRegular() && !info.IsDir() {
+			return nil // sockets, symlinks: not shipped
+		}
+		h, err := tar.FileInfoHeader(info, "")
+		if err != nil {
+			return err
+		}
+		h.Name = filepath.ToSlash(rel)
+		h.ModTime = time.Unix(0, 0) // the digest depends on content only
+		h.Uid, h.Gid, h.Uname, h.Gname = 0, 0, "", ""
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if info.Mode().IsRegular() {
+			f, err := os.Open(path)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(tw, f)
+			f.Close()
+			return err
+		}
+		return nil
+	})
+	if err == nil {
+		err = errors.Join(tw.Close(), gz.Close())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pack resources %s: %w", dir, err)
+	}
+	if buf.Len() > MaxSize {
+		return nil, fmt.Errorf("pack resources %s: %d bytes, more than %d", dir, buf.Len(), MaxSize)
+	}
+	return buf.Bytes(), nil
+}
+
+// Digest names a tarball: its SHA-256, in hex.
+func Digest(tgz []byte) string {
+	s := sha256.Sum256(tgz)
+	return hex.EncodeToString(s[:])
+}
+
+// ValidDigest reports whether d can be a Digest.
+func ValidDigest(d string) bool {
+	if len(d) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(d)
+	return err == nil
+}
+
+// Unpack unpacks a gzipped tar's regular files and directories under dst.
+// It refuses, with an error and before writing it, any entry that would
+// land outside dst (absolute, empty, or climbing out with ..) and any
+// entry that is not a file or directory (symlinks, hard links, devices,
+// FIFOs); it reads at most 4*MaxSize unpacked bytes.
+func Unpack(tgz []byte, dst string) error {
+	gz, err := gzip.NewReader(bytes.NewReader(tgz))
+	if err != nil {
+		return fmt.Errorf("resources: %w", err)
+	}
+	tr := tar.NewReader(io.LimitReader(gz, 4*MaxSize))
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("resources: %w", err)
+		}
+		name := filepath.FromSlash(h.Name)
+		if !filepath.IsLocal(name) { // absolute, empty, or climbing out with ..
+			return fmt.Errorf("resources: path %q leaves the directory", h.Name)
+		}
+		target := filepath.Join(dst, name)
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(target, 0o755); err != nil {
+				return err
+			}
+		case tar.TypeReg:
+			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+				return err
+			}
+			f, err := os.OpenFile(target, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, os.FileMode(h.Mode)&0o755|0o600)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(f, tr)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("resources: %q is not a file or directory", h.Name)
+		}
+	}
+}
+
+// Peer is a node that may hold a tarball.
+type Peer struct {
+	Name string
+	// Addr is where Fetch reaches it (for HTTPFetch, its HTTP API address).
+	Addr string
+}
+
+// Fetch gets the tarball called digest from peer. It must return within
+// ctx; it need not check the digest (Store.Ensure does). Safe for
+// concurrent use.
+type Fetch func(ctx context.Context, peer Peer, digest string) ([]byte, error)
+
+// HTTPFetch fetches tarballs with c as GET
+// http://<Addr>/api/v1/resources/<digest>, reading at most MaxSize+1
+// bytes (c may carry the request over any connection: cluster's dials the
+// peer's transport).
+func HTTPFetch(c *http.Client) Fetch {
+	return func(ctx context.Context, peer Peer, digest string) ([]byte, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+peer.Addr+"/api/v1/resources/"+digest, nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("%s", resp.Status)
+		}
+		return io.ReadAll(io.LimitReader(resp.Body, MaxSize+1))
+	}
+}
+
+// Store keeps tarballs and their unpacked directories under one root
+// directory: <root>/<digest>.tar.gz and <root>/<digest>/. Several stores
+// (and processes) may share a root: a tarball is unpacked into a temporary
+// directory and renamed into place. Safe for concurrent use.
+type Store struct {
+	root  string
+	fetch Fetch
+}
+
+// NewStore returns the store at root, fetching what it lacks with fetch
+// (nil: it fetches nothing).
+func NewStore(root string, fetch Fetch) *Store { return &Store{root: root, fetch: fetch} }
+
+// Paths are where the tarball called digest and its unpacked directory
+// are (or will be).
+func (s *Store) Paths(digest string) (tarball, dir string) {
+	return filepath.Join(s.root, digest+".tar.gz"), filepath.Join(s.root, digest)
+}
+
+// Put keeps a tarball and unpacks it; it returns its digest. Putting a
+// tarball the store has is a no-op.
+func (s *Store) Put(tgz []byte) (string, error) {
+	digest := Digest(tgz)
+	tarball, dir := s.Paths(digest)
+	if _, err := os.Stat(dir); err == nil {
+		return digest, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(tarball), 0o700); err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".unpack-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	if err := Unpack(tgz, tmp); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(tarball+".tmp", tgz, 0o600); err != nil { // a node's data dir is private (internal/datadir)
+		return "", err
+	}
+	if err := os.Rename(tarball+".tmp", tarball); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, dir); err != nil && !errors.Is(err, fs.ErrExist) {
+		if _, serr := os.Stat(dir); serr != nil {
+			return "", err
+		}
+	}
+	return digest, nil
+}
+
+// Tarball returns the stored tarball called digest (an error wrapping
+// ErrBadDigest, or fs.ErrNotExist when the store does not have it).
+func (s *Store) Tarball(digest string) ([]byte, error) {
+	if !ValidDigest(digest) {
+		return nil, fmt.Errorf("%w %q", ErrBadDigest, digest)
+	}
+	tarball, _ := s.Paths(digest)
+	return os.ReadFile(tarball)
+}
+
+// Ensure returns the directory of digest, fetching it from the first of
+// peers that serves a tarball with that digest when the store does not
+// have it.
+func (s *Store) Ensure(ctx context.Context, digest string, peers []Peer) (string, error) {
+	if !ValidDigest(digest) {
+		return "", fmt.Errorf("resources: %w %q", ErrBadDigest, digest)
+	}
+	_, dir := s.Paths(digest)
+	if _, err := os.Stat(dir); err == nil {
+		return dir, nil
+	}
+	if s.fetch == nil {
+		peers = nil
+	}
+	var errs []error
+	for _, p := range peers {
+		b, err := s.fetch(ctx, p, digest)
+		if err == nil && Digest(b) != digest {
+			err = errors.New("digest mismatch")
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("from %s: %w", p.Name, err))
+			continue
+		}
+		if _, err := s.Put(b); err != nil {
+			return "", err
+		}
+		return dir, nil
+	}
+	return "", fmt.Errorf("resources %s: no live member served them: %w", digest[:12], errors.Join(errs...))
+}
