@@ -11,6 +11,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/squall-streams/squall/internal/routing"
+	"github.com/squall-streams/squall/internal/topoaccess"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -121,7 +122,7 @@ func (e *Env) Reroute(ctx context.Context, epoch uint64, parallelism map[topolog
 	if e.closed.Load() {
 		return fmt.Errorf("topology %q: reroute: %w", e.Topology.Name, ErrClosed)
 	}
-	if err := e.Topology.CheckParallelism(parallelism); err != nil {
+	if err := topoaccess.CheckParallelism(e.Topology, parallelism); err != nil {
 		return err
 	}
 	next := maps.Clone(*e.parallelism.Load())

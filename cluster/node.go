@@ -144,7 +144,6 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		n.httpLn = ln
 		httpAddr = ln.Addr().String()
 		n.http = cfg.httpServer(n.Handler())
-		n.wg.Go(func() { _ = n.http.Serve(ln) })
 	}
 	meta, _ := proto.Marshal(&messages.NodeMeta{
 		RemoteAddr: tr.Addr(), HttpAddr: httpAddr,
@@ -193,6 +192,11 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 			return nil, fmt.Errorf("%w: %q is alive at %s; pick another --name", ErrNameInUse, cfg.Name, other)
 		default:
 		}
+	}
+	if n.http != nil {
+		// Served only now: its handlers read n.ml. Until then the
+		// listener queues connections.
+		n.wg.Go(func() { _ = n.http.Serve(n.httpLn) })
 	}
 	n.wg.Go(n.loop)
 	n.del.signal()
@@ -470,8 +474,9 @@ func (n *Node) abort() {
 func (n *Node) closeTransport() {
 	if n.http != nil {
 		_ = n.http.Close()
-	} else if n.httpLn != nil {
-		_ = n.httpLn.Close()
+	}
+	if n.httpLn != nil {
+		_ = n.httpLn.Close() // not yet served when Start fails before the end
 	}
 	n.wg.Wait()
 	n.tr.Close()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/squall-streams/squall/cluster/plan"
+	"github.com/squall-streams/squall/internal/topoaccess"
 	"github.com/squall-streams/squall/messages"
 	"github.com/squall-streams/squall/topology"
 )
@@ -78,7 +79,7 @@ func (n *Node) Rebalance(ctx context.Context, name string, opts RebalanceOptions
 	for c, k := range opts.Parallelism {
 		want[topology.ComponentID(c)] = k
 	}
-	if err := t.CheckParallelism(want); err != nil {
+	if err := topoaccess.CheckParallelism(t, want); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRebalance, err)
 	}
 	start := time.Now()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/squall-streams/squall/cluster/plan"
+	"github.com/squall-streams/squall/internal/topoaccess"
 	"github.com/squall-streams/squall/internal/wire"
 	"github.com/squall-streams/squall/messages"
 	"github.com/squall-streams/squall/supervisor"
@@ -121,7 +122,7 @@ func (n *Node) build(ctx context.Context, spec *messages.TopologySpec) (*topolog
 	}
 	// Every node names this deployment alike, as the REST API does:
 	// connectors persist the id.
-	t = t.Deployed(spec.Name, topologyID(spec))
+	t = topoaccess.Deployed(t, spec.Name, topologyID(spec))
 	n.mu.Lock()
 	if release != nil {
 		n.releases = append(n.releases, release)

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	wire "github.com/squall-streams/squall/internal/multilang"
+	"github.com/squall-streams/squall/internal/procenv"
 	"github.com/squall-streams/squall/internal/topoaccess"
 	"github.com/squall-streams/squall/topology"
 )
@@ -143,19 +145,93 @@ func TestResolveSettings(t *testing.T) {
 }
 
 func TestEnvironAppendsPath(t *testing.T) {
-	t.Setenv("PATH", "/bin")
-	env := environ(map[string]string{"PATH": "/venv/bin", "X_SQUALL": "1"})
-	var path, x string
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			path = v
-		}
-		if v, ok := strings.CutPrefix(kv, "X_SQUALL="); ok {
-			x = v
-		}
+	env, err := environ([]string{"PATH=/bin"}, nil, map[string]string{"PATH": "/venv/bin", "X_SQUALL": "1"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if path != "/bin:/venv/bin" || x != "1" {
-		t.Errorf("PATH=%q X_SQUALL=%q", path, x)
+	if want := []string{"PATH=/bin:/venv/bin", "X_SQUALL=1"}; !slices.Equal(env, want) {
+		t.Errorf("env %q, want %q", env, want)
+	}
+}
+
+// TestEnviron: a subprocess gets the node's environment without its
+// secrets, then topology.environment, then WithEnv; neither may set a
+// secret (issue 11: any dependency of a Python bolt held cluster admin).
+func TestEnviron(t *testing.T) {
+	node := []string{"PATH=/bin", "SQUALL_ADMIN_TOKEN=t0k", "HOME=/h", "SQUALL_GOSSIP_KEY=k3y", "SQUALL_HTTP=:8080", "LANG=C"}
+	for _, tc := range []struct {
+		name        string
+		topo, extra map[string]string
+		want        []string
+		err         string
+	}{
+		{"secrets dropped", nil, nil, []string{"PATH=/bin", "HOME=/h", "SQUALL_HTTP=:8080", "LANG=C"}, ""},
+		{"topology.environment added and replacing",
+			map[string]string{"LANG": "en_US.UTF-8", "APP_MODE": "test"}, nil,
+			[]string{"PATH=/bin", "HOME=/h", "SQUALL_HTTP=:8080", "APP_MODE=test", "LANG=en_US.UTF-8"}, ""},
+		{"WithEnv over topology.environment, PATH appended to the topology's",
+			map[string]string{"PATH": "/opt/bin", "A": "topo"}, map[string]string{"A": "opt", "PATH": "/venv/bin"},
+			[]string{"HOME=/h", "SQUALL_HTTP=:8080", "LANG=C", "A=opt", "PATH=/opt/bin:/venv/bin"}, ""},
+		{"topology.environment may not set a secret", map[string]string{"SQUALL_ADMIN_TOKEN": "mine"}, nil, nil,
+			"topology.environment: SQUALL_ADMIN_TOKEN is a squall secret"},
+		{"nor may WithEnv", nil, map[string]string{"SQUALL_GOSSIP_KEY": "mine"}, nil,
+			"multilang.WithEnv: topology.environment: SQUALL_GOSSIP_KEY is a squall secret"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env, err := environ(slices.Clone(node), tc.topo, tc.extra)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) || !errors.Is(err, procenv.ErrEnvironment) {
+					t.Fatalf("err %v, want one containing %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(env, tc.want) {
+				t.Errorf("env %q\nwant %q", env, tc.want)
+			}
+		})
+	}
+}
+
+func TestTopologyEnvironmentKey(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		v    any
+		want map[string]string
+		err  string
+	}{
+		{"unset", nil, nil, ""},
+		{"strings", map[string]string{"A": "1"}, map[string]string{"A": "1"}, ""},
+		{"YAML/JSON scalars", map[string]any{"A": "x", "N": int64(3), "F": 1.5, "B": true},
+			map[string]string{"A": "x", "N": "3", "F": "1.5", "B": "true"}, ""},
+		{"a nested value", map[string]any{"A": []any{"x"}}, nil, "topology.environment: A: [x] ([]interface {}) is not a string"},
+		{"not a map", "A=1", nil, "topology.environment: A=1 (string) is not a map"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conf := topology.Config{}
+			if tc.v != nil {
+				conf[EnvironmentKey] = tc.v
+			}
+			got, err := topologyEnvironment(conf)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err %v, want one containing %q", err, tc.err)
+				}
+				if verr := ValidateConfig(conf); verr == nil || !errors.Is(verr, ErrConfig) {
+					t.Errorf("ValidateConfig: %v, want ErrConfig", verr)
+				}
+				return
+			}
+			if err != nil || !maps.Equal(got, tc.want) {
+				t.Errorf("got %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+	if err := ValidateConfig(topology.Config{EnvironmentKey: map[string]any{"SQUALL_ADMIN_TOKEN": "x"}}); err == nil ||
+		!strings.Contains(err.Error(), "topology.environment: SQUALL_ADMIN_TOKEN") {
+		t.Errorf("ValidateConfig of a secret in topology.environment: %v", err)
 	}
 }
 
@@ -222,10 +298,14 @@ func TestOutboxBoundsUnwrittenTuples(t *testing.T) {
 	if o.hasRoom() {
 		t.Fatal("room after 2 of 2")
 	}
-	o.pushPrio([]byte("hb")) // priority frames do not count
-	prio, normal, closed := o.take(nil, nil)
-	if len(prio) != 1 || len(normal) != 2 || closed {
-		t.Fatalf("take %q %q %v", prio, normal, closed)
+	o.pushPrio([]byte("ids"))   // priority frames do not count
+	o.pushCommand([]byte("hb")) // nor do commands, but they are counted as handed
+	prio, normal, cmds, closed := o.take(nil, nil)
+	if len(prio) != 2 || len(normal) != 2 || cmds != 3 || closed {
+		t.Fatalf("take %q %q, %d commands, %v", prio, normal, cmds, closed)
+	}
+	if _, _, cmds, _ := o.take(nil, nil); cmds != 0 {
+		t.Fatalf("%d commands counted twice", cmds)
 	}
 	o.written(2)
 	if rooms != 1 || !o.hasRoom() {
@@ -237,7 +317,7 @@ func TestOutboxBoundsUnwrittenTuples(t *testing.T) {
 	}
 	o.close()
 	o.push([]byte("c"))
-	if _, normal, closed := o.take(nil, nil); len(normal) != 0 || !closed {
+	if _, normal, _, closed := o.take(nil, nil); len(normal) != 0 || !closed {
 		t.Fatalf("after close: %q %v", normal, closed)
 	}
 }

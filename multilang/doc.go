@@ -10,7 +10,7 @@
 //
 //	task goroutine --frames--> outbox --writer--> stdin  --> subprocess
 //	task goroutine <--Submit-- inbox  <--reader-- stdout <--
-//	                                              stderr --> task's slog logger
+//	                                              stderr --> linelimit --> task's slog logger
 //
 // The runtime calls the component from one goroutine and it never blocks
 // there: tuples and commands are encoded and queued for a writer goroutine,
@@ -25,7 +25,9 @@
 // [execution_command, script] (e.g. ["streamparse_run", "-s msgpack
 // words.SplitBolt"], which streamparse_run splits itself) or Flux's list of
 // any length (["python3", "splitsentence.py"]). It runs in the topology's
-// resources directory (ResourcesDirKey or WithDir). The handshake carries
+// resources directory (ResourcesDirKey or WithDir), with the node's
+// environment minus the node's secrets (SQUALL_ADMIN_TOKEN,
+// SQUALL_GOSSIP_KEY, ...) plus topology.environment (EnvironmentKey). The handshake carries
 // pidDir, the topology config and the eight context keys; the subprocess
 // writes its pid file and replies with its pid. Spouts get
 // next/ack/fail/activate/deactivate and answer with sync; bolts get tuples,
@@ -37,16 +39,22 @@
 //
 // # Better than Storm
 //
-// A subprocess that exits, stays silent past SubprocessTimeoutKey (its own
-// timeout, not the worker's; its start-up has StartupTimeoutKey), writes
-// malformed or oversized output, or
-// breaks the protocol (acks an id it was never given, anchors to an acked
-// tuple, emits on an undeclared stream) is killed together with its process
-// group. The tuples it held fail at once, so their spouts replay them now
+// A subprocess that exits, makes no progress past SubprocessTimeoutKey
+// (its own timeout, not the worker's; its start-up has StartupTimeoutKey;
+// log, error and metrics commands are no progress), writes malformed or
+// oversized output, or breaks the protocol (acks an id it was never given,
+// anchors to an acked tuple, emits on an undeclared stream, floods syncs:
+// a spout answers each command with one sync, a bolt syncs to answer a
+// heartbeat, and more than a few extra in a row is an error) is killed
+// together with its process group. The tuples it held fail at once, so their spouts replay them now
 // rather than after the message timeout, and a new subprocess starts after
 // a backoff (RestartBackoffKey). The restart happens inside the task: the
 // task keeps running and buffers its input meanwhile, and the node never
-// exits (Storm exits the worker with code 11). A tuple that was being
+// exits (Storm exits the worker with code 11). Its stderr and its log and
+// error commands reach the node log through internal/linelimit: whole
+// lines cut at 4 KiB, about 100 a second per subprocess (stderr) and per
+// task (commands), with a count of what was dropped, so a flood never
+// fills the node's disk. A tuple that was being
 // processed when DefaultDeadLetterAfter subprocesses died is emitted on
 // DeadLetterStream instead of killing another one. Writes to the pipe are
 // bounded (MaxPendingKey) without ever blocking the task. Subprocesses

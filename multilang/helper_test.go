@@ -61,8 +61,14 @@ func helperMain(mode string) int {
 		f.Close()
 	}
 	send(wire.PIDReply{PID: os.Getpid()})
-	if mode == "spouthang" {
+	switch mode {
+	case "spouthang":
 		return helperSpout(in, send)
+	case "flood":
+		floodStderr()
+		for i := range floodLogs {
+			send(wire.Log{Msg: fmt.Sprintf("log flood %d", i), Level: wire.LogInfo})
+		}
 	}
 	for {
 		m, err := in.ReadCommand()
@@ -105,6 +111,29 @@ func helperMain(mode string) int {
 		send(wire.Emit{Anchors: []wire.ID{t.ID}, Values: []any{word}})
 		send(wire.Ack{ID: t.ID})
 	}
+}
+
+// The "flood" mode writes one line of floodLongLine bytes to stderr, then
+// floodStderrBytes in lines of floodLineBytes, then sends
+// floodLogs log commands, before it handles its first tuple.
+const (
+	floodStderrBytes = 50 << 20
+	floodLineBytes   = 256
+	floodLongLine    = 1 << 20
+	floodLogs        = 20000
+	floodLines       = floodStderrBytes/floodLineBytes + 1
+)
+
+func floodStderr() {
+	w := bufio.NewWriterSize(os.Stderr, 64<<10)
+	w.WriteString("flood long " + strings.Repeat("y", floodLongLine-len("flood long ")-1) + "\n")
+	line := []byte(strings.Repeat("x", floodLineBytes))
+	line[len(line)-1] = '\n'
+	for i := range floodStderrBytes / floodLineBytes {
+		copy(line, fmt.Sprintf("flood %07d ", i))
+		w.Write(line)
+	}
+	w.Flush()
 }
 
 // helperSpout emits "s<n>" on each next until the third, which it never

@@ -1,14 +1,17 @@
 package multilang
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
 	"time"
 
 	wire "github.com/squall-streams/squall/internal/multilang"
+	"github.com/squall-streams/squall/internal/procenv"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -21,9 +24,11 @@ const (
 	// `-s msgpack`. The subprocess must be started with the same framing.
 	SerializerKey = wire.SerializerKey
 	// SubprocessTimeoutKey is the subprocess heartbeat timeout in seconds
-	// (Storm's key). A bolt subprocess that sends nothing for this long, or
-	// a spout subprocess that does not answer a command within it, is
-	// killed and restarted. Unset, squall reads WorkerTimeoutKey like Storm,
+	// (Storm's key). A bolt subprocess that makes no progress for this long
+	// (answers no heartbeat, emits, acks and fails nothing), or a spout
+	// subprocess that does not answer a command within it, is killed and
+	// restarted. Unlike Storm, log, error and metrics commands do not count
+	// as progress: a subprocess that sends only those is stuck in a loop. Unset, squall reads WorkerTimeoutKey like Storm,
 	// and falls back to 30 s.
 	SubprocessTimeoutKey = "topology.subprocess.timeout.secs"
 	// WorkerTimeoutKey is Storm's fallback for SubprocessTimeoutKey.
@@ -54,6 +59,13 @@ const (
 	// MaxMessageBytesKey bounds one message from a subprocess (default
 	// 16 MiB). A larger one is a protocol error: the subprocess restarts.
 	MaxMessageBytesKey = "squall.multilang.max.message.bytes"
+	// EnvironmentKey is Storm's topology.environment: a map of variable
+	// names to values added to every shell subprocess's environment. A
+	// subprocess gets the node's environment without the node's secrets
+	// (SQUALL_ADMIN_TOKEN, SQUALL_GOSSIP_KEY and every SQUALL_ name holding
+	// a token, key, password, ...; see internal/procenv), then these, then
+	// WithEnv's. Setting a secret here is a configuration error.
+	EnvironmentKey = "topology.environment"
 )
 
 // DeadLetterStream is the stream a shell bolt emits a tuple on instead of
@@ -144,8 +156,10 @@ func DirectStream(stream topology.StreamID, fields ...string) Option {
 // ResourcesDirKey.
 func WithDir(dir string) Option { return func(o *options) { o.dir = dir } }
 
-// WithEnv adds environment variables to the node's own. A PATH entry is
-// appended to the node's PATH rather than replacing it, as Storm does.
+// WithEnv adds environment variables to the subprocess's: the node's
+// environment without its secrets, plus EnvironmentKey's. A PATH entry is
+// appended to that PATH rather than replacing it, as Storm does. It may not
+// set a node secret (a SQUALL_ name holding a token, key, ...).
 func WithEnv(env map[string]string) Option {
 	return func(o *options) {
 		if o.env == nil {
@@ -372,35 +386,84 @@ func resolve(argv []string, o options, conf topology.Config, kind topology.Compo
 		s.stopTimeout = DefaultStopTimeout
 	}
 	s.nextInFlight = max(s.nextInFlight, 1)
-	s.env = environ(o.env)
+	topoEnv, err := topologyEnvironment(conf)
+	add(err)
+	if err == nil {
+		s.env, err = environ(os.Environ(), topoEnv, o.env)
+		add(err)
+	}
 	if len(errs) > 0 {
 		return s, fmt.Errorf("%w: %s %v: %w", ErrConfig, kind, argv, errors.Join(errs...))
 	}
 	return s, nil
 }
 
-// environ is the node's environment with extra added; PATH is appended.
-func environ(extra map[string]string) []string {
-	env := os.Environ()
-	if len(extra) == 0 {
-		return env
+// topologyEnvironment reads EnvironmentKey: a map of names to strings,
+// numbers or booleans (YAML and JSON give map[string]any).
+func topologyEnvironment(conf topology.Config) (map[string]string, error) {
+	v, ok := conf[EnvironmentKey]
+	if !ok || v == nil {
+		return nil, nil
 	}
-	keys := make([]string, 0, len(extra))
-	for k := range extra {
-		keys = append(keys, k)
+	bad := func(why string) error {
+		return fmt.Errorf("config %s: %s: want a map of variable names to values", EnvironmentKey, why)
 	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		v := extra[k]
-		i := slices.IndexFunc(env, func(kv string) bool { return strings.HasPrefix(kv, k+"=") })
-		switch {
-		case i >= 0 && k == "PATH":
-			env[i] += string(os.PathListSeparator) + v
-		case i >= 0:
-			env[i] = k + "=" + v
+	out := map[string]string{}
+	put := func(k any, v any) error {
+		name, ok := k.(string)
+		if !ok {
+			return bad(fmt.Sprintf("name %v (%T) is not a string", k, k))
+		}
+		switch x := v.(type) {
+		case string:
+			out[name] = x
+		case bool, int, int32, int64, uint, uint32, uint64, float32, float64:
+			out[name] = fmt.Sprint(x)
 		default:
-			env = append(env, k+"="+v)
+			return bad(fmt.Sprintf("%s: %v (%T) is not a string, number or boolean", name, v, v))
+		}
+		return nil
+	}
+	var err error
+	switch m := v.(type) {
+	case map[string]string:
+		return maps.Clone(m), nil
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			err = cmp.Or(err, put(k, m[k]))
+		}
+	case map[any]any:
+		for k, v := range m {
+			err = cmp.Or(err, put(k, v))
+		}
+	default:
+		return nil, bad(fmt.Sprintf("%v (%T) is not a map", v, v))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// environ is a subprocess's environment: node (os.Environ()) without the
+// node's secrets, plus topo (EnvironmentKey), plus extra (WithEnv), whose
+// PATH is appended to the PATH so far. Neither may set a secret.
+func environ(node []string, topo, extra map[string]string) ([]string, error) {
+	env, err := procenv.For(node, topo)
+	if err != nil || len(extra) == 0 {
+		return env, err
+	}
+	if p, ok := extra["PATH"]; ok {
+		extra = maps.Clone(extra)
+		for _, kv := range env {
+			if old, ok := strings.CutPrefix(kv, "PATH="); ok {
+				extra["PATH"] = old + string(os.PathListSeparator) + p
+			}
 		}
 	}
-	return env
+	env, err = procenv.For(env, extra)
+	if err != nil {
+		return nil, fmt.Errorf("multilang.WithEnv: %w", err)
+	}
+	return env, nil
 }

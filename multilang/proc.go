@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/squall-streams/squall/internal/linelimit"
 	wire "github.com/squall-streams/squall/internal/multilang"
 )
 
@@ -46,6 +47,7 @@ type proc struct {
 	stdin  *os.File
 	stdout *os.File
 	stderr *os.File
+	errLog *linelimit.Writer // stderr into the node log
 	out    *outbox
 
 	timeout   time.Duration
@@ -57,8 +59,12 @@ type proc struct {
 	onInbox   func()
 	onDied    func()
 
-	lastHeard atomic.Int64 // nanotime of the last message
+	lastHeard atomic.Int64 // nanotime of the last progress (see isProgress)
+	idle      atomic.Int64 // messages since then that were no progress
+	lastAny   atomic.Int64 // nanotime of the last of those, valid while idle > 0
 	waiting   atomic.Int32 // spout commands not yet answered by sync
+	handed    atomic.Int64 // commands the writer handed to stdin (syncCheck)
+	syncs     syncCheck    // the reader's
 	handshook atomic.Bool
 	hbPending atomic.Bool
 	hbSeq     atomic.Int64
@@ -182,6 +188,7 @@ func startProc(spec procSpec) (_ *proc, err error) {
 		started:  time.Now(),
 	}
 	p.logger = spec.logger.With("pid", cmd.Process.Pid)
+	p.errLog = newStderrLog(p.logger)
 	p.onInbox = func() { spec.onInbox(p) }
 	p.onDied = func() { spec.onDied(p) }
 	onRoom := func() {}
@@ -189,6 +196,7 @@ func startProc(spec procSpec) (_ *proc, err error) {
 		onRoom = func() { p.submit(func() { spec.onRoom(p) }) }
 	}
 	p.out = newOutbox(s.maxPending, onRoom)
+	p.syncs.bolt = spec.bolt
 	p.lastHeard.Store(nanotime())
 	if h := startedHook; h != nil {
 		h(cmd.Process.Pid)
@@ -304,7 +312,8 @@ func (p *proc) writeLoop() {
 	var prio, normal [][]byte
 	for {
 		var closed bool
-		prio, normal, closed = p.out.take(prio[:0], normal[:0])
+		var cmds int
+		prio, normal, cmds, closed = p.out.take(prio[:0], normal[:0])
 		if len(prio) == 0 && len(normal) == 0 {
 			if closed {
 				return // stdin closes: the subprocess reads EOF
@@ -316,6 +325,9 @@ func (p *proc) writeLoop() {
 				return
 			}
 		}
+		// Counted before they are written: the subprocess cannot answer a
+		// command before that, and the reader must not see its answer first.
+		p.handed.Add(int64(cmds))
 		var err error
 		for _, f := range prio {
 			if err == nil {
@@ -357,7 +369,6 @@ func (p *proc) readLoop() {
 			p.fatal("bad output: " + err.Error())
 			return
 		}
-		p.lastHeard.Store(nanotime())
 		reply, isReply := m.(wire.PIDReply)
 		switch {
 		case isReply && p.handshook.Load():
@@ -371,17 +382,56 @@ func (p *proc) readLoop() {
 			return
 		}
 		if _, ok := m.(wire.Sync); ok {
-			if p.bolt {
-				p.hbPending.Store(false)
+			answers, violation := p.syncs.sync(p.handed.Load(), p.bolt && p.hbPending.CompareAndSwap(true, false))
+			switch {
+			case violation != "":
+				p.fatal(violation)
+				return
+			case !answers:
+				p.noProgress()
+				continue // a stray sync: nothing for the task
+			case p.bolt:
+				p.progress()
 				if h := heartbeatHook; h != nil {
 					h()
 				}
-			} else {
-				p.waiting.Add(-1)
+				continue // the bolt has nothing to do with it
 			}
+			p.waiting.Add(-1)
+		}
+		if isProgress(m) {
+			p.progress()
+		} else {
+			p.noProgress()
 		}
 		p.deliver(m)
 	}
+}
+
+// isProgress reports whether m moves the protocol on: log, error and metrics
+// messages do not, so a subprocess that sends only those is as silent, for
+// its timeout, as one that sends nothing (a loop without progress).
+func isProgress(m wire.Message) bool {
+	switch m.(type) {
+	case wire.Log, wire.ReportError, wire.Metrics:
+		return false
+	}
+	return true
+}
+
+// progress restarts the silence clock (one atomic store per message in
+// the common case).
+func (p *proc) progress() {
+	p.lastHeard.Store(nanotime())
+	if p.idle.Load() != 0 {
+		p.idle.Store(0)
+	}
+}
+
+// noProgress counts a message that does not restart the silence clock.
+func (p *proc) noProgress() {
+	p.lastAny.Store(nanotime())
+	p.idle.Add(1)
 }
 
 // fatal kills the subprocess for a protocol error found by the reader and
@@ -435,18 +485,17 @@ func (p *proc) takeInbox() []wire.Message {
 	return msgs
 }
 
+// stderrLoop passes stderr to the node log within its limits; it reads
+// and drops as fast as the subprocess writes, so a flood costs CPU, never
+// the node log nor a blocked subprocess.
 func (p *proc) stderrLoop() {
 	defer p.wg.Done()
-	r := bufio.NewReaderSize(p.stderr, 16<<10)
+	defer p.errLog.Close() // the last partial line, and the count of what was dropped
+	buf := make([]byte, 64<<10)
 	for {
-		line, err := r.ReadSlice('\n')
-		if len(line) > 0 {
-			if line[len(line)-1] == '\n' {
-				line = line[:len(line)-1]
-			}
-			p.logger.Warn("subprocess stderr: " + string(line))
-		}
-		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+		n, err := p.stderr.Read(buf)
+		_, _ = p.errLog.Write(buf[:n])
+		if err != nil {
 			return
 		}
 	}
@@ -463,7 +512,13 @@ func (p *proc) watchdog() {
 			return
 		case <-t.C:
 		}
-		kill, heartbeat := p.watch(time.Duration(nanotime() - p.lastHeard.Load()))
+		now := nanotime()
+		silent := time.Duration(now - p.lastHeard.Load())
+		quiet := silent
+		if p.idle.Load() > 0 {
+			quiet = time.Duration(now - p.lastAny.Load())
+		}
+		kill, heartbeat := p.watch(silent, quiet)
 		switch {
 		case kill != "":
 			p.kill(kill)
@@ -471,19 +526,20 @@ func (p *proc) watchdog() {
 			p.hbPending.Store(true)
 			id := wire.StringID(strconv.FormatInt(-p.hbSeq.Add(1), 10))
 			if f, err := wire.AppendFrame(nil, p.ser, wire.NewHeartbeat(id)); err == nil {
-				p.out.pushPrio(f)
+				p.out.pushCommand(f)
 			}
 		}
 	}
 }
 
 // watch decides what one of the watchdog's ticks does after the subprocess
-// has been silent for silent: kill it (for the reason it returns) when it
-// did not answer the handshake within the startup timeout, or is owed an
-// answer (a bolt always is: to its heartbeats) for longer than the timeout;
+// has made no progress for silent (see progress) and sent nothing at all
+// for quiet: kill it (for the reason it returns) when it did not answer the
+// handshake within the startup timeout, or is owed an answer (a bolt always
+// is: to its heartbeats) and made no progress for longer than the timeout;
 // else send a bolt a heartbeat unless one is pending. It reads only the
 // proc's flags, not the clock, so tests pass any silence.
-func (p *proc) watch(silent time.Duration) (kill string, heartbeat bool) {
+func (p *proc) watch(silent, quiet time.Duration) (kill string, heartbeat bool) {
 	switch {
 	case !p.handshook.Load():
 		if silent > p.startup {
@@ -491,7 +547,15 @@ func (p *proc) watch(silent time.Duration) (kill string, heartbeat bool) {
 		}
 		return "", false
 	case (p.bolt || p.waiting.Load() > 0) && silent > p.timeout:
-		return fmt.Sprintf("no message for %v (subprocess timeout %v)", silent.Round(time.Millisecond), p.timeout), false
+		if n := p.idle.Load(); n > 0 && quiet <= p.timeout {
+			owed := "emit, ack, fail or answer to a heartbeat"
+			if !p.bolt {
+				owed = "sync or emit"
+			}
+			return fmt.Sprintf("no progress for %v: %d log, error, metrics or stray sync messages, but no %s (subprocess timeout %v)",
+				silent.Round(time.Millisecond), n, owed, p.timeout), false
+		}
+		return fmt.Sprintf("no message for %v (subprocess timeout %v)", min(silent, quiet).Round(time.Millisecond), p.timeout), false
 	}
 	return "", p.bolt && !p.hbPending.Load()
 }
@@ -500,7 +564,7 @@ func (p *proc) watch(silent time.Duration) (kill string, heartbeat bool) {
 // silence clock starts now if it was not waiting already.
 func (p *proc) beginCommand() {
 	if p.waiting.Add(1) == 1 {
-		p.lastHeard.Store(nanotime())
+		p.progress()
 	}
 }
 
@@ -510,6 +574,7 @@ func (p *proc) beginCommand() {
 type outbox struct {
 	mu        sync.Mutex
 	prio      [][]byte
+	prioCmds  int // frames in prio that are commands (pushCommand)
 	normal    [][]byte
 	closed    bool
 	wake      chan struct{}
@@ -539,6 +604,18 @@ func (o *outbox) pushPrio(f []byte) {
 	o.signal()
 }
 
+// pushCommand queues a command the subprocess answers (a spout command, a
+// heartbeat tuple) in the priority lane.
+func (o *outbox) pushCommand(f []byte) {
+	o.mu.Lock()
+	if !o.closed {
+		o.prio = append(o.prio, f)
+		o.prioCmds++
+	}
+	o.mu.Unlock()
+	o.signal()
+}
+
 func (o *outbox) push(f []byte) {
 	o.unwritten.Add(1)
 	o.mu.Lock()
@@ -560,15 +637,18 @@ func (o *outbox) hasRoom() bool {
 	return o.unwritten.Load() < int64(o.limit)
 }
 
-func (o *outbox) take(prio, normal [][]byte) ([][]byte, [][]byte, bool) {
+// take appends the queued frames to prio and normal; cmds is how many of
+// them are commands: those pushed with pushCommand, and every tuple.
+func (o *outbox) take(prio, normal [][]byte) (_, _ [][]byte, cmds int, closed bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	cmds = o.prioCmds + len(o.normal)
 	prio = append(prio, o.prio...)
 	normal = append(normal, o.normal...)
 	clear(o.prio)
 	clear(o.normal)
-	o.prio, o.normal = o.prio[:0], o.normal[:0]
-	return prio, normal, o.closed
+	o.prio, o.normal, o.prioCmds = o.prio[:0], o.normal[:0], 0
+	return prio, normal, cmds, o.closed
 }
 
 func (o *outbox) written(n int) {

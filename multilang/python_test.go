@@ -384,3 +384,68 @@ func TestPythonMetricsBecomeGauges(t *testing.T) {
 	}
 	r.stopAndCheck()
 }
+
+// TestPythonSubprocessEnvironment: a Python bolt started by a node whose
+// environment holds SQUALL_ADMIN_TOKEN and SQUALL_GOSSIP_KEY sees neither,
+// sees topology.environment, and still sees the node's other variables.
+func TestPythonSubprocessEnvironment(t *testing.T) {
+	t.Setenv("SQUALL_ADMIN_TOKEN", "admin-s3cret")
+	t.Setenv("SQUALL_GOSSIP_KEY", "gossip-s3cret")
+	t.Setenv("SQUALL_KAFKA_PASSWORD", "kafka-s3cret")
+	t.Setenv("SQUALL_TEST_PLAIN", "node-value")
+	names := []string{"SQUALL_ADMIN_TOKEN", "SQUALL_GOSSIP_KEY", "SQUALL_KAFKA_PASSWORD", "SQUALL_TEST_PLAIN", "APP_MODE", "LANG"}
+	led := newLedger(names...)
+	got := &received{}
+	b := topology.NewBuilder("envprobe")
+	b.SetSpout("names", func() topology.Spout { return &ledgerSpout{l: led} }, 1).Output("name")
+	b.SetBolt("probe", BoltFactory([]string{pythonPath(t), "envprobe.py"}, WithDir(resourcesDir(t)), Output("name", "value")), 1).
+		ShuffleGrouping("names")
+	b.SetBolt("sink", sink(got), 1).ShuffleGrouping("probe")
+	conf := fastConf(launchers()[0])
+	conf[EnvironmentKey] = map[string]any{"APP_MODE": "probe", "LANG": "C.UTF-8"}
+	r := startTopology(t, b, conf, nil)
+	poll.Until(t, 30*time.Second, "every name probed", func() bool { return got.len() == len(names) })
+	env := map[string]any{}
+	for _, x := range got.all() {
+		env[x.values[0].(string)] = x.values[1]
+	}
+	want := map[string]any{
+		"SQUALL_ADMIN_TOKEN":    "<unset>",
+		"SQUALL_GOSSIP_KEY":     "<unset>",
+		"SQUALL_KAFKA_PASSWORD": "<unset>",
+		"SQUALL_TEST_PLAIN":     "node-value",
+		"APP_MODE":              "probe",
+		"LANG":                  "C.UTF-8",
+	}
+	if !maps.Equal(env, want) {
+		t.Errorf("the subprocess's environment: %v\nwant %v", env, want)
+	}
+	r.stopAndCheck()
+}
+
+// TestSubprocessEnvironmentSecretRejected: a shell component whose
+// topology.environment sets a node secret does not start a subprocess; its
+// task reports an error naming the key (flux rejects it at load time, with
+// ValidateConfig).
+func TestSubprocessEnvironmentSecretRejected(t *testing.T) {
+	b := topology.NewBuilder("envsecret")
+	b.SetSpout("s", func() topology.Spout { return &ledgerSpout{l: newLedger("x")} }, 1).Output("name")
+	b.SetBolt("probe", BoltFactory([]string{"/bin/sh", "-c", "exit 0"}, Output("name")), 1).ShuffleGrouping("s")
+	conf := helperConf()
+	conf[EnvironmentKey] = map[string]any{"SQUALL_ADMIN_TOKEN": "mine"}
+	r := startTopology(t, b, conf, nil)
+	r.drainOK = true
+	poll.Until(t, 10*time.Second, "the task to report the bad topology.environment", func() bool {
+		_, _, _, _, last := r.stats("probe")
+		return strings.Contains(last, "topology.environment: SQUALL_ADMIN_TOKEN is a squall secret")
+	})
+	startedMu.Lock()
+	n := len(started)
+	startedMu.Unlock()
+	r.stopAndCheck()
+	startedMu.Lock()
+	defer startedMu.Unlock()
+	if len(started) != n {
+		t.Errorf("a subprocess started")
+	}
+}

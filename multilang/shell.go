@@ -1,7 +1,6 @@
 package multilang
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -30,6 +29,7 @@ type shell struct {
 	tc        *topology.Context
 	s         settings
 	logger    *slog.Logger
+	logs      *commandLog
 	pidDir    string
 	handshake wire.Handshake
 
@@ -78,6 +78,11 @@ func (sh *shell) prepare(tc *topology.Context) error {
 	if sh.logger == nil {
 		sh.logger = slog.New(slog.DiscardHandler)
 	}
+	logs, err := newCommandLog(sh.logger, logLimits())
+	if err != nil {
+		return err
+	}
+	sh.logs = logs
 	sh.metricsSeen = map[string]bool{}
 	s, err := resolve(sh.argv, sh.opts, tc.Config, sh.kind)
 	if err != nil {
@@ -179,6 +184,9 @@ func (sh *shell) close() {
 		sh.proc = nil
 	}
 	sh.wg.Wait()
+	if sh.logs != nil {
+		sh.logs.close()
+	}
 	if sh.pidDir != "" {
 		_ = os.RemoveAll(sh.pidDir)
 	}
@@ -207,10 +215,10 @@ func (sh *shell) common(p *proc, m wire.Message, report func(error)) bool {
 		}
 		sh.logger.Debug("shell subprocess ready", "pid", m.PID)
 	case wire.Log:
-		sh.logger.Log(context.Background(), m.Level.SlogLevel(), m.Msg, "pid", p.pid.Load())
+		sh.logs.log(m.Level.SlogLevel(), m.Msg, p.pid.Load())
 	case wire.ReportError:
-		err := fmt.Errorf("Shell Process Exception: %s", m.Msg)
-		sh.logger.Error("shell subprocess reported an error", "pid", p.pid.Load(), "err", m.Msg)
+		err := fmt.Errorf("Shell Process Exception: %s", sh.logs.cut(m.Msg))
+		sh.logs.error(m.Msg, p.pid.Load())
 		report(err)
 	case wire.Metrics:
 		switch {

@@ -2,6 +2,8 @@ package multilang
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,7 +53,7 @@ func TestShellStderrGoesToTheLog(t *testing.T) {
 	r := startTopology(t, b, helperConf(), nil)
 	poll.Until(t, 10*time.Second, "all acked and stderr logged", func() bool {
 		task := fmt.Sprintf("task=%d", r.topo.Component("echo").Tasks[0])
-		return led.ackedCount() == 3 && r.logs.contains("subprocess stderr: hello stderr", "component=echo", task)
+		return led.ackedCount() == 3 && r.logs.contains(`msg="subprocess stderr"`, `line="hello stderr"`, "component=echo", task)
 	})
 	r.stopAndCheck()
 }
@@ -155,4 +157,73 @@ func TestPythonStopKillsHungSubprocess(t *testing.T) {
 	if d := time.Since(start); d > 15*time.Second {
 		t.Errorf("stop took %v", d)
 	}
+}
+
+// TestShellFloodsAreBounded: a subprocess that writes 50 MB to stderr (one
+// line of it 1 MiB) and sends 20,000 log commands leaves a bounded node
+// log: lines within linelimit's rate, the long one cut, and every other
+// line counted as dropped; and the task goes on working (issue 11: 3.6 GB
+// of node log in 24 s).
+func TestShellFloodsAreBounded(t *testing.T) {
+	argv, env := helperCommand("flood")
+	led := newLedger("a", "b", "c")
+	out := &received{}
+	b := topology.NewBuilder("flood")
+	b.SetSpout("words", func() topology.Spout { return &ledgerSpout{l: led} }, 1).Output("word")
+	b.SetBolt("echo", BoltFactory(argv, env, Output("word")), 1).ShuffleGrouping("words")
+	b.SetBolt("out", sink(out), 1).ShuffleGrouping("echo")
+	start := time.Now()
+	r := startTopology(t, b, helperConf(), nil)
+	poll.Until(t, 60*time.Second, "every word acked after the flood", func() bool {
+		return led.ackedCount() == 3 && out.len() == 3
+	})
+	if _, failed, _, errs, last := r.stats("echo"); failed != 0 || errs != 0 {
+		t.Errorf("echo: %d failed, %d errors (last %q): the flood broke the task", failed, errs, last)
+	}
+	r.stopAndCheck() // the stderr and log writers report their last drops
+	elapsed := time.Since(start)
+
+	logs := r.logs.String()
+	dropped := regexp.MustCompile(`dropped=(\d+)`)
+	var stderrLines, stderrDropped, logLines, logDropped, cut int
+	for _, line := range strings.Split(logs, "\n") {
+		switch {
+		case strings.Contains(line, `msg="subprocess stderr"`) && strings.Contains(line, ` line="flood `):
+			stderrLines++
+			if strings.Contains(line, ` line="flood long `) && strings.Contains(line, fmt.Sprintf("cut_bytes=%d", floodLongLine-1-logLimits().MaxLine)) {
+				cut++
+			}
+		case strings.Contains(line, `msg="log flood `):
+			logLines++
+		case strings.Contains(line, `msg="log lines dropped"`):
+			m := dropped.FindStringSubmatch(line)
+			if m == nil {
+				t.Fatalf("a drop report without its count: %s", line)
+			}
+			n, _ := strconv.Atoi(m[1])
+			if strings.Contains(line, `from="log and error commands"`) {
+				logDropped += n
+			} else {
+				stderrDropped += n
+			}
+		}
+	}
+	if stderrLines+stderrDropped != floodLines || stderrDropped == 0 {
+		t.Errorf("stderr: %d lines logged + %d dropped, want %d in all, some dropped", stderrLines, stderrDropped, floodLines)
+	}
+	if logLines+logDropped != floodLogs || logDropped == 0 {
+		t.Errorf("log commands: %d logged + %d dropped, want %d in all, some dropped", logLines, logDropped, floodLogs)
+	}
+	if cut != 1 {
+		t.Errorf("the %d-byte line was logged cut to %d bytes %d times, want once", floodLongLine-1, logLimits().MaxLine, cut)
+	}
+	// Two writers, each at most Burst lines plus LinesPerSecond a second,
+	// each line at most MaxLine bytes and its attributes.
+	lim := logLimits()
+	bound := 2 * (float64(lim.Burst) + lim.LinesPerSecond*elapsed.Seconds() + 1) * float64(lim.MaxLine+512)
+	if got := len(logs); float64(got) > bound || got > floodStderrBytes/10 {
+		t.Errorf("the node log took %d bytes in %v, want at most %.0f (the flood was %d MB)", got, elapsed, bound, floodStderrBytes>>20)
+	}
+	t.Logf("node log %d bytes in %v; stderr %d logged, %d dropped; log commands %d logged, %d dropped",
+		len(logs), elapsed.Round(time.Millisecond), stderrLines, stderrDropped, logLines, logDropped)
 }

@@ -123,7 +123,7 @@ func (s *ShellSpout) sendFrame(frame []byte, kind commandKind) {
 	if kind == cmdNext {
 		s.nextOut++
 	}
-	p.out.pushPrio(frame)
+	p.out.pushCommand(frame)
 }
 
 // NextTuple implements topology.Spout: it asks the subprocess for tuples,

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/squall-streams/squall/actors"
+	"github.com/squall-streams/squall/internal/topoaccess"
 	"github.com/squall-streams/squall/internal/wire"
 	"github.com/squall-streams/squall/topology"
 )
@@ -125,7 +126,7 @@ func (n *Node) Deliver(a wire.TaskAddr, payload any) bool {
 // of each component's tasks, and the trackers) and activates its spouts
 // (local mode).
 func (n *Node) Start(ctx context.Context, t *topology.Topology) (*Running, error) {
-	return n.StartAssigned(ctx, t, Assignment{Epoch: 1, Instance: "local", Tasks: t.RunningTasksWith(nil), Active: true})
+	return n.StartAssigned(ctx, t, Assignment{Epoch: 1, Instance: "local", Tasks: topoaccess.RunningTasksWith(t, nil), Active: true})
 }
 
 // StartAssigned runs the tasks of t that a is about on this node.
@@ -381,7 +382,7 @@ func (r *Running) apply(ctx context.Context, tasks []topology.TaskID) error {
 // parallelism spawns the new tasks before emitters route to them, and
 // stops the removed ones after emitters stopped routing to them.
 func (r *Running) Apply(ctx context.Context, a Assignment) error {
-	if err := r.Topology.CheckParallelism(a.Parallelism); err != nil {
+	if err := topoaccess.CheckParallelism(r.Topology, a.Parallelism); err != nil {
 		return err
 	}
 	r.applyMu.Lock()
@@ -470,14 +471,14 @@ func (r *Running) Rescale(ctx context.Context, parallelism map[topology.Componen
 	if r.local == nil {
 		return ErrNotLocal
 	}
-	if err := r.Topology.CheckParallelism(parallelism); err != nil {
+	if err := topoaccess.CheckParallelism(r.Topology, parallelism); err != nil {
 		return err
 	}
 	all := r.env.AllParallelism()
 	for c, k := range parallelism {
 		all[c] = k
 	}
-	return r.Apply(ctx, Assignment{Epoch: r.env.Epoch(), Tasks: r.Topology.RunningTasksWith(all), Active: r.env.Active(), Parallelism: parallelism, Linger: localLinger})
+	return r.Apply(ctx, Assignment{Epoch: r.env.Epoch(), Tasks: topoaccess.RunningTasksWith(r.Topology, all), Active: r.env.Active(), Parallelism: parallelism, Linger: localLinger})
 }
 
 // Tasks are the tasks running on this node, in task order.

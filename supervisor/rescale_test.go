@@ -13,6 +13,7 @@ import (
 	"github.com/squall-streams/squall/internal/poll"
 	"github.com/squall-streams/squall/internal/replay"
 	"github.com/squall-streams/squall/internal/routing"
+	"github.com/squall-streams/squall/internal/topoaccess"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -104,7 +105,7 @@ func TestRescaleInLocalMode(t *testing.T) {
 		k.window.Store(win)
 		k.Release(int(win+1) * chunk)
 		// Stopped sink tasks linger briefly to execute what was routed to them.
-		wantTasks := r.Topology.RunningTasksWith(map[topology.ComponentID]int{"sink": want})
+		wantTasks := topoaccess.RunningTasksWith(r.Topology, map[topology.ComponentID]int{"sink": want})
 		poll.Until(t, 10*time.Second, fmt.Sprintf("running %v", wantTasks), func() bool { return slices.Equal(r.Tasks(), wantTasks) })
 	}
 	poll.Until(t, 60*time.Second, "every id acked", func() bool { return k.Acked() == n })

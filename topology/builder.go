@@ -253,10 +253,10 @@ type Topology struct {
 	byTask   []*Component // index task-1; nil for trackers
 }
 
-// Deployed returns a copy of t running under another name and deployment
+// deployed returns a copy of t running under another name and deployment
 // id (the cluster names each submitted instance of a registered topology,
 // and gives every node the same id for it).
-func (t *Topology) Deployed(name, id string) *Topology {
+func (t *Topology) deployed(name, id string) *Topology {
 	c := *t
 	c.Name, c.ID = name, id
 	return &c

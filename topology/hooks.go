@@ -9,4 +9,7 @@ func init() {
 	topohook.SetGauges = func(c *Context, g *Gauges) { c.gauges = g }
 	topohook.SetParallelism = func(c *Context, parallelism func(ComponentID) int) { c.parallelism = parallelism }
 	topohook.MakeTupleData = makeTupleData
+	topohook.Deployed = (*Topology).deployed
+	topohook.CheckParallelism = (*Topology).checkParallelism
+	topohook.RunningTasksWith = (*Topology).runningTasksWith
 }

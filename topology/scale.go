@@ -2,9 +2,9 @@ package topology
 
 import "fmt"
 
-// CheckParallelism reports whether every component named in parallelism
+// checkParallelism reports whether every component named in parallelism
 // exists and may run that many tasks (1..NumTasks). Errors wrap ErrInvalid.
-func (t *Topology) CheckParallelism(parallelism map[ComponentID]int) error {
+func (t *Topology) checkParallelism(parallelism map[ComponentID]int) error {
 	var errs []error
 	for id, k := range parallelism {
 		c := t.byID[id]
@@ -31,10 +31,10 @@ func (t *Topology) componentIDs() []ComponentID {
 	return ids
 }
 
-// RunningTasksWith returns the tasks that run when the components named
+// runningTasksWith returns the tasks that run when the components named
 // in parallelism run that many tasks (clamped to 1..NumTasks) and the
 // others their parallelism hint, then the trackers, in task order.
-func (t *Topology) RunningTasksWith(parallelism map[ComponentID]int) []TaskID {
+func (t *Topology) runningTasksWith(parallelism map[ComponentID]int) []TaskID {
 	var out []TaskID
 	for _, c := range t.Components {
 		k, ok := parallelism[c.ID]

@@ -30,10 +30,10 @@ func TestNumTasksIsTheMaximumParallelism(t *testing.T) {
 	}
 	// Tasks: count 1-6, src 7, tracker 8. Running at the hints: count's
 	// first two, src, tracker.
-	if got, want := topo.RunningTasksWith(nil), []topology.TaskID{1, 2, 7, 8}; !slices.Equal(got, want) {
+	if got, want := topoaccess.RunningTasksWith(topo, nil), []topology.TaskID{1, 2, 7, 8}; !slices.Equal(got, want) {
 		t.Errorf("RunningTasksWith(nil) = %v, want %v", got, want)
 	}
-	if got, want := topo.RunningTasksWith(map[topology.ComponentID]int{"count": 5}), []topology.TaskID{1, 2, 3, 4, 5, 7, 8}; !slices.Equal(got, want) {
+	if got, want := topoaccess.RunningTasksWith(topo, map[topology.ComponentID]int{"count": 5}), []topology.TaskID{1, 2, 3, 4, 5, 7, 8}; !slices.Equal(got, want) {
 		t.Errorf("count=5: RunningTasksWith = %v, want %v", got, want)
 	}
 	// Outside a runtime a Context sees the hints; a runtime makes it
@@ -68,12 +68,12 @@ func TestCheckParallelism(t *testing.T) {
 		{map[topology.ComponentID]int{"src": 2}, `spout "src": parallelism 2 is above its NumTasks 1`},
 	}
 	for _, c := range cases {
-		err := topo.CheckParallelism(c.p)
+		err := topoaccess.CheckParallelism(topo, c.p)
 		if !errors.Is(err, topology.ErrInvalid) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("CheckParallelism(%v) = %v; want an ErrInvalid containing %q", c.p, err, c.want)
 		}
 	}
-	if err := topo.CheckParallelism(map[topology.ComponentID]int{"count": 6, "src": 1}); err != nil {
+	if err := topoaccess.CheckParallelism(topo, map[topology.ComponentID]int{"count": 6, "src": 1}); err != nil {
 		t.Errorf("CheckParallelism(count=6, src=1) = %v", err)
 	}
 }

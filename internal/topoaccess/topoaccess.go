@@ -26,4 +26,16 @@ var (
 	// MakeTupleData returns tuple data with header h and values; h must not
 	// be modified afterwards.
 	MakeTupleData = topohook.MakeTupleData.(func(h *topology.TupleHeader, values topology.Values) topology.TupleData)
+	// Deployed returns a copy of t running under another name and
+	// deployment id (the cluster names each submitted instance of a
+	// registered topology, and gives every node the same id for it).
+	Deployed = topohook.Deployed.(func(t *topology.Topology, name, id string) *topology.Topology)
+	// CheckParallelism reports whether every component named in
+	// parallelism exists and may run that many tasks (1..NumTasks); errors
+	// wrap topology.ErrInvalid.
+	CheckParallelism = topohook.CheckParallelism.(func(t *topology.Topology, parallelism map[topology.ComponentID]int) error)
+	// RunningTasksWith returns the tasks that run when the components named
+	// in parallelism run that many tasks (clamped to 1..NumTasks) and the
+	// others their parallelism hint, then the trackers, in task order.
+	RunningTasksWith = topohook.RunningTasksWith.(func(t *topology.Topology, parallelism map[topology.ComponentID]int) []topology.TaskID)
 )

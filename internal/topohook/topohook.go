@@ -16,4 +16,10 @@ var (
 	SetParallelism any
 	// MakeTupleData is func(h *topology.TupleHeader, values topology.Values) topology.TupleData.
 	MakeTupleData any
+	// Deployed is func(t *topology.Topology, name, id string) *topology.Topology.
+	Deployed any
+	// CheckParallelism is func(t *topology.Topology, parallelism map[topology.ComponentID]int) error.
+	CheckParallelism any
+	// RunningTasksWith is func(t *topology.Topology, parallelism map[topology.ComponentID]int) []topology.TaskID.
+	RunningTasksWith any
 )
