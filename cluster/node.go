@@ -384,15 +384,15 @@ func (n *Node) drain(ctx context.Context, name string, wait time.Duration) {
 func (n *Node) Members() []MemberInfo {
 	var out []MemberInfo
 	seen := map[string]bool{}
-	for _, m := range n.ml.Members() {
+	// The delegate's copies, not memberlist's Members(): memberlist
+	// rewrites the nodes that returns in place (hashicorp/memberlist#306).
+	// (Members()' Node.State never said "suspect" either: memberlist keeps
+	// a node's state in its own nodeState.)
+	for _, m := range n.del.liveNodes() {
 		var meta messages.NodeMeta
 		_ = proto.Unmarshal(m.Meta, &meta)
-		st := "alive"
-		if m.State == memberlist.StateSuspect {
-			st = "suspect"
-		}
 		seen[m.Name] = true
-		out = append(out, MemberInfo{Name: m.Name, GossipAddr: m.Address(), RemoteAddr: meta.RemoteAddr, HTTPAddr: meta.HttpAddr, Status: st, BootID: meta.BootId})
+		out = append(out, MemberInfo{Name: m.Name, GossipAddr: m.Address(), RemoteAddr: meta.RemoteAddr, HTTPAddr: meta.HttpAddr, Status: "alive", BootID: meta.BootId})
 	}
 	for _, m := range n.del.departedNodes() {
 		if seen[m.Name] {
