@@ -18,6 +18,7 @@ import (
 
 	"github.com/squall-streams/squall/cluster"
 	"github.com/squall-streams/squall/flux"
+	"github.com/squall-streams/squall/internal/certcmd"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -196,5 +197,14 @@ func (r Registry) Factories(log io.Writer) map[string]cluster.Factory {
 
 func keygenCmd(stdout io.Writer) error {
 	_, err := fmt.Fprintln(stdout, base64.StdEncoding.EncodeToString(cluster.Keygen()))
+	return err
+}
+
+// certCmd is `node cert …` (internal/certcmd); its usage errors exit 2.
+func certCmd(args []string, stdout, stderr io.Writer) error {
+	err := certcmd.Run(args, stdout, stderr)
+	if errors.Is(err, certcmd.ErrUsage) {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
 	return err
 }

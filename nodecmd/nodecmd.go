@@ -58,8 +58,11 @@ commands:
                                       while it runs; prints the tasks moved and the time
   activate NAME / deactivate NAME     start / pause a topology's spouts
   keygen                              print a new gossip key
-Client commands take --addr HOST:PORT (a node's HTTP API; default 127.0.0.1:8080)
-and --admin-token TOKEN (env SQUALL_ADMIN_TOKEN) when the nodes have one.
+  cert create-ca|create-node|create-client|list --certs-dir D
+                                      make the cluster's certificates (node cert for more)
+Client commands take --addr HOST:PORT or https://HOST:PORT (a node's HTTP API;
+default 127.0.0.1:8080), --admin-token TOKEN (env SQUALL_ADMIN_TOKEN) when the
+nodes have one, and --certs-dir D [--user NAME] when they serve HTTPS.
 
 registered topologies:
 `)
@@ -87,6 +90,8 @@ func run(ctx context.Context, reg Registry, args []string, stdout, stderr io.Wri
 		return exit(clientCmd(ctx, args[0], args[1:], stdout, stderr), "node "+args[0], stderr)
 	case "keygen":
 		return exit(keygenCmd(stdout), "node keygen", stderr)
+	case "cert":
+		return exit(certCmd(args[1:], stdout, stderr), "node cert", stderr)
 	case "topologies":
 		for _, name := range reg.names() {
 			fmt.Fprintf(stdout, "%s\t%s\n", name, reg[name].Description)
