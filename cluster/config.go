@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/squall-streams/squall/internal/certs"
+	"github.com/squall-streams/squall/internal/gossipkey"
 	"github.com/squall-streams/squall/internal/httpauth"
 	"github.com/squall-streams/squall/topology"
 )
@@ -62,6 +64,15 @@ type Config struct {
 	// carries squall's label, so stray bytes at the gossip port are dropped
 	// rather than added as phantom members.
 	GossipKey []byte
+	// GossipKeys, instead of GossipKey, is a keyring (internal/gossipkey):
+	// the first key encrypts what this node sends, every key decrypts what
+	// it receives, so a cluster changes its key one node at a time.
+	GossipKeys gossipkey.Keys
+	// Certs, when set (--certs-dir, certs.LoadNode), makes the tuple
+	// transport and every node-to-node call TLS 1.3 with mutual
+	// authentication (a peer must present a node certificate of Certs'
+	// CA), and the HTTP API HTTPS. Nil: both are plain TCP.
+	Certs *certs.Node
 	// Capacity weighs how many tasks the node takes (default 1).
 	Capacity int
 	// DataDir is where the node keeps topologies' resources, made 0700,
@@ -143,8 +154,13 @@ func (c *Config) validate() error {
 			bad("remote %q: %v", c.Remote, err)
 		}
 	}
-	if n := len(c.GossipKey); n != 0 && n != 16 && n != 24 && n != 32 {
-		bad("gossip key is %d bytes, want 16, 24 or 32 (generate one with `node keygen`)", n)
+	if len(c.GossipKey) != 0 && len(c.GossipKeys) != 0 {
+		bad("set GossipKey or GossipKeys, not both")
+	}
+	for _, k := range append([][]byte{c.GossipKey}, c.GossipKeys...) {
+		if n := len(k); n != 0 && n != 16 && n != 24 && n != 32 {
+			bad("gossip key is %d bytes, want 16, 24 or 32 (generate one with `node keygen`)", n)
+		}
 	}
 	if c.Capacity < 0 {
 		bad("capacity %d < 0", c.Capacity)
@@ -168,6 +184,15 @@ func (c *Config) httpServer(h http.Handler) *http.Server {
 	t.Idle = cmp.Or(t.Idle, d.Idle)
 	t.MaxHeaderBytes = cmp.Or(t.MaxHeaderBytes, d.MaxHeaderBytes)
 	return t.Server(h)
+}
+
+// gossipKeys is the node's gossip keyring, the sending key first (nil: no
+// encryption).
+func (c *Config) gossipKeys() gossipkey.Keys {
+	if len(c.GossipKey) != 0 {
+		return gossipkey.Keys{c.GossipKey}
+	}
+	return c.GossipKeys
 }
 
 func splitHostPort(addr string) (string, int, error) {

@@ -156,11 +156,14 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	mc.Name = cfg.Name
 	mc.BindAddr, mc.BindPort = bindHost, bindPort
 	mc.AdvertiseAddr, mc.AdvertisePort = bindHost, bindPort
-	mc.SecretKey = cfg.GossipKey
+	if mc.Keyring, err = cfg.gossipKeys().Keyring(); err != nil {
+		n.closeTransport()
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
 	// The label is authenticated data with a key, and without one the
 	// filter that drops packets that are not squall's gossip.
 	mc.Label = "squall/1"
-	if len(cfg.GossipKey) == 0 {
+	if mc.Keyring == nil {
 		logger.Warn("gossip is not encrypted: set a gossip key (node keygen) unless every node is on loopback or a private network")
 	}
 	mc.ProbeInterval, mc.ProbeTimeout, mc.SuspicionMult = cfg.ProbeInterval, cfg.ProbeTimeout, cfg.SuspicionMult
@@ -197,7 +200,12 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if n.http != nil {
 		// Served only now: its handlers read n.ml. Until then the
 		// listener queues connections.
-		n.wg.Go(func() { _ = n.http.Serve(n.httpLn) })
+		if cfg.Certs != nil {
+			n.http.TLSConfig = cfg.Certs.HTTPServerConfig()
+			n.wg.Go(func() { _ = n.http.ServeTLS(n.httpLn, "", "") })
+		} else {
+			n.wg.Go(func() { _ = n.http.Serve(n.httpLn) })
+		}
 	}
 	n.wg.Go(n.loop)
 	n.del.signal()

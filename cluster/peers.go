@@ -37,6 +37,9 @@ const (
 func (n *Node) listenTransport(addr string, logger *slog.Logger) (*transport.Transport, error) {
 	cfg := transport.DefaultConfig()
 	cfg.Addr, cfg.Logger, cfg.Deliver, cfg.Calls = addr, logger, n.deliver, n.callsHandler()
+	if c := n.cfg.Certs; c != nil {
+		cfg.ServerTLS, cfg.ClientTLS = c.TransportServerConfig(), c.TransportClientConfig()
+	}
 	return transport.Listen(cfg)
 }
 
