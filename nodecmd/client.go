@@ -22,6 +22,8 @@ import (
 
 	"github.com/squall-streams/squall/cluster"
 	"github.com/squall-streams/squall/cluster/api"
+	"github.com/squall-streams/squall/internal/apiaddr"
+	"github.com/squall-streams/squall/internal/certs"
 	"github.com/squall-streams/squall/internal/waittime"
 	"github.com/squall-streams/squall/topology"
 )
@@ -30,7 +32,9 @@ import (
 func clientCmd(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("node "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", env("SQUALL_ADDR", "127.0.0.1:8080"), "a node's HTTP API `host:port` (env SQUALL_ADDR)")
+	addr := fs.String("addr", env("SQUALL_ADDR", "127.0.0.1:8080"), "a node's HTTP API, `host:port` or https://host:port (env SQUALL_ADDR)")
+	certsDir := fs.String("certs-dir", env("SQUALL_CERTS_DIR", ""), "certs `dir`ectory of an HTTPS cluster: its CA verifies the node, client.USER.crt/.key authenticate (env SQUALL_CERTS_DIR)")
+	user := fs.String("user", certs.AdminUser, "with --certs-dir: the client certificate's `user`")
 	asJSON := fs.Bool("json", false, "machine-readable output")
 	name := fs.String("name", "", "submit: the running topology's `name` (default: the registered name)")
 	wait := fs.Duration("wait", 30*time.Second, "kill: how long to wait for trees in flight; rebalance: for every node to apply the new placement")
@@ -57,7 +61,11 @@ func clientCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 			return err
 		}
 	}
-	c := &apiClient{base: "http://" + *addr, token: *token, http: &http.Client{Timeout: clientTimeout(*wait)}}
+	c, err := newAPIClient(*addr, *certsDir, *user, *token, clientTimeout(*wait))
+	if err != nil {
+		return err
+	}
+	defer c.http.CloseIdleConnections()
 	need := func(n int, what string) error {
 		if len(pos) != n {
 			return fmt.Errorf("%w: node %s %s", errUsage, cmd, what)
@@ -165,6 +173,24 @@ type apiClient struct {
 	base  string
 	token string // sent as a bearer token when set
 	http  *http.Client
+}
+
+// newAPIClient is the client of the node API at addr (apiaddr.Base), over
+// HTTPS with user's client certificate when certsDir is set.
+func newAPIClient(addr, certsDir, user, token string, timeout time.Duration) (*apiClient, error) {
+	base, err := apiaddr.Base(addr, certsDir != "")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	c := &apiClient{base: base, token: token, http: &http.Client{Timeout: timeout}}
+	if certsDir != "" {
+		tc, err := certs.LoadClient(certsDir, user)
+		if err != nil {
+			return nil, err
+		}
+		c.http.Transport = &http.Transport{TLSClientConfig: tc}
+	}
+	return c, nil
 }
 
 func (c *apiClient) do(ctx context.Context, method, path string, body, out any) error {

@@ -19,16 +19,21 @@ import (
 	"github.com/squall-streams/squall/cluster"
 	"github.com/squall-streams/squall/flux"
 	"github.com/squall-streams/squall/internal/certcmd"
+	"github.com/squall-streams/squall/internal/certs"
+	"github.com/squall-streams/squall/internal/gossipkey"
 	"github.com/squall-streams/squall/topology"
 )
 
 // daemonFlags are the flags of `node [flags]`, each with an environment
 // variable that supplies its default.
 type daemonFlags struct {
-	name, bind, http, transport, key, logLevel, dataDir, adminToken string
-	join                                                            listFlag
-	capacity                                                        int
-	fastFailure                                                     bool
+	name, bind, http, transport, logLevel, dataDir, adminToken string
+	join                                                       listFlag
+
+	keys        gossipkey.Keys // --gossip-key: the first sends, all receive
+	certsDir    string         // --certs-dir: TLS between nodes, HTTPS
+	capacity    int
+	fastFailure bool
 }
 
 type listFlag []string
@@ -63,7 +68,8 @@ func daemonCmd(ctx context.Context, reg Registry, args []string, stderr io.Write
 	fs.StringVar(&f.http, "http", env("SQUALL_HTTP", "127.0.0.1:8080"), "HTTP API `host:port` (env SQUALL_HTTP)")
 	fs.StringVar(&f.adminToken, "admin-token", env("SQUALL_ADMIN_TOKEN", ""), "`token` the HTTP API's mutating routes (submit, kill, activate, deactivate, rebalance) require as \"Authorization: Bearer <token>\" (env SQUALL_ADMIN_TOKEN; default: none, open to whoever reaches --http)")
 	fs.StringVar(&f.transport, "transport", env("SQUALL_TRANSPORT", ""), "node-to-node tuple transport `host:port` (env SQUALL_TRANSPORT; default: the bind host, a free port)")
-	fs.StringVar(&f.key, "gossip-key", env("SQUALL_GOSSIP_KEY", ""), "base64 gossip encryption `key` of 16, 24 or 32 bytes, the same on every node (env SQUALL_GOSSIP_KEY; `node keygen` makes one)")
+	fs.Var(&f.keys, "gossip-key", "base64 gossip encryption `key` of 16, 24 or 32 bytes, the same on every node (env SQUALL_GOSSIP_KEY; `node keygen` makes one); several, comma-separated or repeated, rotate it: the first sends, all receive")
+	fs.StringVar(&f.certsDir, "certs-dir", env("SQUALL_CERTS_DIR", ""), "certs `dir`ectory (`node cert`): TLS 1.3 with mutual authentication between nodes, HTTPS for the API (env SQUALL_CERTS_DIR; default: none, plain TCP)")
 	fs.StringVar(&f.dataDir, "data-dir", env("SQUALL_DATA_DIR", ""), "`dir`ectory for topologies' resources (env SQUALL_DATA_DIR; made 0700, its files 0600; default: a new temporary directory, removed on exit)")
 	capDefault, err := strconv.Atoi(env("SQUALL_CAPACITY", "1"))
 	if err != nil {
@@ -88,13 +94,12 @@ func daemonCmd(ctx context.Context, reg Registry, args []string, stderr io.Write
 	if len(f.join) == 0 {
 		_ = f.join.Set(env("SQUALL_JOIN", ""))
 	}
-	var key []byte
-	if f.key != "" {
-		var err error
-		if key, err = cluster.ParseGossipKey(f.key); err != nil {
-			return err
+	if k := os.Getenv("SQUALL_GOSSIP_KEY"); len(f.keys) == 0 && k != "" {
+		if err := f.keys.Set(k); err != nil {
+			return fmt.Errorf("SQUALL_GOSSIP_KEY: %w", err)
 		}
-	} else {
+	}
+	if len(f.keys) == 0 {
 		fmt.Fprintln(stderr, "node: no --gossip-key: gossip is not encrypted (fine on loopback; `node keygen` prints a key)")
 	}
 	var level slog.Level
@@ -114,7 +119,12 @@ func daemonCmd(ctx context.Context, reg Registry, args []string, stderr io.Write
 		// printed below and gossiped to every node.
 		cfg.HTTPAnyPort = true
 	}
-	cfg.GossipKey, cfg.Capacity, cfg.DataDir, cfg.AdminToken = key, f.capacity, f.dataDir, f.adminToken
+	if f.certsDir != "" {
+		if cfg.Certs, err = certs.LoadNode(f.certsDir); err != nil {
+			return err
+		}
+	}
+	cfg.GossipKeys, cfg.Capacity, cfg.DataDir, cfg.AdminToken = f.keys, f.capacity, f.dataDir, f.adminToken
 	if f.adminToken == "" && !isLoopback(cfg.HTTP) {
 		fmt.Fprintf(stderr, "node: the HTTP API at %s is not on loopback and has no --admin-token: anyone who reaches it can kill topologies\n", cfg.HTTP)
 	}
