@@ -9,8 +9,10 @@
 //	}
 //
 // The command is a cluster node (node --help), the cluster's client
-// (submit, list, members, kill, activate, deactivate, rebalance, keygen)
-// and a local runner:
+// (submit, list, members, kill, activate, deactivate, rebalance, keygen;
+// with --certs-dir over HTTPS with a client certificate), the maker of the
+// cluster's certificates (node cert, package internal/certcmd) and a local
+// runner:
 //
 //	node run TOPOLOGY [--set key=value]... [--http HOST:PORT] [--for D]
 //	node run topology.yaml [--resources DIR] [--set key=value]...
