@@ -35,17 +35,29 @@ func spoutAcked(c *clustertest.Cluster, unit string) (n int64, p50, p99 float64)
 
 // BenchmarkCluster runs storm-perf shapes on 1 and 3 in-process nodes
 // talking over loopback TCP (go test -run '^$' -bench Cluster ./cluster/).
-// Latency percentiles are all-time, warm-up included.
+// Latency percentiles are all-time, warm-up included. tls=on is the
+// 3-node cluster with node certificates (mutual TLS 1.3 on the transport).
 func BenchmarkCluster(b *testing.B) {
 	for _, w := range []string{perf.ConstSpoutIDNullBolt, perf.FileReadWordCount} {
-		for _, nodes := range []int{1, 3} {
-			b.Run(fmt.Sprintf("%s/nodes=%d", w, nodes), func(b *testing.B) {
+		for _, run := range []struct {
+			nodes int
+			tls   bool
+		}{{1, false}, {3, false}, {3, true}} {
+			name := fmt.Sprintf("%s/nodes=%d", w, run.nodes)
+			if run.tls {
+				name += "/tls=on"
+			}
+			b.Run(name, func(b *testing.B) {
 				spec := perf.Spec{Workload: w, Acking: true, Bolts: 2}
 				factory := func(conf topology.Config) (*topology.Topology, error) {
 					t, _, err := perf.Build(spec)
 					return t, err
 				}
-				c := clustertest.New(b, nodes, map[string]cluster.Factory{"w": cluster.Simple(factory)})
+				var configure func(int, *cluster.Config)
+				if run.tls {
+					configure = withCerts(loadNode(b, newCerts(b)))
+				}
+				c := clustertest.NewWithConfig(b, run.nodes, map[string]cluster.Factory{"w": cluster.Simple(factory)}, configure)
 				if err := c.Node(0).Submit("w", "w", nil); err != nil {
 					b.Fatal(err)
 				}

@@ -26,7 +26,7 @@ import (
 
 // newCerts makes a certs directory as `node cert` does: a CA, a node
 // certificate for 127.0.0.1 and an admin client certificate.
-func newCerts(t *testing.T) string {
+func newCerts(t testing.TB) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "certs")
 	if err := certs.CreateCA(dir, certs.Options{}); err != nil {
@@ -41,7 +41,7 @@ func newCerts(t *testing.T) string {
 	return dir
 }
 
-func loadNode(t *testing.T, dir string) *certs.Node {
+func loadNode(t testing.TB, dir string) *certs.Node {
 	t.Helper()
 	n, err := certs.LoadNode(dir)
 	if err != nil {
