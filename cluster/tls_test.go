@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/squall-streams/squall/cluster"
+	clusterapi "github.com/squall-streams/squall/cluster/api"
 	"github.com/squall-streams/squall/cluster/clustertest"
 	"github.com/squall-streams/squall/cluster/transport"
 	"github.com/squall-streams/squall/internal/certs"
@@ -273,6 +275,52 @@ func TestConfigRefusesBadGossipKeys(t *testing.T) {
 		if n, err := cluster.Start(context.Background(), cfg); err == nil {
 			_ = n.Shutdown(context.Background())
 			t.Errorf("%s: started", name)
+		}
+	}
+}
+
+// TestNodeOfAnotherCACannotConnect: a node with a certificate of another
+// CA that gets into gossip (it has the key) and is given tasks still
+// exchanges no batch with the cluster's node: the node with the spout
+// drops its frames for the other (its dials are refused), and no bolt of
+// the other executes a tuple.
+func TestNodeOfAnotherCACannotConnect(t *testing.T) {
+	dirs := []string{newCerts(t), newCerts(t)} // node i's certs
+	src := newSource(1000)
+	c := clustertest.NewWithConfig(t, 1, map[string]cluster.Factory{"ids": factory(src)}, func(i int, cfg *cluster.Config) {
+		withCerts(loadNode(t, dirs[i]))(i, cfg)
+	})
+	c.Add()
+	c.WaitMembers(2)
+	if err := c.Node(0).Submit("ids", "ids", nil); err != nil {
+		t.Fatal(err)
+	}
+	var local [2][]clusterapi.TaskInfo
+	poll.Until(t, 30*time.Second, "the topology running on both nodes", func() bool {
+		for i := range 2 {
+			lts := c.Node(i).LocalTopologies()
+			if len(lts) != 1 || len(lts[0].TaskStats) == 0 {
+				return false
+			}
+			local[i] = lts[0].TaskStats
+		}
+		return true
+	})
+	spouts, other := 0, 1
+	if !slices.ContainsFunc(local[0], func(ti clusterapi.TaskInfo) bool { return ti.Kind == "spout" }) {
+		spouts, other = 1, 0
+	}
+	admin, err := certs.LoadClient(dirs[spouts], certs.AdminUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	poll.Until(t, 30*time.Second, "frames for the other node dropped", func() bool {
+		_, body := httpsGet(t, admin, c.Node(spouts).HTTPAddr(), "/metrics")
+		return metricValue(body, "squall_transport_dropped_total") > 0
+	})
+	for _, ti := range c.Node(other).LocalTopologies()[0].TaskStats {
+		if all := ti.Windows[len(ti.Windows)-1]; all.Executed != 0 {
+			t.Errorf("task %d (%s) of the node of another CA executed %d tuples", ti.Task, ti.Component, all.Executed)
 		}
 	}
 }
