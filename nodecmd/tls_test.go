@@ -98,3 +98,29 @@ func TestDaemonRefusesBadCertsDirAndKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestDaemonReadsSeveralGossipKeysFromTheEnvironment: SQUALL_GOSSIP_KEY
+// takes what --gossip-key takes, and a bad entry is named.
+func TestDaemonReadsSeveralGossipKeysFromTheEnvironment(t *testing.T) {
+	t.Setenv("SQUALL_GOSSIP_KEY", gossipkey.Encode(gossipkey.Generate())+",bad")
+	var stderr bytes.Buffer
+	args := []string{"--name", "envkeys", "--bind", "127.0.0.1:0", "--http", "127.0.0.1:0"}
+	if code := run(context.Background(), args, &bytes.Buffer{}, &stderr); code != 1 || !strings.Contains(stderr.String(), "SQUALL_GOSSIP_KEY: gossip key 2") {
+		t.Errorf("bad second key in SQUALL_GOSSIP_KEY: exit %d: %s", code, stderr.String())
+	}
+
+	t.Setenv("SQUALL_GOSSIP_KEY", gossipkey.Encode(gossipkey.Generate())+","+gossipkey.Encode(gossipkey.Generate()))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, args, &syncBuffer{}, &out) }()
+	poll.Until(t, 30*time.Second, "the node up", func() bool { return strings.Contains(out.String(), "node envkeys: gossip") })
+	if strings.Contains(out.String(), "not encrypted") {
+		t.Errorf("two keys from SQUALL_GOSSIP_KEY read as none: %s", out.String())
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d: %s", code, out.String())
+	}
+}
