@@ -130,34 +130,41 @@ func (b *nimbusBackend) Kill(_ context.Context, name string, wait time.Duration)
 	if err := b.alive(name); err != nil {
 		return err
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.killing[name] {
-		return nil // already on its way out
-	}
-	if b.ctx.Err() != nil {
-		return errors.New("the node is shutting down")
-	}
 	if wait < 0 {
 		wait = 30 * time.Second
 		if t := b.n.compiled(name); t != nil {
 			wait = t.Runtime.MessageTimeout
 		}
 	}
-	if err := b.n.Deactivate(name); err != nil {
-		return notAlive(err)
+	// mu is a leaf: it is never held while calling the node.
+	b.mu.Lock()
+	switch {
+	case b.killing[name]:
+		b.mu.Unlock()
+		return nil // already on its way out
+	case b.ctx.Err() != nil:
+		b.mu.Unlock()
+		return errors.New("the node is shutting down")
 	}
 	b.killing[name] = true
-	b.wg.Go(func() {
-		defer func() {
-			b.mu.Lock()
-			delete(b.killing, name)
-			b.mu.Unlock()
-		}()
+	b.wg.Add(1)
+	b.mu.Unlock()
+	done := func() {
+		b.mu.Lock()
+		delete(b.killing, name)
+		b.mu.Unlock()
+		b.wg.Done()
+	}
+	if err := b.n.Deactivate(name); err != nil {
+		done()
+		return notAlive(err)
+	}
+	go func() {
+		defer done()
 		if err := b.n.Kill(b.ctx, name, wait); err != nil {
 			b.n.log.Warn("nimbus: kill", "topology", name, "err", err)
 		}
-	})
+	}()
 	return nil
 }
 
