@@ -20,8 +20,8 @@ import (
 // TestNodeNimbusServesStreamparse starts a node with --nimbus and drives it
 // with streamparse 5.0.1's own client code (testdata/nimbus_client.py):
 // a jar whose resources/ hold a streamparse spout and bolt is uploaded and
-// submitted, runs (acked counts rise in the REST API), is listed and
-// killed. It needs SQUALL_PYTHON, a Python with streamparse 5.0.1, and
+// submitted, runs (acked counts rise in the REST API), is submitted again
+// with -f -i (killed, gone, inactive), listed and killed. It needs SQUALL_PYTHON, a Python with streamparse 5.0.1, and
 // fails without it.
 func TestNodeNimbusServesStreamparse(t *testing.T) {
 	python := os.Getenv("SQUALL_PYTHON")
@@ -93,20 +93,24 @@ func TestNodeNimbusServesStreamparse(t *testing.T) {
 		t.Errorf("ui.port = %s, want the node's HTTP port %s", got, want)
 	}
 
-	var id string
-	eventually(t, 30*time.Second, "wordcount ACTIVE in /api/v1/topology/summary", func() bool {
-		var s struct {
-			Topologies []struct{ ID, Name, Status string }
-		}
-		getJSON(t, "http://"+api+"/api/v1/topology/summary", &s)
-		for _, tp := range s.Topologies {
-			if tp.Name == "wordcount" && tp.Status == "ACTIVE" {
-				id = tp.ID
-				return true
+	summary := func(status string) (id string) {
+		t.Helper()
+		eventually(t, 30*time.Second, "wordcount "+status+" in /api/v1/topology/summary", func() bool {
+			var s struct {
+				Topologies []struct{ ID, Name, Status string }
 			}
-		}
-		return false
-	})
+			getJSON(t, "http://"+api+"/api/v1/topology/summary", &s)
+			for _, tp := range s.Topologies {
+				if tp.Name == "wordcount" && tp.Status == status {
+					id = tp.ID
+					return true
+				}
+			}
+			return false
+		})
+		return id
+	}
+	id := summary("ACTIVE")
 	acked := func() int64 {
 		var s struct {
 			Spouts []struct {
@@ -125,12 +129,17 @@ func TestNodeNimbusServesStreamparse(t *testing.T) {
 	eventually(t, time.Minute, "the Python spout's tuples acked", func() bool { first = acked(); return first > 0 })
 	eventually(t, 30*time.Second, "the acked count to rise", func() bool { return acked() > first })
 
+	sparse("force") // sparse submit -f -i: killed, gone, submitted inactive
+	if again := summary("INACTIVE"); again == id {
+		t.Errorf("submit -f: the topology is still %s, want a new deployment", id)
+	}
+
 	list, listed := sparse("list")
 	if !strings.Contains(listed, "Topology-specific values") || !strings.Contains(listed, "| wordc |") {
 		t.Errorf("sparse list did not print the topology:\n%s", listed)
 	}
-	if got := fmt.Sprint(list["topologies"]); !strings.Contains(got, "name:wordcount") || !strings.Contains(got, "status:ACTIVE") {
-		t.Errorf("getClusterInfo topologies = %s, want wordcount ACTIVE", got)
+	if got := fmt.Sprint(list["topologies"]); !strings.Contains(got, "name:wordcount") || !strings.Contains(got, "status:INACTIVE") {
+		t.Errorf("getClusterInfo topologies = %s, want wordcount INACTIVE", got)
 	}
 	if got := fmt.Sprint(list["supervisors"]); got != "[127.0.0.1]" {
 		t.Errorf("getClusterInfo supervisors = %s, want this node's host", got)

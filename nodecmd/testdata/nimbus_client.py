@@ -2,11 +2,12 @@
 client code, as `sparse submit`, `sparse list` and `sparse kill` call it.
 Run by TestNodeNimbusServesStreamparse, one step per run:
 
-    $SQUALL_PYTHON nimbus_client.py submit|list|kill PORT WORKDIR
+    $SQUALL_PYTHON nimbus_client.py submit|force|list|kill PORT WORKDIR
 
 submit writes a tiny streamparse project (a word spout and a counting bolt
 in src/), packs src/ as `lein jar` does (under resources/), uploads it and
-submits it. Prints one JSON object per step on stdout for the Go test.
+submits it; force is `sparse submit -f -i`: it kills the running one, waits
+until it is gone and submits it inactive. Prints one JSON object per step on stdout for the Go test.
 """
 
 import json
@@ -16,7 +17,7 @@ import zipfile
 
 from streamparse.cli.kill import kill_topology
 from streamparse.cli.list import list_topologies
-from streamparse.cli.submit import _submit_topology, _upload_jar
+from streamparse.cli.submit import _kill_existing_topology, _submit_topology, _upload_jar
 from streamparse.thrift import ShellComponent
 from streamparse.util import get_nimbus_client
 
@@ -84,7 +85,7 @@ def config_file(work, port):
     return path
 
 
-def submit(port, work):
+def submit(port, work, force=False):
     src, jar = write_project(work)
     sys.path.insert(0, src)  # sparse submit imports the topology locally
     from streamparse import Grouping, Topology
@@ -108,15 +109,16 @@ def submit(port, work):
     loc = _upload_jar(client, jar)
     options = {"topology.workers": 1, "topology.acker.executors": 1, "sudo_user": None, "topology.max.spout.pending": 50,
                "storm.workers.list": ["node1"], "topology.original_name": "wordcount"}
-    _submit_topology("wordcount", WordCount, loc, {"serializer": "json"}, {}, client, options=options, active=True)
+    _kill_existing_topology("wordcount", force, 1, client)
+    _submit_topology("wordcount", WordCount, loc, {"serializer": "json"}, {}, client, options=options, active=not force)
     conf = json.loads(client.getNimbusConf())
-    step("submit", location=loc, log_dir=conf["storm.log.dir"], ui_port=conf["ui.port"])
+    step("force" if force else "submit", location=loc, log_dir=conf["storm.log.dir"], ui_port=conf["ui.port"])
 
 
 def main():
     cmd, port, work = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    if cmd == "submit":
-        submit(port, work)
+    if cmd in ("submit", "force"):
+        submit(port, work, force=cmd == "force")
     elif cmd == "list":
         list_topologies("prod", timeout=7000, config_file=open(config_file(work, port)))  # sparse list
         info = get_nimbus_client(host="127.0.0.1", port=port, timeout=7000).getClusterInfo()
