@@ -8,9 +8,8 @@ import (
 )
 
 // nimbusUsage is the help of `node --nimbus`.
-const nimbusUsage = "serve the Nimbus Thrift API streamparse's `sparse submit`, `list` and `kill` speak on `host:port` " +
-	"(Storm's port is 6627; env SQUALL_NIMBUS; default: off). Loopback only: it has no authentication, " +
-	"so every local user of this host can submit topologies"
+const nimbusUsage = "Nimbus Thrift API `host:port` (Storm's is 127.0.0.1:6627), which streamparse's sparse submit, list and kill speak " +
+	"(env SQUALL_NIMBUS; default: off). Loopback only: it has no authentication, so every local user of this host can submit topologies"
 
 // printNimbus tells where the Nimbus API listens, when it is on.
 func printNimbus(stderr io.Writer, n *cluster.Node) {

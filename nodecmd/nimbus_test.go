@@ -162,6 +162,13 @@ func TestNodeRefusesNimbusOffLoopback(t *testing.T) {
 	}
 }
 
+func TestNodeHelpListsNimbus(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"--help"}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "-nimbus host:port") {
+		t.Errorf("node --help: exit %d, want 0 and -nimbus host:port listed:\n%s", code, stdout.String())
+	}
+}
+
 func getJSON(t *testing.T, url string, v any) {
 	t.Helper()
 	resp, err := http.Get(url)
