@@ -1,14 +1,17 @@
 package cluster
 
 import (
+	"cmp"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/squall-streams/squall/internal/httpauth"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -61,8 +64,9 @@ type Config struct {
 	GossipKey []byte
 	// Capacity weighs how many tasks the node takes (default 1).
 	Capacity int
-	// DataDir is where the node keeps topologies' resources (default: a
-	// new temporary directory).
+	// DataDir is where the node keeps topologies' resources, made 0700,
+	// its files 0600 (internal/datadir). Default: a new temporary
+	// directory, removed when the node stops; a DataDir given stays.
 	DataDir string
 	// Topologies are the topologies this node can build, by name.
 	Topologies map[string]Factory
@@ -76,6 +80,11 @@ type Config struct {
 	// authentication, so only a loopback address is accepted: whoever can
 	// reach it (the local users of the host) can submit topologies.
 	Nimbus string
+	// HTTPTimeouts bound every phase of an HTTP API connection (idle
+	// keep-alive connections and slow clients are closed); a zero field
+	// is httpauth.DefaultTimeouts'. The kill and rebalance routes extend their
+	// own deadlines by their wait.
+	HTTPTimeouts httpauth.Timeouts
 	// Logger is the node's logger (default: discard).
 	Logger *slog.Logger
 
@@ -94,14 +103,16 @@ type Config struct {
 // dead in about 5-7 s.
 func DefaultConfig() Config {
 	return Config{
-		Bind: "127.0.0.1:7946", HTTP: "127.0.0.1:8080", Capacity: 1,
+		Bind: "127.0.0.1:7946", HTTP: "127.0.0.1:8080", Capacity: 1, HTTPTimeouts: httpauth.DefaultTimeouts(),
 		ProbeInterval: time.Second, ProbeTimeout: 500 * time.Millisecond, SuspicionMult: 4,
 		GossipInterval: 200 * time.Millisecond, PushPullInterval: 30 * time.Second,
 	}
 }
 
 // LocalConfig has short timers for nodes on one machine (tests): a killed
-// node is declared dead in about a second.
+// node is declared dead in about a second. Its HTTP timeouts stay
+// DefaultConfig's: `node run --http` serves people with this config (tests
+// that want short ones set httpauth.LocalTimeouts).
 func LocalConfig() Config {
 	c := DefaultConfig()
 	c.ProbeInterval, c.ProbeTimeout, c.SuspicionMult = 200*time.Millisecond, 100*time.Millisecond, 2
@@ -154,7 +165,22 @@ func (c *Config) validate() error {
 	if c.ProbeInterval <= 0 || c.ProbeTimeout <= 0 || c.SuspicionMult < 1 || c.GossipInterval <= 0 || c.PushPullInterval <= 0 {
 		bad("failure-detection timers must be positive (start from DefaultConfig)")
 	}
+	if t := c.HTTPTimeouts; t.ReadHeader < 0 || t.Read < 0 || t.Write < 0 || t.Idle < 0 || t.MaxHeaderBytes < 0 {
+		bad("HTTP timeouts must not be negative (start from DefaultConfig)")
+	}
 	return errors.Join(errs...)
+}
+
+// httpServer is the HTTP API's server for h, with HTTPTimeouts (a zero
+// field: httpauth.DefaultTimeouts'), so that no phase goes unbounded.
+func (c *Config) httpServer(h http.Handler) *http.Server {
+	t, d := c.HTTPTimeouts, httpauth.DefaultTimeouts()
+	t.ReadHeader = cmp.Or(t.ReadHeader, d.ReadHeader)
+	t.Read = cmp.Or(t.Read, d.Read)
+	t.Write = cmp.Or(t.Write, d.Write)
+	t.Idle = cmp.Or(t.Idle, d.Idle)
+	t.MaxHeaderBytes = cmp.Or(t.MaxHeaderBytes, d.MaxHeaderBytes)
+	return t.Server(h)
 }
 
 func splitHostPort(addr string) (string, int, error) {

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/squall-streams/squall/internal/datadir"
 	"github.com/squall-streams/squall/internal/nimbus"
 	"github.com/squall-streams/squall/messages"
 )
@@ -35,7 +35,7 @@ func (n *Node) startNimbus() (*nimbusService, error) {
 	cfg.UploadDir = filepath.Join(n.dataDir, "nimbus-inbox")
 	cfg.Logger = n.log.With("lib", "nimbus")
 	logDir := filepath.Join(n.dataDir, "logs")
-	if err := os.MkdirAll(logDir, 0o700); err != nil {
+	if err := datadir.MkdirAll(logDir); err != nil {
 		return nil, fmt.Errorf("nimbus: log directory: %w", err)
 	}
 	cfg.NimbusConf = map[string]any{"storm.log.dir": logDir}

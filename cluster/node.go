@@ -13,7 +13,6 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/squall-streams/squall/cluster/resources"
 	"github.com/squall-streams/squall/cluster/transport"
+	"github.com/squall-streams/squall/internal/datadir"
 	"github.com/squall-streams/squall/internal/wire"
 	"github.com/squall-streams/squall/messages"
 	"github.com/squall-streams/squall/supervisor"
@@ -42,6 +42,7 @@ var (
 // tasks the placement gives it. Safe for concurrent use.
 type Node struct {
 	cfg     Config
+	dir     *datadir.Dir // removed at close when temporary (no DataDir)
 	dataDir string
 	res     *resources.Store // resources tarballs, under dataDir
 	log     *slog.Logger
@@ -93,7 +94,7 @@ type built struct {
 
 // Start starts a node: the actor transport, the HTTP API, gossip, and
 // joins the cluster at cfg.Join.
-func Start(ctx context.Context, cfg Config) (*Node, error) {
+func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -109,14 +110,15 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		state: NewState(), running: map[string]*placed{}, built: map[string]*built{}, buildErr: map[string]string{},
 		conflict: make(chan string, 4), stop: make(chan struct{}),
 	}
-	n.dataDir = cfg.DataDir
-	if n.dataDir == "" {
-		d, err := os.MkdirTemp("", "squall-"+cfg.Name+"-")
-		if err != nil {
-			return nil, fmt.Errorf("data dir: %w", err)
-		}
-		n.dataDir = d
+	if n.dir, err = datadir.Open(cfg.DataDir, cfg.Name); err != nil {
+		return nil, err
 	}
+	n.dataDir = n.dir.Path()
+	defer func() {
+		if err != nil {
+			_ = n.dir.Remove() // a Start that failed leaves no temporary directory behind
+		}
+	}()
 	n.res = resources.NewStore(filepath.Join(n.dataDir, "resources"), n.fetchResources)
 	bindHost, bindPort, _ := splitHostPort(cfg.Bind)
 	remoteAddr := cfg.Remote
@@ -143,7 +145,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		}
 		n.httpLn = ln
 		httpAddr = ln.Addr().String()
-		n.http = &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		n.http = cfg.httpServer(n.Handler())
 	}
 	meta, _ := proto.Marshal(&messages.NodeMeta{
 		RemoteAddr: tr.Addr(), HttpAddr: httpAddr,
@@ -294,6 +296,9 @@ func (n *Node) SubmitWithResources(name, kind string, conf map[string]string, re
 	if name == "" {
 		return fmt.Errorf("%w: empty topology name", ErrConfig)
 	}
+	if err := n.state.CheckSubmit(name, kind, conf, len(resources) > 0); err != nil {
+		return err // before resources are stored or anything gossiped
+	}
 	if len(resources) > 0 {
 		if len(resources) > MaxResources {
 			return fmt.Errorf("%w: resources of %d bytes, more than %d", ErrConfig, len(resources), MaxResources)
@@ -330,14 +335,17 @@ func (n *Node) SubmitWithResources(name, kind string, conf map[string]string, re
 	if s, ok := n.state.Get(name); ok && !s.Killed {
 		return fmt.Errorf("%w: %q", ErrTopologyExists, name)
 	}
-	n.publish(&messages.TopologySpec{Name: name, Kind: kind, Conf: conf, Active: true, SubmittedUnixMs: time.Now().UnixMilli()})
-	return nil
+	return n.publish(&messages.TopologySpec{Name: name, Kind: kind, Conf: conf, Active: true, SubmittedUnixMs: time.Now().UnixMilli()})
 }
 
-func (n *Node) publish(s *messages.TopologySpec) {
-	stored := n.state.Put(s)
+func (n *Node) publish(s *messages.TopologySpec) error {
+	stored, err := n.state.Put(s)
+	if err != nil {
+		return err
+	}
 	n.del.broadcast([]*messages.TopologySpec{stored})
 	n.del.signal()
+	return nil
 }
 
 func (n *Node) update(name string, fn func(*messages.TopologySpec)) error {
@@ -346,8 +354,7 @@ func (n *Node) update(name string, fn func(*messages.TopologySpec)) error {
 		return fmt.Errorf("%w: %q", ErrTopologyNotFound, name)
 	}
 	fn(s)
-	n.publish(s)
-	return nil
+	return n.publish(s)
 }
 
 // Activate lets the topology's spouts emit.
@@ -384,15 +391,15 @@ func (n *Node) drain(ctx context.Context, name string, wait time.Duration) {
 func (n *Node) Members() []MemberInfo {
 	var out []MemberInfo
 	seen := map[string]bool{}
-	for _, m := range n.ml.Members() {
+	// The delegate's copies, not memberlist's Members(): memberlist
+	// rewrites the nodes that returns in place (hashicorp/memberlist#306).
+	// (Members()' Node.State never said "suspect" either: memberlist keeps
+	// a node's state in its own nodeState.)
+	for _, m := range n.del.liveNodes() {
 		var meta messages.NodeMeta
 		_ = proto.Unmarshal(m.Meta, &meta)
-		st := "alive"
-		if m.State == memberlist.StateSuspect {
-			st = "suspect"
-		}
 		seen[m.Name] = true
-		out = append(out, MemberInfo{Name: m.Name, GossipAddr: m.Address(), RemoteAddr: meta.RemoteAddr, HTTPAddr: meta.HttpAddr, Status: st, BootID: meta.BootId})
+		out = append(out, MemberInfo{Name: m.Name, GossipAddr: m.Address(), RemoteAddr: meta.RemoteAddr, HTTPAddr: meta.HttpAddr, Status: "alive", BootID: meta.BootId})
 	}
 	for _, m := range n.del.departedNodes() {
 		if seen[m.Name] {
@@ -470,6 +477,7 @@ func (n *Node) close(ctx context.Context) error {
 	for _, release := range releases { // every task that used them stopped
 		release()
 	}
+	errs = append(errs, n.dir.Remove()) // nothing runs from it any more
 	return errors.Join(errs...)
 }
 

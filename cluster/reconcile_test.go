@@ -116,7 +116,10 @@ func TestReconcileRunsItsShareWithoutGossip(t *testing.T) {
 	n1, n2 := newShell(t, "n1", fs), newShell(t, "n2", fs)
 	// publish is a topology change every node learns, as gossip would bring it.
 	publish := func(s *messages.TopologySpec) {
-		stored := n1.state.Put(s)
+		stored, err := n1.state.Put(s)
+		if err != nil {
+			t.Fatal(err)
+		}
 		n2.state.Merge([]*messages.TopologySpec{stored})
 	}
 	spec := &messages.TopologySpec{Name: "q", Kind: "quiet"}

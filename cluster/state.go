@@ -3,11 +3,14 @@ package cluster
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
+	"strings"
 	"sync"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/squall-streams/squall/internal/specguard"
 	"github.com/squall-streams/squall/messages"
 )
 
@@ -28,24 +31,70 @@ func NewState() *State { return &State{specs: map[string]*messages.TopologySpec{
 
 // Put records a local change to spec (a submit, kill, activate or
 // deactivate), giving it a version above every version seen, and returns
-// the stored copy.
-func (s *State) Put(spec *messages.TopologySpec) *messages.TopologySpec {
+// the stored copy. A spec too big to gossip, alone or with the rest of
+// the state, and a version that would pass specguard.MaxVersion are
+// refused (specguard.ErrSpec) and change nothing.
+func (s *State) Put(spec *messages.TopologySpec) (*messages.TopologySpec, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := proto.Clone(spec).(*messages.TopologySpec)
-	s.clock++
-	c.Version = s.clock
+	v, err := specguard.NextVersion(s.clock)
+	if err != nil {
+		return nil, err
+	}
+	c.Version = v
+	if err := s.fits(c); err != nil {
+		return nil, err
+	}
+	s.clock = v
 	s.specs[c.Name] = c
-	return proto.Clone(c).(*messages.TopologySpec)
+	return proto.Clone(c).(*messages.TopologySpec), nil
 }
 
-// Merge folds remote specs in and reports whether anything changed.
+// CheckSubmit refuses, before anything is stored or gossiped, a submit
+// whose spec would be too big to gossip (specguard.MaxSpecBytes alone,
+// MaxStateBytes with the rest of the state). withResources counts the
+// resources digest the submit adds to conf.
+func (s *State) CheckSubmit(name, kind string, conf map[string]string, withResources bool) error {
+	c := make(map[string]string, len(conf)+1)
+	maps.Copy(c, conf)
+	if withResources {
+		c[ConfResourcesDigest] = strings.Repeat("0", 64) // a SHA-256 in hex
+	}
+	// The largest version and times a spec can carry: the check holds
+	// for the spec Put will store.
+	spec := &messages.TopologySpec{Name: name, Kind: kind, Conf: c, Active: true,
+		Version: specguard.MaxVersion, SubmittedUnixMs: math.MaxInt64}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fits(spec)
+}
+
+// fits checks spec alone and the state with spec in it (in place of the
+// spec of its name). s.mu is held.
+func (s *State) fits(spec *messages.TopologySpec) error {
+	if err := specguard.CheckSubmit(spec); err != nil {
+		return err
+	}
+	all := make([]*messages.TopologySpec, 0, len(s.specs)+1)
+	for name, sp := range s.specs {
+		if name != spec.Name {
+			all = append(all, sp)
+		}
+	}
+	return specguard.CheckState(append(all, spec))
+}
+
+// Merge folds remote specs in and reports whether anything changed. A
+// spec that fails specguard.CheckRemote (too big, a version past
+// specguard.MaxVersion, counts out of range) is left out: it never
+// reaches the state or the version clock.
 func (s *State) Merge(specs []*messages.TopologySpec) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	changed := false
 	for _, r := range specs {
-		if r == nil || r.Name == "" {
+		if specguard.CheckRemote(r) != nil {
 			continue
 		}
 		s.clock = max(s.clock, r.Version)

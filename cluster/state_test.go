@@ -1,11 +1,16 @@
 package cluster
 
 import (
+	"errors"
+	"fmt"
+	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/squall-streams/squall/internal/specguard"
 	"github.com/squall-streams/squall/messages"
 )
 
@@ -48,12 +53,12 @@ func TestStateMergeHigherVersionWins(t *testing.T) {
 func TestStatePutGoesAboveEverythingSeen(t *testing.T) {
 	s := NewState()
 	s.Merge([]*messages.TopologySpec{spec("a", 41, false)})
-	p := s.Put(spec("b", 0, false))
-	if p.Version != 42 {
-		t.Fatalf("version %d, want 42", p.Version)
+	p, err := s.Put(spec("b", 0, false))
+	if err != nil || p.Version != 42 {
+		t.Fatalf("version %d (%v), want 42", p.Version, err)
 	}
-	k := s.Put(spec("a", 0, true))
-	if k.Version != 43 || !k.Killed {
+	k, err := s.Put(spec("a", 0, true))
+	if err != nil || k.Version != 43 || !k.Killed {
 		t.Fatalf("kill got %+v", k)
 	}
 }
@@ -95,11 +100,118 @@ func FuzzDecodeState(f *testing.F) {
 	s := NewState()
 	s.Put(&messages.TopologySpec{Name: "x", Kind: "wordcount", Conf: map[string]string{"k": "v"}})
 	f.Add(s.Encode())
+	wrap := NewState()
+	wrap.specs["w"] = spec("w", math.MaxUint64, false) // a spec that wrapped the clock
+	f.Add(wrap.Encode())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		specs, err := DecodeState(b)
 		if err != nil {
 			return
 		}
-		NewState().Merge(specs) // must not panic on any decoded input
+		s := NewState()
+		s.Merge(specs) // must not panic on any decoded input
+		for _, sp := range s.All() {
+			if err := specguard.CheckRemote(sp); err != nil {
+				t.Fatalf("merged a spec CheckRemote refuses: %v", err)
+			}
+		}
+		// The clock never passes MaxVersion, and a local change goes just
+		// above it unless it is at the limit: versions never wrap.
+		before := s.clock
+		switch p, err := s.Put(spec("local", 0, false)); {
+		case before > specguard.MaxVersion:
+			t.Fatalf("the clock reached %d, past the limit", before)
+		case err == nil && p.Version != before+1:
+			t.Fatalf("a local change after clock %d got version %d", before, p.Version)
+		case err != nil && before < specguard.MaxVersion:
+			t.Fatalf("a local change after clock %d: %v", before, err)
+		}
 	})
+}
+
+// TestStateMergeValidatesRemoteSpecs: a spec from gossip that fails
+// specguard.CheckRemote never reaches the state nor the version clock: a
+// version of 2^64-1 wrapped the clock and wedged every node's state, and
+// a spec over the size limit split the cluster.
+func TestStateMergeValidatesRemoteSpecs(t *testing.T) {
+	huge := spec("big", 1, false)
+	huge.Conf = map[string]string{"blob": strings.Repeat("x", specguard.MaxSpecBytes+1)}
+	for _, bad := range []*messages.TopologySpec{
+		nil,
+		spec("", 1, false),
+		spec("a", math.MaxUint64, false),
+		spec("a", specguard.MaxVersion+1, false),
+		spec("a", 0, false),
+		{Name: "a", Version: 1}, // no kind
+		huge,
+		{Name: "a", Kind: "k", Version: 1, Parallelism: map[string]int32{"c": 0}},
+	} {
+		s := NewState()
+		if s.Merge([]*messages.TopologySpec{bad}) {
+			t.Errorf("merged %v", bad)
+		}
+		if all := s.All(); len(all) != 0 {
+			t.Errorf("state holds %v after merging %v", all, bad)
+		}
+		if p, err := s.Put(spec("b", 0, false)); err != nil || p.Version != 1 {
+			t.Errorf("after merging %v the next local version is %v (%v), want 1", bad, p, err)
+		}
+	}
+	// Beside a spec it refuses, a good one in the same message still merges.
+	s := NewState()
+	if !s.Merge([]*messages.TopologySpec{spec("a", math.MaxUint64, false), spec("b", 7, false)}) {
+		t.Fatal("the good spec was not merged")
+	}
+	if got := s.All(); len(got) != 1 || got[0].Name != "b" || got[0].Version != 7 {
+		t.Fatalf("state %v, want b v7 only", got)
+	}
+}
+
+// TestStatePutNeverWraps: at specguard.MaxVersion a local change is
+// refused instead of wrapping the version to 0, and changes nothing.
+func TestStatePutNeverWraps(t *testing.T) {
+	s := NewState()
+	s.Merge([]*messages.TopologySpec{spec("a", specguard.MaxVersion, false)})
+	if p, err := s.Put(spec("a", 0, true)); !errors.Is(err, specguard.ErrSpec) {
+		t.Fatalf("Put at the version limit: %v, %v; want specguard.ErrSpec", p, err)
+	}
+	if got, _ := s.Get("a"); got.Version != specguard.MaxVersion || got.Killed {
+		t.Fatalf("a refused Put changed the state: %v", got)
+	}
+}
+
+// TestStatePutAndCheckSubmitBoundTheSpec: a spec over
+// specguard.MaxSpecBytes is refused by CheckSubmit (before a submit stores
+// anything) and by Put (nothing stored, nothing to gossip), naming the
+// limit; one that fits is not.
+func TestStatePutAndCheckSubmitBoundTheSpec(t *testing.T) {
+	s := NewState()
+	over := map[string]string{"blob": strings.Repeat("x", specguard.MaxSpecBytes)}
+	under := map[string]string{"blob": strings.Repeat("x", specguard.MaxSpecBytes-1024)}
+	for _, withResources := range []bool{false, true} {
+		if err := s.CheckSubmit("big", "k", over, withResources); !errors.Is(err, specguard.ErrSpec) || !strings.Contains(err.Error(), "over the limit of 1048576") {
+			t.Errorf("CheckSubmit of %d bytes of config: %v", len(over["blob"]), err)
+		}
+		if err := s.CheckSubmit("ok", "k", under, withResources); err != nil {
+			t.Errorf("CheckSubmit of %d bytes of config: %v", len(under["blob"]), err)
+		}
+	}
+	if _, err := s.Put(&messages.TopologySpec{Name: "big", Kind: "k", Conf: over}); !errors.Is(err, specguard.ErrSpec) {
+		t.Errorf("Put of an oversized spec: %v", err)
+	}
+	if all := s.All(); len(all) != 0 {
+		t.Errorf("state holds %d specs after a refused Put", len(all))
+	}
+	// Sixteen specs that fit alone do not fit together.
+	for i := range 16 {
+		if _, err := s.Put(&messages.TopologySpec{Name: fmt.Sprint("t", i), Kind: "k", Conf: under}); err != nil {
+			t.Fatalf("Put %d: %v", i, err)
+		}
+	}
+	if err := s.CheckSubmit("one-more", "k", under, false); !errors.Is(err, specguard.ErrSpec) || !strings.Contains(err.Error(), "16 MiB") {
+		t.Errorf("CheckSubmit over the state limit: %v", err)
+	}
+	if err := s.CheckSubmit("t3", "k", under, false); err != nil {
+		t.Errorf("CheckSubmit replacing a spec of the same name: %v", err)
+	}
 }

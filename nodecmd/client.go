@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/squall-streams/squall/cluster"
+	"github.com/squall-streams/squall/cluster/api"
+	"github.com/squall-streams/squall/internal/waittime"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -50,7 +52,12 @@ func clientCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 		pos = append(pos, fs.Arg(0))
 		rest = fs.Args()[1:]
 	}
-	c := &apiClient{base: "http://" + *addr, token: *token, http: &http.Client{Timeout: *wait + 30*time.Second}}
+	if cmd == "kill" || cmd == "rebalance" {
+		if err := checkWait(*wait); err != nil {
+			return err
+		}
+	}
+	c := &apiClient{base: "http://" + *addr, token: *token, http: &http.Client{Timeout: clientTimeout(*wait)}}
 	need := func(n int, what string) error {
 		if len(pos) != n {
 			return fmt.Errorf("%w: node %s %s", errUsage, cmd, what)
@@ -217,12 +224,37 @@ type rebalanceResponse struct {
 	Squall cluster.RebalanceResult `json:"squall"`
 }
 
+// checkWait refuses a --wait the kill and rebalance routes cannot carry,
+// before anything is sent: below zero, or more whole seconds than the
+// node takes (api.MaxWaitSeconds; such a wait used to overflow on the node
+// into an instant "success").
+func checkWait(d time.Duration) error {
+	switch s := waittime.Seconds(d); {
+	case d < 0:
+		return fmt.Errorf("%w %v: want 0 or more", waittime.ErrWait, d)
+	case s > api.MaxWaitSeconds:
+		return fmt.Errorf("%w %v: %d seconds, over the limit of %d", waittime.ErrWait, d, s, api.MaxWaitSeconds)
+	}
+	return nil
+}
+
+// clientTimeout bounds a request: the wait plus 30 s for the node to
+// answer, or no bound for a wait too long to add 30 s to (the sum
+// overflowed).
+func clientTimeout(wait time.Duration) time.Duration {
+	const answer = 30 * time.Second
+	if wait > math.MaxInt64-answer {
+		return 0 // http.Client: no timeout
+	}
+	return wait + answer
+}
+
 // topologyAction is Storm's route for action on topology name, with the
 // wait (kill, rebalance) in whole seconds, rounded up, when one is given.
 func topologyAction(name, action string, wait ...time.Duration) string {
 	path := "/api/v1/topology/" + url.PathEscape(name) + "/" + action
 	for _, w := range wait {
-		path += "/" + strconv.FormatInt(int64(math.Ceil(w.Seconds())), 10)
+		path += "/" + strconv.FormatInt(waittime.Seconds(w), 10)
 	}
 	return path
 }

@@ -63,7 +63,7 @@ func daemonCmd(ctx context.Context, reg Registry, args []string, stderr io.Write
 	fs.StringVar(&f.adminToken, "admin-token", env("SQUALL_ADMIN_TOKEN", ""), "`token` the HTTP API's mutating routes (submit, kill, activate, deactivate, rebalance) require as \"Authorization: Bearer <token>\" (env SQUALL_ADMIN_TOKEN; default: none, open to whoever reaches --http)")
 	fs.StringVar(&f.transport, "transport", env("SQUALL_TRANSPORT", ""), "node-to-node tuple transport `host:port` (env SQUALL_TRANSPORT; default: the bind host, a free port)")
 	fs.StringVar(&f.key, "gossip-key", env("SQUALL_GOSSIP_KEY", ""), "base64 gossip encryption `key` of 16, 24 or 32 bytes, the same on every node (env SQUALL_GOSSIP_KEY; `node keygen` makes one)")
-	fs.StringVar(&f.dataDir, "data-dir", env("SQUALL_DATA_DIR", ""), "`dir`ectory for topologies' resources (env SQUALL_DATA_DIR; default: a new temporary directory)")
+	fs.StringVar(&f.dataDir, "data-dir", env("SQUALL_DATA_DIR", ""), "`dir`ectory for topologies' resources (env SQUALL_DATA_DIR; made 0700, its files 0600; default: a new temporary directory, removed on exit)")
 	capDefault, err := strconv.Atoi(env("SQUALL_CAPACITY", "1"))
 	if err != nil {
 		return fmt.Errorf("%w: SQUALL_CAPACITY=%q: want a whole number", errUsage, os.Getenv("SQUALL_CAPACITY"))

@@ -339,6 +339,15 @@ func TestTopologyOperations(t *testing.T) {
 		{"/kill/0", "", nil, 200, "kill ids 0s", nil},
 		{"/kill/-1", "", nil, 400, "", nil},
 		{"/kill/soon", "", nil, 400, "", nil},
+		// Waits over an hour behave as they always have, up to the most
+		// seconds a time.Duration holds; one over it overflowed into an
+		// instant "success" and is refused before the backend is called.
+		{"/kill/7200", "", nil, 200, "kill ids 2h0m0s", nil},
+		{"/kill/9223372036", "", nil, 200, "kill ids 2562047h47m16s", nil},
+		{"/kill/9223372037", "", nil, 400, "", nil},
+		{"/kill/9223372036854775807", "", nil, 400, "", nil},
+		{"/kill/99999999999999999999999", "", nil, 400, "", nil},
+		{"/rebalance/9223372036854775807", "", nil, 400, "", nil},
 		{"/rebalance", "", nil, 200, "rebalance ids map[] 30s", obj{"moved": 2.0}},
 		{"/rebalance/7", `{"rebalanceOptions":{"numWorkers":3,"executors":{"sink":2}}}`, nil, 200, "rebalance ids map[sink:2] 7s", obj{"moved": 2.0}},
 		{"/rebalance/7", `{"rebalanceOptions":`, nil, 400, "", nil},
@@ -379,6 +388,24 @@ func TestTopologyOperations(t *testing.T) {
 	}
 	if calls := f.takeCalls(); len(calls) != 0 {
 		t.Errorf("backend got %v for unknown topologies", calls)
+	}
+}
+
+// TestWaitOverflowIsRefusedNamingTheLimit: a kill wait of
+// 9223372036854775807 seconds gets a 400 that says what the limit is.
+func TestWaitOverflowIsRefusedNamingTheLimit(t *testing.T) {
+	f := newFake(t)
+	call := serve(t, f, api.Config{})
+	for _, path := range []string{"/kill/9223372036854775807", "/rebalance/9223372036854775807"} {
+		var got obj
+		resp := call("POST", "/api/v1/topology/ids"+path, "", "", &got)
+		want := `wait "9223372036854775807": over the limit of 9223372036 seconds`
+		if resp.StatusCode != http.StatusBadRequest || got["error"] != want {
+			t.Errorf("POST %s: %d %v, want 400 %q", path, resp.StatusCode, got, want)
+		}
+	}
+	if calls := f.takeCalls(); len(calls) != 0 {
+		t.Errorf("backend got %v for waits that overflow", calls)
 	}
 }
 

@@ -75,7 +75,7 @@ type MemberInfo struct {
 	GossipAddr string `json:"gossip_addr"`
 	RemoteAddr string `json:"remote_addr"`
 	HTTPAddr   string `json:"http_addr"`
-	Status     string `json:"status"` // alive, suspect, dead
+	Status     string `json:"status"` // alive or dead
 	Tasks      int    `json:"tasks"`
 	BootID     string `json:"boot_id"`
 }

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/squall-streams/squall/actors"
+	"github.com/squall-streams/squall/internal/waittime"
 	"github.com/squall-streams/squall/messages"
 	"github.com/squall-streams/squall/topology"
 )
@@ -150,23 +153,20 @@ func (s server) stormRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) htt
 		}
 		writeJSON(w, http.StatusOK, page)
 	})
-	op := func(name string, fn func(r *http.Request, spec *messages.TopologySpec, wait time.Duration) (any, error)) http.HandlerFunc {
+	op := func(name string, fn func(w http.ResponseWriter, r *http.Request, spec *messages.TopologySpec, wait time.Duration) (any, error)) http.HandlerFunc {
 		return admin(func(w http.ResponseWriter, r *http.Request) {
+			r.Body = http.MaxBytesReader(w, r.Body, maxOpBody)
 			spec, err := s.specByID(r.PathValue("id"))
 			if err != nil {
 				writeErr(w, statusOf(err), err)
 				return
 			}
-			wait := 30 * time.Second
-			if s := r.PathValue("wait"); s != "" {
-				secs, perr := strconv.Atoi(s)
-				if perr != nil || secs < 0 {
-					writeErr(w, http.StatusBadRequest, fmt.Errorf("wait %q: want whole seconds", s))
-					return
-				}
-				wait = time.Duration(secs) * time.Second
+			wait, err := parseWait(r.PathValue("wait"))
+			if err != nil {
+				writeErr(w, http.StatusBadRequest, err)
+				return
 			}
-			extra, err := fn(r, spec, wait)
+			extra, err := fn(w, r, spec, wait)
 			if err != nil {
 				writeErr(w, statusOf(err), err)
 				return
@@ -178,16 +178,19 @@ func (s server) stormRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) htt
 			writeJSON(w, http.StatusOK, resp)
 		})
 	}
-	activate := op("activate", func(_ *http.Request, spec *messages.TopologySpec, _ time.Duration) (any, error) {
+	activate := op("activate", func(_ http.ResponseWriter, _ *http.Request, spec *messages.TopologySpec, _ time.Duration) (any, error) {
 		return nil, s.b.Activate(spec.Name)
 	})
-	deactivate := op("deactivate", func(_ *http.Request, spec *messages.TopologySpec, _ time.Duration) (any, error) {
+	deactivate := op("deactivate", func(_ http.ResponseWriter, _ *http.Request, spec *messages.TopologySpec, _ time.Duration) (any, error) {
 		return nil, s.b.Deactivate(spec.Name)
 	})
-	kill := op("kill", func(r *http.Request, spec *messages.TopologySpec, wait time.Duration) (any, error) {
+	kill := op("kill", func(w http.ResponseWriter, r *http.Request, spec *messages.TopologySpec, wait time.Duration) (any, error) {
+		if err := holdFor(w, r, wait); err != nil {
+			return nil, err
+		}
 		return nil, s.b.Kill(r.Context(), spec.Name, wait)
 	})
-	rebalance := op("rebalance", func(r *http.Request, spec *messages.TopologySpec, wait time.Duration) (any, error) {
+	rebalance := op("rebalance", func(w http.ResponseWriter, r *http.Request, spec *messages.TopologySpec, wait time.Duration) (any, error) {
 		var body struct {
 			RebalanceOptions struct {
 				NumWorkers int            `json:"numWorkers"`
@@ -195,9 +198,12 @@ func (s server) stormRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) htt
 			} `json:"rebalanceOptions"`
 		}
 		if r.ContentLength != 0 {
-			if err := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20)).Decode(&body); err != nil {
+			if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 				return nil, fmt.Errorf("%w: rebalance body: %v", errBadRequest, err)
 			}
+		}
+		if err := holdFor(w, r, wait); err != nil {
+			return nil, err
 		}
 		return s.b.Rebalance(r.Context(), spec.Name, body.RebalanceOptions.Executors, wait)
 	})
@@ -210,6 +216,55 @@ func (s server) stormRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) htt
 }
 
 var errBadRequest = errors.New("bad request")
+
+// maxOpBody bounds the body of Storm's POST routes: only rebalance reads
+// one, its options.
+const maxOpBody = 1 << 20
+
+// waitMargin is how long a kill or rebalance may take past its wait to
+// answer (publishing the change, the last drain poll).
+const waitMargin = 30 * time.Second
+
+// holdFor lets a route that waits answer after the server's write
+// timeout (httpauth.Timeouts): it reads what is left of the (bounded)
+// body — at its end the server stops the read deadline, which would
+// otherwise cancel the request's context mid-wait — then moves the
+// connection's write deadline to wait + waitMargin from now. A wait of 0
+// keeps the server's deadlines.
+func holdFor(w http.ResponseWriter, r *http.Request, wait time.Duration) error {
+	if wait <= 0 {
+		return nil
+	}
+	if _, err := io.Copy(io.Discard, r.Body); err != nil {
+		return fmt.Errorf("%w: body: %v", errBadRequest, err)
+	}
+	// A writer without deadlines (a recorder in a test) has none to move.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(wait).Add(waitMargin))
+	return nil
+}
+
+// MaxWaitSeconds is the longest {wait} of the kill and rebalance routes:
+// the most whole seconds a time.Duration holds (about 292 years). Every
+// wait up to it behaves as it always has — the routes never had a smaller
+// bound, and `kill --wait 24h` means "until the trees are done" — while a
+// wait over it, which overflowed into an instant "success", is refused.
+const MaxWaitSeconds = math.MaxInt64 / int64(time.Second)
+
+// parseWait reads the {wait} of a kill or rebalance route, in whole
+// seconds: none is waittime.Default (Storm's 30 s).
+func parseWait(s string) (time.Duration, error) {
+	if s == "" {
+		return waittime.Default, nil
+	}
+	secs, err := strconv.ParseInt(s, 10, 64)
+	switch {
+	case errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(s, "-"), err == nil && secs > MaxWaitSeconds:
+		return 0, fmt.Errorf("%w %q: over the limit of %d seconds", waittime.ErrWait, s, MaxWaitSeconds)
+	case err != nil || secs < 0:
+		return 0, fmt.Errorf("%w %q: want whole seconds", waittime.ErrWait, s)
+	}
+	return time.Duration(secs) * time.Second, nil
+}
 
 // ComponentKind is "spout", "bolt", or "tracker" for the tracker tasks
 // (which belong to no component of t), as the API and metrics name them.

@@ -204,7 +204,7 @@ func (s *Store) Put(tgz []byte) (string, error) {
 	if _, err := os.Stat(dir); err == nil {
 		return digest, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(tarball), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(tarball), 0o700); err != nil {
 		return "", err
 	}
 	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".unpack-")
@@ -215,7 +215,7 @@ func (s *Store) Put(tgz []byte) (string, error) {
 	if err := Unpack(tgz, tmp); err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(tarball+".tmp", tgz, 0o644); err != nil {
+	if err := os.WriteFile(tarball+".tmp", tgz, 0o600); err != nil { // a node's data dir is private (internal/datadir)
 		return "", err
 	}
 	if err := os.Rename(tarball+".tmp", tarball); err != nil {
