@@ -86,6 +86,11 @@ type Config struct {
 	// deactivate, kill, rebalance. Without it they are open to anyone who
 	// can reach the API address (loopback by default).
 	AdminToken string
+	// Nimbus is the address of the Nimbus Thrift API streamparse's `sparse
+	// submit` speaks (internal/nimbus); empty: off. It has no
+	// authentication, so only a loopback address is accepted: whoever can
+	// reach it (the local users of the host) can submit topologies.
+	Nimbus string
 	// HTTPTimeouts bound every phase of an HTTP API connection (idle
 	// keep-alive connections and slow clients are closed); a zero field
 	// is httpauth.DefaultTimeouts'. The kill and rebalance routes extend their
@@ -160,6 +165,14 @@ func (c *Config) validate() error {
 	for _, k := range append([][]byte{c.GossipKey}, c.GossipKeys...) {
 		if n := len(k); n != 0 && n != 16 && n != 24 && n != 32 {
 			bad("gossip key is %d bytes, want 16, 24 or 32 (generate one with `node keygen`)", n)
+		}
+	}
+	if c.Nimbus != "" {
+		if h, _, err := splitHostPort(c.Nimbus); err != nil {
+			bad("nimbus %q: want HOST:PORT: %v", c.Nimbus, err)
+		} else if ip := net.ParseIP(h); h != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			bad("nimbus %q is not a loopback address: the Nimbus API has no authentication, so anyone who reaches it "+
+				"could submit topologies; listen on 127.0.0.1 (streamparse reaches it from this host, or through its SSH tunnel)", c.Nimbus)
 		}
 	}
 	if c.Capacity < 0 {

@@ -56,6 +56,7 @@ type Node struct {
 	state   *State
 	http    *http.Server
 	httpLn  net.Listener
+	nimbus  *nimbusService // nil: Config.Nimbus off; set once by Start
 
 	// Lock order: applyMu, buildMu, mu. Only mu guards what readers
 	// (Members, LocalTopologies, metrics, the REST API) need, and it is
@@ -209,6 +210,12 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	n.wg.Go(n.loop)
 	n.del.signal()
+	if cfg.Nimbus != "" {
+		if n.nimbus, err = n.startNimbus(); err != nil {
+			_ = n.Shutdown(ctx)
+			return nil, err
+		}
+	}
 	logger.Info("node started", "gossip", n.cfg.Bind, "transport", tr.Addr(), "http", httpAddr, "boot", n.boot)
 	return n, nil
 }
@@ -435,6 +442,7 @@ func (n *Node) placementCounts() map[string]int {
 func (n *Node) Shutdown(ctx context.Context) error {
 	var err error
 	n.once.Do(func() {
+		_ = n.stopNimbus(ctx) // its kills are published before the node leaves
 		_ = n.ml.Leave(2 * time.Second)
 		err = n.close(ctx)
 	})
@@ -450,10 +458,11 @@ func (n *Node) KillAbruptly(ctx context.Context) error {
 }
 
 func (n *Node) close(ctx context.Context) error {
+	errs := []error{n.stopNimbus(ctx)}
 	close(n.stop)
 	n.applyMu.Lock()
 	n.applyMu.Unlock() // wait for a reconcile in progress; none starts after stop
-	errs := []error{n.ml.Shutdown()}
+	errs = append(errs, n.ml.Shutdown())
 	if n.http != nil {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		errs = append(errs, n.http.Shutdown(sctx))

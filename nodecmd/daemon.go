@@ -77,6 +77,7 @@ func daemonCmd(ctx context.Context, reg Registry, args []string, stderr io.Write
 	}
 	fs.IntVar(&f.capacity, "capacity", capDefault, "relative number of tasks this node takes (env SQUALL_CAPACITY)")
 	fs.StringVar(&f.logLevel, "log-level", env("SQUALL_LOG_LEVEL", "info"), "log `level`: debug, info, warn, error (env SQUALL_LOG_LEVEL)")
+	nimbusAddr := fs.String("nimbus", env("SQUALL_NIMBUS", ""), nimbusUsage)
 	fs.BoolVar(&f.fastFailure, "fast-failure-detection", env("SQUALL_FAST_FAILURE_DETECTION", "") == "1", "detect dead nodes in about a second instead of 5-7 s (for one machine; env SQUALL_FAST_FAILURE_DETECTION=1)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: node [flags]   start a node (first one) or join a cluster (--join)\n\nflags:\n")
@@ -128,6 +129,7 @@ func daemonCmd(ctx context.Context, reg Registry, args []string, stderr io.Write
 	if f.adminToken == "" && !isLoopback(cfg.HTTP) {
 		fmt.Fprintf(stderr, "node: the HTTP API at %s is not on loopback and has no --admin-token: anyone who reaches it can kill topologies\n", cfg.HTTP)
 	}
+	cfg.Nimbus = *nimbusAddr
 	cfg.Logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg.Topologies = reg.Factories(stderr)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -137,6 +139,7 @@ func daemonCmd(ctx context.Context, reg Registry, args []string, stderr io.Write
 		return err
 	}
 	fmt.Fprintf(stderr, "node %s: gossip %s, http %s\n", n.Name(), n.GossipAddr(), n.HTTPAddr())
+	printNimbus(stderr, n)
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -13,9 +13,14 @@
 //
 // # Wiring a node
 //
+// A node serves it when started with `node --nimbus HOST:PORT`
+// (cluster.Config.Nimbus, loopback only): cluster/nimbus.go starts the
+// server with the upload directory under the node's data directory and
+// implements Backend on the node, and the node stops both when it shuts
+// down. In short:
+//
 //	cfg := nimbus.DefaultConfig()   // 127.0.0.1:6627
-//	cfg.Addr = flagNimbus           // --nimbus HOST:PORT; refused off loopback unless --insecure
-//	cfg.Insecure = flagInsecure
+//	cfg.Addr = flagNimbus           // refused off loopback
 //	cfg.UploadDir = filepath.Join(dataDir, "nimbus-inbox")
 //	cfg.Logger = logger
 //	srv, err := nimbus.Start(cfg, backend) // backend implements nimbus.Backend on the node
