@@ -512,9 +512,9 @@ func (t *Transport) write(ctx context.Context, p *Peer) {
 			}
 			c, w, backoff = conn, bufio.NewWriterSize(conn, 256<<10), 50*time.Millisecond
 		}
-		_ = c.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
-		err := writeFrames(w, p, frame)
+		err := writeFrames(c, w, p, frame, t.cfg.WriteTimeout)
 		if err == nil {
+			_ = c.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
 			err = w.Flush()
 		}
 		if err != nil {
@@ -526,9 +526,15 @@ func (t *Transport) write(ctx context.Context, p *Peer) {
 	}
 }
 
-// writeFrames writes frame and whatever else is queued right now.
-func writeFrames(w *bufio.Writer, p *Peer, frame []byte) error {
+// writeFrames writes frame and whatever else is queued right now. Each
+// write that reaches the connection (the buffer is full) gets its own
+// deadline of timeout: under sustained load the queue may never empty,
+// and one deadline for the whole run would cut a healthy connection.
+func writeFrames(c net.Conn, w *bufio.Writer, p *Peer, frame []byte, timeout time.Duration) error {
 	for {
+		if len(frame) > w.Available() {
+			_ = c.SetWriteDeadline(time.Now().Add(timeout))
+		}
 		if _, err := w.Write(frame); err != nil {
 			return err
 		}

@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -409,4 +411,44 @@ func FuzzReadFrame(f *testing.F) {
 			_, _ = wire.Decode(body) // must not panic either
 		}
 	})
+}
+
+// TestSustainedWritesKeepTheConnection: a peer link kept busy for many
+// times WriteTimeout by a slow reader stays one connection: each write that
+// reaches the socket has its own deadline, not one for the whole run of a
+// never-empty queue (which cut the connection mid-frame every WriteTimeout).
+func TestSustainedWritesKeepTheConnection(t *testing.T) {
+	var got inbox
+	tick := time.NewTicker(200 * time.Microsecond) // a slow consumer: about 5,000 frames/s
+	done := make(chan struct{})
+	recv := start(t, func(m wire.Message) {
+		select {
+		case <-tick.C:
+		case <-done:
+		}
+		got.deliver(m)
+	}, nil)
+	t.Cleanup(func() { close(done); tick.Stop() }) // before recv closes: its reader must not wait
+	var dials atomic.Int64
+	send := start(t, func(wire.Message) {}, func(c *Config) {
+		c.WriteTimeout = 100 * time.Millisecond
+		c.Dial = func(ctx context.Context, addr string) (net.Conn, error) {
+			dials.Add(1)
+			var d net.Dialer
+			return d.DialContext(ctx, "tcp", addr)
+		}
+	})
+	p := send.Peer(recv.Addr())
+	big := &messages.TupleBatch{Topology: "busy"}
+	for range 64 {
+		big.Tuples = append(big.Tuples, &messages.Tuple{Stream: strings.Repeat("s", 256)})
+	}
+	m := wire.Message{To: wire.TaskAddr{Topology: "busy", Boot: "b", Task: 1}, Payload: big}
+	for end := time.Now().Add(time.Second); time.Now().Before(end); { // the load: 10 × WriteTimeout
+		send.Send(p, m) // a full queue drops the frame; the queue stays full
+	}
+	poll.Until(t, 10*time.Second, "frames delivered", func() bool { return got.count("busy") > 0 })
+	if n, r := dials.Load(), recv.Rejected.Load(); n != 1 || r != 0 {
+		t.Fatalf("%d dials and %d rejected frames under sustained load, want 1 and 0", n, r)
+	}
 }
