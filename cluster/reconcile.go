@@ -46,10 +46,25 @@ func (n *Node) reconcileWith(ctx context.Context, members func() []member) {
 	n.mu.Lock()
 	v := planOf(members(), specs, func(s *messages.TopologySpec) *topology.Topology { return topos[s.Name] })
 	running := make(map[string]plan.Running, len(n.running))
+	var replaced []string
 	for name, p := range n.running {
+		if t := topos[name]; t != nil && t != p.run.Topology {
+			// Another deployment of the name (a kill and a resubmit this
+			// node saw as one change) or another configuration: the tasks
+			// run the old build's code, so they stop and the new build
+			// starts (left out of running, the plan's steps start it).
+			replaced = append(replaced, name)
+			continue
+		}
 		running[name] = plan.Running{Epoch: p.epoch, Wire: p.wire, Active: p.active, Tasks: p.tasks}
 	}
 	n.mu.Unlock()
+	for _, name := range replaced {
+		n.mu.Lock()
+		p := n.running[name]
+		n.mu.Unlock()
+		n.stopPlaced(ctx, name, p)
+	}
 	for _, st := range v.Steps(n.cfg.Name, running) {
 		n.carryOut(ctx, v, st)
 	}
@@ -79,10 +94,12 @@ func (n *Node) releaseUnused(specs []*messages.TopologySpec) {
 	var releases []func()
 	n.mu.Lock()
 	for name, b := range n.built {
-		if live[name] || n.running[name] != nil || b.release == nil {
+		if live[name] || n.running[name] != nil || b.digest == "" {
 			continue
 		}
-		releases = append(releases, b.release)
+		if b.release != nil {
+			releases = append(releases, b.release)
+		}
 		n.built[name] = &built{topo: b.topo} // never reused: digest ""
 	}
 	n.mu.Unlock()
@@ -119,7 +136,9 @@ func (n *Node) buildLive(ctx context.Context, specs []*messages.TopologySpec) ma
 func (n *Node) build(ctx context.Context, spec *messages.TopologySpec) (*topology.Topology, error) {
 	n.buildMu.Lock()
 	defer n.buildMu.Unlock()
-	digest := spec.Kind + "\x00" + fmt.Sprint(sortedConf(spec.Conf))
+	// A new deployment of the name (resubmitted after a kill) builds anew:
+	// its tasks carry the new deployment id.
+	digest := spec.Kind + "\x00" + topologyID(spec) + "\x00" + fmt.Sprint(sortedConf(spec.Conf))
 	n.mu.Lock()
 	b := n.built[spec.Name]
 	n.mu.Unlock()

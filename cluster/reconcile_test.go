@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -248,5 +249,47 @@ func TestReconcileLogsABuildErrorOnceAndRetries(t *testing.T) {
 	}
 	if _, ok := n.buildErr["f"]; ok {
 		t.Fatal("the build error outlived a good build")
+	}
+}
+
+// TestResubmitSeenAsOneChangeRunsTheNewBuild: a node that learns of a
+// kill and the resubmit of the same name in one change (gossip carries
+// only the newest spec) must not keep the old deployment's tasks: it stops
+// them and starts the new build's.
+func TestResubmitSeenAsOneChangeRunsTheNewBuild(t *testing.T) {
+	ctx := context.Background()
+	var builds atomic.Int64
+	fs := map[string]Factory{"quiet": Simple(func(conf topology.Config) (*topology.Topology, error) {
+		builds.Add(1)
+		return quiet(conf)
+	})}
+	n := newShell(t, "n1", fs)
+	if _, err := n.state.Put(&messages.TopologySpec{Name: "q", Kind: "quiet", SubmittedUnixMs: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	n.reconcileWith(ctx, membersOf(n))
+	n.mu.Lock()
+	first := n.running["q"].run
+	n.mu.Unlock()
+	// The kill and the new submission (same kind and config, a new
+	// deployment) arrive together.
+	if _, err := n.state.Put(&messages.TopologySpec{Name: "q", Kind: "quiet", SubmittedUnixMs: 2000}); err != nil {
+		t.Fatal(err)
+	}
+	n.reconcileWith(ctx, membersOf(n))
+	n.mu.Lock()
+	p := n.running["q"]
+	n.mu.Unlock()
+	if p == nil || p.run == first {
+		t.Fatal("the old deployment's tasks still run after the resubmit")
+	}
+	if builds.Load() != 2 {
+		t.Fatalf("%d builds, want 2: the new deployment must be built anew", builds.Load())
+	}
+	if got, want := p.run.Topology.ID, "q-2000"; got != want {
+		t.Fatalf("running deployment %q, want %q", got, want)
+	}
+	if got, _ := local(t, n, "q"); !slices.Equal(got, []int32{1, 2, 5, 6, 7}) {
+		t.Fatalf("after the resubmit n1 runs %v", got)
 	}
 }
