@@ -11,6 +11,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/squall-streams/squall/internal/routing"
+	"github.com/squall-streams/squall/internal/spawnlock"
 	"github.com/squall-streams/squall/internal/topoaccess"
 	"github.com/squall-streams/squall/topology"
 )
@@ -88,7 +89,9 @@ func (e *Env) initRouting(epoch uint64) {
 			sr.live.Store(e.table(sr, epoch, p))
 			e.routes[streamKey{c.ID, id}] = sr
 			if e.System != nil {
+				spawnlock.Mu.Lock()
 				sr.pid = e.System.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &router{env: e, sr: sr} }))
+				spawnlock.Mu.Unlock()
 			}
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/squall-streams/squall/actors"
+	"github.com/squall-streams/squall/internal/spawnlock"
 	"github.com/squall-streams/squall/internal/topoaccess"
 	"github.com/squall-streams/squall/internal/wire"
 	"github.com/squall-streams/squall/topology"
@@ -252,9 +253,9 @@ func start(ctx context.Context, sys *actor.ActorSystem, t *topology.Topology, lo
 	}, actor.WithSupervisor(r.backoff))
 	// Tasks are the supervisor's children, so their names are the
 	// supervisor's plus "/t<task>": taskActorName.
-	spawnMu.Lock()
+	spawnlock.Mu.Lock()
 	pid, err := sys.Root.SpawnNamed(props, supervisorName(t.Name, a.Instance))
-	spawnMu.Unlock()
+	spawnlock.Mu.Unlock()
 	if err != nil {
 		env.Close()
 		return nil, fmt.Errorf("topology %q: spawn supervisor: %w", t.Name, err)
@@ -282,12 +283,6 @@ func start(ctx context.Context, sys *actor.ActorSystem, t *topology.Topology, lo
 	r.setActive(a.Active)
 	return r, nil
 }
-
-// spawnMu serialises spawns across every actor system in the process. The
-// race detector once flagged protoactor's spawn racing with another actor
-// system's in an in-process multi-node test (clustertest); spawns are rare,
-// so serialising them costs nothing and rules that out.
-var spawnMu sync.Mutex
 
 // topologySupervisor is the parent of a topology's task actors on this
 // node; its props carry the Backoff strategy that restarts them. It spawns
@@ -334,9 +329,9 @@ func (s *topologySupervisor) Receive(ctx actor.Context) {
 			delete(s.stopping, task)
 		}
 		props := actor.PropsFromProducer(s.r.env.Producer(task), actor.WithMailbox(actor.Unbounded()))
-		spawnMu.Lock()
+		spawnlock.Mu.Lock()
 		pid, serr := ctx.SpawnNamed(props, taskChildName(task))
-		spawnMu.Unlock()
+		spawnlock.Mu.Unlock()
 		if serr != nil {
 			err = errors.Join(err, fmt.Errorf("topology %q: spawn task %d: %w", s.r.Topology.Name, task, serr))
 			continue
