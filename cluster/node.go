@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -152,6 +153,16 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Capacity: int32(max(cfg.Capacity, 1)), BootId: n.boot,
 	})
 	n.del = &delegate{meta: meta, state: n.state, changed: make(chan struct{}, 1), departed: map[string]*memberlist.Node{}}
+	// The broadcast queue exists before memberlist starts gossiping (its
+	// goroutines call GetBroadcasts from Create on); it counts the members
+	// once there is a memberlist to ask.
+	var created atomic.Pointer[memberlist.Memberlist]
+	n.del.queue = &memberlist.TransmitLimitedQueue{RetransmitMult: 4, NumNodes: func() int {
+		if ml := created.Load(); ml != nil {
+			return ml.NumMembers()
+		}
+		return 1
+	}}
 
 	mc := memberlist.DefaultLANConfig()
 	mc.Name = cfg.Name
@@ -180,12 +191,12 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, fmt.Errorf("gossip on %s: %w", cfg.Bind, err)
 	}
 	n.ml = ml
+	created.Store(ml)
 	if bindPort == 0 {
 		// Port 0 asks the kernel for a free one: keep the one gossip got,
 		// so GossipAddr is an address others can join.
 		n.cfg.Bind = net.JoinHostPort(bindHost, strconv.Itoa(int(ml.LocalNode().Port)))
 	}
-	n.del.queue = &memberlist.TransmitLimitedQueue{NumNodes: ml.NumMembers, RetransmitMult: 4}
 	if len(cfg.Join) > 0 {
 		if _, err := ml.Join(cfg.Join); err != nil {
 			n.abort()
