@@ -11,9 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/squall-streams/squall/cluster/api"
 	"github.com/squall-streams/squall/internal/datadir"
 	"github.com/squall-streams/squall/internal/nimbus"
-	"github.com/squall-streams/squall/messages"
 )
 
 // The node's Nimbus Thrift API (Config.Nimbus): package nimbus decodes
@@ -258,7 +258,7 @@ func (b *nimbusBackend) Cluster(ctx context.Context) (*nimbus.Cluster, error) {
 		if spec.Killed {
 			continue
 		}
-		t := nimbus.Topology{ID: topologyID(spec), Name: spec.Name, Status: status(spec),
+		t := nimbus.Topology{ID: topologyID(spec), Name: spec.Name, Status: api.Status(spec),
 			Uptime: now.Sub(time.UnixMilli(spec.SubmittedUnixMs)), Errors: map[string][]nimbus.ComponentError{}}
 		if b.isKilling(spec.Name) {
 			t.Status = "KILLED"
@@ -290,15 +290,4 @@ func (b *nimbusBackend) Cluster(ctx context.Context) (*nimbus.Cluster, error) {
 		out.Topologies = append(out.Topologies, t)
 	}
 	return out, nil
-}
-
-// status is a spec's status as the REST API shows it.
-func status(s *messages.TopologySpec) string {
-	switch {
-	case s.Killed:
-		return "KILLED"
-	case !s.Active:
-		return "INACTIVE"
-	}
-	return "ACTIVE"
 }

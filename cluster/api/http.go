@@ -175,7 +175,7 @@ func Topologies(ctx context.Context, b Backend) []TopologyInfo {
 	local := b.ClusterLocalTopologies(ctx)
 	var out []TopologyInfo
 	for _, s := range b.Specs() {
-		ti := TopologyInfo{Name: s.Name, Kind: s.Kind, Version: s.Version, SubmittedUnixMs: s.SubmittedUnixMs, Conf: s.Conf, Status: status(s)}
+		ti := TopologyInfo{Name: s.Name, Kind: s.Kind, Version: s.Version, SubmittedUnixMs: s.SubmittedUnixMs, Conf: s.Conf, Status: Status(s)}
 		var tasks []TaskInfo
 		for _, lts := range local {
 			for _, lt := range lts {

@@ -437,7 +437,9 @@ func (s server) supervisorSummary(ctx context.Context) []map[string]any {
 	return out
 }
 
-func status(s *messages.TopologySpec) string {
+// Status is a spec's status as the REST API (and the Nimbus API) shows it:
+// ACTIVE, INACTIVE or KILLED.
+func Status(s *messages.TopologySpec) string {
 	switch {
 	case s.Killed:
 		return "KILLED"
@@ -465,7 +467,7 @@ func (s server) topologySummary(ctx context.Context) []map[string]any {
 		}
 		up := time.Since(time.UnixMilli(spec.SubmittedUnixMs))
 		out = append(out, map[string]any{
-			"id": TopologyID(spec), "name": spec.Name, "status": status(spec), "kind": spec.Kind,
+			"id": TopologyID(spec), "name": spec.Name, "status": Status(spec), "kind": spec.Kind,
 			"uptime": prettyDuration(up), "uptimeSeconds": int64(up / time.Second),
 			"tasksTotal": tasks, "executorsTotal": tasks, "workersTotal": workers,
 			"owner": "", "schedulerInfo": "",
@@ -636,7 +638,7 @@ func (s server) topologyPage(ctx context.Context, id string, win window) (map[st
 		}
 	}
 	return map[string]any{
-		"id": TopologyID(spec), "name": spec.Name, "status": status(spec), "kind": spec.Kind,
+		"id": TopologyID(spec), "name": spec.Name, "status": Status(spec), "kind": spec.Kind,
 		"uptime": prettyDuration(up), "uptimeSeconds": int64(up / time.Second),
 		"tasksTotal": len(tasks), "executorsTotal": len(tasks), "workersTotal": len(workers),
 		"msgTimeout": msgTimeout, "window": win.String(), "windowHint": win.pretty(),
@@ -752,7 +754,7 @@ func (s server) componentPage(ctx context.Context, id, component string, win win
 		outputStats = append(outputStats, map[string]any{"stream": s, "transferred": output[s]})
 	}
 	page := map[string]any{
-		"id": component, "name": spec.Name, "topologyId": TopologyID(spec), "topologyStatus": status(spec),
+		"id": component, "name": spec.Name, "topologyId": TopologyID(spec), "topologyStatus": Status(spec),
 		"componentType": kind, "executors": len(mine), "tasks": len(mine), "maxTasks": maxTasks,
 		"window": win.String(), "windowHint": win.pretty(),
 		"executorStats": orEmpty(execs), "componentErrors": orEmpty(errs), "gauges": orEmpty(gauges),
