@@ -267,12 +267,19 @@ func (n *Node) directoryTable(v *view, name string, t *topology.Topology) *dirTa
 func (n *Node) stopPlaced(ctx context.Context, name string, p *placed) {
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := p.run.Stop(sctx); err != nil {
+	err := p.run.Stop(sctx)
+	if err != nil {
 		n.log.Error("stopping topology", "topology", name, "err", err)
 	}
 	n.mu.Lock()
 	if n.running[name] == p {
 		delete(n.running, name)
+	}
+	if b := n.built[name]; err != nil && b != nil && b.release != nil && b.topo == p.run.Topology {
+		// Its tasks may still be closing: what the build started is
+		// released when the node closes, not by releaseUnused now.
+		n.releases = append(n.releases, b.release)
+		n.built[name] = &built{digest: b.digest, topo: b.topo}
 	}
 	n.mu.Unlock()
 	n.log.Info("stopped tasks", "topology", name)
