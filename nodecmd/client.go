@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/squall-streams/squall/cluster"
-	"github.com/squall-streams/squall/cluster/api"
 	"github.com/squall-streams/squall/internal/apiaddr"
 	"github.com/squall-streams/squall/internal/certs"
 	"github.com/squall-streams/squall/internal/waittime"
@@ -251,18 +250,10 @@ type rebalanceResponse struct {
 }
 
 // checkWait refuses a --wait the kill and rebalance routes cannot carry,
-// before anything is sent: below zero, or more whole seconds than the
-// node takes (api.MaxWaitSeconds; such a wait used to overflow on the node
-// into an instant "success").
-func checkWait(d time.Duration) error {
-	switch s := waittime.Seconds(d); {
-	case d < 0:
-		return fmt.Errorf("%w %v: want 0 or more", waittime.ErrWait, d)
-	case s > api.MaxWaitSeconds:
-		return fmt.Errorf("%w %v: %d seconds, over the limit of %d", waittime.ErrWait, d, s, api.MaxWaitSeconds)
-	}
-	return nil
-}
+// before anything is sent (waittime.Check: below zero, or over
+// waittime.Max; such a wait used to overflow on the node into an instant
+// "success").
+func checkWait(d time.Duration) error { return waittime.Check(d) }
 
 // clientTimeout bounds a request: the wait plus 30 s for the node to
 // answer, or no bound for a wait too long to add 30 s to (the sum

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -243,27 +242,13 @@ func holdFor(w http.ResponseWriter, r *http.Request, wait time.Duration) error {
 	return nil
 }
 
-// MaxWaitSeconds is the longest {wait} of the kill and rebalance routes:
-// the most whole seconds a time.Duration holds (about 292 years). Every
-// wait up to it behaves as it always has — the routes never had a smaller
-// bound, and `kill --wait 24h` means "until the trees are done" — while a
-// wait over it, which overflowed into an instant "success", is refused.
-const MaxWaitSeconds = math.MaxInt64 / int64(time.Second)
-
 // parseWait reads the {wait} of a kill or rebalance route, in whole
-// seconds: none is waittime.Default (Storm's 30 s).
+// seconds up to waittime.Max: none is waittime.Default (Storm's 30 s).
 func parseWait(s string) (time.Duration, error) {
 	if s == "" {
 		return waittime.Default, nil
 	}
-	secs, err := strconv.ParseInt(s, 10, 64)
-	switch {
-	case errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(s, "-"), err == nil && secs > MaxWaitSeconds:
-		return 0, fmt.Errorf("%w %q: over the limit of %d seconds", waittime.ErrWait, s, MaxWaitSeconds)
-	case err != nil || secs < 0:
-		return 0, fmt.Errorf("%w %q: want whole seconds", waittime.ErrWait, s)
-	}
-	return time.Duration(secs) * time.Second, nil
+	return waittime.Parse(s)
 }
 
 // ComponentKind is "spout", "bolt", or "tracker" for the tracker tasks

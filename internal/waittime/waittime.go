@@ -3,13 +3,17 @@ package waittime
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 )
 
-// Max is the longest wait a kill or rebalance may ask for. Anything
+// Max is the longest wait a kill or rebalance may ask for: the most whole
+// seconds a time.Duration holds (9223372036 s, about 292 years). Waits
+// were never bounded below that (`kill --wait 24h` means "until the trees
+// are done"); one over it overflowed into an instant "success". Anything
 // longer is refused, never rounded, wrapped or clamped.
-const Max = time.Hour
+const Max = time.Duration(math.MaxInt64/int64(time.Second)) * time.Second
 
 // Default is the wait when none is given (Storm's).
 const Default = 30 * time.Second
@@ -17,10 +21,10 @@ const Default = 30 * time.Second
 // ErrWait is wrapped by every error of Parse and Check.
 var ErrWait = errors.New("wait")
 
-// maxDigits bounds the text Parse looks at: Max in seconds has 4.
+// maxDigits bounds the text Parse looks at: Max in seconds has 10.
 const maxDigits = 10
 
-// Parse reads a wait in whole seconds, "0" to Max ("3600"): ASCII digits
+// Parse reads a wait in whole seconds, "0" to Max ("9223372036"): ASCII digits
 // only, no sign, no unit, no space. Everything else, and everything over
 // Max however many digits it has, is an ErrWait that names the limit.
 func Parse(s string) (time.Duration, error) {
@@ -35,7 +39,7 @@ func Parse(s string) (time.Duration, error) {
 	if len(s) > maxDigits {
 		return 0, fmt.Errorf("%w %q: over the limit of %d seconds", ErrWait, truncate(s), int64(Max/time.Second))
 	}
-	secs, err := strconv.ParseInt(s, 10, 64) // at most 10 digits: no overflow
+	secs, err := strconv.ParseInt(s, 10, 64) // at most 10 digits: no int64 overflow
 	if err != nil {
 		return 0, fmt.Errorf("%w %q: %v", ErrWait, s, err)
 	}

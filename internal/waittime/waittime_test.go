@@ -25,10 +25,12 @@ func TestParse(t *testing.T) {
 		{"30", 30 * time.Second, true},
 		{"007", 7 * time.Second, true},
 		{"3600", time.Hour, true},
-		{"3601", 0, false},
+		{"86400", 24 * time.Hour, true},   // waits were never bounded below Max
+		{"9223372036", Max, true},         // the most whole seconds a Duration holds
+		{"9223372037", 0, false},          // 10 digits, fits int64, overflows Duration in ns
+		{"9999999999", 0, false},          // the largest 10 digits
 		{"9223372036854775807", 0, false}, // the overflow into "success"
 		{"9223372036854775808", 0, false}, // beyond int64
-		{"9223372036", 0, false},          // 10 digits, fits int64, overflows Duration in ns
 		{"18446744073709551615", 0, false},
 		{strings.Repeat("9", 1000), 0, false},
 		{"00000000000000000001", 0, false}, // long, even if small: refused without parsing
@@ -73,8 +75,9 @@ func TestCheckAndSeconds(t *testing.T) {
 		{time.Nanosecond, true, 1},
 		{1200 * time.Millisecond, true, 2},
 		{30 * time.Second, true, 30},
-		{Max, true, 3600},
-		{Max + time.Nanosecond, false, 3601},
+		{time.Hour + time.Second, true, 3601},
+		{Max, true, 9223372036},
+		{Max + time.Nanosecond, false, 9223372037},
 		{-time.Second, false, 0},
 		{math.MaxInt64, false, math.MaxInt64/int64(time.Second) + 1},
 		{math.MinInt64, false, 0},
@@ -98,7 +101,7 @@ func TestCheckAndSeconds(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"0", "30", "3600", "3601", "9223372036854775807", "-1", "1s", ""} {
+	for _, s := range []string{"0", "30", "3600", "9223372036", "9223372037", "9223372036854775807", "-1", "1s", ""} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
