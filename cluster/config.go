@@ -81,11 +81,20 @@ type Config struct {
 	DataDir string
 	// Topologies are the topologies this node can build, by name.
 	Topologies map[string]Factory
-	// AdminToken, when set, is required (as "Authorization: Bearer
-	// <token>") by the HTTP API's mutating routes: submit, activate,
-	// deactivate, kill, rebalance. Without it they are open to anyone who
-	// can reach the API address (loopback by default).
+	// AdminToken is the admin token every route of the HTTP API accepts
+	// as "Authorization: Bearer <token>" and the web UI signs in with
+	// (internal/httpauth). With Certs and no AdminToken, the token is
+	// Certs' directory's admin-token, generated there (0600) when missing.
+	// Client certificates of the CA are accepted too.
 	AdminToken string
+	// Insecure runs a throwaway node: no gossip key and no certificates
+	// are needed (and none may be given); without an AdminToken the HTTP
+	// API authenticates nobody and so refuses topologies that run
+	// commands. A node that is not Insecure needs a gossip key and Certs.
+	Insecure bool
+	// PublicMetrics serves GET /metrics without credentials (the one route
+	// that may be public).
+	PublicMetrics bool
 	// Nimbus is the address of the Nimbus Thrift API streamparse's `sparse
 	// submit` speaks (internal/nimbus); empty: off. It has no
 	// authentication, so only a loopback address is accepted: whoever can
