@@ -38,6 +38,9 @@ func api(t *testing.T, method, url, token string, body any, out any) int {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -223,10 +226,12 @@ func TestStormRESTAPI(t *testing.T) {
 	}
 }
 
-// TestAdminToken: with a token, mutating routes answer 401 without
-// credentials and 403 with wrong ones; reads stay open.
+// TestAdminToken: with a token, every route answers 401 without
+// credentials and 403 with wrong ones, reads included (configs, YAML and
+// resources are not public).
 func TestAdminToken(t *testing.T) {
 	cfg := cluster.LocalConfig()
+	cfg.Insecure = true // a throwaway node
 	cfg.Name, cfg.Bind, cfg.HTTP, cfg.AdminToken = "solo", "127.0.0.1:0", "127.0.0.1:0", "s3cret"
 	cfg.Topologies = map[string]cluster.Factory{"ids": factory(newSource(10))}
 	nd, err := cluster.Start(context.Background(), cfg)
@@ -245,8 +250,10 @@ func TestAdminToken(t *testing.T) {
 		{"POST", "/topology/ids/kill/0", "", http.StatusUnauthorized},
 		{"POST", "/topology/ids/rebalance/0", "wrong", http.StatusForbidden},
 		{"POST", "/topologies", "", http.StatusUnauthorized},
-		{"GET", "/topology/summary", "", http.StatusOK},
-		{"GET", "/cluster/summary", "wrong", http.StatusOK},
+		{"GET", "/topology/summary", "", http.StatusUnauthorized},
+		{"GET", "/topologies", "", http.StatusUnauthorized},
+		{"GET", "/cluster/summary", "wrong", http.StatusForbidden},
+		{"GET", "/cluster/summary", "s3cret", http.StatusOK},
 	} {
 		if got := api(t, tc.method, base+tc.path, tc.token, nil, nil); got != tc.want {
 			t.Errorf("%s %s (token %q): %d, want %d", tc.method, tc.path, tc.token, got, tc.want)
@@ -275,6 +282,7 @@ func TestHTTPAnyPort(t *testing.T) {
 	}
 	defer taken.Close()
 	cfg := cluster.LocalConfig()
+	cfg.Insecure = true // a throwaway node
 	cfg.Name, cfg.Bind, cfg.HTTP = "solo", "127.0.0.1:0", taken.Addr().String()
 	if nd, err := cluster.Start(context.Background(), cfg); err == nil {
 		_ = nd.Shutdown(context.Background())

@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net"
 	"net/http"
 	"slices"
@@ -10,6 +12,8 @@ import (
 	"time"
 
 	"github.com/squall-streams/squall/cluster/api"
+	"github.com/squall-streams/squall/internal/httpauth"
+	"github.com/squall-streams/squall/internal/preflight"
 	"github.com/squall-streams/squall/messages"
 	"github.com/squall-streams/squall/topology"
 )
@@ -23,6 +27,9 @@ import (
 var (
 	ErrTopologyNotFound = api.ErrTopologyNotFound
 	ErrTopologyExists   = api.ErrTopologyExists
+	// ErrNotAdmin (403): a topology that runs commands, submitted by
+	// someone who is not an authenticated admin.
+	ErrNotAdmin = api.ErrNotAdmin
 )
 
 // The API's reports, as cluster's users and cmd/node name them.
@@ -47,15 +54,34 @@ func ComponentTotals(tasks []TaskInfo) []ComponentStats { return api.ComponentTo
 func Version() string { return api.Version() }
 
 // Handler serves the node's public HTTP API (package api: the web UI,
-// Storm UI's REST API, squall's routes and /metrics) and, for the other
-// nodes, the resources of the topologies submitted here:
+// Storm UI's REST API, squall's routes and /metrics) and the resources of
+// the topologies submitted here:
 //
-//	GET  /api/v1/resources/{digest}            a resources tarball (nodes fetch it)
-func (n *Node) Handler() http.Handler {
+//	GET  /api/v1/resources/{digest}            a resources tarball
+//
+// behind the node's Guard (internal/httpauth): every route needs a client
+// certificate of the cluster's CA or the admin token, unless the node is
+// Insecure without a token (then nobody is an admin, and topologies that
+// run commands are refused).
+func (n *Node) Handler() http.Handler { return n.handler }
+
+// newHandler builds Handler's handler.
+func (n *Node) newHandler() (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/resources/{digest}", n.serveResources)
-	api.Register(mux, backend{n}, api.Config{AdminToken: n.cfg.AdminToken, MaxSubmitBytes: 2 * MaxResources})
-	return mux
+	cfg := api.Config{MaxSubmitBytes: 2 * MaxResources, Auth: httpauth.DefaultConfig()}
+	cfg.Auth.Token, cfg.Auth.Open, cfg.Auth.PublicMetrics = n.token, n.token == "", n.cfg.PublicMetrics
+	cfg.Auth.Hosts = n.cfg.httpHosts()
+	if n.token != "" {
+		// Clusters on one host share a browser's cookies: one name per token.
+		sum := sha256.Sum256([]byte(n.token))
+		cfg.Auth.CookieName = "squall_session_" + hex.EncodeToString(sum[:4])
+	}
+	if n.cfg.Insecure && n.cfg.Certs == nil {
+		cfg.Warning = preflight.InsecureWarning
+	}
+	api.Register(mux, backend{n}, cfg)
+	return api.Protect(mux, cfg)
 }
 
 // Topologies lists the cluster's topologies with counts summed over nodes.
@@ -148,7 +174,7 @@ func (b backend) ClusterNodeInfo(ctx context.Context) map[string]NodeInfo {
 }
 
 func (b backend) Submit(req SubmitRequest) error {
-	return b.n.SubmitWithResources(req.Name, req.Kind, req.Conf, req.Resources)
+	return b.n.submit(req.Name, req.Kind, req.Conf, req.Resources, req.Admin)
 }
 
 func (b backend) Activate(name string) error   { return b.n.Activate(name) }

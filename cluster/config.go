@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
 	"github.com/squall-streams/squall/internal/certs"
 	"github.com/squall-streams/squall/internal/gossipkey"
 	"github.com/squall-streams/squall/internal/httpauth"
+	"github.com/squall-streams/squall/internal/preflight"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -68,11 +70,11 @@ type Config struct {
 	// the first key encrypts what this node sends, every key decrypts what
 	// it receives, so a cluster changes its key one node at a time.
 	GossipKeys gossipkey.Keys
-	// Certs, when set (--certs-dir, certs.LoadNode), makes the tuple
+	// Certs, when set (--certs-dir, LoadCerts), makes the tuple
 	// transport and every node-to-node call TLS 1.3 with mutual
 	// authentication (a peer must present a node certificate of Certs'
 	// CA), and the HTTP API HTTPS. Nil: both are plain TCP.
-	Certs *certs.Node
+	Certs *Certs
 	// Capacity weighs how many tasks the node takes (default 1).
 	Capacity int
 	// DataDir is where the node keeps topologies' resources, made 0700,
@@ -88,9 +90,12 @@ type Config struct {
 	// Client certificates of the CA are accepted too.
 	AdminToken string
 	// Insecure runs a throwaway node: no gossip key and no certificates
-	// are needed (and none may be given); without an AdminToken the HTTP
-	// API authenticates nobody and so refuses topologies that run
-	// commands. A node that is not Insecure needs a gossip key and Certs.
+	// are needed (the node command's --insecure also refuses them; an
+	// embedder may still set either). Without an AdminToken or Certs the
+	// HTTP API authenticates nobody and so refuses topologies that run
+	// commands; the web UI shows a warning. A node that is not Insecure
+	// needs a gossip key and Certs: Start refuses it otherwise, saying
+	// what to run.
 	Insecure bool
 	// PublicMetrics serves GET /metrics without credentials (the one route
 	// that may be public).
@@ -140,6 +145,15 @@ func LocalConfig() Config {
 	return c
 }
 
+// Certs are a node's certificates: the cluster's CA, the node certificate
+// and its key, as `node cert` writes them into a directory.
+type Certs = certs.Node
+
+// LoadCerts loads the certificates a node started with --certs-dir dir
+// uses (`node cert create-ca` and `create-node` wrote them): for
+// Config.Certs, so a service that embeds a node runs it secured.
+func LoadCerts(dir string) (*Certs, error) { return certs.LoadNode(dir) }
+
 // ParseGossipKey decodes a base64 key of 16, 24 or 32 bytes.
 func ParseGossipKey(s string) ([]byte, error) {
 	k, err := base64.StdEncoding.DecodeString(s)
@@ -184,6 +198,21 @@ func (c *Config) validate() error {
 				"could submit topologies; listen on 127.0.0.1 (streamparse reaches it from this host, or through its SSH tunnel)", c.Nimbus)
 		}
 	}
+	keys := len(c.GossipKeys)
+	if len(c.GossipKey) != 0 {
+		keys++
+	}
+	certsDir := ""
+	if c.Certs != nil {
+		certsDir = c.Certs.Dir()
+	}
+	if !c.Insecure {
+		// Insecure lifts the requirement only: an embedder may still set a
+		// key (the node command refuses --insecure with one, preflight).
+		if err := (preflight.Security{GossipKeys: keys, CertsDir: certsDir}).Check(); err != nil {
+			errs = append(errs, fmt.Errorf("%w: set GossipKeys and Certs (LoadCerts), or Insecure: %w", ErrConfig, err))
+		}
+	}
 	if c.Capacity < 0 {
 		bad("capacity %d < 0", c.Capacity)
 	}
@@ -194,6 +223,23 @@ func (c *Config) validate() error {
 		bad("HTTP timeouts must not be negative (start from DefaultConfig)")
 	}
 	return errors.Join(errs...)
+}
+
+// httpHosts are the host names a request's Host header may name besides
+// IP literals (httpauth.Config.Hosts): localhost, the HTTP address's host,
+// the node certificate's DNS names and the machine's host name.
+func (c *Config) httpHosts() []string {
+	hosts := []string{"localhost"}
+	if h, _, err := net.SplitHostPort(c.HTTP); err == nil && h != "" && net.ParseIP(h) == nil {
+		hosts = append(hosts, h)
+	}
+	if c.Certs != nil {
+		hosts = append(hosts, c.Certs.DNSNames()...)
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		hosts = append(hosts, h)
+	}
+	return hosts
 }
 
 // httpServer is the HTTP API's server for h, with HTTPTimeouts (a zero

@@ -12,6 +12,7 @@ import (
 func startBare(t *testing.T, dataDir string) *Node {
 	t.Helper()
 	cfg := LocalConfig()
+	cfg.Insecure = true // a throwaway node
 	cfg.Name, cfg.Bind, cfg.HTTP, cfg.DataDir = "dd", "127.0.0.1:0", "", dataDir
 	n, err := Start(context.Background(), cfg)
 	if err != nil {
@@ -106,6 +107,7 @@ func TestFailedStartLeavesNoTemporaryDataDir(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	cfg := LocalConfig()
+	cfg.Insecure = true // a throwaway node
 	cfg.Name, cfg.Bind, cfg.HTTP = "dd", "127.0.0.1:0", "256.0.0.1:1" // no such address
 	if n, err := Start(context.Background(), cfg); err == nil {
 		_ = n.Shutdown(context.Background())

@@ -122,6 +122,7 @@ func TestGossipRejectsStrangers(t *testing.T) {
 	}
 
 	wrong := cluster.LocalConfig()
+	wrong.Insecure = true // a throwaway node
 	wrong.Name, wrong.Bind, wrong.HTTP = "intruder", "127.0.0.1:0", ""
 	wrong.Bind = clustertest.FreeAddr(t)
 	wrong.GossipKey = cluster.Keygen()
@@ -144,6 +145,7 @@ func TestGossipRejectsStrangers(t *testing.T) {
 func TestNameOfALiveNodeIsRefused(t *testing.T) {
 	c := clustertest.New(t, 1, nil)
 	cfg := cluster.LocalConfig()
+	cfg.Insecure = true // a throwaway node
 	cfg.Name = c.Node(0).Name()
 	cfg.Bind = clustertest.FreeAddr(t)
 	cfg.HTTP = ""
@@ -166,6 +168,7 @@ func TestNameOfALiveNodeIsRefused(t *testing.T) {
 // is not re-tested here.)
 func TestGossipWithoutKey(t *testing.T) {
 	cfg := cluster.LocalConfig()
+	cfg.Insecure = true // a throwaway node
 	cfg.Name, cfg.Bind, cfg.HTTP = "plain", clustertest.FreeAddr(t), ""
 	n, err := cluster.Start(context.Background(), cfg)
 	if err != nil {
@@ -188,6 +191,7 @@ func TestGossipWithoutKey(t *testing.T) {
 	}
 	// A second key-less node joins fine.
 	cfg2 := cluster.LocalConfig()
+	cfg2.Insecure = true // a throwaway node
 	cfg2.Name, cfg2.Bind, cfg2.HTTP, cfg2.Join = "plain2", clustertest.FreeAddr(t), "", []string{cfg.Bind}
 	n2, err := cluster.Start(context.Background(), cfg2)
 	if err != nil {

@@ -42,7 +42,7 @@ func TestHTTPAPIClosesIdleAndSlowConnections(t *testing.T) {
 	}
 	t.Run("idle keep-alive", func(t *testing.T) {
 		conn := dial(t)
-		if _, err := io.WriteString(conn, "GET /api/v1/members HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		if _, err := io.WriteString(conn, "GET /api/v1/members HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"); err != nil {
 			t.Fatal(err)
 		}
 		br := bufio.NewReader(conn)
@@ -59,14 +59,14 @@ func TestHTTPAPIClosesIdleAndSlowConnections(t *testing.T) {
 	})
 	t.Run("headers never finished", func(t *testing.T) {
 		conn := dial(t)
-		if _, err := io.WriteString(conn, "GET /api/v1/members HTTP/1.1\r\nHost: x\r\n"); err != nil {
+		if _, err := io.WriteString(conn, "GET /api/v1/members HTTP/1.1\r\nHost: 127.0.0.1\r\n"); err != nil {
 			t.Fatal(err)
 		}
 		closedByServer(t, conn, conn)
 	})
 	t.Run("body never finished", func(t *testing.T) {
 		conn := dial(t)
-		if _, err := io.WriteString(conn, "POST /api/v1/topologies HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"+strings.Repeat("x", 10)); err != nil {
+		if _, err := io.WriteString(conn, "POST /api/v1/topologies HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n"+strings.Repeat("x", 10)); err != nil {
 			t.Fatal(err)
 		}
 		br := bufio.NewReader(conn)

@@ -26,6 +26,7 @@ import (
 
 	"github.com/squall-streams/squall/cluster/resources"
 	"github.com/squall-streams/squall/cluster/transport"
+	"github.com/squall-streams/squall/internal/certs"
 	"github.com/squall-streams/squall/internal/datadir"
 	"github.com/squall-streams/squall/internal/wire"
 	"github.com/squall-streams/squall/messages"
@@ -56,6 +57,8 @@ type Node struct {
 	del     *delegate
 	state   *State
 	http    *http.Server
+	handler http.Handler // behind the Guard: Handler
+	token   string       // the admin token; "" only when Insecure
 	httpLn  net.Listener
 	nimbus  *nimbusService // nil: Config.Nimbus off; set once by Start
 
@@ -121,6 +124,15 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		}
 	}()
 	n.res = resources.NewStore(filepath.Join(n.dataDir, "resources"), n.fetchResources)
+	n.token = cfg.AdminToken
+	if n.token == "" && cfg.Certs != nil {
+		if n.token, _, err = certs.AdminToken(cfg.Certs.Dir()); err != nil {
+			return nil, err
+		}
+	}
+	if n.handler, err = n.newHandler(); err != nil {
+		return nil, err
+	}
 	bindHost, bindPort, _ := splitHostPort(cfg.Bind)
 	remoteAddr := cfg.Remote
 	if remoteAddr == "" {
@@ -312,6 +324,12 @@ func (n *Node) Submit(name, kind string, conf map[string]string) error {
 // TarGz: every node that runs the topology unpacks its own copy, and the
 // factory finds it at ConfResourcesDir.
 func (n *Node) SubmitWithResources(name, kind string, conf map[string]string, resources []byte) error {
+	return n.submit(name, kind, conf, resources, true)
+}
+
+// submit is SubmitWithResources for a submitter who is an authenticated
+// admin or not (the HTTP API's caller; in-process callers are).
+func (n *Node) submit(name, kind string, conf map[string]string, resources []byte, admin bool) error {
 	if name == "" {
 		return fmt.Errorf("%w: empty topology name", ErrConfig)
 	}
@@ -344,12 +362,17 @@ func (n *Node) SubmitWithResources(name, kind string, conf map[string]string, re
 	if d := conf[ConfResourcesDigest]; d != "" {
 		_, c[ConfResourcesDir] = n.resourcesPath(d)
 	}
-	_, release, err := f(c) // validate before gossiping it
+	t, release, err := f(c) // validate before gossiping it
 	if err != nil {
 		return err
 	}
 	if release != nil {
 		release()
+	}
+	if cmds := t.Commands(); len(cmds) > 0 && !admin {
+		id := slices.Sorted(maps.Keys(cmds))[0]
+		return fmt.Errorf("%w: topology %q: component %q runs %q; submit it with the admin token or a client certificate "+
+			"(a node started with --insecure and no --admin-token authenticates nobody)", ErrNotAdmin, name, id, cmds[id])
 	}
 	if s, ok := n.state.Get(name); ok && !s.Killed {
 		return fmt.Errorf("%w: %q", ErrTopologyExists, name)

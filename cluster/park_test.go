@@ -106,6 +106,7 @@ func (r *recorder) count() int {
 // task actor this node has not started yet reaches it once it starts.
 func TestNodeParksBatchesForTasksNotStarted(t *testing.T) {
 	cfg := LocalConfig()
+	cfg.Insecure = true // a throwaway node
 	cfg.Name, cfg.Bind, cfg.HTTP = "solo", "127.0.0.1:0", ""
 	n, err := Start(context.Background(), cfg)
 	if err != nil {

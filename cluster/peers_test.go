@@ -59,6 +59,7 @@ func TestWaitDrainedWaitsForEveryNode(t *testing.T) {
 // for (fromPeers, ensureResources) is served on the transport.
 func TestCallsHandlerServesWhatPeersAsk(t *testing.T) {
 	cfg := LocalConfig()
+	cfg.Insecure = true // a throwaway node
 	cfg.Name, cfg.Bind, cfg.HTTP = "solo", "127.0.0.1:0", ""
 	n, err := Start(context.Background(), cfg)
 	if err != nil {

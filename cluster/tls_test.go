@@ -256,6 +256,7 @@ func TestGossipKeyringRotation(t *testing.T) {
 	}
 	// A node that knows neither key stays out.
 	stranger := cluster.LocalConfig()
+	stranger.Insecure = true // a throwaway node
 	stranger.Name, stranger.Bind, stranger.HTTP = "stranger", clustertest.FreeAddr(t), ""
 	stranger.GossipKeys = gossipkey.Keys{gossipkey.Generate()}
 	stranger.Join = []string{c.Node(0).GossipAddr()}
@@ -273,6 +274,7 @@ func TestConfigRefusesBadGossipKeys(t *testing.T) {
 		"short key": func(c *cluster.Config) { c.GossipKeys = gossipkey.Keys{cluster.Keygen(), []byte("short")} },
 	} {
 		cfg := cluster.LocalConfig()
+		cfg.Insecure = true // a throwaway node
 		cfg.Name, cfg.Bind, cfg.HTTP = "n", "127.0.0.1:0", ""
 		set(&cfg)
 		if n, err := cluster.Start(context.Background(), cfg); err == nil {

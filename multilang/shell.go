@@ -45,6 +45,9 @@ type shell struct {
 	taskScratch   []int
 }
 
+// CommandLine is the command the component runs (topology.CommandRunner).
+func (sh *shell) CommandLine() []string { return slices.Clone(sh.argv) }
+
 func (sh *shell) init(kind topology.ComponentKind, command []string, opts []Option) {
 	o := defaultOptions()
 	for _, opt := range opts {

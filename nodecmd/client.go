@@ -184,6 +184,18 @@ func newAPIClient(addr, certsDir, user, token string, timeout time.Duration) (*a
 	c := &apiClient{base: base, token: token, http: &http.Client{Timeout: timeout}}
 	if certsDir != "" {
 		tc, err := certs.LoadClient(certsDir, user)
+		switch {
+		case err == nil:
+		case token != "":
+			tc, err = certs.LoadCA(certsDir) // --admin-token authenticates
+		case user == certs.AdminUser:
+			// No admin client certificate: the admin token the nodes
+			// generated into the certs dir authenticates instead.
+			if tok, terr := certs.ReadAdminToken(certsDir); terr == nil {
+				c.token = tok
+				tc, err = certs.LoadCA(certsDir)
+			}
+		}
 		if err != nil {
 			return nil, err
 		}

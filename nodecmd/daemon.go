@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,6 +22,7 @@ import (
 	"github.com/squall-streams/squall/internal/certcmd"
 	"github.com/squall-streams/squall/internal/certs"
 	"github.com/squall-streams/squall/internal/gossipkey"
+	"github.com/squall-streams/squall/internal/preflight"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -34,6 +36,9 @@ type daemonFlags struct {
 	certsDir    string         // --certs-dir: TLS between nodes, HTTPS
 	capacity    int
 	fastFailure bool
+	insecure    bool // --insecure: a throwaway cluster, no key, no certs
+	// publicMetrics: --public-metrics, /metrics without credentials
+	publicMetrics bool
 }
 
 type listFlag []string
@@ -66,11 +71,13 @@ func daemonCmd(ctx context.Context, reg Registry, args []string, stderr io.Write
 	fs.StringVar(&f.bind, "bind", env("SQUALL_BIND", "127.0.0.1:7946"), "gossip `host:port`, UDP and TCP (env SQUALL_BIND)")
 	fs.Var(&f.join, "join", "gossip `host:port` of a node already in the cluster; repeatable or comma-separated (env SQUALL_JOIN); none: start a new cluster")
 	fs.StringVar(&f.http, "http", env("SQUALL_HTTP", "127.0.0.1:8080"), "HTTP API `host:port` (env SQUALL_HTTP)")
-	fs.StringVar(&f.adminToken, "admin-token", env("SQUALL_ADMIN_TOKEN", ""), "`token` the HTTP API's mutating routes (submit, kill, activate, deactivate, rebalance) require as \"Authorization: Bearer <token>\" (env SQUALL_ADMIN_TOKEN; default: none, open to whoever reaches --http)")
+	fs.StringVar(&f.adminToken, "admin-token", env("SQUALL_ADMIN_TOKEN", ""), "`token` every route of the HTTP API accepts as \"Authorization: Bearer <token>\", and the web UI signs in with (env SQUALL_ADMIN_TOKEN; default with --certs-dir: the one in DIR/admin-token, generated when missing; client certificates of the CA are accepted too)")
+	fs.BoolVar(&f.insecure, "insecure", env("SQUALL_INSECURE", "") == "1", "run a throwaway cluster without a gossip key or certificates: gossip in clear, the transport and (without --admin-token) the HTTP API authenticate nobody (env SQUALL_INSECURE=1)")
 	fs.StringVar(&f.transport, "transport", env("SQUALL_TRANSPORT", ""), "node-to-node tuple transport `host:port` (env SQUALL_TRANSPORT; default: the bind host, a free port)")
 	fs.Var(&f.keys, "gossip-key", "base64 gossip encryption `key` of 16, 24 or 32 bytes, the same on every node (env SQUALL_GOSSIP_KEY; `node keygen` makes one); several, comma-separated or repeated, rotate it: the first sends, all receive")
 	fs.StringVar(&f.certsDir, "certs-dir", env("SQUALL_CERTS_DIR", ""), "certs `dir`ectory (`node cert`): TLS 1.3 with mutual authentication between nodes, HTTPS for the API (env SQUALL_CERTS_DIR; default: none, plain TCP)")
 	fs.StringVar(&f.dataDir, "data-dir", env("SQUALL_DATA_DIR", ""), "`dir`ectory for topologies' resources (env SQUALL_DATA_DIR; made 0700, its files 0600; default: a new temporary directory, removed on exit)")
+	fs.BoolVar(&f.publicMetrics, "public-metrics", env("SQUALL_PUBLIC_METRICS", "") == "1", "serve GET /metrics without credentials, for a Prometheus that has none (env SQUALL_PUBLIC_METRICS=1)")
 	capDefault, err := strconv.Atoi(env("SQUALL_CAPACITY", "1"))
 	if err != nil {
 		return fmt.Errorf("%w: SQUALL_CAPACITY=%q: want a whole number", errUsage, os.Getenv("SQUALL_CAPACITY"))
@@ -100,8 +107,11 @@ func daemonCmd(ctx context.Context, reg Registry, args []string, stderr io.Write
 			return fmt.Errorf("SQUALL_GOSSIP_KEY: %w", err)
 		}
 	}
-	if len(f.keys) == 0 {
-		fmt.Fprintln(stderr, "node: no --gossip-key: gossip is not encrypted (fine on loopback; `node keygen` prints a key)")
+	if err := (preflight.Security{GossipKeys: len(f.keys), CertsDir: f.certsDir, Insecure: f.insecure}).Check(); err != nil {
+		return err
+	}
+	if f.insecure {
+		fmt.Fprintln(stderr, "node: WARNING: "+preflight.InsecureWarning)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
@@ -126,8 +136,9 @@ func daemonCmd(ctx context.Context, reg Registry, args []string, stderr io.Write
 		}
 	}
 	cfg.GossipKeys, cfg.Capacity, cfg.DataDir, cfg.AdminToken = f.keys, f.capacity, f.dataDir, f.adminToken
-	if f.adminToken == "" && !isLoopback(cfg.HTTP) {
-		fmt.Fprintf(stderr, "node: the HTTP API at %s is not on loopback and has no --admin-token: anyone who reaches it can kill topologies\n", cfg.HTTP)
+	cfg.Insecure, cfg.PublicMetrics = f.insecure, f.publicMetrics
+	if f.insecure && f.adminToken == "" && !isLoopback(cfg.HTTP) {
+		fmt.Fprintf(stderr, "node: the HTTP API at %s is not on loopback and has no --admin-token: anyone who reaches it can submit and kill topologies\n", cfg.HTTP)
 	}
 	cfg.Nimbus = *nimbusAddr
 	cfg.Logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
@@ -139,6 +150,9 @@ func daemonCmd(ctx context.Context, reg Registry, args []string, stderr io.Write
 		return err
 	}
 	fmt.Fprintf(stderr, "node %s: gossip %s, http %s\n", n.Name(), n.GossipAddr(), n.HTTPAddr())
+	if f.certsDir != "" && f.adminToken == "" {
+		fmt.Fprintf(stderr, "node %s: HTTPS API: client certificates of the CA, or the admin token in %s\n", n.Name(), filepath.Join(f.certsDir, certs.AdminTokenFile))
+	}
 	printNimbus(stderr, n)
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

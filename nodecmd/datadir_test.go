@@ -35,7 +35,7 @@ func TestNodeDataDirIsPrivateAndTemporaryUnlessGiven(t *testing.T) {
 			var stderr syncBuffer
 			done := make(chan int, 1)
 			go func() {
-				args := append([]string{"--name", name, "--bind", "127.0.0.1:0", "--http", "127.0.0.1:0"}, tc.args...)
+				args := append([]string{"--name", name, "--bind", "127.0.0.1:0", "--http", "127.0.0.1:0", "--insecure"}, tc.args...)
 				done <- run(ctx, args, &syncBuffer{}, &stderr)
 			}()
 			poll.Until(t, 30*time.Second, "the node up", func() bool { return strings.Contains(stderr.String(), "node "+name+": gossip") })

@@ -33,7 +33,7 @@ func TestNodeNimbusServesStreamparse(t *testing.T) {
 	var stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"--name", "nimbus1", "--bind", "127.0.0.1:0", "--http", "127.0.0.1:0", "--nimbus", "127.0.0.1:0",
+		done <- run(ctx, []string{"--name", "nimbus1", "--bind", "127.0.0.1:0", "--http", "127.0.0.1:0", "--insecure", "--nimbus", "127.0.0.1:0",
 			"--data-dir", dataDir, "--log-level", "warn", "--fast-failure-detection"}, io.Discard, &stderr)
 	}()
 	t.Cleanup(func() {
@@ -155,7 +155,7 @@ func TestNodeNimbusServesStreamparse(t *testing.T) {
 
 func TestNodeRefusesNimbusOffLoopback(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"--name", "n1", "--bind", "127.0.0.1:0", "--http", "127.0.0.1:0", "--nimbus", "0.0.0.0:6627"}, &stdout, &stderr)
+	code := run(context.Background(), []string{"--name", "n1", "--bind", "127.0.0.1:0", "--http", "127.0.0.1:0", "--insecure", "--nimbus", "0.0.0.0:6627"}, &stdout, &stderr)
 	if code == 0 || !strings.Contains(stderr.String(), `nimbus "0.0.0.0:6627" is not a loopback address`) ||
 		!strings.Contains(stderr.String(), "no authentication") {
 		t.Errorf("exit %d, stderr %q: want a refusal naming the address and why", code, stderr.String())

@@ -30,6 +30,9 @@ func runWithUI(ctx context.Context, j *Job, opts runOptions, stderr io.Writer) (
 	cfg := cluster.LocalConfig()
 	cfg.Name, cfg.Bind, cfg.HTTP, cfg.AdminToken = "local", "127.0.0.1:0", opts.http, opts.adminToken
 	cfg.Logger = opts.logger
+	// Local mode: one node of its own, no key and no certificates; the
+	// API is open on its (loopback) address unless --admin-token is given.
+	cfg.Insecure = true
 	const kind = "run"
 	t := j.Topology
 	cfg.Topologies = map[string]cluster.Factory{kind: cluster.Simple(func(topology.Config) (*topology.Topology, error) { return t, nil })}

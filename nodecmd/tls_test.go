@@ -85,16 +85,19 @@ func TestClientCommandsWithCertsAgainstAnHTTPSNode(t *testing.T) {
 // TestDaemonRefusesBadCertsDirAndKeys: a --certs-dir without a node
 // certificate and a bad second gossip key stop the node before it starts.
 func TestDaemonRefusesBadCertsDirAndKeys(t *testing.T) {
-	good := gossipkey.Encode(gossipkey.Generate())
-	for _, args := range [][]string{
-		{"--certs-dir", t.TempDir()},
-		{"--gossip-key", good + ",not-base64"},
-		{"--gossip-key", good, "--gossip-key", good},
+	good, certsDir := gossipkey.Encode(gossipkey.Generate()), makeCerts(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--gossip-key", good, "--certs-dir", t.TempDir()}, "ca.crt"},
+		{[]string{"--certs-dir", certsDir, "--gossip-key", good + ",not-base64"}, "gossip key 2"},
+		{[]string{"--certs-dir", certsDir, "--gossip-key", good, "--gossip-key", good}, "the same as key 1"},
 	} {
-		args = append([]string{"--name", "bad", "--bind", "127.0.0.1:0", "--http", "127.0.0.1:0"}, args...)
+		args := append([]string{"--name", "bad", "--bind", "127.0.0.1:0", "--http", "127.0.0.1:0"}, tc.args...)
 		var stderr bytes.Buffer
-		if code := run(context.Background(), args, &bytes.Buffer{}, &stderr); code == 0 {
-			t.Errorf("node %s: exit 0: %s", strings.Join(args, " "), stderr.String())
+		if code := run(context.Background(), args, &bytes.Buffer{}, &stderr); code == 0 || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("node %s: exit %d: %s; want a refusal naming %q", strings.Join(args, " "), code, stderr.String(), tc.want)
 		}
 	}
 }
@@ -104,7 +107,7 @@ func TestDaemonRefusesBadCertsDirAndKeys(t *testing.T) {
 func TestDaemonReadsSeveralGossipKeysFromTheEnvironment(t *testing.T) {
 	t.Setenv("SQUALL_GOSSIP_KEY", gossipkey.Encode(gossipkey.Generate())+",bad")
 	var stderr bytes.Buffer
-	args := []string{"--name", "envkeys", "--bind", "127.0.0.1:0", "--http", "127.0.0.1:0"}
+	args := []string{"--name", "envkeys", "--bind", "127.0.0.1:0", "--http", "127.0.0.1:0", "--certs-dir", makeCerts(t)}
 	if code := run(context.Background(), args, &bytes.Buffer{}, &stderr); code != 1 || !strings.Contains(stderr.String(), "SQUALL_GOSSIP_KEY: gossip key 2") {
 		t.Errorf("bad second key in SQUALL_GOSSIP_KEY: exit %d: %s", code, stderr.String())
 	}

@@ -74,6 +74,7 @@ type Declarer struct {
 	kind        ComponentKind
 	parallelism int
 	numTasks    int
+	command     []string
 	newSpout    func() Spout
 	newBolt     func() Bolt
 	streams     []*Stream
@@ -96,8 +97,14 @@ func (b *Builder) SetBolt(id ComponentID, factory func() Bolt, parallelism int) 
 func add[C any](b *Builder, d *Declarer, factory func() C) *Declarer {
 	if factory == nil {
 		d.errs = append(d.errs, invalid("%s %q: factory is nil", d.kind, d.id))
-	} else if od, ok := any(factory()).(OutputDeclarer); ok {
-		od.DeclareOutputFields(d)
+	} else {
+		inst := any(factory())
+		if od, ok := inst.(OutputDeclarer); ok {
+			od.DeclareOutputFields(d)
+		}
+		if cr, ok := inst.(CommandRunner); ok {
+			d.command = slices.Clone(cr.CommandLine())
+		}
 	}
 	b.comps = append(b.comps, d)
 	return d
@@ -235,6 +242,32 @@ type Component struct {
 	Inputs   []Input
 	// Consumers lists, per output stream, who subscribes to it.
 	Consumers map[StreamID][]Subscription
+	// Command is the command line the component's tasks run as
+	// subprocesses (multilang's shell components: a CommandRunner), nil
+	// for components that run in the node. A cluster takes topologies
+	// with commands only from an authenticated admin, and its UI shows
+	// them.
+	Command []string
+}
+
+// CommandRunner is a spout or bolt that runs a command line as a
+// subprocess (multilang's shell components). The Builder asks one
+// instance, as it asks an OutputDeclarer for its fields, and records the
+// command in Component.Command.
+type CommandRunner interface {
+	CommandLine() []string
+}
+
+// Commands lists the command lines t's components run, by component;
+// empty when t runs no subprocess.
+func (t *Topology) Commands() map[ComponentID][]string {
+	out := map[ComponentID][]string{}
+	for _, c := range t.Components {
+		if c.Command != nil {
+			out[c.ID] = slices.Clone(c.Command)
+		}
+	}
+	return out
 }
 
 // Topology is a validated, compiled topology: components with their tasks
@@ -439,6 +472,7 @@ func compile(name string, conf Config, rt Runtime, decls []*Declarer) *Topology 
 			NewSpout: d.newSpout, NewBolt: d.newBolt,
 			Streams: map[StreamID]*Stream{}, Inputs: slices.Clone(d.inputs),
 			Consumers: map[StreamID][]Subscription{},
+			Command:   slices.Clone(d.command),
 		}
 		for _, s := range d.streams {
 			c.Streams[s.ID] = s

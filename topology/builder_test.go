@@ -753,3 +753,28 @@ func TestNewContext(t *testing.T) {
 		t.Errorf("ComponentTasks(nope) is not nil")
 	}
 }
+
+// commandBolt runs a subprocess, as multilang's shell components do.
+type commandBolt struct{ nopBolt }
+
+func (commandBolt) CommandLine() []string { return []string{"python3", "split.py"} }
+
+// TestCommandsRecorded: a CommandRunner's command line is the component's
+// Command, and Commands lists only the components that run one.
+func TestCommandsRecorded(t *testing.T) {
+	b := topology.NewBuilder("cmds")
+	b.SetSpout("s", newSpout, 1).Output("line")
+	b.SetBolt("split", func() topology.Bolt { return commandBolt{} }, 2).Output("word").ShuffleGrouping("s")
+	b.SetBolt("sink", newBolt, 1).ShuffleGrouping("split")
+	top, err := b.Build(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := top.Commands()
+	if len(got) != 1 || !slices.Equal(got["split"], []string{"python3", "split.py"}) {
+		t.Fatalf("Commands() = %v, want only split: [python3 split.py]", got)
+	}
+	if top.Component("sink").Command != nil || top.Component("s").Command != nil {
+		t.Fatal("a component without a CommandRunner has a Command")
+	}
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/squall-streams/squall/actors"
 	"github.com/squall-streams/squall/cluster/api"
+	"github.com/squall-streams/squall/internal/httpauth"
 	"github.com/squall-streams/squall/messages"
 	"github.com/squall-streams/squall/topology"
 )
@@ -71,6 +72,9 @@ func (f *fake) record(format string, args ...any) error {
 }
 
 func (f *fake) Submit(req api.SubmitRequest) error {
+	if req.Admin {
+		return f.record("submit %s %s %v %q by admin", req.Name, req.Kind, req.Conf, req.Resources)
+	}
 	return f.record("submit %s %s %v %q", req.Name, req.Kind, req.Conf, req.Resources)
 }
 func (f *fake) Activate(name string) error   { return f.record("activate %s", name) }
@@ -159,7 +163,14 @@ func newFake(t *testing.T) *fake {
 // serve starts the API over f; call does one request and decodes the
 // JSON answer into out (when not nil).
 func serve(t *testing.T, f *fake, cfg api.Config) func(method, path, token, body string, out any) *http.Response {
-	srv := httptest.NewServer(api.Handler(f, cfg))
+	if cfg.Auth.Token == "" {
+		cfg.Auth.Open = true // the routes' own behaviour; TestGuardedRoutes checks the Guard
+	}
+	h, err := api.Handler(f, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return func(method, path, token, body string, out any) *http.Response {
 		t.Helper()
@@ -169,6 +180,8 @@ func serve(t *testing.T, f *fake, cfg api.Config) func(method, path, token, body
 		}
 		if body == "" {
 			req.Body, req.ContentLength = http.NoBody, 0
+		} else {
+			req.Header.Set("Content-Type", "application/json")
 		}
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
@@ -266,42 +279,47 @@ func TestSubmitBodyBound(t *testing.T) {
 	f := newFake(t)
 	call := serve(t, f, api.Config{MaxSubmitBytes: 64})
 	body := `{"name":"w","kind":"wordcount","conf":{"pad":"` + strings.Repeat("x", 64) + `"}}`
-	if resp := call("POST", "/api/v1/topologies", "", body, nil); resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("oversized submit: %s, want 400", resp.Status)
+	if resp := call("POST", "/api/v1/topologies", "", body, nil); resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversized submit: %s, want 413", resp.Status)
 	}
 	if calls := f.takeCalls(); len(calls) != 0 {
 		t.Errorf("backend got %v", calls)
 	}
 }
 
-// TestAdminTokenGuardsMutations: with a token, a mutating route answers
-// 401 (and says how to authenticate) without credentials and 403 with
-// others, and the backend hears of neither; reads stay open.
-func TestAdminTokenGuardsMutations(t *testing.T) {
+// TestGuardedRoutes: behind a token, every route — reads included —
+// answers 401 (saying how to authenticate) without credentials and 403
+// with a wrong token, and the backend hears of neither; with the token the
+// route runs, and a submit reaches the backend as an admin's.
+func TestGuardedRoutes(t *testing.T) {
 	f := newFake(t)
-	call := serve(t, f, api.Config{AdminToken: "s3cret"})
+	call := serve(t, f, api.Config{Auth: httpauth.Config{Token: "s3cret"}})
 	for _, tc := range []struct {
-		method, path, token string
-		want                int
-		call                string
+		method, path, token, body string
+		want                      int
+		call                      string
 	}{
-		{"POST", "/api/v1/topology/ids/activate", "", http.StatusUnauthorized, ""},
-		{"POST", "/api/v1/topology/ids/activate", "wrong", http.StatusForbidden, ""},
-		{"POST", "/api/v1/topology/ids/kill/0", "", http.StatusUnauthorized, ""},
-		{"POST", "/api/v1/topology/ids/rebalance/0", "wrong", http.StatusForbidden, ""},
-		{"POST", "/api/v1/topology/ids/deactivate", "s3cret", http.StatusOK, "deactivate ids"},
-		{"POST", "/api/v1/topologies", "", http.StatusUnauthorized, ""},
-		{"GET", "/api/v1/topology/summary", "", http.StatusOK, ""},
-		{"GET", "/api/v1/cluster/summary", "wrong", http.StatusOK, ""},
+		{"POST", "/api/v1/topology/ids/activate", "", "", http.StatusUnauthorized, ""},
+		{"POST", "/api/v1/topology/ids/activate", "wrong", "", http.StatusForbidden, ""},
+		{"POST", "/api/v1/topology/ids/kill/0", "", "", http.StatusUnauthorized, ""},
+		{"POST", "/api/v1/topology/ids/rebalance/0", "wrong", "", http.StatusForbidden, ""},
+		{"POST", "/api/v1/topology/ids/deactivate", "s3cret", "", http.StatusOK, "deactivate ids"},
+		{"POST", "/api/v1/topologies", "", `{"name":"w","kind":"wordcount"}`, http.StatusUnauthorized, ""},
+		{"POST", "/api/v1/topologies", "s3cret", `{"name":"w","kind":"wordcount"}`, http.StatusAccepted, `submit w wordcount map[] "" by admin`},
+		{"GET", "/api/v1/topology/summary", "", "", http.StatusUnauthorized, ""},
+		{"GET", "/api/v1/topologies", "", "", http.StatusUnauthorized, ""},
+		{"GET", "/api/v1/cluster/summary", "wrong", "", http.StatusForbidden, ""},
+		{"GET", "/metrics", "", "", http.StatusUnauthorized, ""},
+		{"GET", "/api/v1/cluster/summary", "s3cret", "", http.StatusOK, ""},
 	} {
 		var body obj
-		resp := call(tc.method, tc.path, tc.token, "", &body)
+		resp := call(tc.method, tc.path, tc.token, tc.body, &body)
 		if resp.StatusCode != tc.want {
 			t.Errorf("%s %s (token %q): %d, want %d", tc.method, tc.path, tc.token, resp.StatusCode, tc.want)
 		}
 		switch tc.want {
 		case http.StatusUnauthorized:
-			if h := resp.Header.Get("WWW-Authenticate"); h != `Bearer realm="squall"` || body["error"] != "this route needs the admin token: Authorization: Bearer <token>" {
+			if h := resp.Header.Get("WWW-Authenticate"); h != `Bearer realm="squall"` || !strings.Contains(fmt.Sprint(body["error"]), "Authorization: Bearer <admin token>") {
 				t.Errorf("%s: WWW-Authenticate %q, body %v", tc.path, h, body)
 			}
 		case http.StatusForbidden:
@@ -313,8 +331,25 @@ func TestAdminTokenGuardsMutations(t *testing.T) {
 			t.Errorf("%s %s (token %q): backend got %q, want %q", tc.method, tc.path, tc.token, calls, tc.call)
 		}
 	}
-	if resp := call("POST", "/api/v1/topology/ids/activate", "", "", nil); resp.Header.Get("Content-Type") != "application/json" {
-		t.Errorf("401 content type %q", resp.Header.Get("Content-Type"))
+}
+
+// TestOpenSubmitIsNotAdmin: with authentication off (--insecure without a
+// token) a submit reaches the backend as nobody's, so the node refuses
+// topologies that run commands; a body cannot claim to be an admin's.
+func TestOpenSubmitIsNotAdmin(t *testing.T) {
+	f := newFake(t)
+	call := serve(t, f, api.Config{})
+	resp := call("POST", "/api/v1/topologies", "", `{"name":"w","kind":"flux","Admin":true,"admin":true}`, nil)
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("submit: %s", resp.Status)
+	}
+	if calls := strings.Join(f.takeCalls(), ";"); calls != `submit w flux map[] ""` {
+		t.Errorf("backend got %q, want a submit not by an admin", calls)
+	}
+	f.err = fmt.Errorf("%w: component %q runs [sh]", api.ErrNotAdmin, "x")
+	var body obj
+	if resp := call("POST", "/api/v1/topologies", "", `{"name":"w","kind":"flux"}`, &body); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a refused shell submit: %s %v, want 403", resp.Status, body)
 	}
 }
 

@@ -11,12 +11,13 @@ import (
 )
 
 // Errors a Backend returns that the API answers with their own status
-// codes (404 and 409); the cluster package's sentinels of the same names
-// are these. Every other error is the caller's mistake, a 400, except
-// context.DeadlineExceeded, a 504.
+// codes (404, 409 and 403); the cluster package's sentinels of the same
+// names are these. Every other error is the caller's mistake, a 400,
+// except context.DeadlineExceeded, a 504.
 var (
 	ErrTopologyNotFound = errors.New("no such topology in the cluster")
 	ErrTopologyExists   = errors.New("a topology of that name is running")
+	ErrNotAdmin         = errors.New("only an authenticated admin may submit a topology that runs commands")
 )
 
 // Backend is the node the API serves: *cluster.Node, through its adapter.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/squall-streams/squall/actors"
+	"github.com/squall-streams/squall/internal/httpauth"
 	"github.com/squall-streams/squall/ui"
 )
 
@@ -67,6 +68,10 @@ type SubmitRequest struct {
 	// Resources is a gzipped tar of the topology's resources directory
 	// (see TarGz), shipped to every node that runs it.
 	Resources []byte `json:"resources,omitempty"`
+	// Admin says that an authenticated admin submits (the route sets it
+	// from the Guard's Principal; a request body cannot): only an admin
+	// may submit a topology whose components run commands.
+	Admin bool `json:"-"`
 }
 
 // MemberInfo describes a cluster member.
@@ -82,19 +87,60 @@ type MemberInfo struct {
 
 // Config configures the API.
 type Config struct {
-	// AdminToken, when set, is the bearer token the mutating routes
-	// require (401 without credentials, 403 with others).
-	AdminToken string
+	// Auth configures the Guard Protect puts in front of the routes
+	// (internal/httpauth): credentials on every route, the Host, origin
+	// and content-type checks, the web UI's sign-in. Its zero MaxBody,
+	// SessionTTL, CookieName are httpauth.DefaultConfig's; "localhost" is
+	// always one of its Hosts.
+	Auth httpauth.Config
 	// MaxSubmitBytes bounds the body of a submit, which carries the
 	// resources tarball; 0 means 128 MiB.
 	MaxSubmitBytes int64
+	// Warning, when set, is shown on every page of the web UI and in the
+	// cluster summary (squallWarning): the --insecure warning.
+	Warning string
 }
 
-// Handler is a ServeMux with Register's routes.
-func Handler(b Backend, cfg Config) http.Handler {
+func (c Config) maxSubmit() int64 {
+	if c.MaxSubmitBytes <= 0 {
+		return 128 << 20
+	}
+	return c.MaxSubmitBytes
+}
+
+// Handler is Register's routes on a ServeMux, behind Protect.
+func Handler(b Backend, cfg Config) (http.Handler, error) {
 	mux := http.NewServeMux()
 	Register(mux, b, cfg)
-	return mux
+	return Protect(mux, cfg)
+}
+
+// Protect puts h behind cfg.Auth's Guard, with a submit's body bounded
+// by MaxSubmitBytes and every other body by Auth.MaxBody.
+func Protect(h http.Handler, cfg Config) (http.Handler, error) {
+	auth, def := cfg.Auth, httpauth.DefaultConfig()
+	if auth.MaxBody <= 0 {
+		auth.MaxBody = def.MaxBody
+	}
+	if auth.SessionTTL <= 0 {
+		auth.SessionTTL = def.SessionTTL
+	}
+	if auth.CookieName == "" {
+		auth.CookieName = def.CookieName
+	}
+	auth.Hosts = append(slices.Clone(auth.Hosts), def.Hosts...)
+	maxBody, maxSubmit := auth.MaxBody, cfg.maxSubmit()
+	auth.BodyLimit = func(r *http.Request) int64 {
+		if r.Method == http.MethodPost && r.URL.Path == "/api/v1/topologies" {
+			return maxSubmit
+		}
+		return maxBody
+	}
+	g, err := httpauth.New(auth)
+	if err != nil {
+		return nil, err
+	}
+	return g.Handler(h), nil
 }
 
 // Register adds to mux the node's web UI at /, Storm UI's REST API (see
@@ -107,14 +153,12 @@ func Handler(b Backend, cfg Config) http.Handler {
 //	POST /api/v1/topologies                    submit {name, kind, conf}
 //	GET  /api/v1/local/topologies              what this node runs
 //	GET  /metrics                              Prometheus: this node's tasks, Go runtime
+//
+// The routes authenticate nobody: serve mux behind Protect.
 func Register(mux *http.ServeMux, b Backend, cfg Config) {
-	s := server{b: b}
-	maxSubmit := cfg.MaxSubmitBytes
-	if maxSubmit <= 0 {
-		maxSubmit = 128 << 20
-	}
-	admin := requireToken(cfg.AdminToken)
-	s.stormRoutes(mux, admin)
+	s := server{b: b, cfg: cfg}
+	maxSubmit := cfg.maxSubmit()
+	s.stormRoutes(mux)
 	mux.HandleFunc("GET /api/v1/members", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, b.Members())
 	})
@@ -126,22 +170,27 @@ func Register(mux *http.ServeMux, b Backend, cfg Config) {
 	})
 	mux.Handle("GET /metrics", metricsHandler(b))
 	mux.Handle("GET /", ui.Handler())
-	mux.HandleFunc("POST /api/v1/topologies", admin(func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST /api/v1/topologies", func(w http.ResponseWriter, r *http.Request) {
 		var req SubmitRequest
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxSubmit)).Decode(&req); err != nil {
 			writeErr(w, http.StatusBadRequest, fmt.Errorf("bad request body: %w", err))
 			return
 		}
+		p, _ := httpauth.FromContext(r.Context())
+		req.Admin = p.Admin()
 		if err := b.Submit(req); err != nil {
 			writeErr(w, statusOf(err), err)
 			return
 		}
 		writeJSON(w, http.StatusAccepted, map[string]string{"status": "submitted", "name": req.Name})
-	}))
+	})
 }
 
 // server holds what the routes' handlers share.
-type server struct{ b Backend }
+type server struct {
+	b   Backend
+	cfg Config
+}
 
 func statusOf(err error) int {
 	switch {
@@ -149,6 +198,8 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, ErrTopologyExists):
 		return http.StatusConflict
+	case errors.Is(err, ErrNotAdmin):
+		return http.StatusForbidden
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout
 	default:

@@ -3,7 +3,6 @@ package api
 import (
 	"cmp"
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -112,8 +111,8 @@ func Version() string {
 	return "devel"
 }
 
-// stormRoutes adds Storm UI's REST API to mux; admin wraps mutating routes.
-func (s server) stormRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) http.HandlerFunc) {
+// stormRoutes adds Storm UI's REST API to mux.
+func (s server) stormRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/local/node", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.b.NodeInfo())
 	})
@@ -153,7 +152,7 @@ func (s server) stormRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) htt
 		writeJSON(w, http.StatusOK, page)
 	})
 	op := func(name string, fn func(w http.ResponseWriter, r *http.Request, spec *messages.TopologySpec, wait time.Duration) (any, error)) http.HandlerFunc {
-		return admin(func(w http.ResponseWriter, r *http.Request) {
+		return func(w http.ResponseWriter, r *http.Request) {
 			r.Body = http.MaxBytesReader(w, r.Body, maxOpBody)
 			spec, err := s.specByID(r.PathValue("id"))
 			if err != nil {
@@ -175,7 +174,7 @@ func (s server) stormRoutes(mux *http.ServeMux, admin func(http.HandlerFunc) htt
 				resp["squall"] = extra
 			}
 			writeJSON(w, http.StatusOK, resp)
-		})
+		}
 	}
 	activate := op("activate", func(_ http.ResponseWriter, _ *http.Request, spec *messages.TopologySpec, _ time.Duration) (any, error) {
 		return nil, s.b.Activate(spec.Name)
@@ -261,30 +260,6 @@ func ComponentKind(t *topology.Topology, id topology.ComponentID) string {
 		return "spout"
 	default:
 		return "bolt"
-	}
-}
-
-// requireToken wraps a mutating handler: with a token configured, a
-// request without credentials gets 401 and one with the wrong token 403.
-func requireToken(token string) func(http.HandlerFunc) http.HandlerFunc {
-	return func(h http.HandlerFunc) http.HandlerFunc {
-		if token == "" {
-			return h
-		}
-		return func(w http.ResponseWriter, r *http.Request) {
-			auth := r.Header.Get("Authorization")
-			if auth == "" {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="squall"`)
-				writeErr(w, http.StatusUnauthorized, errors.New("this route needs the admin token: Authorization: Bearer <token>"))
-				return
-			}
-			got, ok := strings.CutPrefix(auth, "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
-				writeErr(w, http.StatusForbidden, errors.New("wrong admin token"))
-				return
-			}
-			h(w, r)
-		}
 	}
 }
 
@@ -393,13 +368,17 @@ func (s server) clusterSummary() map[string]any {
 			tops++
 		}
 	}
-	return map[string]any{
+	out := map[string]any{
 		"stormVersion": "squall " + Version(), "squallVersion": Version(),
 		"supervisors": alive, "topologies": tops,
 		// A node is one worker slot: it runs a share of every topology.
 		"slotsTotal": alive, "slotsUsed": used, "slotsFree": alive - used,
 		"executorsTotal": tasks, "tasksTotal": tasks,
 	}
+	if s.cfg.Warning != "" {
+		out["squallWarning"] = s.cfg.Warning // the web UI shows it on every page
+	}
+	return out
 }
 
 func (s server) supervisorSummary(ctx context.Context) []map[string]any {

@@ -75,7 +75,11 @@ func serveWith(t *testing.T, h http.Handler) string {
 func TestWaitingRoutesOutliveTheServerTimeouts(t *testing.T) {
 	lt := httpauth.LocalTimeouts()
 	b := &slow{fake: newFake(t), hold: 2 * max(lt.Write, lt.Read)}
-	base := serveWith(t, api.Handler(b, api.Config{}))
+	h, err := api.Handler(b, api.Config{Auth: httpauth.Config{Open: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := serveWith(t, h)
 	for _, tc := range []struct{ path, body, call string }{
 		{"/kill/5", "", "kill ids 5s"},
 		{"/rebalance/5", `{"rebalanceOptions":{"executors":{"sink":1}}}`, "rebalance ids map[sink:1] 5s"},
@@ -103,15 +107,16 @@ func TestWaitingRoutesOutliveTheServerTimeouts(t *testing.T) {
 }
 
 // TestPostRoutesBoundTheirBodies: Storm's POST routes read at most 1 MiB
-// of body; a kill with more is refused before the backend hears of it.
+// of body; a kill with more is refused (413, by the Guard's bound) before
+// the backend hears of it.
 func TestPostRoutesBoundTheirBodies(t *testing.T) {
 	f := newFake(t)
 	call := serve(t, f, api.Config{})
 	big := strings.Repeat("x", 1<<20+1)
 	for _, path := range []string{"/kill/5", "/rebalance/5"} {
 		var got obj
-		if resp := call("POST", "/api/v1/topology/ids"+path, "", big, &got); resp.StatusCode != http.StatusBadRequest {
-			t.Errorf("POST %s with a body over 1 MiB: %s %v, want 400", path, resp.Status, got)
+		if resp := call("POST", "/api/v1/topology/ids"+path, "", big, &got); resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("POST %s with a body over 1 MiB: %s %v, want 413", path, resp.Status, got)
 		}
 	}
 	if calls := f.takeCalls(); len(calls) != 0 {

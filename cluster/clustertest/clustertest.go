@@ -105,6 +105,9 @@ func (c *Cluster) config(i int) cluster.Config {
 	cfg.Bind = c.addrs[i]
 	cfg.HTTP = "127.0.0.1:0"
 	cfg.GossipKey = c.key
+	// Without certificates (WithCerts gives them): a throwaway cluster,
+	// whose HTTP API is plain and open unless Configure sets AdminToken.
+	cfg.Insecure = true
 	cfg.Topologies = c.topologies
 	for j, a := range c.addrs {
 		if j != i && a != "" && c.nodes[j] != nil {

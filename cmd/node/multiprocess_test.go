@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/squall-streams/squall/cluster"
 	"github.com/squall-streams/squall/cluster/clustertest"
+	"github.com/squall-streams/squall/internal/certs"
 	"github.com/squall-streams/squall/internal/poll"
 	"github.com/squall-streams/squall/topologies/wordcount"
 )
@@ -62,9 +64,28 @@ type procCluster struct {
 func newProcCluster(t *testing.T, names ...string) *procCluster {
 	t.Helper()
 	c := &procCluster{t: t, bin: buildNode(t), dir: t.TempDir(), key: base64.StdEncoding.EncodeToString(cluster.Keygen())}
+	hosts := []string{"127.0.0.1"}
 	for _, n := range names {
-		c.procs = append(c.procs, &proc{name: n, gossip: clustertest.FreeAddr(t), api: clustertest.FreeAddr(t)})
+		p := &proc{name: n, gossip: clustertest.FreeAddr(t), api: clustertest.FreeAddr(t)}
+		c.procs = append(c.procs, p)
+		h, _, _ := net.SplitHostPort(p.api)
+		hosts = append(hosts, h)
 	}
+	// A secured cluster, as the README starts one: `node cert` made the
+	// certificates (the node one for every address an API listens on),
+	// the nodes and the client commands find them through
+	// SQUALL_CERTS_DIR.
+	certsDir := filepath.Join(c.dir, "certs")
+	if err := certs.CreateCA(certsDir, certs.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := certs.CreateNode(certsDir, hosts, certs.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := certs.CreateClient(certsDir, certs.AdminUser, certs.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SQUALL_CERTS_DIR", certsDir)
 	var once sync.Once
 	t.Cleanup(func() {
 		once.Do(func() {
@@ -91,7 +112,8 @@ func (c *procCluster) dataDir(i int) string { return filepath.Join(c.dir, c.proc
 func (c *procCluster) start(i int) {
 	c.t.Helper()
 	p := c.procs[i]
-	args := []string{"--name", p.name, "--bind", p.gossip, "--http", p.api, "--log-level", "warn"}
+	// The transport on 127.0.0.1, which the node certificate names.
+	args := []string{"--name", p.name, "--bind", p.gossip, "--http", p.api, "--transport", "127.0.0.1:0", "--log-level", "warn"}
 	if i > 0 {
 		args = append(args, "--join", c.procs[0].gossip)
 	}
@@ -138,9 +160,16 @@ func (c *procCluster) waitAlive(k int) {
 	})
 }
 
+// getJSON GETs path from the node API at addr over HTTPS, with the admin
+// client certificate of SQUALL_CERTS_DIR.
 func getJSON(addr, path string, v any) error {
-	c := http.Client{Timeout: 3 * time.Second}
-	resp, err := c.Get("http://" + addr + path)
+	tc, err := certs.LoadClient(os.Getenv("SQUALL_CERTS_DIR"), certs.AdminUser)
+	if err != nil {
+		return err
+	}
+	c := http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{TLSClientConfig: tc}}
+	defer c.CloseIdleConnections()
+	resp, err := c.Get("https://" + addr + path)
 	if err != nil {
 		return err
 	}

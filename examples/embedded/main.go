@@ -2,8 +2,14 @@
 // its own topology, starts a node in-process (a new cluster, or joining one
 // with -join), submits the topology and prints its progress.
 //
-//	go run ./examples/embedded -key "$(go run ./cmd/node keygen)"
-//	go run ./examples/embedded -key KEY -name svc2 -bind 127.0.0.1:7947 -http 127.0.0.1:8081 -join 127.0.0.1:7946
+// A node is secured unless told otherwise: it needs a gossip key and the
+// certificates `node cert` writes (or -insecure, for a throwaway cluster):
+//
+//	go run ./cmd/node cert create-ca --certs-dir certs
+//	go run ./cmd/node cert create-node --host 127.0.0.1 --certs-dir certs
+//	go run ./examples/embedded -key "$(go run ./cmd/node keygen)" -certs-dir certs
+//	go run ./examples/embedded -key KEY -certs-dir certs -name svc2 -bind 127.0.0.1:7947 -http 127.0.0.1:8081 -join 127.0.0.1:7946
+//	go run ./examples/embedded -insecure
 package main
 
 import (
@@ -66,22 +72,30 @@ func main() {
 	httpAddr := flag.String("http", "127.0.0.1:8080", "HTTP API address")
 	join := flag.String("join", "", "gossip address of a node to join (empty: new cluster)")
 	key := flag.String("key", "", "base64 gossip key (go run ./cmd/node keygen)")
+	certsDir := flag.String("certs-dir", "", "directory of `node cert`'s certificates")
+	insecure := flag.Bool("insecure", false, "a throwaway cluster: no key, no certificates")
 	flag.Parse()
-	if err := run(*name, *bind, *httpAddr, *join, *key); err != nil {
+	if err := run(*name, *bind, *httpAddr, *join, *key, *certsDir, *insecure); err != nil {
 		fmt.Fprintln(os.Stderr, "embedded:", err)
 		os.Exit(1)
 	}
 }
 
-func run(name, bind, httpAddr, join, key string) error {
-	k, err := base64.StdEncoding.DecodeString(key)
-	if err != nil || key == "" {
-		return fmt.Errorf("-key: want a base64 gossip key (go run ./cmd/node keygen)")
+func run(name, bind, httpAddr, join, key, certsDir string, insecure bool) error {
+	cfg := cluster.DefaultConfig()
+	cfg.Name, cfg.Bind, cfg.HTTP, cfg.Insecure = name, bind, httpAddr, insecure
+	if !insecure {
+		k, err := base64.StdEncoding.DecodeString(key)
+		if err != nil || key == "" {
+			return fmt.Errorf("-key: want a base64 gossip key (go run ./cmd/node keygen), or -insecure")
+		}
+		if cfg.Certs, err = cluster.LoadCerts(certsDir); err != nil {
+			return fmt.Errorf("-certs-dir: %w (or -insecure)", err)
+		}
+		cfg.GossipKey = k
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cfg := cluster.DefaultConfig()
-	cfg.Name, cfg.Bind, cfg.HTTP, cfg.GossipKey = name, bind, httpAddr, k
 	if join != "" {
 		cfg.Join = strings.Split(join, ",")
 	}
@@ -96,7 +110,11 @@ func run(name, bind, httpAddr, join, key string) error {
 			return err
 		}
 	}
-	fmt.Printf("node %s up: gossip %s, API http://%s/api/v1/topologies\n", node.Name(), bind, node.HTTPAddr())
+	scheme := "https"
+	if cfg.Certs == nil {
+		scheme = "http"
+	}
+	fmt.Printf("node %s up: gossip %s, API %s://%s/api/v1/topologies\n", node.Name(), bind, scheme, node.HTTPAddr())
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
 	for {

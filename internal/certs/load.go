@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -46,6 +47,10 @@ func LoadNode(dir string) (*Node, error) {
 
 // Dir is the certs directory n was loaded from.
 func (n *Node) Dir() string { return n.dir }
+
+// DNSNames are the node certificate's DNS names (its --host names that
+// are not IP addresses).
+func (n *Node) DNSNames() []string { return slices.Clone(n.cert.Leaf.DNSNames) }
 
 // NotAfter is when the node certificate expires.
 func (n *Node) NotAfter() time.Time { return n.cert.Leaf.NotAfter }
@@ -138,6 +143,17 @@ func LoadClient(dir, user string) (*tls.Config, error) {
 		Certificates: []tls.Certificate{cert},
 		RootCAs:      pool,
 	}, nil
+}
+
+// LoadCA is a client config that verifies the node against dir/ca.crt and
+// presents no certificate: for a client that authenticates with the admin
+// token (dir/admin-token) instead.
+func LoadCA(dir string) (*tls.Config, error) {
+	pool, err := loadPool(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: pool}, nil
 }
 
 // PeerUser is the common name of the verified certificate on the other

@@ -22,7 +22,7 @@ type Security struct {
 
 // InsecureWarning is what a node started with --insecure prints at start
 // and the web UI shows.
-const InsecureWarning = "running with --insecure: gossip is not encrypted, and the tuple transport and the HTTP API authenticate nobody; anyone who reaches this node's ports can run commands on it. Use it only for a throwaway cluster."
+const InsecureWarning = "running with --insecure: gossip is not encrypted, and the tuple transport and (without --admin-token) the HTTP API authenticate nobody; anyone who reaches this node's ports can join the cluster, read and forge tuples, and submit or kill topologies. Use it only for a throwaway cluster."
 
 // howTo is the way to a secured cluster.
 const howTo = `  node keygen                                   # a gossip key: --gossip-key KEY (env SQUALL_GOSSIP_KEY)
