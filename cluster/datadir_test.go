@@ -107,7 +107,7 @@ func TestFailedStartLeavesNoTemporaryDataDir(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	cfg := LocalConfig()
-	cfg.Insecure = true // a throwaway node
+	cfg.Insecure = true                                               // a throwaway node
 	cfg.Name, cfg.Bind, cfg.HTTP = "dd", "127.0.0.1:0", "256.0.0.1:1" // no such address
 	if n, err := Start(context.Background(), cfg); err == nil {
 		_ = n.Shutdown(context.Background())
