@@ -142,6 +142,9 @@ func (n *Node) sweepResources(abandoned string, only func(resources.Entry) bool)
 			}
 			entries = sel
 		}
+		if len(entries) == 0 {
+			return nil // most nodes, most of the time: no specs to copy
+		}
 		return unusedResources(entries, n.state.All(), n.runningResources(), abandoned, time.Now())
 	})
 	for _, e := range removed {
