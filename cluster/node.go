@@ -340,7 +340,7 @@ func (n *Node) SubmitWithResources(name, kind string, conf map[string]string, re
 			return perr
 		}
 		defer func() {
-			release() // published: the spec names it now
+			release() // published, the spec names it; or rejected, and dropped now
 			if err != nil {
 				n.dropResources(digest)
 			}
