@@ -88,6 +88,9 @@ type placed struct {
 	wire   uint64 // the wire epoch applied (plan.Plan.Wire)
 	active bool
 	tasks  []topology.TaskID
+	// resources is the digest of the resources its tasks run in ("":
+	// none); they stay while it runs (collectResources).
+	resources string
 }
 
 type built struct {
@@ -322,38 +325,50 @@ func (n *Node) Submit(name, kind string, conf map[string]string) error {
 
 // SubmitWithResources is Submit with a resources directory packed by
 // TarGz: every node that runs the topology unpacks its own copy, and the
-// factory finds it at ConfResourcesDir.
+// factory finds it at ConfResourcesDir. A submit that is rejected leaves
+// no resources on disk: everything that needs no unpacked directory is
+// checked first, and what it stored for the factory's check is deleted
+// when that check or the publish fails.
 func (n *Node) SubmitWithResources(name, kind string, conf map[string]string, resources []byte) error {
 	return n.submit(name, kind, conf, resources, true)
 }
 
 // submit is SubmitWithResources for a submitter who is an authenticated
 // admin or not (the HTTP API's caller; in-process callers are).
-func (n *Node) submit(name, kind string, conf map[string]string, resources []byte, admin bool) error {
+func (n *Node) submit(name, kind string, conf map[string]string, resources []byte, admin bool) (err error) {
 	if name == "" {
 		return fmt.Errorf("%w: empty topology name", ErrConfig)
 	}
 	if err := n.state.CheckSubmit(name, kind, conf, len(resources) > 0); err != nil {
 		return err // before resources are stored or anything gossiped
 	}
+	if len(resources) > MaxResources {
+		return fmt.Errorf("%w: resources of %d bytes, more than %d", ErrConfig, len(resources), MaxResources)
+	}
+	f := n.cfg.Topologies[kind]
+	if f == nil {
+		return fmt.Errorf("%w: %q (registered: %v)", ErrUnknownTopology, kind, slices.Sorted(maps.Keys(n.cfg.Topologies)))
+	}
+	if s, ok := n.state.Get(name); ok && !s.Killed {
+		return fmt.Errorf("%w: %q", ErrTopologyExists, name)
+	}
 	if len(resources) > 0 {
-		if len(resources) > MaxResources {
-			return fmt.Errorf("%w: resources of %d bytes, more than %d", ErrConfig, len(resources), MaxResources)
+		digest, release, perr := n.holdResources(resources)
+		if perr != nil {
+			return perr
 		}
-		digest, err := n.storeResources(resources)
-		if err != nil {
-			return err
-		}
+		defer func() {
+			release() // published, the spec names it; or rejected, and dropped now
+			if err != nil {
+				n.dropResources(digest)
+			}
+		}()
 		c := make(map[string]string, len(conf)+1)
 		for k, v := range conf {
 			c[k] = v
 		}
 		c[ConfResourcesDigest] = digest
 		conf = c
-	}
-	f := n.cfg.Topologies[kind]
-	if f == nil {
-		return fmt.Errorf("%w: %q (registered: %v)", ErrUnknownTopology, kind, slices.Sorted(maps.Keys(n.cfg.Topologies)))
 	}
 	c := topology.Config{}
 	for k, v := range conf {
@@ -373,9 +388,6 @@ func (n *Node) submit(name, kind string, conf map[string]string, resources []byt
 		id := slices.Sorted(maps.Keys(cmds))[0]
 		return fmt.Errorf("%w: topology %q: component %q runs %q; submit it with the admin token or a client certificate "+
 			"(a node started with --insecure and no --admin-token authenticates nobody)", ErrNotAdmin, name, id, cmds[id])
-	}
-	if s, ok := n.state.Get(name); ok && !s.Killed {
-		return fmt.Errorf("%w: %q", ErrTopologyExists, name)
 	}
 	return n.publish(&messages.TopologySpec{Name: name, Kind: kind, Conf: conf, Active: true, SubmittedUnixMs: time.Now().UnixMilli()})
 }

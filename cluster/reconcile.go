@@ -78,6 +78,10 @@ func (n *Node) reconcileWith(ctx context.Context, members func() []member) {
 	// Batches that arrived before their task started here.
 	n.park.release(time.Now(), n.sendLocal)
 	n.releaseUnused(specs)
+	// The resources of killed topologies, now that their tasks stopped.
+	n.buildMu.Lock()
+	n.collectResources()
+	n.buildMu.Unlock()
 }
 
 // releaseUnused releases the builds of topologies that are killed or gone
@@ -219,7 +223,8 @@ func (n *Node) carryOut(ctx context.Context, v *view, st plan.Step) {
 			return
 		}
 		n.mu.Lock()
-		n.running[name] = &placed{run: run, dir: d, epoch: want.Epoch, wire: want.Wire, active: want.Active, tasks: want.Tasks}
+		n.running[name] = &placed{run: run, dir: d, epoch: want.Epoch, wire: want.Wire, active: want.Active, tasks: want.Tasks,
+			resources: v.live[name].Conf[ConfResourcesDigest]}
 		n.mu.Unlock()
 		n.log.Info("running tasks", "topology", name, "tasks", want.Tasks, "epoch", want.Epoch, "wire_epoch", want.Wire)
 	case plan.Apply:
@@ -270,6 +275,11 @@ func (n *Node) stopPlaced(ctx context.Context, name string, p *placed) {
 	err := p.run.Stop(sctx)
 	if err != nil {
 		n.log.Error("stopping topology", "topology", name, "err", err)
+		if p.resources != "" {
+			// Its tasks may still be closing, their subprocesses in the
+			// resources directory: it stays while this node runs.
+			_ = n.res.Hold(p.resources)
+		}
 	}
 	n.mu.Lock()
 	if n.running[name] == p {

@@ -12,6 +12,13 @@
 // GET /api/v1/resources/{digest} from Store.Tarball), so nodes that join
 // later find it even after the submitting node is gone.
 //
+// The store decides nothing about what to keep: its owner calls
+// Store.Sweep with the entries to delete (cluster deletes the resources
+// of killed and rejected topologies once nothing runs from them) and
+// Store.Hold for what must stay before anything names it (a submit whose
+// spec is not published yet). A digest's directory is renamed away before
+// it is deleted, so <root>/<digest> is always complete.
+//
 // How a tarball travels between nodes is a Fetch function the node
 // injects: cluster uses HTTPFetch with the transport's client, so the
 // download is a node-to-node call that works whether or not a peer serves

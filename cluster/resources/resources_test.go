@@ -193,6 +193,9 @@ func TestStorePutIsIdempotentAndServesTheTarball(t *testing.T) {
 	if _, dir := s.Paths(resources.Digest(bad)); dirExists(dir) {
 		t.Fatal("a refused tarball was unpacked")
 	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), ".*")); len(left) != 0 {
+		t.Fatalf("a refused tarball left partial writes: %v", left)
+	}
 }
 
 func dirExists(dir string) bool {
