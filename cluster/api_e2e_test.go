@@ -302,3 +302,76 @@ func TestHTTPAnyPort(t *testing.T) {
 		t.Fatalf("cluster/summary at %s: %d", nd.HTTPAddr(), code)
 	}
 }
+
+// TestBrowserAttacksOnARealNode: the attacks of issue 11 on a node's
+// real API. A web page's cross-origin text/plain POST (what a form or
+// fetch without preflight sends) and a DNS-rebinding request (a Host the
+// node does not serve) get 403 and change nothing, even with the token; a
+// GET of configs or resources without credentials gets 401.
+func TestBrowserAttacksOnARealNode(t *testing.T) {
+	cfg := cluster.LocalConfig()
+	cfg.Insecure = true // a throwaway node, guarded by its token
+	cfg.Name, cfg.Bind, cfg.HTTP, cfg.AdminToken = "solo", "127.0.0.1:0", "127.0.0.1:0", "s3cret"
+	cfg.Topologies = map[string]cluster.Factory{"ids": factory(newSource(10))}
+	nd, err := cluster.Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = nd.Shutdown(context.Background()) })
+	if err := nd.Submit("ids", "ids", nil); err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + nd.HTTPAddr()
+	do := func(method, path, host, origin, ctype, token, body string) int {
+		t.Helper()
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if host != "" {
+			req.Host = host
+		}
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+			req.Header.Set("Sec-Fetch-Site", "cross-site")
+		}
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	flux := `{"name":"x","kind":"flux","conf":{"squall.flux.yaml":"spouts: [{id: s, className: org.apache.storm.flux.wrappers.spouts.FluxShellSpout, constructorArgs: [[/bin/sh, -c, id], [x]]}]"}}`
+	for _, tc := range []struct {
+		name                                   string
+		method, path, host, origin, ctype, tok string
+		want                                   int
+	}{
+		{"cross-origin text/plain submit", "POST", "/api/v1/topologies", "", "http://evil.example", "text/plain", "", http.StatusForbidden},
+		{"cross-origin kill with the token", "POST", "/api/v1/topology/ids/kill/0", "", "http://evil.example", "", "s3cret", http.StatusForbidden},
+		{"DNS rebinding read", "GET", "/api/v1/topologies", "evil.example", "", "", "s3cret", http.StatusForbidden},
+		{"DNS rebinding kill", "POST", "/api/v1/topology/ids/kill/0", "evil.example:80", "", "", "s3cret", http.StatusForbidden},
+		{"configs without credentials", "GET", "/api/v1/topologies", "", "", "", "", http.StatusUnauthorized},
+		{"resources without credentials", "GET", "/api/v1/resources/" + strings.Repeat("a", 64), "", "", "", "", http.StatusUnauthorized},
+		{"a page without credentials", "GET", "/api/v1/topology/ids", "", "", "", "", http.StatusUnauthorized},
+	} {
+		body := ""
+		if tc.method == "POST" && tc.path == "/api/v1/topologies" {
+			body = flux
+		}
+		if got := do(tc.method, tc.path, tc.host, tc.origin, tc.ctype, tc.tok, body); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	ts := nd.Topologies(t.Context())
+	if len(ts) != 1 || ts[0].Name != "ids" || ts[0].Status != "ACTIVE" {
+		t.Errorf("topologies after the attacks: %+v, want ids alone, active", ts)
+	}
+}
