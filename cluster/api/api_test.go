@@ -702,3 +702,18 @@ func TestServesTheUI(t *testing.T) {
 		t.Errorf("DELETE /api/v1/members: %s, want 405", resp.Status)
 	}
 }
+
+// TestPublicMetrics: with PublicMetrics, GET /metrics needs no
+// credentials; every other route still does.
+func TestPublicMetrics(t *testing.T) {
+	f := newFake(t)
+	call := serve(t, f, api.Config{Auth: httpauth.Config{Token: "s3cret", PublicMetrics: true}})
+	if resp := call("GET", "/metrics", "", "", nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /metrics without credentials: %s, want 200", resp.Status)
+	}
+	for _, path := range []string{"/api/v1/topologies", "/api/v1/cluster/summary", "/api/v1/members"} {
+		if resp := call("GET", path, "", "", nil); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("GET %s without credentials: %s, want 401", path, resp.Status)
+		}
+	}
+}
