@@ -156,7 +156,9 @@ func TestSeq(t *testing.T) {
 // own is set apart.
 func TestSplit(t *testing.T) {
 	const limit = 4 << 10
-	word := func(n int) []*messages.Value { return []*messages.Value{{Kind: &messages.Value_Str{Str: string(bytes.Repeat([]byte{'w'}, n))}}} }
+	word := func(n int) []*messages.Value {
+		return []*messages.Value{{Kind: &messages.Value_Str{Str: string(bytes.Repeat([]byte{'w'}, n))}}}
+	}
 	tuples := &messages.TupleBatch{Topology: "wc", Epoch: 9}
 	for i := range 100 {
 		n := 100
