@@ -30,18 +30,18 @@ func TestParking(t *testing.T) {
 
 	// A batch for a task that runs is not parked at all.
 	running[task("up")] = true
-	if !p.hold(task("up"), "now", 1, t0, send) || p.Len() != 0 || !slices.Equal(got, []any{"now"}) {
+	if !p.hold(task("up"), "now", 1, t0, nil, send) || p.Len() != 0 || !slices.Equal(got, []any{"now"}) {
 		t.Fatalf("a batch for a running task: parked %d, got %v", p.Len(), got)
 	}
 	got = nil
 
 	// Parked in arrival order, delivered in it once the task starts.
 	for _, b := range []string{"a1", "a2", "a3"} {
-		if !p.hold(task("a"), b, 10, t0, send) {
+		if !p.hold(task("a"), b, 10, t0, nil, send) {
 			t.Fatal("hold refused with room to spare")
 		}
 	}
-	p.hold(task("b"), "b1", 10, t0.Add(time.Second), send)
+	p.hold(task("b"), "b1", 10, t0.Add(time.Second), nil, send)
 	p.release(t0.Add(parkFor/2), send)
 	if p.Len() != 4 || len(got) != 0 {
 		t.Fatalf("nothing runs yet: parked %d, got %v", p.Len(), got)
@@ -49,7 +49,7 @@ func TestParking(t *testing.T) {
 	// The task started, but its earlier batches are still parked: a new
 	// one waits behind them, so they arrive in the order sent.
 	running[task("a")] = true
-	if !p.hold(task("a"), "a4", 10, t0, send) || len(got) != 0 || p.Len() != 5 {
+	if !p.hold(task("a"), "a4", 10, t0, nil, send) || len(got) != 0 || p.Len() != 5 {
 		t.Fatalf("a batch overtook the parked ones: got %v, parked %d", got, p.Len())
 	}
 	p.release(t0.Add(parkFor/2), send)
@@ -69,15 +69,15 @@ func TestParking(t *testing.T) {
 
 	// Bounded in batches and in bytes.
 	for i := range parkMax {
-		if !p.hold(task("c"), i, 1, t0, send) {
+		if !p.hold(task("c"), i, 1, t0, nil, send) {
 			t.Fatalf("batch %d refused", i)
 		}
 	}
-	if p.hold(task("c"), "over", 1, t0, send) || p.Dropped.Load() != 2 {
+	if p.hold(task("c"), "over", 1, t0, nil, send) || p.Dropped.Load() != 2 {
 		t.Fatalf("batch %d accepted, or not counted as dropped", parkMax+1)
 	}
 	p.release(t0.Add(2*parkFor), send)
-	if p.hold(task("d"), "huge", parkMaxBytes+1, t0, send) || p.Len() != 0 {
+	if p.hold(task("d"), "huge", parkMaxBytes+1, t0, nil, send) || p.Len() != 0 {
 		t.Fatal("a batch larger than the parking accepted")
 	}
 }
@@ -129,7 +129,7 @@ func TestNodeParksBatchesForTasksNotStarted(t *testing.T) {
 		{Topology: "wc", Boot: "x/" + n.boot, Task: 7},
 	}
 	for _, to := range junk {
-		n.deliver(batch(to))
+		n.deliver(batch(to), nil)
 	}
 	if n.park.Len() != 0 || n.park.Dropped.Load() != int64(len(junk)) {
 		t.Fatalf("junk: %d parked, %d dropped; want 0 and %d", n.park.Len(), n.park.Dropped.Load(), len(junk))
@@ -137,7 +137,7 @@ func TestNodeParksBatchesForTasksNotStarted(t *testing.T) {
 	// A task of this boot, of a topology this node has not even heard of
 	// yet (the sender learnt of it first), is parked.
 	target := wire.TaskAddr{Topology: "wc", Boot: n.boot, Task: 7}
-	n.deliver(batch(target))
+	n.deliver(batch(target), nil)
 	if n.park.Len() != 1 {
 		t.Fatalf("%d batches parked, want 1", n.park.Len())
 	}
@@ -151,7 +151,7 @@ func TestNodeParksBatchesForTasksNotStarted(t *testing.T) {
 		t.Fatalf("%d batches still parked", n.park.Len())
 	}
 	// Once the task runs, batches go straight to it.
-	n.deliver(batch(target))
+	n.deliver(batch(target), nil)
 	poll.Until(t, 10*time.Second, "the second batch delivered", func() bool { return rec.count() == 2 })
 	if n.park.Len() != 0 {
 		t.Fatal("a batch for a running task was parked")
