@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -393,29 +394,41 @@ func TestTLS(t *testing.T) {
 }
 
 // FuzzReadFrame: no bytes make the frame reader panic or return a body
-// above the limit, and whatever it returns as a frame is what the bytes
-// announced.
+// above the limit, whatever it returns as a frame is what the bytes
+// announced, and with a budget smaller than the limit, every byte it
+// reserves is released (frames over budget are dropped in step).
 func FuzzReadFrame(f *testing.F) {
 	good, _ := wire.AppendFrame(nil, msg("wc"), 1<<10)
 	f.Add(good)
 	f.Add(append(header(1<<30), 1, 2, 3))
+	f.Add(append(header(700), make([]byte, 700)...))
 	f.Add(header(0))
 	f.Add([]byte{0, 0})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		const limit = 1 << 10
-		r := bytes.NewReader(in)
-		for {
-			body, _, err := readFrame(r, nil, limit, nil)
-			if err != nil {
-				if !errors.Is(err, io.EOF) && !errors.Is(err, errTruncated) && !errors.Is(err, wire.ErrMalformed) {
-					t.Fatalf("unexpected error %v", err)
+		tr := &Transport{cfg: Config{PeerBudget: 600, InboundBudget: 600}, log: slog.New(slog.DiscardHandler)}
+		for _, src := range []*Source{nil, {t: tr}} {
+			r := bytes.NewReader(in)
+			for {
+				body, _, err := readFrame(r, nil, limit, src)
+				if errors.Is(err, errOverBudget) {
+					continue
 				}
-				return
+				if err != nil {
+					if !errors.Is(err, io.EOF) && !errors.Is(err, errTruncated) && !errors.Is(err, wire.ErrMalformed) {
+						t.Fatalf("unexpected error %v", err)
+					}
+					break
+				}
+				if len(body) == 0 || len(body) > limit {
+					t.Fatalf("a body of %d bytes (limit %d)", len(body), limit)
+				}
+				src.Release(len(body))
+				_, _ = wire.Decode(body) // must not panic either
 			}
-			if len(body) == 0 || len(body) > limit {
-				t.Fatalf("a body of %d bytes (limit %d)", len(body), limit)
+			if tr.held.Load() != 0 || src != nil && src.held.Load() != 0 {
+				t.Fatalf("%d bytes still held", tr.held.Load())
 			}
-			_, _ = wire.Decode(body) // must not panic either
 		}
 	})
 }
