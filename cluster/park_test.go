@@ -82,6 +82,51 @@ func TestParking(t *testing.T) {
 	}
 }
 
+// fakeBudget is a sender's budget of limit bytes.
+type fakeBudget struct{ held, limit int }
+
+func (b *fakeBudget) Reserve(n int) bool {
+	if b.held+n > b.limit {
+		return false
+	}
+	b.held += n
+	return true
+}
+
+func (b *fakeBudget) Release(n int) { b.held -= n }
+
+// TestParkingChargesItsSender: parked bytes come from the budget of the
+// node that sent them; over it, that sender's batches are dropped while
+// another's still park; delivered or expired, the bytes go back.
+func TestParkingChargesItsSender(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	task := wire.TaskAddr{Topology: "wc", Boot: "b", Task: 1}
+	running := false
+	send := func(wire.TaskAddr, any) bool { return running }
+	var p parking
+	a, b := &fakeBudget{limit: 100}, &fakeBudget{limit: 100}
+	if !p.hold(task, "a1", 60, t0, a, send) || p.hold(task, "a2", 60, t0, a, send) {
+		t.Fatal("the sender's second batch parked beyond its budget")
+	}
+	if !p.hold(task, "b1", 60, t0, b, send) {
+		t.Fatal("another sender's batch refused")
+	}
+	if a.held != 60 || b.held != 60 || p.Dropped.Load() != 1 {
+		t.Fatalf("held %d and %d, dropped %d; want 60, 60, 1", a.held, b.held, p.Dropped.Load())
+	}
+	running = true
+	p.release(t0, send)
+	if a.held != 0 || b.held != 0 || p.Len() != 0 {
+		t.Fatalf("after delivery: held %d and %d, %d parked", a.held, b.held, p.Len())
+	}
+	running = false
+	p.hold(task, "a3", 50, t0, a, send)
+	p.release(t0.Add(2*parkFor), send)
+	if a.held != 0 || p.Len() != 0 {
+		t.Fatalf("after expiry: held %d, %d parked", a.held, p.Len())
+	}
+}
+
 // recorder is an actor that keeps what it receives.
 type recorder struct {
 	mu  sync.Mutex
