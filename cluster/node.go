@@ -556,8 +556,9 @@ func (n *Node) closeTransport() {
 // deliver hands a batch from another node to the local task it is for.
 // Batches for tasks that do not run here (a task that moved, a previous
 // incarnation) are parked while the task may still start, else dropped:
-// their trees replay.
-func (n *Node) deliver(m wire.Message) {
+// their trees replay. A parked batch's bytes come from the budget of from,
+// the node that sent it.
+func (n *Node) deliver(m wire.Message, from *transport.Source) {
 	if n.park.Len() == 0 && n.sendLocal(m.To, m.Payload) {
 		return
 	}
@@ -570,8 +571,8 @@ func (n *Node) deliver(m wire.Message) {
 		n.park.Dropped.Add(1) // an earlier boot's task, a killed topology
 		return
 	}
-	if !n.park.hold(m.To, m.Payload, proto.Size(m.Payload), time.Now(), n.sendLocal) {
-		n.log.Debug("batch for a task not running here dropped: parking full", "task", m.To)
+	if !n.park.hold(m.To, m.Payload, proto.Size(m.Payload), time.Now(), from, n.sendLocal) {
+		n.log.Debug("batch for a task not running here dropped: parking full or its sender over budget", "task", m.To, "from", from.Addr())
 	}
 }
 

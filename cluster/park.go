@@ -19,6 +19,9 @@ import (
 // in arrival order once the task starts; what is still parked after that,
 // or does not fit, is dropped (and replays). While a task has batches parked, later ones for it are
 // parked behind them, so a sender's batches reach it in the order sent.
+// A parked batch's bytes come from the budget of the node that sent it
+// (transport.Source: the same budget its frames were read with), so one
+// peer cannot fill the parking for all.
 const (
 	parkFor      = 5 * time.Second
 	parkMax      = 4096     // batches
@@ -42,6 +45,14 @@ type parkedBatch struct {
 	at      time.Time
 	size    int
 	payload any
+	from    budget // whose budget size was reserved from
+}
+
+// budget is where a parked batch's bytes are reserved: the
+// transport.Source it came from (nil: none).
+type budget interface {
+	Reserve(n int) bool
+	Release(n int)
 }
 
 // sendIfClear sends payload to target when nothing is parked for it and
@@ -53,10 +64,11 @@ func (p *parking) sendIfClear(target wire.TaskAddr, payload any, send func(wire.
 }
 
 // hold sends payload to target when the task runs and has nothing parked
-// (it may have started since the caller tried), and parks it otherwise. It
-// reports false when the parking is full: the batch is dropped. Callers
+// (it may have started since the caller tried), and parks it otherwise,
+// its size reserved from from (nil: no budget). It reports false when the
+// parking is full or from's budget spent: the batch is dropped. Callers
 // try send first themselves while Len is 0, without the lock.
-func (p *parking) hold(target wire.TaskAddr, payload any, size int, now time.Time, send func(wire.TaskAddr, any) bool) bool {
+func (p *parking) hold(target wire.TaskAddr, payload any, size int, now time.Time, from budget, send func(wire.TaskAddr, any) bool) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.targets[target]) == 0 && send(target, payload) {
@@ -66,10 +78,14 @@ func (p *parking) hold(target wire.TaskAddr, payload any, size int, now time.Tim
 		p.Dropped.Add(1)
 		return false
 	}
+	if from != nil && !from.Reserve(size) {
+		p.Dropped.Add(1)
+		return false
+	}
 	if p.targets == nil {
 		p.targets = map[wire.TaskAddr][]parkedBatch{}
 	}
-	p.targets[target] = append(p.targets[target], parkedBatch{at: now, size: size, payload: payload})
+	p.targets[target] = append(p.targets[target], parkedBatch{at: now, size: size, payload: payload, from: from})
 	p.count++
 	p.bytes += size
 	p.parked.Store(int64(p.count))
@@ -101,12 +117,16 @@ func (p *parking) release(now time.Time, send func(wire.TaskAddr, any) bool) {
 	}
 }
 
-// remove forgets the first k batches of target.
+// remove forgets the first k batches of target, and returns their bytes
+// to their senders' budgets.
 func (p *parking) remove(target wire.TaskAddr, k int) {
 	batches := p.targets[target]
 	for _, b := range batches[:k] {
 		p.count--
 		p.bytes -= b.size
+		if b.from != nil {
+			b.from.Release(b.size)
+		}
 	}
 	if k == len(batches) {
 		delete(p.targets, target)

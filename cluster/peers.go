@@ -37,6 +37,7 @@ const (
 func (n *Node) listenTransport(addr string, logger *slog.Logger) (*transport.Transport, error) {
 	cfg := transport.DefaultConfig()
 	cfg.Addr, cfg.Logger, cfg.Deliver, cfg.Calls = addr, logger, n.deliver, n.callsHandler()
+	cfg.OnDrop = n.failDropped // dropped.go: a dropped batch's trees fail at once
 	if c := n.cfg.Certs; c != nil {
 		cfg.ServerTLS, cfg.ClientTLS = c.TransportServerConfig(), c.TransportClientConfig()
 	}

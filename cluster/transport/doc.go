@@ -13,11 +13,29 @@
 // reports other nodes poll, which must not depend on whether a node
 // serves the public HTTP API.
 //
+// A tuple connection opens with a handshake: the preface, Version, the
+// sender's session (new for every Transport) and the address it listens
+// on; the receiver answers with its Version and session. Another version
+// is closed and counted (Rejected) at either end. Frames carry a
+// sequence number, from 1 per sender session and receiver session, so the
+// receiver finds frames lost in a connection that broke as gaps (Gaps,
+// Config.OnGap) — the per-channel numbers issue 12's barriers build on.
+//
 // Every limit is local and cheap: a frame larger than MaxFrame closes its
 // connection before its body is allocated (the buffer grows as bytes
-// arrive), a frame or preface that does not arrive within FrameTimeout
-// and a connection idle for IdleTimeout are closed, at most MaxInbound
-// inbound connections are open at once, and every destination has a
-// bounded queue: a full queue drops the batch (its trees time out and
-// replay). Liveness is memberlist's business, not the transport's.
+// arrive), a frame, preface or handshake that does not arrive within
+// FrameTimeout and a connection idle for IdleTimeout are closed, and at
+// most MaxInbound inbound connections are open at once, MaxInboundPerHost
+// from one host (Refused). What is held for one source — the frames being
+// read from it and what Deliver keeps (the node's parked batches, through
+// Source.Reserve) — comes from its PeerBudget, and over every source from
+// InboundBudget: over budget, frames are read and dropped (OverBudget).
+// Every destination has a queue bounded in frames and bytes; a message
+// larger than MaxFrame is sent split by its items (wire.Split), and a
+// single item larger is dropped. Whatever the transport drops on its way
+// out (queue full, peer unreachable or forgotten, a failed write, an
+// oversized item) goes to Config.OnDrop, from one goroutine of its own:
+// the node fails the trees of a dropped tuple batch at once there
+// (cluster/dropped.go) instead of waiting for their message timeout.
+// Liveness is memberlist's business, not the transport's.
 package transport

@@ -1,16 +1,15 @@
 package transport
 
 import (
-	"bufio"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,40 +26,78 @@ import (
 // (a full queue drops the batch: its trees time out and replay), and
 // liveness is memberlist's business, not the transport's.
 
-// The first byte a connection sends says what it carries.
+// The first byte a connection sends says what it carries; Version follows
+// it.
 const (
 	PrefaceTuples byte = 'T' // frames of internal/wire
 	PrefaceCalls  byte = 'C' // HTTP/1.1 for Config.Calls
 )
 
+// Version is the transport protocol's version: the byte after the
+// preface. A tuple connection's sender then sends its session (8 bytes,
+// new for every Transport) and the address it listens on (a length byte
+// and the address); the receiver answers with its own Version and
+// session. A connection of another version is closed and counted
+// Rejected, at both ends. Version 1 is the first with a handshake
+// (12-byte frame headers, sequence numbers).
+const Version byte = 1
+
 // Config configures a Transport. Start from DefaultConfig.
 type Config struct {
 	// Addr is the host:port to listen on (port 0: a free port).
 	Addr string
-	// Deliver is called with every message that arrives, on the reader
-	// goroutine of its connection, so it must not block: messages of one
-	// connection are delivered in the order sent.
-	Deliver func(wire.Message)
+	// Deliver is called with every message that arrives and the Source it
+	// came from, on the reader goroutine of its connection, so it must not
+	// block: messages of one connection are delivered in the order sent.
+	// The frame's bytes count against from's budget until Deliver
+	// returns; whatever Deliver keeps of it beyond (a batch parked for a
+	// task not started yet) it reserves with from.Reserve and returns
+	// with from.Release.
+	Deliver func(m wire.Message, from *Source)
 	// Calls, when set, serves the node-to-node calls that arrive on call
 	// connections (Client dials them). Nil: call connections are closed.
 	Calls http.Handler
 	// Logger is the transport's logger (default: discard).
 	Logger *slog.Logger
 
-	// MaxFrame bounds a frame's body in bytes: a larger frame is not sent,
-	// and a connection announcing one is closed.
+	// OnDrop, when set, is called with every message this transport
+	// drops on its way out: a full queue, a peer unreachable or
+	// forgotten, a write that failed (those frames may have arrived
+	// after all), an item larger than MaxFrame. It runs on one goroutine
+	// of the transport's, fed by a bounded queue (drops beyond it are
+	// counted in Unreported), so it may take locks and send; it must not
+	// block for long.
+	OnDrop func(wire.Message)
+	// OnGap, when set, is called on a reader goroutine when frames from
+	// from's current session are missing (sequence numbers skipped:
+	// lost in a connection that broke, never to arrive): missing is how
+	// many. It must not block.
+	OnGap func(from *Source, missing uint64)
+
+	// MaxFrame bounds a frame's body in bytes. A message whose encoding
+	// is larger is sent split in several frames by its batch's items; an
+	// item larger on its own is dropped (Oversized). A connection
+	// announcing a larger frame is closed.
 	MaxFrame int
-	// PeerQueue is how many frames wait for one destination; more are
-	// dropped.
-	PeerQueue int
+	// PeerQueue is how many frames wait for one destination, and
+	// PeerQueueBytes how many bytes; more are dropped.
+	PeerQueue, PeerQueueBytes int
+	// PeerBudget bounds the bytes held for one source (a sender's
+	// announced address, from one remote host): frames being read from
+	// its connections and what Deliver reserves (parked batches).
+	// InboundBudget bounds them over every source. Over budget, frames
+	// are read and dropped (OverBudget): the connection stays in step.
+	PeerBudget, InboundBudget int64
 	// MaxInbound bounds the inbound connections open at once (tuple and
-	// call connections); more are closed as they are accepted.
-	MaxInbound int
-	// DialTimeout and WriteTimeout bound a dial and a flush to a peer.
+	// call connections), MaxInboundPerHost those from one remote host;
+	// more are closed as they are accepted (Refused).
+	MaxInbound, MaxInboundPerHost int
+	// DialTimeout and WriteTimeout bound a dial (and handshake) and a
+	// flush to a peer.
 	DialTimeout, WriteTimeout time.Duration
-	// FrameTimeout bounds the arrival of a connection's preface, and of a
-	// frame once its first byte arrived: half-sent frames do not hold a
-	// connection open.
+	// FrameTimeout bounds the arrival of a connection's preface and
+	// handshake, and of a frame once its first byte arrived: half-sent
+	// frames do not hold a connection open.
 	FrameTimeout time.Duration
 	// IdleTimeout closes an inbound connection that carried nothing for
 	// that long. Writers close their connection after half of it without
@@ -79,16 +116,30 @@ type Config struct {
 
 // DefaultConfig is a transport listening on a free loopback port with the
 // production limits.
+//
+// MaxFrame is 4 MiB: a full batch is 256 tuples (a task sends its buffer
+// for a destination at 256), and a word-count tuple encodes to about 40
+// bytes, so a full batch of words is about 10 KiB; 4 MiB holds a full
+// batch of 16 KiB tuples, and bigger batches are split rather than
+// refused (Storm's Netty transport buffers 5 MB). Only a single tuple
+// above 4 MiB is dropped; such values belong in a store, not in a tuple.
+// MaxInboundPerHost is 128: a node on a host dials one tuple connection
+// and a few call connections (four idle at most, more during a burst of
+// calls) to each peer, so a dozen nodes on one loopback address fit.
 func DefaultConfig() Config {
 	return Config{
-		Addr:         "127.0.0.1:0",
-		MaxFrame:     64 << 20,
-		PeerQueue:    4096,
-		MaxInbound:   1024,
-		DialTimeout:  2 * time.Second,
-		WriteTimeout: 10 * time.Second,
-		FrameTimeout: 30 * time.Second,
-		IdleTimeout:  5 * time.Minute,
+		Addr:              "127.0.0.1:0",
+		MaxFrame:          4 << 20,
+		PeerQueue:         4096,
+		PeerQueueBytes:    64 << 20,
+		PeerBudget:        64 << 20,
+		InboundBudget:     256 << 20,
+		MaxInbound:        1024,
+		MaxInboundPerHost: 128,
+		DialTimeout:       2 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		FrameTimeout:      30 * time.Second,
+		IdleTimeout:       5 * time.Minute,
 	}
 }
 
@@ -96,8 +147,12 @@ func (c Config) validate() error {
 	switch {
 	case c.Deliver == nil:
 		return errors.New("transport: no Deliver function")
-	case c.MaxFrame < 1 || c.PeerQueue < 1 || c.MaxInbound < 1:
-		return fmt.Errorf("transport: MaxFrame %d, PeerQueue %d and MaxInbound %d must be at least 1", c.MaxFrame, c.PeerQueue, c.MaxInbound)
+	case c.MaxFrame < 1 || c.PeerQueue < 1 || c.MaxInbound < 1 || c.MaxInboundPerHost < 1:
+		return fmt.Errorf("transport: MaxFrame %d, PeerQueue %d, MaxInbound %d and MaxInboundPerHost %d must be at least 1",
+			c.MaxFrame, c.PeerQueue, c.MaxInbound, c.MaxInboundPerHost)
+	case c.PeerQueueBytes < c.MaxFrame || c.PeerBudget < int64(c.MaxFrame) || c.InboundBudget < c.PeerBudget:
+		return fmt.Errorf("transport: need MaxFrame (%d) <= PeerQueueBytes (%d), MaxFrame <= PeerBudget (%d) <= InboundBudget (%d)",
+			c.MaxFrame, c.PeerQueueBytes, c.PeerBudget, c.InboundBudget)
 	case c.DialTimeout <= 0 || c.WriteTimeout <= 0 || c.FrameTimeout <= 0 || c.IdleTimeout <= 0:
 		return errors.New("transport: every timeout must be positive")
 	case (c.ServerTLS == nil) != (c.ClientTLS == nil):
@@ -109,25 +164,46 @@ func (c Config) validate() error {
 // Transport is one node's end of the node-to-node transport. Safe for
 // concurrent use.
 type Transport struct {
-	cfg   Config
-	ln    net.Listener
-	log   *slog.Logger
-	calls *callListener
-	srv   *http.Server // serves cfg.Calls; nil without
-	rt    *http.Transport
+	cfg     Config
+	ln      net.Listener
+	log     *slog.Logger
+	calls   *callListener
+	srv     *http.Server // serves cfg.Calls; nil without
+	rt      *http.Transport
+	session uint64 // this transport's: new for every Listen
+	hello   []byte // what a tuple connection it dials sends first
 
-	mu      sync.Mutex
-	peers   map[string]*Peer
-	inbound map[net.Conn]struct{} // tuple and call connections
-	closed  bool
-	wg      sync.WaitGroup
+	mu       sync.Mutex
+	peers    map[string]*Peer
+	inbound  map[net.Conn]string // tuple and call connections -> remote host
+	hosts    map[string]int      // open inbound connections per remote host
+	sources  map[sourceKey]*Source
+	refusing bool // in a burst of refused connections (logged once)
+	closed   bool
+	wg       sync.WaitGroup
 
-	// Dropped counts frames dropped because a queue was full or a peer
-	// unreachable; Rejected counts malformed inbound frames (undecodable,
-	// too large, or not complete within FrameTimeout) and prefaces;
-	// Refused counts inbound connections closed because MaxInbound were
-	// open.
-	Dropped, Rejected, Refused atomic.Int64
+	held     atomic.Int64 // bytes held over every source (InboundBudget)
+	drops    chan dropped // to the OnDrop goroutine
+	dropStop chan struct{}
+	dropWG   sync.WaitGroup
+	logs     rateLogs
+
+	// Dropped counts messages dropped on their way out: a queue full, a
+	// peer unreachable or gone, a write that failed, an item above
+	// MaxFrame (also counted in Oversized). Rejected counts malformed
+	// inbound frames (undecodable, too large, or not complete within
+	// FrameTimeout), prefaces and handshakes (another Version, at either
+	// end). Refused counts inbound connections closed because
+	// MaxInbound, or MaxInboundPerHost from their host, were open.
+	Dropped, Rejected, Refused, Oversized atomic.Int64
+	// Gaps counts frames found missing by their sequence numbers (sent
+	// in a sender's session, never received); Late counts frames that
+	// arrived after a later one of their session (over a connection that
+	// broke while a new one already delivered). OverBudget counts frames
+	// and reservations refused because their source's PeerBudget or the
+	// InboundBudget was spent. Unreported counts drops OnDrop did not
+	// see (its queue was full).
+	Gaps, Late, OverBudget, Unreported atomic.Int64
 }
 
 // Listen starts a transport: it listens at cfg.Addr and delivers what
@@ -144,9 +220,22 @@ func Listen(cfg Config) (*Transport, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	t := &Transport{cfg: cfg, ln: ln, log: logger, peers: map[string]*Peer{}, inbound: map[net.Conn]struct{}{}}
+	var session [8]byte
+	_, _ = rand.Read(session[:])
+	t := &Transport{cfg: cfg, ln: ln, log: logger, session: binary.BigEndian.Uint64(session[:]),
+		peers: map[string]*Peer{}, inbound: map[net.Conn]string{}, hosts: map[string]int{}, sources: map[sourceKey]*Source{},
+		drops: make(chan dropped, dropQueue), dropStop: make(chan struct{})}
+	addr := ln.Addr().String()
+	if len(addr) > 255 {
+		ln.Close()
+		return nil, fmt.Errorf("transport on %s: address too long to announce", addr)
+	}
+	t.hello = append([]byte{PrefaceTuples, Version}, session[:]...)
+	t.hello = append(append(t.hello, byte(len(addr))), addr...)
 	t.rt = &http.Transport{
-		DialContext:         func(ctx context.Context, _, addr string) (net.Conn, error) { return t.dial(ctx, addr, PrefaceCalls) },
+		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			return t.dial(ctx, addr, []byte{PrefaceCalls, Version})
+		},
 		MaxIdleConnsPerHost: 4,
 		// Below the server's idle timeout, so the client never reuses a
 		// connection the server is closing.
@@ -158,6 +247,9 @@ func Listen(cfg Config) (*Transport, error) {
 			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
 		t.wg.Go(func() { _ = t.srv.Serve(t.calls) })
 	}
+	if cfg.OnDrop != nil {
+		t.dropWG.Go(t.reportDrops)
+	}
 	t.wg.Go(t.accept)
 	return t, nil
 }
@@ -165,385 +257,24 @@ func Listen(cfg Config) (*Transport, error) {
 // Addr is the address other nodes send to.
 func (t *Transport) Addr() string { return t.ln.Addr().String() }
 
+// Inbound is the number of inbound connections open (tuple and call
+// connections).
+func (t *Transport) Inbound() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.inbound)
+}
+
+// Held is the number of bytes held for inbound frames and reservations,
+// over every source.
+func (t *Transport) Held() int64 { return t.held.Load() }
+
 // Client is an HTTP client for the node-to-node calls: its requests go to
 // the transport address in the URL's host ("http://<Addr>/path") over a
 // call connection, so they reach the peer's Config.Calls whether or not
 // it serves the public HTTP API. timeout bounds each request (0: none).
 func (t *Transport) Client(timeout time.Duration) *http.Client {
 	return &http.Client{Transport: t.rt, Timeout: timeout}
-}
-
-func (t *Transport) accept() {
-	var backoff time.Duration
-	for {
-		c, err := t.ln.Accept()
-		if errors.Is(err, net.ErrClosed) {
-			return
-		}
-		if err != nil {
-			// Out of file descriptors, say: retry as net/http does, so
-			// a burst of connections does not stop the transport.
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			t.log.Warn("transport accept failed; retrying", "err", err, "in", backoff)
-			time.Sleep(backoff)
-			continue
-		}
-		backoff = 0
-		t.mu.Lock()
-		switch {
-		case t.closed:
-			t.mu.Unlock()
-			c.Close()
-			return
-		case len(t.inbound) >= t.cfg.MaxInbound:
-			t.mu.Unlock()
-			c.Close()
-			t.Refused.Add(1)
-			t.log.Warn("inbound connection refused: too many open", "from", c.RemoteAddr().String(), "limit", t.cfg.MaxInbound)
-			continue
-		}
-		t.inbound[c] = struct{}{}
-		t.mu.Unlock()
-		t.wg.Go(func() { t.serve(c) })
-	}
-}
-
-// forget drops c from the inbound connections (it is closed).
-func (t *Transport) forget(c net.Conn) {
-	t.mu.Lock()
-	delete(t.inbound, c)
-	t.mu.Unlock()
-}
-
-// serve reads the preface of inbound connection c and hands it to the
-// frame reader or the calls server.
-func (t *Transport) serve(raw net.Conn) {
-	handed := false // to the calls server, which closes it
-	defer func() {
-		if !handed {
-			t.forget(raw)
-		}
-	}()
-	_ = raw.SetReadDeadline(time.Now().Add(t.cfg.FrameTimeout))
-	c := raw
-	if t.cfg.ServerTLS != nil {
-		tc := tls.Server(raw, t.cfg.ServerTLS)
-		if err := tc.Handshake(); err != nil {
-			if !quiet(err) {
-				t.reject(raw, fmt.Errorf("tls: %w", err))
-			}
-			raw.Close()
-			return
-		}
-		c = tc
-	}
-	var preface [1]byte
-	if _, err := io.ReadFull(c, preface[:]); err != nil {
-		c.Close()
-		return
-	}
-	switch {
-	case preface[0] == PrefaceTuples:
-		t.read(c)
-	case preface[0] == PrefaceCalls && t.calls != nil:
-		_ = c.SetReadDeadline(time.Time{}) // the HTTP server sets its own
-		if handed = t.calls.hand(&callConn{Conn: c, release: func() { t.forget(raw) }}); handed {
-			return
-		}
-	default:
-		t.reject(c, fmt.Errorf("unknown connection preface %#x", preface[0]))
-	}
-	c.Close()
-}
-
-// quiet reports whether err is a connection ending or timing out rather
-// than bad input.
-func quiet(err error) bool {
-	var ne net.Error
-	return errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.As(err, &ne) && ne.Timeout()
-}
-
-// read delivers the frames of one tuple connection until it ends or a
-// frame is malformed (then the connection is closed: the sender redials).
-func (t *Transport) read(c net.Conn) {
-	r := bufio.NewReaderSize(c, 64<<10)
-	var buf []byte
-	for {
-		// A deadline matters only to a read that blocks, so one is set
-		// only before a read that may: the idle timeout while no frame
-		// has started, the frame timeout while one is not all buffered.
-		// Under load whole frames sit in the buffer and no deadline is
-		// touched.
-		if r.Buffered() == 0 {
-			_ = c.SetReadDeadline(time.Now().Add(t.cfg.IdleTimeout))
-			if _, err := r.Peek(1); err != nil {
-				return // closed, or idle for IdleTimeout
-			}
-		}
-		if !frameBuffered(r) {
-			_ = c.SetReadDeadline(time.Now().Add(t.cfg.FrameTimeout))
-		}
-		var err error
-		buf, err = readFrame(r, buf, t.cfg.MaxFrame)
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				t.reject(c, err)
-			}
-			return
-		}
-		m, err := wire.Decode(buf)
-		if err != nil {
-			t.reject(c, err)
-			return
-		}
-		t.cfg.Deliver(m)
-		if cap(buf) > 4<<20 {
-			buf = nil // a rare huge frame does not pin its buffer
-		}
-	}
-}
-
-// frameBuffered reports whether r holds a whole frame.
-func frameBuffered(r *bufio.Reader) bool {
-	if r.Buffered() < wire.HeaderLen {
-		return false
-	}
-	hdr, _ := r.Peek(wire.HeaderLen)
-	return r.Buffered()-wire.HeaderLen >= wire.BodyLen([wire.HeaderLen]byte(hdr))
-}
-
-// errTruncated is a frame that ended early or timed out half-sent.
-var errTruncated = errors.New("frame cut short")
-
-// readFrame reads one frame from r into buf (reused) and returns its
-// body. A length above maxBody is refused before anything is allocated,
-// and the body's buffer grows only as its bytes arrive: a header that
-// announces 64 MiB and sends nothing costs nothing. It returns io.EOF
-// when r ends before the frame starts.
-func readFrame(r io.Reader, buf []byte, maxBody int) ([]byte, error) {
-	var hdr [wire.HeaderLen]byte
-	if k, err := io.ReadFull(r, hdr[:]); err != nil {
-		if k == 0 && errors.Is(err, io.EOF) {
-			return buf, io.EOF
-		}
-		return buf, fmt.Errorf("%w: header: %w", errTruncated, err)
-	}
-	n := wire.BodyLen(hdr)
-	if n == 0 || n > maxBody {
-		return buf, fmt.Errorf("%w: frame of %d bytes (limit %d)", wire.ErrMalformed, n, maxBody)
-	}
-	buf = buf[:0]
-	for len(buf) < n {
-		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, min(n-len(buf), max(cap(buf), 64<<10)))
-		}
-		k, err := r.Read(buf[len(buf):min(cap(buf), n)])
-		buf = buf[:len(buf)+k]
-		if err != nil && len(buf) < n {
-			return buf, fmt.Errorf("%w: %d of %d bytes: %w", errTruncated, len(buf), n, err)
-		}
-	}
-	return buf, nil
-}
-
-func (t *Transport) reject(c net.Conn, err error) {
-	t.Rejected.Add(1)
-	t.log.Warn("rejected malformed transport input", "from", c.RemoteAddr().String(), "err", err)
-}
-
-// dial connects to addr and sends preface.
-func (t *Transport) dial(ctx context.Context, addr string, preface byte) (net.Conn, error) {
-	ctx, cancel := context.WithTimeout(ctx, t.cfg.DialTimeout)
-	defer cancel()
-	var c net.Conn
-	var err error
-	if t.cfg.Dial != nil {
-		c, err = t.cfg.Dial(ctx, addr)
-	} else {
-		var d net.Dialer
-		c, err = d.DialContext(ctx, "tcp", addr)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if t.cfg.ClientTLS != nil {
-		cfg := t.cfg.ClientTLS
-		if cfg.ServerName == "" {
-			cfg = cfg.Clone()
-			cfg.ServerName, _, _ = net.SplitHostPort(addr)
-		}
-		tc := tls.Client(c, cfg)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			c.Close()
-			return nil, err
-		}
-		c = tc
-	}
-	_ = c.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
-	if _, err := c.Write([]byte{preface}); err != nil {
-		c.Close()
-		return nil, err
-	}
-	_ = c.SetWriteDeadline(time.Time{})
-	return c, nil
-}
-
-// Send queues m for the node p (from Peer) leads to. It never blocks:
-// when the queue is full the frame is dropped, and once the peer is
-// forgotten or the transport closed it is refused; either way it returns
-// false.
-func (t *Transport) Send(p *Peer, m wire.Message) bool {
-	select {
-	case <-p.gone:
-		t.Dropped.Add(1)
-		return false
-	default:
-	}
-	frame, err := wire.AppendFrame(nil, m, t.cfg.MaxFrame)
-	if err != nil {
-		t.Dropped.Add(1)
-		return false
-	}
-	select {
-	case p.q <- frame:
-		return true
-	default:
-		t.Dropped.Add(1)
-		return false
-	}
-}
-
-// Peer returns the queue to the node at addr, starting its writer the
-// first time; nil once the transport is closed. Directories resolve it
-// when the placement changes, so sending takes no lock.
-func (t *Transport) Peer(addr string) *Peer {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.closed {
-		return nil
-	}
-	p := t.peers[addr]
-	if p == nil {
-		ctx, cancel := context.WithCancel(context.Background())
-		p = &Peer{addr: addr, q: make(chan []byte, t.cfg.PeerQueue), gone: ctx.Done(), forget: cancel}
-		t.peers[addr] = p
-		t.wg.Go(func() { t.write(ctx, p) })
-	}
-	return p
-}
-
-// Peer is the queue to one destination node.
-type Peer struct {
-	addr   string
-	q      chan []byte
-	gone   <-chan struct{} // closed when the peer is forgotten or the transport closes
-	forget context.CancelFunc
-}
-
-// Retain forgets every peer whose address keep does not hold: its writer
-// closes the connection and exits, and what is still queued for it is
-// dropped (those trees replay). Nodes call it with the addresses of the
-// live members, so a node that died or restarted (a new transport address
-// each boot) leaves no goroutine or connection behind. Directories built
-// before still hold the old peer; sends to it are refused, and a later
-// Peer(addr) starts a new one.
-func (t *Transport) Retain(keep map[string]bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for addr, p := range t.peers {
-		if !keep[addr] {
-			p.forget()
-			delete(t.peers, addr)
-			t.log.Debug("peer forgotten", "peer", addr)
-		}
-	}
-}
-
-// PeerCount is the number of peers with a writer.
-func (t *Transport) PeerCount() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.peers)
-}
-
-// write sends p's frames, dialling as needed. While the peer cannot be
-// reached, frames are dropped (their trees replay) and dialling backs
-// off. A connection without frames for half the idle timeout is closed
-// (the next frame redials) before the receiver would close it.
-func (t *Transport) write(ctx context.Context, p *Peer) {
-	var c net.Conn
-	var w *bufio.Writer
-	backoff := 50 * time.Millisecond
-	idle := time.NewTimer(t.cfg.IdleTimeout / 2)
-	defer func() {
-		idle.Stop()
-		if c != nil {
-			c.Close()
-		}
-	}()
-	for {
-		var frame []byte
-		var idleC <-chan time.Time
-		if c != nil {
-			idle.Reset(t.cfg.IdleTimeout / 2)
-			idleC = idle.C
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-idleC:
-			c.Close()
-			c, w = nil, nil
-			continue
-		case frame = <-p.q:
-		}
-		if c == nil {
-			conn, err := t.dial(ctx, p.addr, PrefaceTuples)
-			if err != nil {
-				t.Dropped.Add(1)
-				t.log.Debug("peer unreachable", "peer", p.addr, "err", err)
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(backoff):
-				}
-				backoff = min(2*backoff, time.Second)
-				continue
-			}
-			c, w, backoff = conn, bufio.NewWriterSize(conn, 256<<10), 50*time.Millisecond
-		}
-		err := writeFrames(c, w, p, frame, t.cfg.WriteTimeout)
-		if err == nil {
-			_ = c.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
-			err = w.Flush()
-		}
-		if err != nil {
-			t.Dropped.Add(1)
-			t.log.Debug("peer write failed", "peer", p.addr, "err", err)
-			c.Close()
-			c, w = nil, nil
-		}
-	}
-}
-
-// writeFrames writes frame and whatever else is queued right now. Each
-// write that reaches the connection (the buffer is full) gets its own
-// deadline of timeout: under sustained load the queue may never empty,
-// and one deadline for the whole run would cut a healthy connection.
-func writeFrames(c net.Conn, w *bufio.Writer, p *Peer, frame []byte, timeout time.Duration) error {
-	for {
-		if len(frame) > w.Available() {
-			_ = c.SetWriteDeadline(time.Now().Add(timeout))
-		}
-		if _, err := w.Write(frame); err != nil {
-			return err
-		}
-		select {
-		case frame = <-p.q:
-		default:
-			return nil
-		}
-	}
 }
 
 // Close stops accepting, closes every connection and waits for the
@@ -570,6 +301,8 @@ func (t *Transport) Close() {
 	}
 	t.mu.Unlock()
 	t.wg.Wait()
+	close(t.dropStop) // after the writers: they report what they still held
+	t.dropWG.Wait()
 	t.rt.CloseIdleConnections()
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -55,7 +56,7 @@ func msg(topology string) wire.Message {
 func start(t testing.TB, deliver func(wire.Message), adjust func(*Config)) *Transport {
 	t.Helper()
 	cfg := DefaultConfig()
-	cfg.Deliver = deliver
+	cfg.Deliver = func(m wire.Message, _ *Source) { deliver(m) }
 	if adjust != nil {
 		adjust(&cfg)
 	}
@@ -67,10 +68,11 @@ func start(t testing.TB, deliver func(wire.Message), adjust func(*Config)) *Tran
 	return tr
 }
 
-func (t *Transport) inboundCount() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.inbound)
+// hello is the handshake of a tuple connection from a sender listening
+// at addr, in session.
+func hello(addr string, session uint64) []byte {
+	b := binary.BigEndian.AppendUint64([]byte{PrefaceTuples, Version}, session)
+	return append(append(b, byte(len(addr))), addr...)
 }
 
 // dialRaw opens a connection to tr and writes b.
@@ -96,7 +98,12 @@ func closedWithin(c net.Conn, d time.Duration) bool {
 	return !(errors.As(err, &ne) && ne.Timeout())
 }
 
-func header(n int) []byte { return binary.BigEndian.AppendUint32(nil, uint32(n)) }
+// header is a frame header announcing n bytes, numbered 1.
+func header(n int) []byte { return headerSeq(n, 1) }
+
+func headerSeq(n int, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32(nil, uint32(n)), seq)
+}
 
 // TestTransportForgetsPeers: a forgotten peer's writer closes its
 // connection and exits, sends to it are refused, and a new peer for the
@@ -111,15 +118,15 @@ func TestTransportForgetsPeers(t *testing.T) {
 		t.Fatal("send to a new peer refused")
 	}
 	poll.Until(t, 10*time.Second, "frame a delivered", func() bool { return got.count("a") == 1 })
-	if send.PeerCount() != 1 || recv.inboundCount() != 1 {
-		t.Fatalf("%d peers, %d inbound connections; want 1 and 1", send.PeerCount(), recv.inboundCount())
+	if send.PeerCount() != 1 || recv.Inbound() != 1 {
+		t.Fatalf("%d peers, %d inbound connections; want 1 and 1", send.PeerCount(), recv.Inbound())
 	}
 
 	send.Retain(map[string]bool{"127.0.0.1:1": true}) // not recv's address
 	if send.PeerCount() != 0 {
 		t.Fatalf("%d peers after retain, want 0", send.PeerCount())
 	}
-	poll.Until(t, 10*time.Second, "the forgotten peer's connection closed", func() bool { return recv.inboundCount() == 0 })
+	poll.Until(t, 10*time.Second, "the forgotten peer's connection closed", func() bool { return recv.Inbound() == 0 })
 	dropped := send.Dropped.Load()
 	if send.Send(old, msg("b")) || send.Dropped.Load() != dropped+1 {
 		t.Fatal("send to a forgotten peer accepted or not counted as dropped")
@@ -143,7 +150,7 @@ func TestReadFrameAllocatesAsBytesArrive(t *testing.T) {
 	in := append(header(announced), make([]byte, 100)...)
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	buf, err := readFrame(bytes.NewReader(in), nil, 64<<20)
+	buf, _, err := readFrame(bytes.NewReader(in), nil, 64<<20, nil)
 	runtime.ReadMemStats(&after)
 	if !errors.Is(err, errTruncated) {
 		t.Fatalf("err = %v, want errTruncated", err)
@@ -156,16 +163,16 @@ func TestReadFrameAllocatesAsBytesArrive(t *testing.T) {
 	}
 
 	r := bytes.NewReader(append(header(1001), make([]byte, 1001)...))
-	if _, err := readFrame(r, nil, 1000); !errors.Is(err, wire.ErrMalformed) {
+	if _, _, err := readFrame(r, nil, 1000, nil); !errors.Is(err, wire.ErrMalformed) {
 		t.Fatalf("a frame above the limit: %v, want ErrMalformed", err)
 	}
 	if r.Len() != 1001 {
 		t.Fatalf("the body of a frame above the limit was read (%d bytes left)", r.Len())
 	}
-	if _, err := readFrame(bytes.NewReader(header(0)), nil, 1000); !errors.Is(err, wire.ErrMalformed) {
+	if _, _, err := readFrame(bytes.NewReader(header(0)), nil, 1000, nil); !errors.Is(err, wire.ErrMalformed) {
 		t.Fatalf("an empty frame: %v, want ErrMalformed", err)
 	}
-	if _, err := readFrame(bytes.NewReader(nil), nil, 1000); !errors.Is(err, io.EOF) {
+	if _, _, err := readFrame(bytes.NewReader(nil), nil, 1000, nil); !errors.Is(err, io.EOF) {
 		t.Fatalf("no frame at all: %v, want io.EOF", err)
 	}
 
@@ -174,7 +181,7 @@ func TestReadFrameAllocatesAsBytesArrive(t *testing.T) {
 	f2, _ := wire.AppendFrame(nil, msg("two-and-longer"), 1000)
 	r = bytes.NewReader(append(f1, f2...))
 	for _, want := range []string{"one", "two-and-longer"} {
-		body, err := readFrame(r, buf, 1000)
+		body, _, err := readFrame(r, buf, 1000, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -190,7 +197,7 @@ func TestReadFrameAllocatesAsBytesArrive(t *testing.T) {
 // announcing a frame above MaxFrame and counts it rejected.
 func TestOversizedFrameClosesConnection(t *testing.T) {
 	recv := start(t, func(wire.Message) { t.Error("an oversized frame was delivered") }, func(c *Config) { c.MaxFrame = 1000 })
-	c := dialRaw(t, recv, append([]byte{PrefaceTuples}, header(1001)...))
+	c := dialRaw(t, recv, append(hello("127.0.0.1:1", 1), header(1001)...))
 	if !closedWithin(c, 10*time.Second) {
 		t.Fatal("connection with an oversized frame still open")
 	}
@@ -216,16 +223,17 @@ func TestTimeouts(t *testing.T) {
 		rejected bool
 	}{
 		{"no preface", nil, false},
-		{"idle after the preface", []byte{PrefaceTuples}, false},
-		{"half a header", []byte{PrefaceTuples, 0, 0}, true},
-		{"half a body", append(append([]byte{PrefaceTuples}, header(10)...), 1, 2, 3), true},
+		{"half a handshake", hello("127.0.0.1:1", 1)[:5], false},
+		{"idle after the handshake", hello("127.0.0.1:1", 1), false},
+		{"half a header", append(hello("127.0.0.1:1", 1), 0, 0), true},
+		{"half a body", append(append(hello("127.0.0.1:1", 1), header(10)...), 1, 2, 3), true},
 	} {
 		rejected := recv.Rejected.Load()
 		conn := dialRaw(t, recv, c.send)
 		if !closedWithin(conn, 10*time.Second) {
 			t.Fatalf("%s: connection still open", c.name)
 		}
-		poll.Until(t, 10*time.Second, c.name+": connection forgotten", func() bool { return recv.inboundCount() == 0 })
+		poll.Until(t, 10*time.Second, c.name+": connection forgotten", func() bool { return recv.Inbound() == 0 })
 		if got := recv.Rejected.Load() > rejected; got != c.rejected {
 			t.Errorf("%s: counted rejected %v, want %v", c.name, got, c.rejected)
 		}
@@ -242,7 +250,7 @@ func TestWriterClosesIdleConnection(t *testing.T) {
 	p := send.Peer(recv.Addr())
 	send.Send(p, msg("a"))
 	poll.Until(t, 10*time.Second, "frame a delivered", func() bool { return got.count("a") == 1 })
-	poll.Until(t, 10*time.Second, "the idle connection closed by its writer", func() bool { return recv.inboundCount() == 0 })
+	poll.Until(t, 10*time.Second, "the idle connection closed by its writer", func() bool { return recv.Inbound() == 0 })
 	send.Send(p, msg("b"))
 	poll.Until(t, 10*time.Second, "frame b delivered over a new connection", func() bool { return got.count("b") == 1 })
 	if d := send.Dropped.Load(); d != 0 {
@@ -256,15 +264,15 @@ func TestMaxInbound(t *testing.T) {
 	recv := start(t, func(wire.Message) {}, func(c *Config) { c.MaxInbound = 2 })
 	first := dialRaw(t, recv, []byte{PrefaceTuples})
 	dialRaw(t, recv, []byte{PrefaceTuples})
-	poll.Until(t, 10*time.Second, "two connections accepted", func() bool { return recv.inboundCount() == 2 })
+	poll.Until(t, 10*time.Second, "two connections accepted", func() bool { return recv.Inbound() == 2 })
 	third := dialRaw(t, recv, []byte{PrefaceTuples})
 	if !closedWithin(third, 10*time.Second) || recv.Refused.Load() != 1 {
 		t.Fatalf("a third connection stayed open, or was not counted (%d refused)", recv.Refused.Load())
 	}
 	first.Close()
-	poll.Until(t, 10*time.Second, "the first connection forgotten", func() bool { return recv.inboundCount() == 1 })
+	poll.Until(t, 10*time.Second, "the first connection forgotten", func() bool { return recv.Inbound() == 1 })
 	dialRaw(t, recv, []byte{PrefaceTuples})
-	poll.Until(t, 10*time.Second, "a new connection accepted", func() bool { return recv.inboundCount() == 2 })
+	poll.Until(t, 10*time.Second, "a new connection accepted", func() bool { return recv.Inbound() == 2 })
 	if recv.Refused.Load() != 1 {
 		t.Fatalf("%d refused, want 1", recv.Refused.Load())
 	}
@@ -326,7 +334,7 @@ func TestCalls(t *testing.T) {
 			t.Fatalf("call answered %q", b)
 		}
 	}
-	if n := recv.inboundCount(); n != 1 {
+	if n := recv.Inbound(); n != 1 {
 		t.Fatalf("%d inbound connections for three calls, want 1", n)
 	}
 	c := dialRaw(t, recv, []byte("GET / HTTP/1.1\r\n\r\n")) // no preface: the public API is elsewhere
@@ -380,35 +388,47 @@ func TestTLS(t *testing.T) {
 		t.Fatal("a plain-text frame was delivered to a TLS transport")
 	}
 
-	if _, err := Listen(Config{Deliver: func(wire.Message) {}, ServerTLS: &tls.Config{}}); err == nil {
+	if _, err := Listen(Config{Deliver: func(wire.Message, *Source) {}, ServerTLS: &tls.Config{}}); err == nil {
 		t.Fatal("ServerTLS without ClientTLS accepted")
 	}
 }
 
 // FuzzReadFrame: no bytes make the frame reader panic or return a body
-// above the limit, and whatever it returns as a frame is what the bytes
-// announced.
+// above the limit, whatever it returns as a frame is what the bytes
+// announced, and with a budget smaller than the limit, every byte it
+// reserves is released (frames over budget are dropped in step).
 func FuzzReadFrame(f *testing.F) {
 	good, _ := wire.AppendFrame(nil, msg("wc"), 1<<10)
 	f.Add(good)
 	f.Add(append(header(1<<30), 1, 2, 3))
+	f.Add(append(header(700), make([]byte, 700)...))
 	f.Add(header(0))
 	f.Add([]byte{0, 0})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		const limit = 1 << 10
-		r := bytes.NewReader(in)
-		for {
-			body, err := readFrame(r, nil, limit)
-			if err != nil {
-				if !errors.Is(err, io.EOF) && !errors.Is(err, errTruncated) && !errors.Is(err, wire.ErrMalformed) {
-					t.Fatalf("unexpected error %v", err)
+		tr := &Transport{cfg: Config{PeerBudget: 600, InboundBudget: 600}, log: slog.New(slog.DiscardHandler)}
+		for _, src := range []*Source{nil, {t: tr}} {
+			r := bytes.NewReader(in)
+			for {
+				body, _, err := readFrame(r, nil, limit, src)
+				if errors.Is(err, errOverBudget) {
+					continue
 				}
-				return
+				if err != nil {
+					if !errors.Is(err, io.EOF) && !errors.Is(err, errTruncated) && !errors.Is(err, wire.ErrMalformed) {
+						t.Fatalf("unexpected error %v", err)
+					}
+					break
+				}
+				if len(body) == 0 || len(body) > limit {
+					t.Fatalf("a body of %d bytes (limit %d)", len(body), limit)
+				}
+				src.Release(len(body))
+				_, _ = wire.Decode(body) // must not panic either
 			}
-			if len(body) == 0 || len(body) > limit {
-				t.Fatalf("a body of %d bytes (limit %d)", len(body), limit)
+			if tr.held.Load() != 0 || src != nil && src.held.Load() != 0 {
+				t.Fatalf("%d bytes still held", tr.held.Load())
 			}
-			_, _ = wire.Decode(body) // must not panic either
 		}
 	})
 }
@@ -431,7 +451,11 @@ func TestSustainedWritesKeepTheConnection(t *testing.T) {
 	t.Cleanup(func() { close(done); tick.Stop() }) // before recv closes: its reader must not wait
 	var dials atomic.Int64
 	send := start(t, func(wire.Message) {}, func(c *Config) {
-		c.WriteTimeout = 100 * time.Millisecond
+		// A quarter of the load's second: short enough that one deadline
+		// for a whole run would cut the connection, long enough that a
+		// reader descheduled on a loaded machine (-race, other tests)
+		// does not.
+		c.WriteTimeout = 250 * time.Millisecond
 		c.Dial = func(ctx context.Context, addr string) (net.Conn, error) {
 			dials.Add(1)
 			var d net.Dialer
@@ -444,7 +468,7 @@ func TestSustainedWritesKeepTheConnection(t *testing.T) {
 		big.Tuples = append(big.Tuples, &messages.Tuple{Stream: strings.Repeat("s", 256)})
 	}
 	m := wire.Message{To: wire.TaskAddr{Topology: "busy", Boot: "b", Task: 1}, Payload: big}
-	for end := time.Now().Add(time.Second); time.Now().Before(end); { // the load: 10 × WriteTimeout
+	for end := time.Now().Add(time.Second); time.Now().Before(end); { // the load: 4 × WriteTimeout
 		send.Send(p, m) // a full queue drops the frame; the queue stays full
 	}
 	poll.Until(t, 10*time.Second, "frames delivered", func() bool { return got.count("busy") > 0 })

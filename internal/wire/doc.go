@@ -7,7 +7,10 @@
 //
 //	spout/bolt -> directory -> wire.AppendFrame -> transport ... transport -> wire.Decode -> supervisor.Deliver -> task
 //
-// A frame is a 4-byte big-endian length and a protobuf messages.Envelope.
+// A frame is a header — a 4-byte big-endian body length and an 8-byte
+// big-endian sequence number the transport numbers frames with (per
+// sender session and receiver: a gap is a lost frame) — and a protobuf
+// messages.Envelope. Split cuts a batch too large for one frame.
 // Decode is the only place that reads bytes from another process on this
 // path: whatever they hold, it returns a well-formed Message or
 // ErrMalformed, never panics.

@@ -16,8 +16,9 @@ import (
 // and by AppendFrame for a Message that cannot be sent.
 var ErrMalformed = errors.New("malformed wire message")
 
-// HeaderLen is the size of a frame's length prefix.
-const HeaderLen = 4
+// HeaderLen is the size of a frame's header: a 4-byte big-endian body
+// length, then an 8-byte big-endian sequence number (Seq).
+const HeaderLen = 12
 
 // TaskAddr names one task of one running topology on one node incarnation.
 // It is comparable, so it keys maps.
@@ -68,9 +69,10 @@ func envelope(m Message) (*messages.Envelope, error) {
 	return env, nil
 }
 
-// AppendFrame appends m as one frame (length prefix and body) to dst. A
-// body larger than maxBody is refused (with ErrTooLarge), before anything
-// is marshalled.
+// AppendFrame appends m as one frame (header and body) to dst, with
+// sequence number 0 (the transport's writer numbers frames as it sends
+// them: SetSeq). A body larger than maxBody is refused (with ErrTooLarge),
+// before anything is marshalled; Split cuts such a message to fit.
 func AppendFrame(dst []byte, m Message, maxBody int) ([]byte, error) {
 	env, err := envelope(m)
 	if err != nil {
@@ -83,7 +85,7 @@ func AppendFrame(dst []byte, m Message, maxBody int) ([]byte, error) {
 	start := len(dst)
 	// Marshal straight into the frame after its length: one allocation
 	// and no copy per frame when dst has room.
-	if dst = append(dst, 0, 0, 0, 0); cap(dst)-len(dst) < size {
+	if dst = append(dst, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0); cap(dst)-len(dst) < size {
 		grown := make([]byte, len(dst), len(dst)+size)
 		copy(grown, dst)
 		dst = grown
@@ -99,8 +101,14 @@ func AppendFrame(dst []byte, m Message, maxBody int) ([]byte, error) {
 // ErrTooLarge is returned for a frame above the size limit.
 var ErrTooLarge = errors.New("wire frame too large")
 
-// BodyLen reads a frame's length prefix.
-func BodyLen(header [HeaderLen]byte) int { return int(binary.BigEndian.Uint32(header[:])) }
+// BodyLen reads a frame's body length from its header.
+func BodyLen(header [HeaderLen]byte) int { return int(binary.BigEndian.Uint32(header[:4])) }
+
+// Seq reads a frame's sequence number from its header.
+func Seq(header [HeaderLen]byte) uint64 { return binary.BigEndian.Uint64(header[4:]) }
+
+// SetSeq writes seq into the header of frame (a frame AppendFrame made).
+func SetSeq(frame []byte, seq uint64) { binary.BigEndian.PutUint64(frame[4:HeaderLen], seq) }
 
 // Decode decodes a frame body (the bytes after the length prefix). Bytes
 // that do not decode, or decode to a message without a valid address or

@@ -131,3 +131,109 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestSeq(t *testing.T) {
+	frame, err := AppendFrame(nil, Message{To: addr, Payload: &messages.TupleBatch{Topology: "wc"}}, 1<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr := [HeaderLen]byte(frame[:HeaderLen])
+	if Seq(hdr) != 0 || BodyLen(hdr) != len(frame)-HeaderLen {
+		t.Fatalf("a new frame: seq %d, body %d of %d bytes", Seq(hdr), BodyLen(hdr), len(frame)-HeaderLen)
+	}
+	SetSeq(frame, 1<<40+3)
+	hdr = [HeaderLen]byte(frame[:HeaderLen])
+	if Seq(hdr) != 1<<40+3 || BodyLen(hdr) != len(frame)-HeaderLen {
+		t.Fatalf("after SetSeq: seq %d, body %d", Seq(hdr), BodyLen(hdr))
+	}
+	if _, err := Decode(frame[HeaderLen:]); err != nil {
+		t.Fatalf("SetSeq broke the body: %v", err)
+	}
+}
+
+// TestSplit: a batch too large for one frame is cut, in order, into parts
+// that each fit and that together are the batch; an item too large on its
+// own is set apart.
+func TestSplit(t *testing.T) {
+	const limit = 4 << 10
+	word := func(n int) []*messages.Value {
+		return []*messages.Value{{Kind: &messages.Value_Str{Str: string(bytes.Repeat([]byte{'w'}, n))}}}
+	}
+	tuples := &messages.TupleBatch{Topology: "wc", Epoch: 9}
+	for i := range 100 {
+		n := 100
+		if i == 42 {
+			n = 2 * limit // alone too large
+		}
+		tuples.Tuples = append(tuples.Tuples, &messages.Tuple{Stream: "s", SourceTask: int32(i + 1), DestTask: 7, Values: word(n),
+			Anchors: []*messages.Edge{{Root: uint64(i + 1), Id: 1}}})
+	}
+	fits, tooLarge, err := Split(Message{To: addr, Payload: tuples}, limit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fits) < 2 || len(tooLarge) != 1 {
+		t.Fatalf("%d parts and %d items too large, want several and 1", len(fits), len(tooLarge))
+	}
+	if big := tooLarge[0].Payload.(*messages.TupleBatch); len(big.Tuples) != 1 || big.Tuples[0].SourceTask != 43 {
+		t.Fatalf("the item too large: %v", big)
+	}
+	next := int32(1)
+	for _, part := range fits {
+		frame, err := AppendFrame(nil, part, limit)
+		if err != nil {
+			t.Fatalf("a part does not fit: %v", err)
+		}
+		got, _ := Decode(frame[HeaderLen:])
+		b := got.Payload.(*messages.TupleBatch)
+		if got.To != addr || b.Topology != "wc" || b.Epoch != 9 {
+			t.Fatalf("a part lost its address or header: %v %v", got.To, b)
+		}
+		for _, tu := range b.Tuples {
+			if next == 43 {
+				next++
+			}
+			if tu.SourceTask != next {
+				t.Fatalf("tuple %d where %d was due: order not kept", tu.SourceTask, next)
+			}
+			next++
+		}
+	}
+	if next != 101 {
+		t.Fatalf("parts hold tuples up to %d, want all 100", next-1)
+	}
+
+	// A tracker batch is cut across its lists in the order they apply.
+	tr := &messages.TrackerBatch{Topology: "wc", Epoch: 1, TrackerTask: 9}
+	for i := range 300 {
+		tr.Inits = append(tr.Inits, &messages.TrackerInit{Root: uint64(i), Xor: 1, SpoutTask: 1})
+		tr.Acks = append(tr.Acks, &messages.TrackerAck{Root: uint64(i), Xor: 1})
+		tr.Fails = append(tr.Fails, &messages.TrackerFail{Root: uint64(i)})
+		tr.Resets = append(tr.Resets, uint64(i))
+	}
+	fits, tooLarge, err = Split(Message{To: addr, Payload: tr}, limit)
+	if err != nil || len(tooLarge) != 0 || len(fits) < 2 {
+		t.Fatalf("tracker batch: %d parts, %d too large, %v", len(fits), len(tooLarge), err)
+	}
+	joined := &messages.TrackerBatch{Topology: "wc", Epoch: 1, TrackerTask: 9}
+	for _, part := range fits {
+		if size(part) > limit {
+			t.Fatalf("a part of %d bytes", size(part))
+		}
+		b := part.Payload.(*messages.TrackerBatch)
+		if b.TrackerTask != 9 {
+			t.Fatal("a part lost its tracker task")
+		}
+		if len(joined.Resets) > 0 && len(b.Inits)+len(b.Acks)+len(b.Fails) > 0 ||
+			len(joined.Fails) > 0 && len(b.Inits)+len(b.Acks) > 0 || len(joined.Acks) > 0 && len(b.Inits) > 0 {
+			t.Fatal("parts out of apply order")
+		}
+		joined.Inits = append(joined.Inits, b.Inits...)
+		joined.Acks = append(joined.Acks, b.Acks...)
+		joined.Fails = append(joined.Fails, b.Fails...)
+		joined.Resets = append(joined.Resets, b.Resets...)
+	}
+	if !proto.Equal(joined, tr) {
+		t.Fatal("the parts of a tracker batch are not the batch")
+	}
+}
