@@ -10,11 +10,18 @@ import "github.com/squall-streams/squall/topology"
 //
 // Updates may arrive in any order — acks before the init, a fail before the
 // init — and entries older than the retention (counted from their first
-// update or their last Reset) are dropped silently: the spout times the tree out itself. Not safe for
-// concurrent use; one tracker task owns it.
+// update or their last Reset) are dropped silently: the spout times the tree out itself.
+//
+// The ledger holds at most limit trees: updates arrive from other processes,
+// and a flood of forged ones must not grow it without bound. When it is
+// full, an update for a tree it does not know is Refused (after expiring
+// what is due); updates of known trees still apply. A refused tree times
+// out at its spout and replays. Not safe for concurrent use; one tracker
+// task owns it.
 type Ledger struct {
 	entries   *expiring[ledgerEntry]
 	retention int64 // ns; 0 keeps entries until they complete
+	limit     int   // trees; 0: no limit
 }
 
 type ledgerEntry struct {
@@ -32,12 +39,14 @@ const (
 	Pending   Outcome = iota // the tree is not done
 	Completed                // every tuple acked: tell the spout Ack
 	Failed                   // a tuple failed: tell the spout Fail
+	Refused                  // the ledger is full: the update of an unknown tree was not recorded
 )
 
 // NewLedger returns a ledger that forgets trees idle for longer than
-// retention nanoseconds (0: never).
-func NewLedger(retention int64) *Ledger {
-	return &Ledger{entries: newExpiring[ledgerEntry](), retention: retention}
+// retention nanoseconds (0: never) and holds at most limit trees (0: no
+// limit).
+func NewLedger(retention int64, limit int) *Ledger {
+	return &Ledger{entries: newExpiring[ledgerEntry](), retention: retention, limit: limit}
 }
 
 // Len is the number of trees the ledger knows.
@@ -77,6 +86,9 @@ func (l *Ledger) decide(root uint64, e ledgerEntry, known bool, now int64) (Outc
 			return Completed, e.spout
 		}
 	}
+	if !known && l.full(now) {
+		return Refused, 0
+	}
 	if known {
 		// Retention runs from the tree's first update (a tree's life is
 		// bounded by the spout's timeout; ResetTimeout restarts it).
@@ -85,6 +97,16 @@ func (l *Ledger) decide(root uint64, e ledgerEntry, known bool, now int64) (Outc
 		l.entries.put(root, e, now)
 	}
 	return Pending, 0
+}
+
+// full reports whether a new tree would exceed the limit, once the trees
+// due to expire at now are gone.
+func (l *Ledger) full(now int64) bool {
+	if l.limit <= 0 || l.entries.len() < l.limit {
+		return false
+	}
+	l.Expire(now)
+	return l.entries.len() >= l.limit
 }
 
 // Expire drops trees first seen (or reset) before now-retention and returns

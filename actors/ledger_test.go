@@ -83,7 +83,7 @@ func wantOutcome(t *testing.T, what string, got Outcome, gotSpout topology.TaskI
 func TestLedgerSimpleTree(t *testing.T) {
 	for seed := range uint64(20) {
 		sim := newTreeSim(seed)
-		l := NewLedger(0)
+		l := NewLedger(0, 0)
 		root := sim.rng.Uint64()
 		// spout -> a -> b: a single chain.
 		spoutOut, xor := sim.spoutEmit(root, 1)
@@ -102,7 +102,7 @@ func TestLedgerSimpleTree(t *testing.T) {
 }
 
 func TestLedgerNoDestinationsCompletesAtInit(t *testing.T) {
-	l := NewLedger(0)
+	l := NewLedger(0, 0)
 	sim := newTreeSim(1)
 	_, xor := sim.spoutEmit(99, 0)
 	o, sp := l.Init(99, xor, 4, 0)
@@ -115,7 +115,7 @@ func TestLedgerNoDestinationsCompletesAtInit(t *testing.T) {
 func TestLedgerFanOut(t *testing.T) {
 	for seed := range uint64(20) {
 		sim := newTreeSim(seed)
-		l := NewLedger(0)
+		l := NewLedger(0, 0)
 		root := sim.rng.Uint64()
 		kids, xor := sim.spoutEmit(root, 3) // one root, three edges
 		if o, _ := l.Init(root, xor, 2, 0); o != Pending {
@@ -138,7 +138,7 @@ func TestLedgerFanOut(t *testing.T) {
 func TestLedgerMultiAnchorSameTree(t *testing.T) {
 	for seed := range uint64(20) {
 		sim := newTreeSim(seed)
-		l := NewLedger(0)
+		l := NewLedger(0, 0)
 		root := sim.rng.Uint64()
 		kids, xor := sim.spoutEmit(root, 2)
 		l.Init(root, xor, 3, 0)
@@ -160,7 +160,7 @@ func TestLedgerMultiAnchorSameTree(t *testing.T) {
 func TestLedgerMultiAnchorTwoTrees(t *testing.T) {
 	for seed := range uint64(20) {
 		sim := newTreeSim(seed)
-		l := NewLedger(0)
+		l := NewLedger(0, 0)
 		r1, r2 := sim.rng.Uint64(), sim.rng.Uint64()
 		p, x1 := sim.spoutEmit(r1, 1)
 		q, x2 := sim.spoutEmit(r2, 1)
@@ -197,7 +197,7 @@ func TestLedgerMultiAnchorTwoTrees(t *testing.T) {
 func TestLedgerAcksBeforeInit(t *testing.T) {
 	for seed := range uint64(20) {
 		sim := newTreeSim(seed)
-		l := NewLedger(0)
+		l := NewLedger(0, 0)
 		root := sim.rng.Uint64()
 		kids, xor := sim.spoutEmit(root, 2)
 		g := sim.emit(kids[0])
@@ -221,7 +221,7 @@ func TestLedgerFail(t *testing.T) {
 	const spout topology.TaskID = 6
 
 	t.Run("after init", func(t *testing.T) {
-		l := NewLedger(0)
+		l := NewLedger(0, 0)
 		root := sim.rng.Uint64()
 		_, xor := sim.spoutEmit(root, 2)
 		l.Init(root, xor, spout, 0)
@@ -233,7 +233,7 @@ func TestLedgerFail(t *testing.T) {
 	})
 
 	t.Run("before init", func(t *testing.T) {
-		l := NewLedger(0)
+		l := NewLedger(0, 0)
 		root := sim.rng.Uint64()
 		kids, xor := sim.spoutEmit(root, 2)
 		o, sp := l.Fail(root, 1)
@@ -249,7 +249,7 @@ func TestLedgerFail(t *testing.T) {
 
 	// A tree that would complete with this init still fails: the fail wins.
 	t.Run("fail then completing acks", func(t *testing.T) {
-		l := NewLedger(0)
+		l := NewLedger(0, 0)
 		root := sim.rng.Uint64()
 		kids, xor := sim.spoutEmit(root, 1)
 		l.Fail(root, 0)
@@ -260,7 +260,7 @@ func TestLedgerFail(t *testing.T) {
 
 	// Failed is reported once: a late ack after it starts no second outcome.
 	t.Run("once", func(t *testing.T) {
-		l := NewLedger(0)
+		l := NewLedger(0, 0)
 		root := sim.rng.Uint64()
 		kids, xor := sim.spoutEmit(root, 2)
 		l.Init(root, xor, spout, 0)
@@ -277,7 +277,7 @@ func TestLedgerExpire(t *testing.T) {
 	const retention = 100
 
 	t.Run("idle trees dropped after retention", func(t *testing.T) {
-		l := NewLedger(retention)
+		l := NewLedger(retention, 0)
 		l.Init(1, 0xabc, 2, 0) // pending
 		l.Ack(2, 0xdef, 50)    // pending, no init yet
 		if n := l.Expire(99); n != 0 {
@@ -302,7 +302,7 @@ func TestLedgerExpire(t *testing.T) {
 	// Retention runs from a tree's first update: its life is bounded by the
 	// spout's timeout, so later updates do not extend it (only Reset does).
 	t.Run("retention runs from the first update", func(t *testing.T) {
-		l := NewLedger(retention)
+		l := NewLedger(retention, 0)
 		l.Ack(1, 0x00f, 0)      // first seen, before its init
 		l.Init(1, 0xabc, 2, 50) // still pending
 		l.Ack(1, 0x0f0, 99)
@@ -315,7 +315,7 @@ func TestLedgerExpire(t *testing.T) {
 	})
 
 	t.Run("reset restarts retention", func(t *testing.T) {
-		l := NewLedger(retention)
+		l := NewLedger(retention, 0)
 		l.Init(1, 0xabc, 2, 0)
 		if sp, ok := l.Reset(1, 81); !ok || sp != 2 {
 			t.Fatalf("Reset = %d, %v", sp, ok)
@@ -330,7 +330,7 @@ func TestLedgerExpire(t *testing.T) {
 	})
 
 	t.Run("updates keep the value", func(t *testing.T) {
-		l := NewLedger(retention)
+		l := NewLedger(retention, 0)
 		l.Init(1, 0xabc, 2, 0)
 		l.Ack(1, 0x00f, 80)
 		if n := l.Expire(99); n != 0 {
@@ -345,7 +345,7 @@ func TestLedgerExpire(t *testing.T) {
 	})
 
 	t.Run("zero retention keeps everything", func(t *testing.T) {
-		l := NewLedger(0)
+		l := NewLedger(0, 0)
 		l.Init(1, 0xabc, 2, 0)
 		l.Ack(2, 0xabc, 0)
 		if n := l.Expire(1 << 62); n != 0 || l.Len() != 2 {
@@ -354,7 +354,7 @@ func TestLedgerExpire(t *testing.T) {
 	})
 
 	t.Run("completed trees are not expired", func(t *testing.T) {
-		l := NewLedger(retention)
+		l := NewLedger(retention, 0)
 		l.Ack(1, 0xabc, 0)
 		l.Ack(1, 0x111, 10)
 		o, sp := l.Init(1, 0xabc^0x111, 3, 20)
@@ -367,7 +367,7 @@ func TestLedgerExpire(t *testing.T) {
 
 func TestLedgerReset(t *testing.T) {
 	const retention = 100
-	l := NewLedger(retention)
+	l := NewLedger(retention, 0)
 	if sp, ok := l.Reset(1, 0); ok || sp != 0 {
 		t.Fatalf("Reset(unknown) = %d, %v", sp, ok)
 	}
@@ -401,7 +401,7 @@ func TestLedgerReset(t *testing.T) {
 // complete exactly once, each to its own spout.
 func TestLedgerRandomTrees(t *testing.T) {
 	sim := newTreeSim(42)
-	l := NewLedger(0)
+	l := NewLedger(0, 0)
 	type update struct {
 		init  bool
 		root  uint64
@@ -468,5 +468,52 @@ func TestLedgerRandomTrees(t *testing.T) {
 	}
 	if l.Len() != 0 {
 		t.Errorf("Len = %d, want 0", l.Len())
+	}
+}
+
+// A full ledger refuses updates of trees it does not know, whatever their
+// kind, and keeps applying those of trees it knows; expiry makes room again.
+func TestLedgerLimit(t *testing.T) {
+	const retention, limit = 100, 3
+	l := NewLedger(retention, limit)
+	l.Init(1, 0xa, 2, 0)
+	l.Ack(2, 0xb, 10)
+	l.Fail(3, 20)
+	if l.Len() != limit {
+		t.Fatalf("Len = %d, want %d", l.Len(), limit)
+	}
+	for what, update := range map[string]func() (Outcome, topology.TaskID){
+		"Init": func() (Outcome, topology.TaskID) { return l.Init(4, 0xc, 2, 30) },
+		"Ack":  func() (Outcome, topology.TaskID) { return l.Ack(5, 0xd, 30) },
+		"Fail": func() (Outcome, topology.TaskID) { return l.Fail(6, 30) },
+	} {
+		o, sp := update()
+		wantOutcome(t, what+" of a new tree in a full ledger", o, sp, Refused, 0)
+		if l.Len() != limit {
+			t.Fatalf("Len = %d after a refused %s, want %d", l.Len(), what, limit)
+		}
+	}
+	// An init that completes at once needs no entry: it is not refused.
+	o, sp := l.Init(7, 0, 5, 30)
+	wantOutcome(t, "Init completing at once", o, sp, Completed, 5)
+	// Known trees still complete, fail and start.
+	o, sp = l.Ack(1, 0xa, 40)
+	wantOutcome(t, "Ack of a known tree", o, sp, Completed, 2)
+	o, sp = l.Init(4, 0xc, 2, 40) // the room tree 1 left
+	wantOutcome(t, "Init after a completion", o, sp, Pending, 0)
+	o, sp = l.Init(3, 0xe, 8, 40)
+	wantOutcome(t, "Init of a tree failed before", o, sp, Failed, 8)
+	o, sp = l.Init(2, 0xb, 9, 40)
+	wantOutcome(t, "Init of a tree acked before", o, sp, Completed, 9)
+	// Full again (trees 4, 5, 6 at 40-50), then the oldest expire on the
+	// update that finds the ledger full.
+	l.Ack(5, 0x1, 45)
+	l.Ack(6, 0x1, 50)
+	o, _ = l.Ack(8, 0x1, 60)
+	wantOutcome(t, "Ack of a new tree in a full ledger", o, 0, Refused, 0)
+	o, _ = l.Ack(8, 0x1, 140) // tree 4 (put at 40) is due
+	wantOutcome(t, "Ack once the oldest tree is due", o, 0, Pending, 0)
+	if l.Len() != limit {
+		t.Fatalf("Len = %d, want %d", l.Len(), limit)
 	}
 }

@@ -34,7 +34,9 @@ type TaskStats struct {
 	// Restarts counts restarts of the task by its supervisor.
 	Restarts atomic.Int64
 	// Dropped counts tuples and tracker updates received from other
-	// processes for another topology or epoch (they replay).
+	// processes for another topology or epoch (they replay); at a tracker
+	// task also inits that name no spout task of the topology and updates
+	// of new trees refused by a full ledger (ledger.go).
 	Dropped atomic.Int64
 	// Pending is the number of trees a spout task is waiting for.
 	Pending atomic.Int64
