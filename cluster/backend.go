@@ -162,6 +162,9 @@ func (b backend) Transport() api.TransportStats {
 	return api.TransportStats{
 		Peers: n.tr.PeerCount(), Dropped: n.tr.Dropped.Load(), Rejected: n.tr.Rejected.Load(),
 		Parked: n.park.Len(), Unroutable: n.park.Dropped.Load(),
+		Refused: n.tr.Refused.Load(), Oversized: n.tr.Oversized.Load(), Gaps: n.tr.Gaps.Load(), Late: n.tr.Late.Load(),
+		OverBudget: n.tr.OverBudget.Load(), Unreported: n.tr.Unreported.Load(),
+		Inbound: n.tr.Inbound(), HeldBytes: n.tr.Held(),
 	}
 }
 

@@ -634,7 +634,8 @@ func TestSummaries(t *testing.T) {
 // task's families by kind, with topology, component and task labels.
 func TestMetrics(t *testing.T) {
 	f := newFake(t)
-	f.tr = api.TransportStats{Peers: 3, Dropped: 4, Rejected: 5, Parked: 6, Unroutable: 7}
+	f.tr = api.TransportStats{Peers: 3, Dropped: 4, Rejected: 5, Parked: 6, Unroutable: 7,
+		Refused: 8, Oversized: 9, Gaps: 10, Late: 11, OverBudget: 12, Unreported: 13, Inbound: 14, HeldBytes: 15}
 	spout := &actors.TaskStats{Task: 1, Component: "ids"}
 	spout.Emitted.Store(11)
 	spout.Pending.Store(2)
@@ -657,6 +658,14 @@ func TestMetrics(t *testing.T) {
 		"squall_transport_rejected_total 5",
 		"squall_transport_parked 6",
 		"squall_transport_unroutable_total 7",
+		"squall_transport_refused_total 8",
+		"squall_transport_oversized_total 9",
+		"squall_transport_gaps_total 10",
+		"squall_transport_late_total 11",
+		"squall_transport_over_budget_total 12",
+		"squall_transport_drops_unreported_total 13",
+		"squall_transport_inbound_connections 14",
+		"squall_transport_inbound_held_bytes 15",
 		`squall_task_emitted_total{component="ids",task="1",topology="ids"} 11`,
 		`squall_task_pending{component="ids",task="1",topology="ids"} 2`,
 		`squall_task_executed_total{component="sink",task="4",topology="ids"} 9`,

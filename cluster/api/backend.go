@@ -95,4 +95,14 @@ type TransportStats struct {
 	// task to start here; Unroutable counts those dropped instead.
 	Parked     int
 	Unroutable int64
+	// Refused counts inbound connections closed at the connection caps;
+	// Oversized items above the frame limit (dropped); Gaps frames found
+	// missing by their sequence numbers; Late frames that arrived after
+	// a later one; OverBudget frames refused by a sender's memory budget;
+	// Unreported drops whose trees could not be failed at once.
+	Refused, Oversized, Gaps, Late, OverBudget, Unreported int64
+	// Inbound is the number of inbound connections open; HeldBytes the
+	// bytes of inbound frames held now (read, parked, being delivered).
+	Inbound   int
+	HeldBytes int64
 }

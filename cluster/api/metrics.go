@@ -203,6 +203,22 @@ func metricsHandler(b Backend) http.Handler {
 			func() float64 { return float64(b.Transport().Unroutable) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "squall_transport_rejected_total", Help: "Malformed frames received from other nodes (each closes its connection)."},
 			func() float64 { return float64(b.Transport().Rejected) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "squall_transport_refused_total", Help: "Inbound connections closed at once: the caps on connections in total or from one host were reached."},
+			func() float64 { return float64(b.Transport().Refused) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "squall_transport_oversized_total", Help: "Items (a tuple, a completion) larger than the frame limit on their own, dropped (their trees fail at once)."},
+			func() float64 { return float64(b.Transport().Oversized) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "squall_transport_gaps_total", Help: "Frames from other nodes found missing by their sequence numbers (lost in a connection that broke)."},
+			func() float64 { return float64(b.Transport().Gaps) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "squall_transport_late_total", Help: "Frames from other nodes that arrived after a later frame of their sender."},
+			func() float64 { return float64(b.Transport().Late) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "squall_transport_over_budget_total", Help: "Frames and parkings refused because their sender's memory budget (or the node's) was spent (their trees replay)."},
+			func() float64 { return float64(b.Transport().OverBudget) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "squall_transport_drops_unreported_total", Help: "Frames dropped on the way out whose trees could not be failed at once (they time out and replay)."},
+			func() float64 { return float64(b.Transport().Unreported) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "squall_transport_inbound_connections", Help: "Inbound transport connections open (tuple and call connections)."},
+			func() float64 { return float64(b.Transport().Inbound) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "squall_transport_inbound_held_bytes", Help: "Bytes of frames from other nodes held now: being read, parked or delivered."},
+			func() float64 { return float64(b.Transport().HeldBytes) }),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
