@@ -9,7 +9,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/squall-streams/squall/internal/poll"
 	"github.com/squall-streams/squall/internal/preflight"
 )
 
@@ -228,23 +230,33 @@ func TestOpenNodeWarnsAndShowsCommands(t *testing.T) {
 		t.Errorf("session on an open node: %s %s; want via open, no CSRF token", resp.Status, body)
 	}
 
-	resp, body = request(t, "GET", base+"/api/v1/topology/wordcount", "", nil)
-	var tp struct{ Spouts, Bolts []map[string]any }
-	if err := json.Unmarshal([]byte(body), &tp); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("topology page: %s %s", resp.Status, body)
-	}
-	commands := map[string]any{}
-	for _, c := range append(tp.Spouts, tp.Bolts...) {
-		if cmd, ok := c["squallCommand"]; ok {
-			commands[c["boltId"].(string)] = cmd
+	// The page lists commands from the node's build of the topology,
+	// which it has once it runs the topology's tasks.
+	commands := func() map[string]any {
+		resp, body := request(t, "GET", base+"/api/v1/topology/wordcount", "", nil)
+		var tp struct{ Spouts, Bolts []map[string]any }
+		if err := json.Unmarshal([]byte(body), &tp); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("topology page: %s %s", resp.Status, body)
 		}
+		out := map[string]any{}
+		for _, c := range append(tp.Spouts, tp.Bolts...) {
+			if cmd, ok := c["squallCommand"]; ok {
+				id, _ := c["boltId"].(string)
+				if id == "" {
+					id, _ = c["spoutId"].(string)
+				}
+				out[id] = cmd
+			}
+		}
+		return out
 	}
+	poll.Until(t, 30*time.Second, "the topology page to list a command", func() bool { return len(commands()) > 0 })
 	want := map[string]any{"split": []any{}}
 	for _, a := range splitCommand {
 		want["split"] = append(want["split"].([]any), a)
 	}
-	if !reflect.DeepEqual(commands, want) {
-		t.Errorf("commands on the topology page = %v, want %v", commands, want)
+	if got := commands(); !reflect.DeepEqual(got, want) {
+		t.Errorf("commands on the topology page = %v, want %v", got, want)
 	}
 
 	resp, body = request(t, "POST", base+"/api/v1/topology/wordcount/deactivate", "{}",

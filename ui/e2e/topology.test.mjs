@@ -148,6 +148,11 @@ async function main(page) {
   // checkFrame checks what every page shows around its content: the
   // --insecure warning as the node's summary says, and the session.
   const checkFrame = async (where) => {
+    await waitFor(`the frame of ${where} to be filled`, async (seen) => {
+      const ready = await page.evaluate(() => document.body.dataset.frame ?? null);
+      seen(`${ready}, api error: ${await read('api-error')}`);
+      return ready === 'ready' || undefined;
+    });
     if (wantWarning) {
       await waitFor(`the --insecure warning ${wantWarning} on ${where}`, async (seen) => {
         const visible = await page.isVisible(byTestId('insecure-warning'));

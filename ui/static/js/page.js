@@ -16,6 +16,7 @@ export async function frame() {
     const [s, summary] = await Promise.all([session(), get('/api/v1/cluster/summary')]);
     showSession(s);
     showWarning(summary);
+    document.body.dataset.frame = 'ready'; // for tests: the header and banner are filled
   } catch (err) {
     report(err);
   }
