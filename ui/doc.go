@@ -14,12 +14,33 @@
 // Each page polls the API every 2 s. Counts are the selected window's;
 // rates (tuples/s) are computed in the page from the all-time counts'
 // growth between polls. Bolts are coloured by capacity as in Storm (green
-// below 0.5, amber below 0.8, red above). A POST answered 401 or 403 asks
-// for the node's admin token and retries with it (kept in sessionStorage).
+// below 0.5, amber below 0.8, red above). The topology page lists the
+// command lines its shell components run ("Runs commands", the API's
+// squallCommand), so an admin sees what a topology executes; every page
+// shows the node's --insecure warning (the cluster summary's
+// squallWarning) as a banner.
+//
+// # Signing in
+//
+// The pages hold no credential of their own: the node's Guard
+// (internal/httpauth) sits in front of them and of the API. A browser
+// without a session is sent to its sign-in form (/login), which trades the
+// admin token for an HttpOnly, SameSite=Strict session cookie; opening any
+// page as ?token=TOKEN does the same and drops the token from the URL. The
+// pages then send the cookie on every request, and on every POST the
+// session's CSRF token (X-CSRF-Token, from GET /api/v1/session, fetched
+// once per page); an API answer 401 sends the browser back to /login, and
+// Sign out in the header posts /logout. A node run with --insecure and no
+// admin token asks for nothing (its session says "open").
 //
 // Tests: ui_test.go checks that every file is served with its content
-// type and names no external URL, and runs the JS unit tests in e2e/unit
-// under `node --test`; ui_e2e_test.go drives e2e/topology.test.mjs in
-// Debian's headless Chromium (scripts/uideps.sh installs it) against a
-// node running the word count.
+// type and names no external URL, that every page has the shared frame
+// (session, warning and error banners), and runs the JS unit tests in
+// e2e/unit under `node --test`; ui_auth_test.go checks, with net/http
+// against a node with an admin token, the redirects to /login, the 401s,
+// both ways of signing in, the CSRF token and the refusal of cross-origin
+// POSTs, and, against an open node, the warning and the commands;
+// ui_e2e_test.go drives e2e/topology.test.mjs in Debian's headless
+// Chromium (scripts/uideps.sh installs it) against a node running the word
+// count, once with a token (signing in through the form) and once open.
 package ui

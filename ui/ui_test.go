@@ -157,3 +157,29 @@ func TestJavaScriptUnits(t *testing.T) {
 		t.Fatalf("node --test %v: %v\n%s", files, err, out)
 	}
 }
+
+// Every page carries the frame page.js fills (frame, showWarning, report,
+// poll): the session and Sign out in the header, the --insecure warning
+// banner and the error banner. A page without one would throw in a
+// browser only.
+func TestEveryPageHasTheFrame(t *testing.T) {
+	want := []string{
+		`id="session"`, `id="session-user"`, `id="sign-out" type="button" data-testid="sign-out"`,
+		`id="insecure-warning" class="banner warning" role="alert" data-testid="insecure-warning" hidden`,
+		`id="banner"`, `id="updated"`,
+	}
+	for _, f := range staticFiles(t) {
+		if path.Ext(f) != ".html" {
+			continue
+		}
+		b, err := os.ReadFile("static/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range want {
+			if !strings.Contains(string(b), w) {
+				t.Errorf("ui/static/%s has no %s", f, w)
+			}
+		}
+	}
+}

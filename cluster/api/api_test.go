@@ -541,6 +541,83 @@ func TestTopologyPage(t *testing.T) {
 	}
 }
 
+// commandSpout and commandBolt stand in for multilang's shell components:
+// they run a command line as a subprocess (topology.CommandRunner).
+type commandSpout struct {
+	topology.Spout
+	cmd []string
+}
+
+func (c commandSpout) CommandLine() []string { return c.cmd }
+
+type commandBolt struct {
+	topology.Bolt
+	cmd []string
+}
+
+func (c commandBolt) CommandLine() []string { return c.cmd }
+
+// TestTopologyPageCommands: the topology page's spout and bolt entries
+// carry the command line each component runs (squallCommand, from this
+// node's build of the topology), and none for a component that runs in
+// the node or when the node could not build the topology.
+func TestTopologyPageCommands(t *testing.T) {
+	b := topology.NewBuilder("ids")
+	b.SetSpout("ids", func() topology.Spout { return commandSpout{cmd: []string{"node", "ids.js"}} }, 1).Output("id", "key")
+	b.SetBolt("relay", func() topology.Bolt { return commandBolt{cmd: []string{"python3", "relay.py", "--key", "a b"}} }, 2).
+		ShuffleGrouping("ids").Output("id", "key")
+	b.SetBolt("sink", func() topology.Bolt { return nil }, 2).FieldsGrouping("relay", "key")
+	withCommands, err := b.Build(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		built *topology.Topology // nil: this node could not build it
+		want  map[string][]any   // component -> squallCommand; absent: none
+	}{
+		{"shell spout and bolt", withCommands, map[string][]any{
+			"ids":   {"node", "ids.js"},
+			"relay": {"python3", "relay.py", "--key", "a b"},
+		}},
+		{"Go components only", idsTopology(t), map[string][]any{}},
+		{"no build on this node", nil, map[string][]any{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake(t)
+			if tc.built == nil {
+				delete(f.built, "ids")
+			} else {
+				f.built["ids"] = tc.built
+			}
+			call := serve(t, f, api.Config{})
+			var tp struct{ Spouts, Bolts []obj }
+			if resp := call("GET", "/api/v1/topology/ids", "", "", &tp); resp.StatusCode != 200 {
+				t.Fatalf("topology page: %s", resp.Status)
+			}
+			seen := map[string]bool{}
+			for _, row := range append(tp.Spouts, tp.Bolts...) {
+				id, _ := row["spoutId"].(string)
+				if id == "" {
+					id, _ = row["boltId"].(string)
+				}
+				seen[id] = true
+				got, has := row["squallCommand"]
+				want, wantOne := tc.want[id]
+				switch {
+				case wantOne && !reflect.DeepEqual(got, want):
+					t.Errorf("%s: squallCommand = %#v, want %#v", id, got, want)
+				case !wantOne && has:
+					t.Errorf("%s: squallCommand = %#v, want none (it runs in the node)", id, got)
+				}
+			}
+			if len(seen) != 3 || !seen["ids"] || !seen["relay"] || !seen["sink"] {
+				t.Errorf("components on the page = %v, want ids, relay, sink", seen)
+			}
+		})
+	}
+}
+
 // TestComponentPage reads Storm's component page of a bolt and of a spout.
 func TestComponentPage(t *testing.T) {
 	f := newFake(t)

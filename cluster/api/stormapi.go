@@ -555,6 +555,20 @@ func describe(t *topology.Topology, comps map[string][]TaskInfo, component strin
 	return "", 0, false
 }
 
+// command is the command line a component runs as a subprocess (a
+// topology.CommandRunner's, e.g. a multilang shell bolt), from this node's
+// build of the topology; nil for a component that runs in the node, or
+// when the node could not build the topology.
+func command(t *topology.Topology, component string) []string {
+	if t == nil {
+		return nil
+	}
+	if c := t.Component(topology.ComponentID(component)); c != nil && c.Command != nil {
+		return slices.Clone(c.Command)
+	}
+	return nil
+}
+
 func (s server) topologyPage(ctx context.Context, id string, win window) (map[string]any, error) {
 	spec, err := s.specByID(id)
 	if err != nil {
@@ -576,6 +590,11 @@ func (s server) topologyPage(ctx context.Context, id string, win window) (map[st
 	for _, c := range names {
 		kind, maxTasks, _ := describe(t, comps, c)
 		row := componentRow(kind, comps[c], win.index, maxTasks)
+		if cmd := command(t, c); cmd != nil {
+			// What the component executes on every node it runs on: the
+			// UI shows it, so an admin sees what a topology runs.
+			row["squallCommand"] = cmd
+		}
 		if kind == "spout" {
 			row["spoutId"] = c
 			spouts = append(spouts, row)

@@ -3,16 +3,32 @@
 //   node topology.test.mjs http://127.0.0.1:8080 [topology] [spout] [bolt]
 //
 // against a node running a word count (topology "wordcount", spout
-// "lines", bolt "count" by default). It opens the topology page, sees the
+// "lines", bolt "count" by default).
+//
+// With $SQUALL_ADMIN_TOKEN (a node with an admin token) it first signs in
+// as a user does: opening the topology page lands on the node's sign-in
+// form (/login), which refuses a wrong token and, given the right one,
+// signs in (an HttpOnly session cookie) and lands on the cluster page with
+// no token in the URL. Without it (a node run with --insecure and no
+// token) the pages open at once and show no Sign out.
+//
+// Then it opens the topology page, checks the --insecure warning banner
+// ($SQUALL_UI_WARNING: "shown" or "hidden") and the "Runs commands"
+// section ($SQUALL_UI_COMMANDS: a JSON {component: argv}), sees the
 // spout's emitted and the bolt's executed counts grow and the graph drawn,
-// presses Deactivate (answering the admin token prompt with
-// $SQUALL_ADMIN_TOKEN if the node asks), sees the status turn INACTIVE and
-// the spout stop, presses Activate and sees the counts grow again,
-// rebalances the bolt and sees its executors follow, checks that the
-// component and cluster pages render, and kills the topology (accepting
-// the confirm dialog). Every wait polls with a deadline. Any failure exits
-// 1 saying what it waited for and what it saw last;
-// screenshots go to $SQUALL_UI_SHOTS (default: .cache/ui in the repo).
+// presses Deactivate (no prompt: the cookie and the session's CSRF token
+// do it, and no request carries an Authorization header), sees the status
+// turn INACTIVE and the spout stop, presses Activate and sees the counts
+// grow again, rebalances the bolt and sees its executors follow, checks
+// that the component and cluster pages render (with the banner too). With
+// a token it then signs out (back to /login, the API answers 401) and
+// signs in again by opening the topology page with ?token= (the token
+// leaves the URL); when the cookie then goes under the open page, its
+// next poll (401) opens /login. Last it kills the topology (accepting the
+// confirm dialog). Every wait polls with a deadline. Any failure exits 1
+// saying what it waited for and what it saw last; screenshots go to
+// $SQUALL_UI_SHOTS (default: .cache/ui in the repo), their names prefixed
+// with $SQUALL_UI_SHOTS_PREFIX.
 //
 // Chromium is Debian's (/usr/bin/chromium, or $SQUALL_CHROMIUM), driven by
 // playwright-core: `npx playwright install` cannot download a browser here.
@@ -30,7 +46,11 @@ if (!base) {
 }
 const executablePath = process.env.SQUALL_CHROMIUM || '/usr/bin/chromium';
 const shots = process.env.SQUALL_UI_SHOTS || fileURLToPath(new URL('../../.cache/ui/', import.meta.url));
+const shotPrefix = process.env.SQUALL_UI_SHOTS_PREFIX || '';
+const shot = (name) => join(shots, `${shotPrefix}${name}.png`);
 const token = process.env.SQUALL_ADMIN_TOKEN || '';
+const wantWarning = process.env.SQUALL_UI_WARNING || '';
+const wantCommands = JSON.parse(process.env.SQUALL_UI_COMMANDS || 'null');
 const origin = new URL(base).origin;
 
 // The flags this machine's Chromium needs: no sandbox as root, and nothing
@@ -102,32 +122,103 @@ async function main(page) {
     await waitGrowth(`bolt "${bolt}"'s executed count`, `bolt-executed-${bolt}`, why);
   };
 
-  // press clicks an action button and answers the token prompt if it opens.
+  // press clicks an action button and waits for the status it leads to.
+  // No prompt may open: the session cookie and its CSRF token are all
+  // the UI needs.
   const press = async (button, wantStatus) => {
     await page.click(byTestId(button));
     await waitFor(`status ${wantStatus} after pressing ${button}`, async (seen) => {
-      if (await page.isVisible(byTestId('token-dialog'))) {
-        if (!token) throw new Error(`the node asked for its admin token after ${button}: set SQUALL_ADMIN_TOKEN`);
-        await page.screenshot({ path: join(shots, 'token-prompt.png') });
-        await page.fill(byTestId('token-input'), token);
-        await page.click(byTestId('token-submit'));
-        log('answered the admin token prompt');
-      }
+      if (await page.$('dialog[open]')) throw new Error(`a dialog opened after ${button}: the UI must not ask for a token`);
+      const result = await read('action-result');
+      if (result?.startsWith(`${button} failed`)) throw new Error(result);
       const s = await status();
-      seen(`status ${s}, action result "${await read('action-result')}"`);
+      seen(`status ${s}, action result "${result}"`);
       return s === wantStatus ? s : undefined;
     });
     log(`pressed ${button}: status ${wantStatus} (${await read('action-result')})`);
   };
 
+  // pathOf is the page's URL path and query, checked to carry no token.
+  const pathOf = () => {
+    const u = new URL(page.url());
+    if (token && page.url().includes(token)) throw new Error(`the admin token is in the URL: ${page.url()}`);
+    return u.pathname + u.search;
+  };
+
+  // checkFrame checks what every page shows around its content: the
+  // --insecure warning as the node's summary says, and the session.
+  const checkFrame = async (where) => {
+    await waitFor(`the frame of ${where} to be filled`, async (seen) => {
+      const ready = await page.evaluate(() => document.body.dataset.frame ?? null);
+      seen(`${ready}, api error: ${await read('api-error')}`);
+      return ready === 'ready' || undefined;
+    });
+    if (wantWarning) {
+      await waitFor(`the --insecure warning ${wantWarning} on ${where}`, async (seen) => {
+        const visible = await page.isVisible(byTestId('insecure-warning'));
+        const text = await read('insecure-warning');
+        seen(`visible ${visible}: "${text}"`);
+        if (wantWarning === 'shown') return visible && text.includes('--insecure') ? text : undefined;
+        return visible ? undefined : true;
+      });
+    }
+    await waitFor(`the session in the header of ${where}`, async (seen) => {
+      const signOut = await page.isVisible(byTestId('sign-out'));
+      const who = await read('session-user');
+      seen(`sign out visible ${signOut}, session "${who}"`);
+      if (token) return signOut && who === 'admin (signed in)' ? true : undefined;
+      return !signOut && !(await page.isVisible(byTestId('session'))) ? true : undefined;
+    });
+  };
+
   const url = `${base}/topology.html?id=${encodeURIComponent(topology)}`;
+  mkdirSync(shots, { recursive: true });
+  if (token) {
+    // Not signed in: the node's sign-in form, not the page.
+    log(`open ${url} without a session`);
+    await page.goto(url);
+    if (pathOf() !== '/login') throw new Error(`without a session ${url} led to ${page.url()}, want /login`);
+    await page.screenshot({ path: shot('login') });
+    await page.fill('#token', `${token}-wrong`);
+    await page.click('button[type="submit"]');
+    const refused = await waitFor('the form to say the node refused a wrong token', async (seen) => {
+      const said = await page.$eval('[role="alert"]', (el) => el.textContent).catch(() => null);
+      seen(`at ${page.url()}: "${said}"`);
+      return said?.includes('refused') ? said : undefined;
+    });
+    if (pathOf() !== '/login') throw new Error(`a wrong token led to ${page.url()}, want the form again`);
+    log(`sign-in form: a wrong token is refused ("${refused.trim()}")`);
+    await page.fill('#token', token);
+    await Promise.all([page.waitForURL(`${base}/`), page.click('button[type="submit"]')]);
+    log(`signed in with the form: at ${pathOf()}`);
+    await checkFrame('the cluster page');
+    if ((await page.context().cookies()).some((c) => !c.httpOnly || c.sameSite !== 'Strict')) {
+      throw new Error(`a cookie is not HttpOnly and SameSite=Strict: ${JSON.stringify(await page.context().cookies())}`);
+    }
+  }
+
   log(`open ${url}`);
   await page.goto(url);
+  if (pathOf() !== new URL(url).pathname + new URL(url).search) throw new Error(`opening ${url} led to ${page.url()}`);
   await waitFor('status ACTIVE', async (seen) => {
     const s = await status();
     seen(`${s}, api error: ${await read('api-error')}`);
     return s === 'ACTIVE' ? s : undefined;
   });
+  await checkFrame('the topology page');
+  if (wantCommands) {
+    // What the topology executes, component by component, exactly.
+    await waitFor(`the commands ${JSON.stringify(wantCommands)} in "Runs commands"`, async (seen) => {
+      const shown = await page.$$eval('[data-testid^="command-"][data-argv]', (els) =>
+        Object.fromEntries(els.map((el) => [el.dataset.testid.slice('command-'.length), { argv: JSON.parse(el.dataset.argv), text: el.textContent, visible: el.checkVisibility() }])));
+      seen(JSON.stringify(shown));
+      const ids = Object.keys(wantCommands);
+      const ok = Object.keys(shown).length === ids.length && ids.every((c) => shown[c]?.visible &&
+        JSON.stringify(shown[c].argv) === JSON.stringify(wantCommands[c]) && wantCommands[c].every((a) => shown[c].text.includes(a)));
+      return ok ? shown : undefined;
+    });
+    log(`"Runs commands" shows ${Object.keys(wantCommands).map((c) => `${c}: ${'`'}${wantCommands[c].join(' ')}${'`'}`).join(', ')}`);
+  }
   await countsGrow('active');
   // A healthy word count shows no component error (one would show as a
   // last error in the spout and bolt tables).
@@ -142,8 +233,7 @@ async function main(page) {
     seen(JSON.stringify(rates));
     return rates.some((r) => Number(r) > 0) ? rates : undefined;
   });
-  mkdirSync(shots, { recursive: true });
-  await page.screenshot({ path: join(shots, 'topology.png'), fullPage: true });
+  await page.screenshot({ path: shot('topology'), fullPage: true });
 
   await press('deactivate', 'INACTIVE');
   // Stopped: the same count over three successive polls.
@@ -158,7 +248,7 @@ async function main(page) {
     return stable >= 3 ? now : undefined;
   }, 40_000);
   log(`spout "${spout}" stopped at ${previous} emitted`);
-  await page.screenshot({ path: join(shots, 'topology-inactive.png'), fullPage: true });
+  await page.screenshot({ path: shot('topology-inactive'), fullPage: true });
 
   await press('activate', 'ACTIVE');
   await countsGrow('activated again');
@@ -183,7 +273,7 @@ async function main(page) {
   });
   log(`rebalanced bolt "${bolt}" to ${target} executors`);
   await countsGrow('rebalanced');
-  await page.screenshot({ path: join(shots, 'topology-rebalanced.png'), fullPage: true });
+  await page.screenshot({ path: shot('topology-rebalanced'), fullPage: true });
 
   // The other pages render what the node runs.
   await page.goto(`${base}/component.html?topology=${encodeURIComponent(topology)}&component=${encodeURIComponent(spout)}`);
@@ -192,17 +282,48 @@ async function main(page) {
     seen(`${rows} rows, api error: ${await read('api-error')}`);
     return rows > 0 ? rows : undefined;
   });
-  await page.screenshot({ path: join(shots, 'component.png'), fullPage: true });
+  await checkFrame('the component page');
+  await page.screenshot({ path: shot('component'), fullPage: true });
   await page.goto(`${base}/`);
   await waitFor(`the cluster page's row for "${topology}"`, async (seen) => {
     seen(`api error: ${await read('api-error')}`);
     return (await read(`topology-row-${topology}`)) !== null || undefined;
   });
-  await page.screenshot({ path: join(shots, 'cluster.png'), fullPage: true });
+  await checkFrame('the cluster page');
+  await page.screenshot({ path: shot('cluster'), fullPage: true });
+
+  if (token) {
+    // Sign out: back to the form, and the cookie no longer opens the API.
+    await Promise.all([page.waitForURL('**/login'), page.click(byTestId('sign-out'))]);
+    log(`signed out: at ${pathOf()}`);
+    // (From the browser context's own cookies: the sign-in page's CSP
+    // forbids the page itself to fetch.)
+    const answer = (await page.request.get(`${base}/api/v1/topology/summary`)).status();
+    if (answer !== 401) throw new Error(`after signing out the API answered ${answer}, want 401`);
+    await page.goto(url);
+    if (pathOf() !== '/login') throw new Error(`after signing out ${url} led to ${page.url()}, want /login`);
+    // Jupyter's way: the token in the URL signs in and leaves the URL.
+    await page.goto(`${url}&token=${encodeURIComponent(token)}`);
+    const landed = pathOf();
+    if (landed !== new URL(url).pathname + new URL(url).search) throw new Error(`?token= led to ${page.url()}, want ${url} without the token`);
+    log(`signed in again with ?token=: at ${landed}`);
+    // A session that ends under an open page (expired, signed out
+    // elsewhere): the page's next poll gets 401 and opens the form.
+    await waitFor('status ACTIVE signed in again', async () => (await status()) === 'ACTIVE' || undefined);
+    await page.context().clearCookies();
+    await waitFor('the page to open the sign-in form after the API answered 401', async (seen) => {
+      seen(page.url());
+      return new URL(page.url()).pathname === '/login' || undefined;
+    });
+    log('the session ended under the page: its next poll opened /login');
+    await page.goto(`${url}&token=${encodeURIComponent(token)}`);
+    if (pathOf() !== landed) throw new Error(`?token= led to ${page.url()}, want ${landed}`);
+  } else {
+    await page.goto(url);
+  }
 
   // Kill, confirmed in the browser's dialog, with a 1 s wait: the
   // topology leaves the cluster page.
-  await page.goto(url);
   await waitFor('status ACTIVE again', async () => (await status()) === 'ACTIVE' || undefined);
   await page.fill(byTestId('wait'), '1');
   page.once('dialog', (dialog) => dialog.accept());
@@ -241,14 +362,28 @@ try {
   });
   const pageErrors = [];
   page.on('pageerror', (err) => pageErrors.push(err.message));
+  // Every POST of the UI's API goes with the session's CSRF token (none
+  // on an open node) and never with an Authorization header.
+  const badPosts = [];
+  let posts = 0;
+  page.on('request', (req) => {
+    if (req.method() !== 'POST' || !new URL(req.url()).pathname.startsWith('/api/')) return;
+    posts++;
+    const h = req.headers();
+    if (h.authorization !== undefined) badPosts.push(`${req.url()}: an Authorization header`);
+    if (token && !h['x-csrf-token']) badPosts.push(`${req.url()}: no X-CSRF-Token`);
+  });
   try {
     await main(page);
   } catch (err) {
-    await page.screenshot({ path: join(shots, 'failure.png'), fullPage: true }).catch(() => {});
+    await page.screenshot({ path: shot('failure'), fullPage: true }).catch(() => {});
     throw err;
   }
   if (foreign.length > 0) throw new Error(`the UI fetched from outside the node: ${foreign.join(', ')}`);
   if (pageErrors.length > 0) throw new Error(`uncaught errors in the page: ${pageErrors.join('; ')}`);
+  if (badPosts.length > 0) throw new Error(`POSTs without the session's credentials: ${badPosts.join('; ')}`);
+  if (posts < 4) throw new Error(`saw ${posts} POSTs of the API, want deactivate, activate, rebalance and kill`);
+  log(`${posts} POSTs of the API, each ${token ? 'with the session cookie and its X-CSRF-Token' : 'on an open node'}, none with Authorization`);
   log(`PASS: screenshots in ${shots}`);
 } catch (err) {
   failed = true;

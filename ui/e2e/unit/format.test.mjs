@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { ago, capacityLevel, count, duration, rate, Rates } from '../../static/js/format.js';
+import { ago, capacityLevel, commandLine, count, duration, rate, Rates } from '../../static/js/format.js';
 
 test('capacity colours follow Storm: green < 0.5, amber < 0.8, red from 0.8', () => {
   const cases = [['0.000', 'low'], ['0.499', 'low'], ['0.500', 'medium'], ['0.799', 'medium'], ['0.800', 'high'], ['1.250', 'high'], ['', 'unknown'], [undefined, 'unknown']];
@@ -34,4 +34,13 @@ test('numbers format for people', () => {
   assert.equal(ago(303), ' (5m 3s ago)');
   assert.equal(ago(undefined), '', 'an unknown time says nothing');
   assert.equal(ago(Number.NaN), '');
+});
+
+test('command lines read as a shell would take them: plain words bare, the rest single-quoted', () => {
+  assert.equal(commandLine(['python3', 'split.py']), 'python3 split.py');
+  assert.equal(commandLine(['/bin/sh', '-c', 'id; rm -rf ~']), "/bin/sh -c 'id; rm -rf ~'");
+  assert.equal(commandLine(['echo', "it's", '']), "echo 'it'\\''s' ''", 'a quote inside, an empty argument');
+  assert.equal(commandLine(['node', '--max-old-space-size=512', 'a,b:c@d%e+f']), 'node --max-old-space-size=512 a,b:c@d%e+f');
+  assert.equal(commandLine(['$HOME', '*.py']), "'$HOME' '*.py'", 'nothing reads as if it would expand');
+  assert.equal(commandLine(undefined), '');
 });

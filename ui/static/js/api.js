@@ -1,21 +1,40 @@
 // The node's Storm-style REST API (/api/v1/...), as the pages use it: GETs
-// for the polls and POSTs for the topology actions. A POST the node refuses
-// with 401 or 403 asks for the admin token, keeps it in sessionStorage (for
-// this tab only) and retries with "Authorization: Bearer <token>".
+// for the polls and POSTs for the topology actions.
+//
+// How the pages are signed in: the node's Guard (internal/httpauth) does
+// it, never this code. Its sign-in form (/login) or opening any page as
+// ?token=TOKEN trades the admin token for a session cookie (HttpOnly,
+// SameSite=Strict), the one credential the browser holds: no page reads,
+// asks for or stores the token. The browser sends the cookie on
+// every request; a POST also carries the session's CSRF token in the
+// X-CSRF-Token header, learnt once from GET /api/v1/session (and learnt
+// again if the node refuses it, e.g. after a sign-in in another tab). Any
+// API answer 401 (no session, or it expired) sends the browser to /login,
+// which signs in and returns to the cluster page. A node run with
+// --insecure and no admin token asks for nothing (the session says "open").
 
-import { h } from './dom.js';
-
-const tokenKey = 'squall.adminToken';
+const sessionPath = '/api/v1/session';
+export const loginPath = '/login';
+const logoutPath = '/logout';
+const csrfHeader = 'X-CSRF-Token';
 
 // ApiError is a non-2xx answer; message is the node's {error} when it sent one.
-class ApiError extends Error {
+export class ApiError extends Error {
   constructor(status, message) {
     super(message);
     this.status = status;
   }
 }
 
+// toLogin leaves the page for the sign-in form and rejects, so the caller
+// stops where it is (its poll shows why until the browser has left).
+function toLogin() {
+  window.location.assign(loginPath);
+  throw new ApiError(401, 'not signed in (or the session expired): opening the sign-in page');
+}
+
 async function decode(resp) {
+  if (resp.status === 401) toLogin();
   const body = await resp.json().catch(() => ({}));
   if (!resp.ok) throw new ApiError(resp.status, body.error || `${resp.status} ${resp.statusText}`);
   return body;
@@ -26,44 +45,45 @@ export async function get(path) {
   return decode(await fetch(path, { headers: { Accept: 'application/json' } }));
 }
 
-// post sends body as JSON, asking for the admin token while the node
-// answers 401 or 403. It rejects with the node's error, or with "cancelled"
-// when the user closes the token prompt.
+let current = null; // the promise of GET /api/v1/session, once
+
+// session resolves with who the page is signed in as: {user, via} (via is
+// "cookie", "certificate" or "open") and, for a cookie, csrf_token. It is
+// fetched once per page; a failed fetch is retried by the next call.
+export function session() {
+  current ??= get(sessionPath).catch((err) => {
+    current = null;
+    throw err;
+  });
+  return current;
+}
+
+function csrfHeaders(s) {
+  return s?.csrf_token ? { [csrfHeader]: s.csrf_token } : {};
+}
+
+// post sends body as JSON with the session's CSRF token. A 403 is tried
+// once more with a freshly fetched session (its CSRF token may have
+// changed); a 401 opens the sign-in page.
 async function post(path, body = {}) {
-  let rejected = false;
-  for (;;) {
-    const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
-    const token = sessionStorage.getItem(tokenKey);
-    if (token) headers.Authorization = `Bearer ${token}`;
+  for (let attempt = 0; ; attempt++) {
+    const headers = { 'Content-Type': 'application/json', Accept: 'application/json', ...csrfHeaders(await session()) };
     const resp = await fetch(path, { method: 'POST', headers, body: JSON.stringify(body) });
-    if (resp.status !== 401 && resp.status !== 403) return decode(resp);
-    const fresh = await askToken(rejected || Boolean(token));
-    if (fresh === null) throw new ApiError(resp.status, 'cancelled: the node needs its admin token');
-    sessionStorage.setItem(tokenKey, fresh);
-    rejected = true;
+    if (resp.status === 403 && attempt === 0) {
+      current = null;
+      continue;
+    }
+    return decode(resp);
   }
 }
 
-// askToken shows a modal prompt and resolves with the token typed, or null
-// when it is cancelled.
-function askToken(wasRejected) {
-  const input = h('input', { id: 'token-input', type: 'password', autocomplete: 'off', required: true, dataset: { testid: 'token-input' } });
-  const dialog = h('dialog', { id: 'token-dialog', dataset: { testid: 'token-dialog' } },
-    h('form', { method: 'dialog' },
-      h('h2', { text: 'Admin token' }),
-      h('p', { text: wasRejected ? 'The node refused that token. Enter its admin token:' : 'This node needs its admin token (--admin-token) for this action:' }),
-      input,
-      h('menu', {},
-        h('button', { value: 'cancel', formnovalidate: true, text: 'Cancel', dataset: { testid: 'token-cancel' } }),
-        h('button', { value: 'ok', class: 'primary', text: 'Send', dataset: { testid: 'token-submit' } }))));
-  document.body.append(dialog);
-  return new Promise((resolve) => {
-    dialog.addEventListener('close', () => {
-      dialog.remove();
-      resolve(dialog.returnValue === 'ok' && input.value !== '' ? input.value : null);
-    });
-    dialog.showModal();
-  });
+// signOut ends the session (POST /logout clears the cookie) and opens the
+// sign-in page.
+export async function signOut() {
+  const s = await session().catch(() => null);
+  await fetch(logoutPath, { method: 'POST', headers: csrfHeaders(s), redirect: 'manual' }).catch(() => {});
+  current = null;
+  window.location.assign(loginPath);
 }
 
 // Topology actions (Storm UI's routes). wait is in seconds.

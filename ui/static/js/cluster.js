@@ -4,7 +4,7 @@
 import { get } from './api.js';
 import { byId, fillRows, h } from './dom.js';
 import { count, duration } from './format.js';
-import { cards, numCell, poll } from './page.js';
+import { cards, frame, numCell, poll, showWarning } from './page.js';
 
 // version names squall's build and, when it says one, the Storm version
 // whose REST API it answers.
@@ -55,6 +55,7 @@ function renderTopologies(topologies) {
       numCell(t.tasksTotal))), 'no topologies: submit one with `node submit`');
 }
 
+frame();
 poll(async () => {
   const [summary, supervisors, topologies] = await Promise.all([
     get('/api/v1/cluster/summary'),
@@ -62,6 +63,7 @@ poll(async () => {
     get('/api/v1/topology/summary'),
   ]);
   renderSummary(summary);
+  showWarning(summary);
   renderNodes(supervisors.supervisors ?? []);
   renderTopologies(topologies.topologies ?? []);
 });

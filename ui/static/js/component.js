@@ -5,7 +5,7 @@
 
 import { byId, fillRows, h, param } from './dom.js';
 import { ago, count, duration, millis, rate, Rates } from './format.js';
-import { cards, errorCell, getWindowed, numCell, poll, textCell, windowSelect } from './page.js';
+import { cards, errorCell, frame, getWindowed, numCell, poll, textCell, windowSelect } from './page.js';
 
 const topologyId = param('topology');
 const componentId = param('component');
@@ -139,4 +139,5 @@ async function update() {
   renderGauges(c.gauges);
 }
 
+frame();
 const refresh = poll(update);

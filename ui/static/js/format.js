@@ -71,3 +71,14 @@ export class Rates {
     return ((value - prev.value) * 1000) / (at - prev.at);
   }
 }
+
+// commandLine shows an argv as one would type it in a POSIX shell: each
+// argument as it is when it needs no quoting, else in single quotes (a
+// quote inside as '\''), so what a topology runs reads unambiguously.
+export function commandLine(argv) {
+  if (!Array.isArray(argv)) return '';
+  return argv.map((arg) => {
+    const s = String(arg);
+    return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
+  }).join(' ');
+}

@@ -1,9 +1,44 @@
-// What every page shares: the header's "updated" line, the error banner,
-// the poll loop, and the window selector.
+// What every page shares: the header's session (who is signed in, Sign
+// out), the --insecure warning, the "updated" line, the error banner, the
+// poll loop, and the window selector.
 
-import { get } from './api.js';
+import { get, session, signOut } from './api.js';
 import { byId, h, param } from './dom.js';
 import { ago, count } from './format.js';
+
+// frame fills what every page shows around its own content: the session
+// in the header (who is signed in; Sign out for a cookie session, the only
+// kind a page can end) and the node's --insecure warning. Each page calls
+// it once; a failure shows in the error banner.
+export async function frame() {
+  byId('sign-out').addEventListener('click', () => signOut());
+  try {
+    const [s, summary] = await Promise.all([session(), get('/api/v1/cluster/summary')]);
+    showSession(s);
+    showWarning(summary);
+    document.body.dataset.frame = 'ready'; // for tests: the header and banner are filled
+  } catch (err) {
+    report(err);
+  }
+}
+
+const signedInVia = { cookie: 'signed in', certificate: 'client certificate' };
+
+function showSession(s) {
+  const how = signedInVia[s.via];
+  byId('session').hidden = !how;
+  byId('session-user').textContent = how ? `${s.user || 'admin'} (${how})` : '';
+  byId('sign-out').hidden = s.via !== 'cookie';
+}
+
+// showWarning shows the cluster summary's squallWarning (a node run with
+// --insecure) in the page's warning banner, or hides the banner.
+export function showWarning(summary) {
+  const banner = byId('insecure-warning');
+  const text = summary?.squallWarning ?? '';
+  banner.hidden = text === '';
+  banner.textContent = text;
+}
 
 // report shows err in the page's banner, or clears the banner when err is null.
 function report(err) {

@@ -6,9 +6,9 @@
 
 import { actions } from './api.js';
 import { byId, fillRows, h, param } from './dom.js';
-import { count, duration, millis, rate, Rates } from './format.js';
+import { commandLine, count, duration, millis, rate, Rates } from './format.js';
 import { render as renderGraph } from './graph.js';
-import { cards, errorCell, getWindowed, numCell, poll, textCell, windowSelect } from './page.js';
+import { cards, errorCell, frame, getWindowed, numCell, poll, textCell, windowSelect } from './page.js';
 
 const id = param('id');
 const rates = new Rates();
@@ -84,6 +84,25 @@ function renderBolts(bolts, boltRates) {
       errorCell(b.lastError, b.errorLapsedSecs))));
 }
 
+// renderCommands lists the components that run a command line as a
+// subprocess (the API's squallCommand: shell components), so an admin
+// sees what the topology executes; the section stays hidden when every
+// component runs inside the node.
+function renderCommands(t) {
+  const running = [
+    ...t.spouts.map((s) => ({ id: s.spoutId, kind: 'spout', executors: s.executors, command: s.squallCommand })),
+    ...t.bolts.map((b) => ({ id: b.boltId, kind: 'bolt', executors: b.executors, command: b.squallCommand })),
+  ].filter((c) => Array.isArray(c.command));
+  byId('commands-section').hidden = running.length === 0;
+  fillRows(byId('commands'), running.map((c) =>
+    h('tr', { dataset: { testid: `command-row-${c.id}` } },
+      h('td', {}, h('a', { href: componentHref(c.id), text: c.id })),
+      h('td', { text: c.kind }),
+      numCell(c.executors),
+      h('td', { class: 'command' },
+        h('code', { text: commandLine(c.command), dataset: { testid: `command-${c.id}`, argv: JSON.stringify(c.command) } })))));
+}
+
 function renderConfiguration(conf = {}) {
   fillRows(byId('configuration'), Object.keys(conf).sort().map((k) =>
     h('tr', {}, h('td', { text: k }), h('td', { text: JSON.stringify(conf[k]) }))));
@@ -147,6 +166,7 @@ async function update() {
 
   current = t;
   renderSummary(t);
+  renderCommands(t);
   renderRebalance(t);
   const graph = graphOf(t, spoutRates, boltRates, edgeRates);
   renderGraph(byId('graph'), graph.components, graph.edges);
@@ -156,6 +176,7 @@ async function update() {
   renderConfiguration(t.configuration);
 }
 
+frame();
 const refresh = poll(update);
 
 // act runs one action with the buttons disabled, reports its outcome next
