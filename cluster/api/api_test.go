@@ -260,6 +260,7 @@ func TestSquallRoutes(t *testing.T) {
 		{`{"name":"w","kind":"nope"}`, errors.New("no such registered topology"), http.StatusBadRequest,
 			obj{"error": "no such registered topology"}, "submit w nope map[] \"\""},
 		{`{"name":`, nil, http.StatusBadRequest, obj{"error": "bad request body: unexpected EOF"}, ""},
+		{`{"name":"w","kind":"wordcount"} {"name":"x"}`, nil, http.StatusBadRequest, obj{"error": "bad request body: more than one JSON value"}, ""},
 	} {
 		f.err = tc.err
 		var got obj

@@ -88,7 +88,8 @@ func FuzzJSONBodies(f *testing.F) {
 		switch {
 		case route == "/api/v1/topologies":
 			var req api.SubmitRequest
-			if json.NewDecoder(bytes.NewReader(body)).Decode(&req) == nil {
+			// One JSON value and nothing after it (trailing bytes are refused).
+			if dec := json.NewDecoder(bytes.NewReader(body)); dec.Decode(&req) == nil && !dec.More() {
 				want = fmt.Sprintf("submit %s %s %v %q", req.Name, req.Kind, req.Conf, req.Resources)
 			}
 		case strings.Contains(route, "/rebalance"):

@@ -172,8 +172,13 @@ func Register(mux *http.ServeMux, b Backend, cfg Config) {
 	mux.Handle("GET /", ui.Handler())
 	mux.HandleFunc("POST /api/v1/topologies", func(w http.ResponseWriter, r *http.Request) {
 		var req SubmitRequest
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxSubmit)).Decode(&req); err != nil {
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxSubmit))
+		if err := dec.Decode(&req); err != nil {
 			writeErr(w, http.StatusBadRequest, fmt.Errorf("bad request body: %w", err))
+			return
+		}
+		if dec.More() {
+			writeErr(w, http.StatusBadRequest, errors.New("bad request body: more than one JSON value"))
 			return
 		}
 		p, _ := httpauth.FromContext(r.Context())
