@@ -226,12 +226,12 @@ func TestStormRESTAPI(t *testing.T) {
 	}
 }
 
-// TestAdminToken: with a token, every route answers 401 without
-// credentials and 403 with wrong ones, reads included (configs, YAML and
-// resources are not public).
-func TestAdminToken(t *testing.T) {
+// tokenNode starts a throwaway node (Insecure: no key, no certs) whose API
+// is guarded by the admin token "s3cret", able to run topology "ids".
+func tokenNode(t *testing.T) *cluster.Node {
+	t.Helper()
 	cfg := cluster.LocalConfig()
-	cfg.Insecure = true // a throwaway node
+	cfg.Insecure = true
 	cfg.Name, cfg.Bind, cfg.HTTP, cfg.AdminToken = "solo", "127.0.0.1:0", "127.0.0.1:0", "s3cret"
 	cfg.Topologies = map[string]cluster.Factory{"ids": factory(newSource(10))}
 	nd, err := cluster.Start(context.Background(), cfg)
@@ -239,6 +239,14 @@ func TestAdminToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = nd.Shutdown(context.Background()) })
+	return nd
+}
+
+// TestAdminToken: with a token, every route answers 401 without
+// credentials and 403 with wrong ones, reads included (configs, YAML and
+// resources are not public).
+func TestAdminToken(t *testing.T) {
+	nd := tokenNode(t)
 	base := "http://" + nd.HTTPAddr() + "/api/v1"
 	for _, tc := range []struct {
 		method, path, token string
@@ -309,15 +317,7 @@ func TestHTTPAnyPort(t *testing.T) {
 // node does not serve) get 403 and change nothing, even with the token; a
 // GET of configs or resources without credentials gets 401.
 func TestBrowserAttacksOnARealNode(t *testing.T) {
-	cfg := cluster.LocalConfig()
-	cfg.Insecure = true // a throwaway node, guarded by its token
-	cfg.Name, cfg.Bind, cfg.HTTP, cfg.AdminToken = "solo", "127.0.0.1:0", "127.0.0.1:0", "s3cret"
-	cfg.Topologies = map[string]cluster.Factory{"ids": factory(newSource(10))}
-	nd, err := cluster.Start(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = nd.Shutdown(context.Background()) })
+	nd := tokenNode(t)
 	if err := nd.Submit("ids", "ids", nil); err != nil {
 		t.Fatal(err)
 	}

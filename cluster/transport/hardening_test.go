@@ -241,16 +241,7 @@ func TestPeerQueueBytesBounded(t *testing.T) {
 		c.PeerQueueBytes = 3 * size
 		c.DialTimeout = time.Minute
 		c.OnDrop = d.add
-		c.Dial = func(ctx context.Context, addr string) (net.Conn, error) {
-			close(dialing)
-			select {
-			case <-release:
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-			var d net.Dialer
-			return d.DialContext(ctx, "tcp", addr)
-		}
+		c.Dial = heldDial(dialing, release)
 	})
 	p := send.Peer(recv.Addr())
 	send.Send(p, m)

@@ -288,16 +288,7 @@ func TestPeerQueueBounded(t *testing.T) {
 	send := start(t, func(wire.Message) {}, func(c *Config) {
 		c.PeerQueue = 3
 		c.DialTimeout = time.Minute
-		c.Dial = func(ctx context.Context, addr string) (net.Conn, error) {
-			close(dialing)
-			select {
-			case <-release:
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-			var d net.Dialer
-			return d.DialContext(ctx, "tcp", addr)
-		}
+		c.Dial = heldDial(dialing, release)
 	})
 	p := send.Peer(recv.Addr())
 	if !send.Send(p, msg("q")) {
@@ -474,5 +465,20 @@ func TestSustainedWritesKeepTheConnection(t *testing.T) {
 	poll.Until(t, 10*time.Second, "frames delivered", func() bool { return got.count("busy") > 0 })
 	if n, r := dials.Load(), recv.Rejected.Load(); n != 1 || r != 0 {
 		t.Fatalf("%d dials and %d rejected frames under sustained load, want 1 and 0", n, r)
+	}
+}
+
+// heldDial is a Dial that closes dialing when the writer dials, then holds
+// the dial until release is closed (or its context ends).
+func heldDial(dialing, release chan struct{}) func(ctx context.Context, addr string) (net.Conn, error) {
+	return func(ctx context.Context, addr string) (net.Conn, error) {
+		close(dialing)
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", addr)
 	}
 }
