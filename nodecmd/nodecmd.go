@@ -181,7 +181,10 @@ func runCmd(ctx context.Context, reg Registry, args []string, stdout, stderr io.
 		if *resources != "" {
 			return fmt.Errorf("%w: --resources is for YAML topologies", errUsage)
 		}
-		job, err = t.Build(conf, Env{Local: true, Log: stderr})
+		job, err = t.build(name, conf, Env{Local: true, Log: stderr})
+		if errors.Is(err, ErrUnknownKey) {
+			err = fmt.Errorf("%w: %w", errUsage, err)
+		}
 	}
 	if err != nil {
 		return err
@@ -245,6 +248,12 @@ type Topology struct {
 	// Build builds it from its configuration (--set key=value). It may be
 	// called from several goroutines at once.
 	Build func(conf topology.Config, env Env) (*Job, error)
+	// Keys are the configuration keys Build reads besides Storm's
+	// topology.* and squall's squall.* keys, which every topology takes.
+	// When set, `node run` and a node's submit refuse any other key with
+	// ErrUnknownKey, naming these (a misspelt --set would otherwise be
+	// ignored); nil leaves the keys unchecked.
+	Keys []string
 }
 
 // Env is where a Topology is built.
