@@ -51,13 +51,15 @@ commands:
   submit FILE.yaml [--resources DIR] [--name N] [--set key=value]...
                                       submit a YAML topology; DIR (default: FILE's
                                       directory) is shipped to every node running it
-  list [--json]                       the cluster's topologies with spout counts
+  list [--json]                       the cluster's topologies with spout counts (killed ones leave it)
   members [--json]                    the cluster's nodes
   kill NAME [--wait 30s]              deactivate, wait for trees in flight, remove
   rebalance NAME [--parallelism component=K]... [--wait 30s]
                                       re-spread NAME's tasks over the current nodes and
                                       set components' running tasks (up to their NumTasks)
                                       while it runs; prints the tasks moved and the time
+                                      Storm's spellings work too: -w SECS for --wait, -e C=K for
+                                      --parallelism; -n N (workers) is ignored beside -e, refused alone
   activate NAME / deactivate NAME     start / pause a topology's spouts
   keygen                              print a new gossip key
   cert create-ca|create-node|create-client|list --certs-dir D
