@@ -27,40 +27,93 @@ import (
 	"github.com/squall-streams/squall/topology"
 )
 
-// clientCmd runs the client subcommands against a node's HTTP API.
-func clientCmd(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) error {
+// clientArgs are a client command's flags and arguments.
+type clientArgs struct {
+	pos                                          []string
+	addr, certsDir, user, token, name, resources string
+	asJSON                                       bool
+	wait                                         time.Duration
+	parallelism                                  parallelismFlags
+	numWorkers                                   int  // rebalance -n
+	numWorkersSet                                bool // -n was given
+	conf                                         topology.Config
+}
+
+// parseClientArgs reads a client command's flags, before, between and
+// after its arguments. Storm's CLI spellings are aliases: -w S (--wait, in
+// seconds), -e C=K (--parallelism), and rebalance's -n N (numWorkers,
+// which squall has no use for: see clientCmd).
+func parseClientArgs(cmd string, args []string, stderr io.Writer) (*clientArgs, error) {
+	a := &clientArgs{wait: 30 * time.Second, parallelism: parallelismFlags{}, conf: topology.Config{}}
 	fs := flag.NewFlagSet("node "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", env("SQUALL_ADDR", "127.0.0.1:8080"), "a node's HTTP API, `host:port` or https://host:port (env SQUALL_ADDR)")
-	certsDir := fs.String("certs-dir", env("SQUALL_CERTS_DIR", ""), "certs `dir`ectory of an HTTPS cluster: its CA verifies the node, client.USER.crt/.key authenticate (env SQUALL_CERTS_DIR)")
-	user := fs.String("user", certs.AdminUser, "with --certs-dir: the client certificate's `user`")
-	asJSON := fs.Bool("json", false, "machine-readable output")
-	name := fs.String("name", "", "submit: the running topology's `name` (default: the registered name)")
-	wait := fs.Duration("wait", 30*time.Second, "kill: how long to wait for trees in flight; rebalance: for every node to apply the new placement")
-	token := fs.String("admin-token", env("SQUALL_ADMIN_TOKEN", ""), "the nodes' admin `token`, sent as Authorization: Bearer on every request (env SQUALL_ADMIN_TOKEN)")
-	parallelism := parallelismFlags{}
-	fs.Var(parallelism, "parallelism", "rebalance: a component's number of running tasks, `component=K` (repeatable; K at most its NumTasks)")
-	resources := fs.String("resources", "", "submit FILE.yaml: the `dir`ectory of its shell components, shipped to every node (default: the file's directory)")
-	conf := topology.Config{}
-	fs.Var(setFlags(conf), "set", "submit: topology config `key=value` (repeatable)")
-	var pos []string
+	fs.StringVar(&a.addr, "addr", env("SQUALL_ADDR", "127.0.0.1:8080"), "a node's HTTP API, `host:port` or https://host:port (env SQUALL_ADDR)")
+	fs.StringVar(&a.certsDir, "certs-dir", env("SQUALL_CERTS_DIR", ""), "certs `dir`ectory of an HTTPS cluster: its CA verifies the node, client.USER.crt/.key authenticate (env SQUALL_CERTS_DIR)")
+	fs.StringVar(&a.user, "user", certs.AdminUser, "with --certs-dir: the client certificate's `user`")
+	fs.BoolVar(&a.asJSON, "json", false, "machine-readable output")
+	fs.StringVar(&a.name, "name", "", "submit: the running topology's `name` (default: the registered name)")
+	fs.Var(waitFlag{&a.wait}, "wait", "kill: how long to wait for trees in flight; rebalance: for every node to apply the new placement (a `duration` such as 30s, or whole seconds)")
+	fs.Var(waitFlag{&a.wait}, "w", "Storm's spelling of --wait, in `seconds`")
+	fs.StringVar(&a.token, "admin-token", env("SQUALL_ADMIN_TOKEN", ""), "the nodes' admin `token`, sent as Authorization: Bearer on every request (env SQUALL_ADMIN_TOKEN)")
+	fs.Var(a.parallelism, "parallelism", "rebalance: a component's number of running tasks, `component=K` (repeatable; K at most its NumTasks)")
+	fs.Var(a.parallelism, "e", "Storm's spelling of --parallelism, `component=K` (repeatable)")
+	fs.IntVar(&a.numWorkers, "n", 0, "rebalance: Storm's number of workers, `N`: squall has none (every node runs a share of each topology), so it is ignored beside -e and refused alone")
+	fs.StringVar(&a.resources, "resources", "", "submit FILE.yaml: the `dir`ectory of its shell components, shipped to every node (default: the file's directory)")
+	fs.Var(setFlags(a.conf), "set", "submit: topology config `key=value` (repeatable)")
 	rest := args
 	for {
 		if err := fs.Parse(rest); err != nil {
-			return fmt.Errorf("%w: %w", errUsage, err)
+			return nil, fmt.Errorf("%w: %w", errUsage, err)
 		}
 		if fs.NArg() == 0 {
 			break
 		}
-		pos = append(pos, fs.Arg(0))
+		a.pos = append(a.pos, fs.Arg(0))
 		rest = fs.Args()[1:]
 	}
+	fs.Visit(func(f *flag.Flag) { a.numWorkersSet = a.numWorkersSet || f.Name == "n" })
+	return a, nil
+}
+
+// waitFlag is --wait and -w: a duration, or whole seconds as Storm's -w.
+type waitFlag struct{ d *time.Duration }
+
+func (w waitFlag) String() string {
+	if w.d == nil {
+		return ""
+	}
+	return w.d.String()
+}
+
+func (w waitFlag) Set(v string) error {
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n > int64(waittime.Max/time.Second) || n < -int64(waittime.Max/time.Second) {
+			return fmt.Errorf("%s seconds: more than %v", v, waittime.Max)
+		}
+		*w.d = time.Duration(n) * time.Second
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return fmt.Errorf("%q: want a duration such as 30s, or whole seconds", v)
+	}
+	*w.d = d
+	return nil
+}
+
+// clientCmd runs the client subcommands against a node's HTTP API.
+func clientCmd(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) error {
+	a, err := parseClientArgs(cmd, args, stderr)
+	if err != nil {
+		return err
+	}
+	pos, parallelism := a.pos, a.parallelism
 	if cmd == "kill" || cmd == "rebalance" {
-		if err := checkWait(*wait); err != nil {
+		if err := checkWait(a.wait); err != nil {
 			return err
 		}
 	}
-	c, err := newAPIClient(*addr, *certsDir, *user, *token, clientTimeout(*wait))
+	c, err := newAPIClient(a.addr, a.certsDir, a.user, a.token, clientTimeout(a.wait))
 	if err != nil {
 		return err
 	}
@@ -80,7 +133,7 @@ func clientCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 		if err := c.do(ctx, http.MethodGet, "/api/v1/members", nil, &ms); err != nil {
 			return err
 		}
-		if *asJSON {
+		if a.asJSON {
 			return json.NewEncoder(stdout).Encode(ms)
 		}
 		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
@@ -97,7 +150,13 @@ func clientCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 		if err := c.do(ctx, http.MethodGet, "/api/v1/topologies", nil, &ts); err != nil {
 			return err
 		}
-		if *asJSON {
+		// A killed topology is gone: the node keeps its spec as a
+		// tombstone (KILLED), which Storm's REST summary leaves out too.
+		ts = slices.DeleteFunc(ts, func(t cluster.TopologyInfo) bool { return t.Status == "KILLED" })
+		if ts == nil {
+			ts = []cluster.TopologyInfo{} // --json: [], not null
+		}
+		if a.asJSON {
 			return json.NewEncoder(stdout).Encode(ts)
 		}
 		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
@@ -114,11 +173,11 @@ func clientCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 		if err := need(1, "TOPOLOGY|FILE.yaml [--name N] [--resources DIR] [--set key=value]..."); err != nil {
 			return err
 		}
-		req := cluster.SubmitRequest{Name: *name, Kind: pos[0], Conf: map[string]string{}}
+		req := cluster.SubmitRequest{Name: a.name, Kind: pos[0], Conf: map[string]string{}}
 		if req.Name == "" {
 			req.Name = pos[0]
 		}
-		for k, v := range conf {
+		for k, v := range a.conf {
 			req.Conf[k] = fmt.Sprint(v)
 		}
 		if isTopologyFile(pos[0]) {
@@ -126,18 +185,18 @@ func clientCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 			if err != nil {
 				return err
 			}
-			if *name == "" {
+			if a.name == "" {
 				req.Name = strings.TrimSuffix(filepath.Base(pos[0]), filepath.Ext(pos[0]))
 			}
 			req.Kind, req.Conf[fluxYAMLKey] = fluxKind, string(text)
-			dir := *resources
+			dir := a.resources
 			if dir == "" {
 				dir = filepath.Dir(pos[0])
 			}
 			if req.Resources, err = cluster.TarGz(dir); err != nil {
 				return err
 			}
-		} else if *resources != "" {
+		} else if a.resources != "" {
 			return fmt.Errorf("%w: --resources is for YAML topologies", errUsage)
 		}
 		if err := c.do(ctx, http.MethodPost, "/api/v1/topologies", req, nil); err != nil {
@@ -149,14 +208,24 @@ func clientCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 		if err := need(1, "NAME [--parallelism component=K]... [--wait 30s]"); err != nil {
 			return err
 		}
-		return rebalanceCmd(ctx, c, pos[0], parallelism, *wait, *asJSON, stdout)
+		if a.numWorkersSet {
+			// Storm's -n sets the workers a topology runs in; squall has
+			// none. Beside -e it is noted and ignored; alone there is
+			// nothing to do, and a re-spread nobody asked for would look
+			// like success (the REST route refuses it the same way).
+			if len(parallelism) == 0 {
+				return fmt.Errorf("%w: -n %d: squall has no workers (every node runs a share of each topology): set components' running tasks with -e component=K, or leave -n out to re-spread the tasks over the nodes", errUsage, a.numWorkers)
+			}
+			fmt.Fprintf(stderr, "node rebalance: -n %d ignored: squall has no workers (every node runs a share of each topology)\n", a.numWorkers)
+		}
+		return rebalanceCmd(ctx, c, pos[0], parallelism, a.wait, a.asJSON, stdout)
 	case "kill", "activate", "deactivate":
 		if err := need(1, "NAME"); err != nil {
 			return err
 		}
 		path := topologyAction(pos[0], cmd)
 		if cmd == "kill" {
-			path = topologyAction(pos[0], cmd, *wait)
+			path = topologyAction(pos[0], cmd, a.wait)
 		}
 		if err := c.do(ctx, http.MethodPost, path, nil, nil); err != nil {
 			return err

@@ -212,7 +212,7 @@ func (r Registry) Factories(log io.Writer) map[string]cluster.Factory {
 	out := map[string]cluster.Factory{fluxKind: cluster.Simple(buildFlux)}
 	for name, t := range r {
 		out[name] = func(conf topology.Config) (*topology.Topology, func(), error) {
-			j, err := t.Build(conf, Env{Log: log})
+			j, err := t.build(name, conf, Env{Log: log})
 			if err != nil {
 				return nil, nil, err
 			}

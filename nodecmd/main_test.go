@@ -98,3 +98,14 @@ func TestNodeRejectsABadCapacityFromTheEnvironment(t *testing.T) {
 		t.Errorf("exit %d, stderr %q: want 2 naming SQUALL_CAPACITY", code, stderr.String())
 	}
 }
+
+// TestRunRefusesAnUnknownKey: `node run` of a registered topology with a
+// misspelt --set is a usage error naming the key meant, before anything
+// runs (it used to count 200,000 generated lines, ignoring the key).
+func TestRunRefusesAnUnknownKey(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"run", "wordcount", "--set", "wordcount.inptu=/nonexistent"}, &stdout, &stderr)
+	if code != 2 || !strings.Contains(stderr.String(), `"wordcount.inptu" (did you mean wordcount.input?)`) || stdout.Len() != 0 {
+		t.Errorf("exit %d, stdout %q, stderr %q: want 2, nothing run, the key meant named", code, stdout.String(), stderr.String())
+	}
+}

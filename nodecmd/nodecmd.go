@@ -42,20 +42,24 @@ commands:
   run FILE.yaml [--resources DIR] [--set key=value]...
                                       run a Flux-shaped YAML topology in local mode;
                                       shell components run in DIR (default: FILE's directory)
-  run ... --http HOST:PORT [--for D]  also serve the web UI and REST API, with a live status line
+  run ... --http HOST:PORT [--for D]  also serve the web UI and REST API
+  run ... [-v | -q]                   a live status line on stderr (every 10 s when not a terminal), a
+                                      summary at the end; warnings and errors logged (-v more, -q none)
   topologies                          list the registered topologies
   submit TOPOLOGY [--name N] [--set key=value]...
                                       submit a registered topology to the cluster
   submit FILE.yaml [--resources DIR] [--name N] [--set key=value]...
                                       submit a YAML topology; DIR (default: FILE's
                                       directory) is shipped to every node running it
-  list [--json]                       the cluster's topologies with spout counts
+  list [--json]                       the cluster's topologies with spout counts (killed ones leave it)
   members [--json]                    the cluster's nodes
   kill NAME [--wait 30s]              deactivate, wait for trees in flight, remove
   rebalance NAME [--parallelism component=K]... [--wait 30s]
                                       re-spread NAME's tasks over the current nodes and
                                       set components' running tasks (up to their NumTasks)
                                       while it runs; prints the tasks moved and the time
+                                      Storm's spellings work too: -w SECS for --wait, -e C=K for
+                                      --parallelism; -n N (workers) is ignored beside -e, refused alone
   activate NAME / deactivate NAME     start / pause a topology's spouts
   keygen                              print a new gossip key
   cert create-ca|create-node|create-client|list --certs-dir D
@@ -140,10 +144,11 @@ func runCmd(ctx context.Context, reg Registry, args []string, stdout, stderr io.
 	fs.SetOutput(stderr)
 	conf := topology.Config{}
 	fs.Var(setFlags(conf), "set", "topology config `key=value` (repeatable)")
-	verbose := fs.Bool("v", false, "log lifecycle events to stderr")
+	verbose := fs.Bool("v", false, "log more to stderr: lifecycle events besides warnings and errors")
+	quiet := fs.Bool("q", false, "log nothing to stderr (not even warnings and errors); the live line and the summary stay")
 	drain := fs.Duration("drain", 30*time.Second, "how long to wait for trees in flight when stopping")
 	resources := fs.String("resources", "", "working `dir`ectory of a YAML topology's shell components")
-	httpAddr := fs.String("http", "", "serve the web UI and REST API at `host:port` while the topology runs, with a live status line on stderr")
+	httpAddr := fs.String("http", "", "serve the web UI and REST API at `host:port` while the topology runs")
 	adminToken := fs.String("admin-token", env("SQUALL_ADMIN_TOKEN", ""), "with --http: `token` the API's mutating routes require (env SQUALL_ADMIN_TOKEN)")
 	stopAfter := fs.Duration("for", 0, "stop the topology after this `duration` (0: when its input ends, or on Ctrl-C)")
 	// Flags may come before or after the topology name.
@@ -165,10 +170,11 @@ func runCmd(ctx context.Context, reg Registry, args []string, stdout, stderr io.
 	if name == "" {
 		return fmt.Errorf("%w: name a topology file (.yaml) or a registered topology: one of %s", errUsage, strings.Join(reg.names(), ", "))
 	}
-	logger := slog.New(slog.DiscardHandler)
-	if *verbose {
-		logger = slog.New(slog.NewTextHandler(stderr, nil))
+	if *verbose && *quiet {
+		return fmt.Errorf("%w: -v and -q together", errUsage)
 	}
+	con := newConsole(stderr)
+	logger := runLogger(con, *verbose, *quiet)
 	var job *Job
 	var err error
 	if isTopologyFile(name) {
@@ -181,7 +187,10 @@ func runCmd(ctx context.Context, reg Registry, args []string, stdout, stderr io.
 		if *resources != "" {
 			return fmt.Errorf("%w: --resources is for YAML topologies", errUsage)
 		}
-		job, err = t.Build(conf, Env{Local: true, Log: stderr})
+		job, err = t.build(name, conf, Env{Local: true, Log: con})
+		if errors.Is(err, ErrUnknownKey) {
+			err = fmt.Errorf("%w: %w", errUsage, err)
+		}
 	}
 	if err != nil {
 		return err
@@ -201,9 +210,9 @@ func runCmd(ctx context.Context, reg Registry, args []string, stdout, stderr io.
 	if *httpAddr != "" {
 		elapsed, err = runWithUI(ctx, job, runOptions{
 			http: *httpAddr, adminToken: *adminToken, drain: *drain, logger: logger, timeout: timeout,
-		}, stderr)
+		}, con)
 	} else {
-		elapsed, err = runLocal(ctx, job, logger, *drain, timeout, stderr)
+		elapsed, err = runLocal(ctx, job, logger, *drain, timeout, con)
 	}
 	if err != nil {
 		return err
@@ -214,23 +223,52 @@ func runCmd(ctx context.Context, reg Registry, args []string, stdout, stderr io.
 	return nil
 }
 
+// runLogger is node run's log on stderr: warnings and errors, more with
+// verbose, nothing when quiet.
+func runLogger(stderr io.Writer, verbose, quiet bool) *slog.Logger {
+	switch {
+	case quiet:
+		return slog.New(slog.DiscardHandler)
+	case verbose:
+		return slog.New(slog.NewTextHandler(stderr, nil))
+	}
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
 // runLocal runs job in local mode until ctx is done, the job is done or
-// timeout fires, and drains it; it returns how long it ran.
-func runLocal(ctx context.Context, job *Job, logger *slog.Logger, drain time.Duration, timeout <-chan time.Time, stderr io.Writer) (time.Duration, error) {
+// timeout fires, and drains it, keeping the live line on stderr (its last
+// one, after the drain, is the run's summary); it returns how long it ran.
+func runLocal(ctx context.Context, job *Job, logger *slog.Logger, drain time.Duration, timeout <-chan time.Time, stderr *console) (time.Duration, error) {
 	start := time.Now()
 	c, err := local.Start(ctx, job.Topology, local.WithLogger(logger), local.WithDrainTimeout(drain))
 	if err != nil {
 		return 0, err
 	}
 	logger.Info("topology running", "topology", job.Topology.Name, "tasks", job.Topology.NumTasks())
-	select {
-	case <-ctx.Done():
-		fmt.Fprintln(stderr, "node run: stopping: draining trees in flight")
-	case <-job.Done:
-	case <-timeout:
+	live := newLiveLine(stderr, job.Topology.Name)
+	counts := runningCounts(c.Topology())
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			live.end()
+			fmt.Fprintln(stderr, "node run: stopping: draining trees in flight")
+			break loop
+		case <-job.Done:
+			break loop
+		case <-timeout:
+			break loop
+		case <-tick.C:
+			live.update(counts, false)
+		}
 	}
 	elapsed := time.Since(start)
-	return elapsed, c.Stop(context.WithoutCancel(ctx))
+	err = c.Stop(context.WithoutCancel(ctx))
+	live.update(counts, true)
+	live.end()
+	return elapsed, err
 }
 
 // Registry holds the Go topologies a node binary runs (node run NAME) and
@@ -245,6 +283,12 @@ type Topology struct {
 	// Build builds it from its configuration (--set key=value). It may be
 	// called from several goroutines at once.
 	Build func(conf topology.Config, env Env) (*Job, error)
+	// Keys are the configuration keys Build reads besides Storm's
+	// topology.* and squall's squall.* keys, which every topology takes.
+	// When set, `node run` and a node's submit refuse any other key with
+	// ErrUnknownKey, naming these (a misspelt --set would otherwise be
+	// ignored); nil leaves the keys unchecked.
+	Keys []string
 }
 
 // Env is where a Topology is built.

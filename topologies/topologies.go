@@ -30,18 +30,22 @@ func Registry() nodecmd.Registry {
 		"wordcount": {
 			Description: "count words of wordcount.input (default: generated text); wordcount.output, wordcount.fail-rate, wordcount.count.parallelism (default 2) of wordcount.count.tasks (default 8: rebalance can scale count up to it)",
 			Build:       buildWordCount,
+			Keys:        wordcount.Keys,
 		},
 		kafkawords.WordCountName: {
 			Description: "count words of kafka.input lines into kafka.output (key word, value running count); kafka.brokers (empty: embedded broker)",
 			Build:       buildKafkaWords(kafkawords.WordCountName, kafkawords.WordCount),
+			Keys:        kafkawords.Keys,
 		},
 		kafkawords.WordsName: {
 			Description: "write every word of kafka.input lines to kafka.output (key word, value partition:offset:position); kafka.brokers",
 			Build:       buildKafkaWords(kafkawords.WordsName, kafkawords.Words),
+			Keys:        kafkawords.Keys,
 		},
 		wikiedits.Name: {
 			Description: "count Wikipedia-style edit events per page and per user (kafka.input, kafka.output); kafka.brokers (empty: embedded broker and producer)",
 			Build:       buildWikiEdits,
+			Keys:        wikiedits.Keys,
 		},
 	}
 }

@@ -2,8 +2,11 @@ package topologies_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"io"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -90,5 +93,45 @@ func TestLocalBuildOwnsItsEmbeddedBroker(t *testing.T) {
 		}
 		job.Close()
 		goleak.VerifyNone(t, kafkatest.LeakOptions()...)
+	}
+}
+
+// TestEveryTopologyDeclaresItsKeys: each registered topology declares the
+// keys it reads, and every key its description names is one of them, so
+// `--set` of a described key is never refused.
+func TestEveryTopologyDeclaresItsKeys(t *testing.T) {
+	keyRE := regexp.MustCompile(`\b(?:wordcount|kafka|wikiedits)\.[a-z.-]*[a-z]`)
+	for name, top := range topologies.Registry() {
+		if len(top.Keys) == 0 {
+			t.Errorf("%s declares no keys", name)
+		}
+		for _, k := range keyRE.FindAllString(top.Description, -1) {
+			if !slices.Contains(top.Keys, k) {
+				t.Errorf("%s: its description names %s, not among its keys %v", name, k, top.Keys)
+			}
+		}
+	}
+}
+
+// TestSubmitOfAnUnknownKeyIsRefusedAtTheNode: a node refuses a submit of a
+// registered topology with a key it does not read — whoever the client —
+// naming the key, the one meant and the keys it reads; Storm's topology.*
+// and squall's squall.* keys pass.
+func TestSubmitOfAnUnknownKeyIsRefusedAtTheNode(t *testing.T) {
+	c := clustertest.New(t, 1, topologies.Registry().Factories(io.Discard))
+	err := c.Node(0).Submit("wc", "wordcount", map[string]string{"wordcount.inptu": "/tmp/x", "wordcount.lines": "10"})
+	if !errors.Is(err, nodecmd.ErrUnknownKey) {
+		t.Fatalf("submit with wordcount.inptu: %v, want ErrUnknownKey", err)
+	}
+	for _, want := range []string{`"wordcount.inptu" (did you mean wordcount.input?)`, "wordcount.count.parallelism", "wordcount.lines", "topology.*"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+	if ts := c.Node(0).Topologies(context.Background()); len(ts) != 0 {
+		t.Errorf("a refused submit was published: %v", ts)
+	}
+	if err := c.Node(0).Submit("wc", "wordcount", map[string]string{"wordcount.lines": "10", "topology.max.spout.pending": "10", "topology.workers": "3", "squall.task.max.failures": "5"}); err != nil {
+		t.Errorf("submit with Storm's and squall's keys: %v", err)
 	}
 }

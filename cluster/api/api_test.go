@@ -385,8 +385,22 @@ func TestTopologyOperations(t *testing.T) {
 		{"/kill/99999999999999999999999", "", nil, 400, "", nil},
 		{"/rebalance/9223372036854775807", "", nil, 400, "", nil},
 		{"/rebalance", "", nil, 200, "rebalance ids map[] 30s", obj{"moved": 2.0}},
-		{"/rebalance/7", `{"rebalanceOptions":{"numWorkers":3,"executors":{"sink":2}}}`, nil, 200, "rebalance ids map[sink:2] 7s", obj{"moved": 2.0}},
+		{"/rebalance/7", `{"rebalanceOptions":{"executors":{"sink":2}}}`, nil, 200, "rebalance ids map[sink:2] 7s", obj{"moved": 2.0}},
+		// What squall cannot apply is named beside what it applied...
+		{"/rebalance/7", `{"rebalanceOptions":{"numWorkers":3,"executors":{"sink":2}}}`, nil, 200, "rebalance ids map[sink:2] 7s", obj{"moved": 2.0, "ignored": []any{"rebalanceOptions.numWorkers"}}},
+		// ...and a body with nothing squall applies is refused, not a
+		// "success" for nothing done.
+		{"/rebalance/7", `{"rebalanceOptions":{"numWorkers":3}}`, nil, 400, "", nil},
+		{"/rebalance/7", `{"rebalanceOptions":{"numWorkers":3,"executors":{}}}`, nil, 400, "", nil},
+		{"/rebalance/7", `{"executors":{"sink":2}}`, nil, 400, "", nil},
+		{"/rebalance/7", `{"rebalanceOptions":{"executor":{"sink":2}}}`, nil, 400, "", nil},
+		// No options: a re-spread, as the web UI's button without changes.
+		{"/rebalance/7", `{}`, nil, 200, "rebalance ids map[] 7s", obj{"moved": 2.0}},
+		{"/rebalance/7", `{"rebalanceOptions":{"executors":{}}}`, nil, 200, "rebalance ids map[] 7s", obj{"moved": 2.0}},
+		{"/rebalance/7", `{"rebalanceOptions":null}`, nil, 200, "rebalance ids map[] 7s", obj{"moved": 2.0}},
 		{"/rebalance/7", `{"rebalanceOptions":`, nil, 400, "", nil},
+		{"/rebalance/7", `{"rebalanceOptions":{"executors":{"sink":"two"}}}`, nil, 400, "", nil},
+		{"/rebalance/7", `{"rebalanceOptions":[]}`, nil, 400, "", nil},
 		{"/activate", "", fmt.Errorf("%w: %q", api.ErrTopologyNotFound, "ids"), 404, "activate ids", nil},
 		{"/kill/1", "", context.DeadlineExceeded, 504, "kill ids 1s", nil},
 		{"/rebalance/1", "", errors.New("invalid rebalance: no component x"), 400, "rebalance ids map[] 1s", nil},
@@ -802,5 +816,22 @@ func TestPublicMetrics(t *testing.T) {
 		if resp := call("GET", path, "", "", nil); resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("GET %s without credentials: %s, want 401", path, resp.Status)
 		}
+	}
+}
+
+// TestRebalanceNamesWhatItIgnores: a rebalance body asking only for
+// numWorkers (squall has no workers) answers 400 naming the field and
+// what to send instead; the backend is not called.
+func TestRebalanceNamesWhatItIgnores(t *testing.T) {
+	f := newFake(t)
+	call := serve(t, f, api.Config{})
+	var got obj
+	resp := call("POST", "/api/v1/topology/ids/rebalance/0", "", `{"rebalanceOptions":{"numWorkers":3},"callback":"x"}`, &got)
+	msg, _ := got["error"].(string)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(msg, "callback, rebalanceOptions.numWorkers ignored") || !strings.Contains(msg, "rebalanceOptions.executors") {
+		t.Errorf("numWorkers only: %s %q, want 400 naming the ignored fields and executors", resp.Status, msg)
+	}
+	if calls := f.takeCalls(); len(calls) != 0 {
+		t.Errorf("backend got %v", calls)
 	}
 }

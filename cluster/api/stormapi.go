@@ -189,21 +189,64 @@ func (s server) stormRoutes(mux *http.ServeMux) {
 		return nil, s.b.Kill(r.Context(), spec.Name, wait)
 	})
 	rebalance := op("rebalance", func(w http.ResponseWriter, r *http.Request, spec *messages.TopologySpec, wait time.Duration) (any, error) {
-		var body struct {
-			RebalanceOptions struct {
-				NumWorkers int            `json:"numWorkers"`
-				Executors  map[string]int `json:"executors"`
-			} `json:"rebalanceOptions"`
-		}
+		// Storm's body is {"rebalanceOptions": {"numWorkers": N,
+		// "executors": {component: K}}}. squall applies executors (a
+		// component's running tasks); it has no workers, so numWorkers —
+		// like any other field — is ignored, and a body that asks only for
+		// what is ignored is refused instead of answering success for
+		// nothing done. No body, {} or empty executors re-spread the tasks.
+		var body map[string]json.RawMessage
 		if r.ContentLength != 0 {
 			if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 				return nil, fmt.Errorf("%w: rebalance body: %v", errBadRequest, err)
 			}
 		}
+		var opts map[string]json.RawMessage
+		var ignored []string
+		for _, k := range sortedKeys(body) {
+			switch {
+			case k != "rebalanceOptions":
+				ignored = append(ignored, k)
+			case string(body[k]) != "null":
+				if err := json.Unmarshal(body[k], &opts); err != nil {
+					return nil, fmt.Errorf("%w: rebalance body: rebalanceOptions: %v", errBadRequest, err)
+				}
+			}
+		}
+		var executors map[string]int
+		for _, k := range sortedKeys(opts) {
+			switch {
+			case k == "executors":
+				if err := json.Unmarshal(opts[k], &executors); err != nil {
+					return nil, fmt.Errorf("%w: rebalance body: rebalanceOptions.executors: want {\"component\": K}: %v", errBadRequest, err)
+				}
+			case string(opts[k]) != "null":
+				ignored = append(ignored, "rebalanceOptions."+k)
+			}
+		}
+		if len(ignored) > 0 && len(executors) == 0 {
+			return nil, fmt.Errorf("%w: rebalance: nothing in the body squall applies: %s ignored (squall has no workers: every node runs a share of each topology); "+
+				"set components' running tasks with rebalanceOptions.executors {\"component\": K}, or send no body to re-spread the tasks over the nodes",
+				errBadRequest, strings.Join(ignored, ", "))
+		}
 		if err := holdFor(w, r, wait); err != nil {
 			return nil, err
 		}
-		return s.b.Rebalance(r.Context(), spec.Name, body.RebalanceOptions.Executors, wait)
+		res, err := s.b.Rebalance(r.Context(), spec.Name, executors, wait)
+		if err != nil || len(ignored) == 0 {
+			return res, err
+		}
+		// Applied, with what was ignored named beside squall's report.
+		b, err := json.Marshal(res)
+		if err != nil {
+			return nil, err
+		}
+		out := map[string]any{}
+		if err := json.Unmarshal(b, &out); err != nil {
+			return nil, err
+		}
+		out["ignored"] = ignored
+		return out, nil
 	})
 	mux.HandleFunc("POST /api/v1/topology/{id}/activate", activate)
 	mux.HandleFunc("POST /api/v1/topology/{id}/deactivate", deactivate)

@@ -51,6 +51,19 @@ const (
 	KeyBolts     = "kafka.bolt.parallelism"  // split/count/words and Kafka bolt tasks (default 2)
 )
 
+// KafkaKeys are the kafka.* keys of package kafka that its spout and bolt
+// read (kafka.SpoutConfigFrom, kafka.BoltConfigFrom).
+var KafkaKeys = []string{
+	kafka.KeyBrokers, kafka.KeyInput, kafka.KeyOutput, kafka.KeyGroup, kafka.KeyTopologyID, kafka.KeyFirstPoll,
+	kafka.KeyCommitPeriod, kafka.KeyMaxUncommitted, kafka.KeyMaxRetries, kafka.KeyRetryInitial, kafka.KeyRetryPeriod,
+	kafka.KeyRetryMaxDelay, kafka.KeyDeadLetterTopic, kafka.KeyBoltKeyField, kafka.KeyBoltValueField, kafka.KeyBoltTopicField,
+}
+
+// Keys are the configuration keys kafka-wordcount and kafka-words read
+// (besides topology.* and squall.*): a registered topology's
+// nodecmd.Topology.Keys.
+var Keys = append([]string{KeySeedLines, KeySpouts, KeyBolts}, KafkaKeys...)
+
 // Default topics when kafka.input or kafka.output is not set.
 const (
 	DefaultInput          = "lines"

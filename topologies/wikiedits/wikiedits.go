@@ -43,6 +43,10 @@ const (
 	KeyBolts     = "wikiedits.parallelism"
 )
 
+// Keys are the configuration keys wikiedits reads (besides topology.* and
+// squall.*): its nodecmd.Topology.Keys.
+var Keys = append([]string{KeyRate, KeyMalformed, KeyBolts}, kafkawords.KafkaKeys...)
+
 // Defaults for kafka.input, kafka.output and kafka.dlq.topic.
 const (
 	DefaultInput      = "wikiedits"

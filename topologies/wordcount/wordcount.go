@@ -40,6 +40,10 @@ const (
 	KeyCountTasks = "wordcount.count.tasks"
 )
 
+// Keys are the configuration keys above, which the word count reads
+// (besides topology.* and squall.*): its nodecmd.Topology.Keys.
+var Keys = []string{KeyInput, KeyOutput, KeyLedger, KeyFailRate, KeyLines, KeySplit, KeyCount, KeyCountTasks}
+
 // Words splits a line into words: maximal runs of Unicode letters or digits,
 // lowercased.
 func Words(line string) []string {
