@@ -31,7 +31,9 @@ type TaskStats struct {
 	TimedOut atomic.Int64
 	// Errors counts ReportError calls and panics caught in user code.
 	Errors atomic.Int64
-	// Restarts counts restarts of the task by its supervisor.
+	// Restarts counts restarts of the task by its supervisor, and restarts
+	// inside it that its component reports (ReportRestart: a shell
+	// component's new subprocess).
 	Restarts atomic.Int64
 	// Dropped counts tuples and tracker updates received from other
 	// processes for another topology or epoch (they replay); at a tracker
@@ -63,6 +65,10 @@ type TaskStats struct {
 	edges     atomic.Pointer[[]*edgeCounter]
 	edgesMu   sync.Mutex // serialises registerEdges
 	win       windows
+
+	// restartAt and restartBefore are the unix ns of the last two
+	// restarts its component reported (0: none).
+	restartAt, restartBefore atomic.Int64
 }
 
 // ErrorRecord is a task's last error.
@@ -78,6 +84,44 @@ func (s *TaskStats) recordError(err error) {
 	s.Errors.Add(1)
 	s.lastError.Store(&ErrorRecord{Err: err.Error(), Time: time.Now()})
 }
+
+// FailingWindow is how recent the last two restarts a task's component
+// reported must be for the task to be failing (Failing): a component
+// that keeps crashing restarts at least every backoff's maximum (10 s by
+// default), a component that crashed once is not failing.
+const FailingWindow = 5 * time.Minute
+
+// recordRestart counts a restart inside the task at now.
+func (s *TaskStats) recordRestart(now time.Time) {
+	s.Restarts.Add(1)
+	s.restartBefore.Store(s.restartAt.Swap(now.UnixNano()))
+}
+
+// LastRestart is when the task's component last reported a restart inside
+// it (ReportRestart); zero when it never did.
+func (s *TaskStats) LastRestart() time.Time {
+	if ns := s.restartAt.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
+// Failing reports whether the task's component reported two restarts
+// within FailingWindow of now: it keeps crashing (a Python bolt that
+// raises on every tuple), though the task itself runs.
+func (s *TaskStats) Failing(now time.Time) bool {
+	before := s.restartBefore.Load()
+	return before != 0 && now.Sub(time.Unix(0, before)) < FailingWindow
+}
+
+// ReportRestart counts a restart inside the task in its Restarts: a shell
+// component's subprocess died and another starts (package multilang finds
+// the method on its collector). The collector's methods are the task's,
+// in bolt.go and spout.go; these two live here beside what they count.
+func (b *boltTask) ReportRestart() { b.stats.recordRestart(time.Now()) }
+
+// ReportRestart is boltTask.ReportRestart for spouts.
+func (s *spoutTask) ReportRestart() { s.stats.recordRestart(time.Now()) }
 
 // Histogram is a log-linear histogram of durations from 1 µs to ~9 h with
 // 8 sub-buckets per power of two (values within 9% of their bucket). One

@@ -51,6 +51,7 @@ type Node struct {
 	boot    string
 	started time.Time
 	sup     *supervisor.Node
+	subLogs *subprocessLogs // what the tasks' subprocesses said (logs.go)
 	tr      *transport.Transport
 	park    parking // batches for tasks not started yet
 	ml      *memberlist.Memberlist
@@ -141,7 +142,8 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if remoteAddr == "" {
 		remoteAddr = net.JoinHostPort(bindHost, "0")
 	}
-	n.sup = supervisor.NewNode(logger)
+	n.subLogs = newSubprocessLogs()
+	n.sup = supervisor.NewNode(slog.New(newCaptureHandler(logger.Handler(), n.subLogs)))
 	tr, err := n.listenTransport(remoteAddr, logger.With("lib", "transport"))
 	if err != nil {
 		_ = n.sup.Shutdown(ctx)

@@ -22,6 +22,7 @@ import (
 //
 //	GET /api/v1/local/topologies    what this node runs (LocalTopologies)
 //	GET /api/v1/local/node          this node's start time and version (NodeInfo)
+//	GET /api/v1/local/topology/{name}/logs  its subprocesses' recent lines (logs.go)
 //	GET /api/v1/resources/{digest}  a resources tarball this node has
 
 const (
@@ -53,6 +54,7 @@ func (n *Node) callsHandler() http.Handler {
 	mux.HandleFunc("GET /api/v1/local/node", func(w http.ResponseWriter, r *http.Request) {
 		api.JSON(w, http.StatusOK, n.nodeInfo())
 	})
+	mux.HandleFunc("GET /api/v1/local/topology/{name}/logs", api.LocalLogsHandler(backend{n}.Logs))
 	mux.HandleFunc("GET /api/v1/resources/{digest}", n.serveResources)
 	return mux
 }
@@ -131,6 +133,11 @@ func (n *Node) peerLocal(ctx context.Context) map[string][]LocalTopology {
 // answers with local(). One that does not answer is left out. Every path
 // asked here must be served by callsHandler.
 func fromPeers[T any](ctx context.Context, n *Node, path string, local func() T) map[string]T {
+	return fromPeersEach(ctx, n, func(string) string { return path }, local)
+}
+
+// fromPeersEach is fromPeers asking each member its own path(member name).
+func fromPeersEach[T any](ctx context.Context, n *Node, path func(member string) string, local func() T) map[string]T {
 	out := map[string]T{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -145,8 +152,9 @@ func fromPeers[T any](ctx context.Context, n *Node, path string, local func() T)
 		}
 		wg.Go(func() {
 			var v T
-			if err := getJSON(ctx, client, peerURL(m, path), &v); err != nil {
-				n.log.Debug("peer unavailable", "peer", m.name, "path", path, "err", err)
+			p := path(m.name)
+			if err := getJSON(ctx, client, peerURL(m, p), &v); err != nil {
+				n.log.Debug("peer unavailable", "peer", m.name, "path", p, "err", err)
 				return
 			}
 			mu.Lock()

@@ -79,6 +79,7 @@ func (b *ShellBolt) Prepare(_ context.Context, tc *topology.Context, c topology.
 	}
 	b.out = c
 	b.emitter, _ = c.(boltTaskEmitter)
+	b.restarts, _ = c.(restartReporter)
 	b.pending = map[uint64]*held{}
 	b.poison = newPoisonTracker(b.opts.dlqAfter)
 	b.start()
@@ -293,7 +294,7 @@ func (b *ShellBolt) procDied(p *proc) {
 	if p != b.proc || b.closed {
 		return
 	}
-	what := b.died(p)
+	what, post := b.died(p)
 	culprit := b.suspect
 	if culprit == nil {
 		culprit = b.oldest()
@@ -318,8 +319,8 @@ func (b *ShellBolt) procDied(p *proc) {
 	delay := b.scheduleRestart(b.start)
 	err := fmt.Errorf("multilang: bolt %q task %d: %s; failed its %d pending tuples%s; restarting in %v",
 		b.tc.Component, b.tc.Task, what, failed, poisoned, delay)
-	b.logger.Warn("shell subprocess died", "err", err)
-	b.out.ReportError(err)
+	b.logger.Warn("shell subprocess died", "err", err, SourceKey, SourceExit)
+	b.out.ReportError(fmt.Errorf("%w%s", err, post))
 }
 
 // oldest is the earliest tuple given to the subprocess and not answered:

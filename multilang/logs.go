@@ -16,6 +16,28 @@ import (
 // subprocess (the stderr goroutine writes into it); its log and error
 // commands share one per task, written on the task's goroutine.
 
+// SourceKey marks the node-log records that carry what a subprocess itself
+// said, so a node can keep them apart from its own (cluster keeps the
+// recent ones per topology for `node logs`). Its value is one of:
+//
+//   - SourceLog: a log command; the record's message is its msg, at its level;
+//   - SourceError: an error command; its msg is the record's "err";
+//   - SourceStderr: a line of stderr, the record's "line" (or, from the
+//     rate limit, "log lines dropped" with a count in "dropped");
+//   - SourceExit: the subprocess died or did not start, described by "err".
+//
+// Records from a task's logger also carry its "topology", "component" and
+// "task", and the subprocess's "pid".
+const SourceKey = "subprocess"
+
+// The values of SourceKey.
+const (
+	SourceLog    = "log"
+	SourceError  = "error"
+	SourceStderr = "stderr"
+	SourceExit   = "exit"
+)
+
 // logLimits are the limits of both: linelimit.DefaultConfig, about
 // 400 KiB/s of node log per subprocess and per task at most.
 var logLimits = linelimit.DefaultConfig
@@ -23,7 +45,7 @@ var logLimits = linelimit.DefaultConfig
 // newStderrLog is the node log's view of one subprocess's stderr: each line
 // a warning "subprocess stderr" with the line in "line".
 func newStderrLog(logger *slog.Logger) *linelimit.Writer {
-	w, err := linelimit.New(linelimit.SlogSink(logger, slog.LevelWarn, "subprocess stderr"), logLimits())
+	w, err := linelimit.New(linelimit.SlogSink(logger.With(SourceKey, SourceStderr), slog.LevelWarn, "subprocess stderr"), logLimits())
 	if err != nil {
 		panic(err) // logLimits is valid
 	}
@@ -86,9 +108,9 @@ type commandSink struct {
 }
 
 func (s *commandSink) Line(line []byte, cut int) {
-	msg, args := string(line), []any{"pid", s.pid}
+	msg, args := string(line), []any{"pid", s.pid, SourceKey, SourceLog}
 	if s.what != "" {
-		msg, args = s.what, append(args, "err", string(line))
+		msg, args = s.what, []any{"pid", s.pid, SourceKey, SourceError, "err", string(line)}
 	}
 	if cut > 0 {
 		args = append(args, "cut_bytes", cut)
@@ -97,5 +119,5 @@ func (s *commandSink) Line(line []byte, cut int) {
 }
 
 func (s *commandSink) Dropped(n uint64) {
-	s.logger.Warn("log lines dropped", "dropped", n, "why", "over the rate limit", "from", "log and error commands")
+	s.logger.Warn("log lines dropped", "dropped", n, "why", "over the rate limit", "from", "log and error commands", SourceKey, SourceLog)
 }

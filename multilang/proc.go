@@ -25,7 +25,7 @@ import (
 //     outbox is closed (pystorm exits on EOF);
 //   - reader: decodes stdout and hands the messages to the task through
 //     Context.Submit, in batches;
-//   - stderr: logs stderr lines;
+//   - stderr: logs stderr lines and keeps the last few;
 //   - watchdog: kills the process group when the subprocess is silent past
 //     its timeout, and queues a bolt's heartbeat tuples;
 //   - monitor: waits for the process to exit, kills what is left of its
@@ -48,6 +48,7 @@ type proc struct {
 	stdout *os.File
 	stderr *os.File
 	errLog *linelimit.Writer // stderr into the node log
+	errEnd *tail             // the end of stderr, for the report of its death
 	out    *outbox
 
 	timeout   time.Duration
@@ -87,6 +88,9 @@ type proc struct {
 	// broken is set by the task (only on its goroutine) when it found a
 	// protocol error and killed the process: its later output is ignored.
 	broken bool
+	// lastError is the last error command's message, cut (the task's
+	// goroutine only): pystorm reports the traceback so before it exits.
+	lastError string
 }
 
 // maxInbox is how many messages the reader queues for the task before it
@@ -189,6 +193,7 @@ func startProc(spec procSpec) (_ *proc, err error) {
 	}
 	p.logger = spec.logger.With("pid", cmd.Process.Pid)
 	p.errLog = newStderrLog(p.logger)
+	p.errEnd = newTail(tailLines, tailBytes)
 	p.onInbox = func() { spec.onInbox(p) }
 	p.onDied = func() { spec.onDied(p) }
 	onRoom := func() {}
@@ -485,15 +490,17 @@ func (p *proc) takeInbox() []wire.Message {
 	return msgs
 }
 
-// stderrLoop passes stderr to the node log within its limits; it reads
-// and drops as fast as the subprocess writes, so a flood costs CPU, never
-// the node log nor a blocked subprocess.
+// stderrLoop passes stderr to the node log within its limits, and keeps
+// its end (errEnd, every line: the last ones matter even in a flood); it
+// reads and drops as fast as the subprocess writes, so a flood costs CPU,
+// never the node log nor a blocked subprocess.
 func (p *proc) stderrLoop() {
 	defer p.wg.Done()
 	defer p.errLog.Close() // the last partial line, and the count of what was dropped
 	buf := make([]byte, 64<<10)
 	for {
 		n, err := p.stderr.Read(buf)
+		_, _ = p.errEnd.Write(buf[:n])
 		_, _ = p.errLog.Write(buf[:n])
 		if err != nil {
 			return

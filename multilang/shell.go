@@ -40,6 +40,8 @@ type shell struct {
 	restart *time.Timer
 	closed  bool
 
+	restarts restartReporter // the runtime's, when it counts them
+
 	metricsSeen   map[string]bool
 	warnedTaskIDs bool
 	taskScratch   []int
@@ -138,7 +140,7 @@ func (sh *shell) launch(spec procSpec, report func(error), relaunch func()) {
 		delay := sh.scheduleRestart(relaunch)
 		err = fmt.Errorf("multilang: %s %q task %d: starting %q in %q: %w; retrying in %v",
 			sh.kind, sh.tc.Component, sh.tc.Task, sh.argv, sh.s.dir, err, delay)
-		sh.logger.Error("shell subprocess did not start", "err", err)
+		sh.logger.Error("shell subprocess did not start", "err", err, SourceKey, SourceExit)
 		report(err)
 		return
 	}
@@ -148,8 +150,11 @@ func (sh *shell) launch(spec procSpec, report func(error), relaunch func()) {
 }
 
 // scheduleRestart runs relaunch on the task's goroutine after the backoff
-// delay, which it returns.
+// delay, which it returns; the runtime counts a restart of the task.
 func (sh *shell) scheduleRestart(relaunch func()) time.Duration {
+	if sh.restarts != nil {
+		sh.restarts.ReportRestart()
+	}
 	delay := sh.backoff.next(time.Now())
 	tc := sh.tc
 	gen := sh.gen
@@ -166,11 +171,35 @@ func (sh *shell) scheduleRestart(relaunch func()) time.Duration {
 }
 
 // died records the end of p, the current subprocess, and returns a
-// description of it; the caller fails what p held and restarts.
-func (sh *shell) died(p *proc) string {
+// description of it and its postmortem (see postmortem); the caller fails
+// what p held and restarts.
+func (sh *shell) died(p *proc) (what, post string) {
 	sh.proc = nil
-	return fmt.Sprintf("subprocess %q (pid %d) %s", sh.argv, p.pgid, p.death())
+	return fmt.Sprintf("subprocess %q (pid %d) %s", sh.argv, p.pgid, p.death()), postmortem(p.lastError, p.errEnd.String())
 }
+
+// postmortem is what a dead subprocess last said, to follow the report of
+// its death: the last error it reported (pystorm sends the traceback of
+// the exception it dies of so) and the end of its stderr (where Python
+// prints a traceback pystorm did not catch), each on lines of its own.
+// Both are bounded: the error by the log's line limit, stderr by tail's.
+func postmortem(lastError, stderr string) string {
+	var b strings.Builder
+	if lastError != "" {
+		b.WriteString("\nthe last error it reported: ")
+		b.WriteString(lastError)
+	}
+	if stderr != "" {
+		b.WriteString("\nits stderr ended with:\n")
+		b.WriteString(stderr)
+	}
+	return b.String()
+}
+
+// restartReporter is what the runtime's collectors implement to count a
+// restart inside the task (a new subprocess) in the task's Restarts,
+// beside the supervisor's restarts of the task itself.
+type restartReporter interface{ ReportRestart() }
 
 // close stops the subprocess and every goroutine; it is idempotent.
 func (sh *shell) close() {
@@ -220,7 +249,8 @@ func (sh *shell) common(p *proc, m wire.Message, report func(error)) bool {
 	case wire.Log:
 		sh.logs.log(m.Level.SlogLevel(), m.Msg, p.pid.Load())
 	case wire.ReportError:
-		err := fmt.Errorf("Shell Process Exception: %s", sh.logs.cut(m.Msg))
+		p.lastError = sh.logs.cut(m.Msg)
+		err := fmt.Errorf("Shell Process Exception: %s", p.lastError)
 		sh.logs.error(m.Msg, p.pid.Load())
 		report(err)
 	case wire.Metrics:

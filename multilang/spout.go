@@ -81,6 +81,7 @@ func (s *ShellSpout) Open(_ context.Context, tc *topology.Context, c topology.Sp
 	s.next = next
 	s.out = c
 	s.emitter, _ = c.(spoutTaskEmitter)
+	s.restarts, _ = c.(restartReporter)
 	s.start()
 	return nil
 }
@@ -225,13 +226,13 @@ func (s *ShellSpout) procDied(p *proc) {
 	if p != s.proc || s.closed {
 		return
 	}
-	what := s.died(p)
+	what, post := s.died(p)
 	s.cmds = queue[commandKind]{}
 	s.nextOut = 0
 	delay := s.scheduleRestart(s.start)
 	err := fmt.Errorf("multilang: spout %q task %d: %s; restarting in %v", s.tc.Component, s.tc.Task, what, delay)
-	s.logger.Warn("shell subprocess died", "err", err)
-	s.out.ReportError(err)
+	s.logger.Warn("shell subprocess died", "err", err, SourceKey, SourceExit)
+	s.out.ReportError(fmt.Errorf("%w%s", err, post))
 }
 
 // Close implements topology.Spout: like ShellBolt.Cleanup.

@@ -61,6 +61,8 @@ commands:
                                       Storm's spellings work too: -w SECS for --wait, -e C=K for
                                       --parallelism; -n N (workers) is ignored beside -e, refused alone
   activate NAME / deactivate NAME     start / pause a topology's spouts
+  logs NAME [--component C] [-f]      what NAME's shell (Python) components logged and wrote
+                                      on stderr, from every node; -f follows (sparse tail)
   keygen                              print a new gossip key
   cert create-ca|create-node|create-client|list --certs-dir D
                                       make the cluster's certificates (node cert for more)
@@ -92,6 +94,8 @@ func run(ctx context.Context, reg Registry, args []string, stdout, stderr io.Wri
 		return 0
 	case "submit", "list", "members", "kill", "activate", "deactivate", "rebalance":
 		return exit(clientCmd(ctx, args[0], args[1:], stdout, stderr), "node "+args[0], stderr)
+	case "logs":
+		return exit(logsCmd(ctx, args[1:], stdout, stderr), "node logs", stderr)
 	case "keygen":
 		return exit(keygenCmd(stdout), "node keygen", stderr)
 	case "cert":

@@ -58,6 +58,14 @@ type Backend interface {
 	// with the same rules as ClusterLocalTopologies (zero for a member
 	// that serves no API).
 	ClusterNodeInfo(ctx context.Context) map[string]NodeInfo
+	// Logs is the recent lines of the subprocesses of the topology
+	// called name that this node keeps (logs.go), selected by q; an
+	// empty page for a topology it has none of.
+	Logs(name string, q LogQuery) LogPage
+	// ClusterLogs is every live member's Logs of name, by member name,
+	// each after its own since (absent: 0) and with the same rules as
+	// ClusterLocalTopologies.
+	ClusterLogs(ctx context.Context, name string, q LogQuery, since map[string]uint64) map[string]LogPage
 
 	// Submit adds a topology to the cluster (ErrTopologyExists when a
 	// live one has its name).

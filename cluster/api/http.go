@@ -27,6 +27,8 @@ type ComponentStats struct {
 	Errors    int64  `json:"errors"`
 	Restarts  int64  `json:"restarts"`
 	LastError string `json:"last_error,omitempty"`
+	// Failing: one of its tasks keeps restarting (TaskInfo.Failing).
+	Failing bool `json:"failing,omitempty"`
 	// Complete latency quantiles of spouts' trees: the worst task's.
 	CompleteP50Ms float64 `json:"complete_latency_p50_ms,omitempty"`
 	CompleteP99Ms float64 `json:"complete_latency_p99_ms,omitempty"`
@@ -58,6 +60,9 @@ type TopologyInfo struct {
 	InFlight        int64             `json:"in_flight"`
 	Spouts          []ComponentStats  `json:"spouts"`
 	Bolts           []ComponentStats  `json:"bolts"`
+	// Failing names the components that keep crashing (the status stays
+	// Storm's: see failing.go).
+	Failing []string `json:"failing,omitempty"`
 }
 
 // SubmitRequest is the body of POST /api/v1/topologies.
@@ -152,6 +157,7 @@ func Protect(h http.Handler, cfg Config) (http.Handler, error) {
 //	GET  /api/v1/topologies                    topologies with counts over all nodes
 //	POST /api/v1/topologies                    submit {name, kind, conf}
 //	GET  /api/v1/local/topologies              what this node runs
+//	GET  /api/v1/topology/{id}/logs            its subprocesses' lines (logs.go)
 //	GET  /metrics                              Prometheus: this node's tasks, Go runtime
 //
 // The routes authenticate nobody: serve mux behind Protect.
@@ -159,6 +165,7 @@ func Register(mux *http.ServeMux, b Backend, cfg Config) {
 	s := server{b: b, cfg: cfg}
 	maxSubmit := cfg.maxSubmit()
 	s.stormRoutes(mux)
+	s.logRoutes(mux)
 	mux.HandleFunc("GET /api/v1/members", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, b.Members())
 	})
@@ -242,6 +249,9 @@ func Topologies(ctx context.Context, b Backend) []TopologyInfo {
 			}
 		}
 		for _, c := range ComponentTotals(tasks) {
+			if c.Failing {
+				ti.Failing = append(ti.Failing, c.Component)
+			}
 			if c.Kind == "spout" {
 				ti.Spouts = append(ti.Spouts, c)
 			} else {
@@ -263,12 +273,14 @@ func ComponentTotals(tasks []TaskInfo) []ComponentStats {
 		all, _ := sum(ts, len(actors.Windows)-1) // actors.Windows ends with all time
 		c := ComponentStats{Component: name, Kind: ts[0].Kind, Tasks: len(ts),
 			Emitted: all.Emitted, Acked: all.Acked, Failed: all.Failed, Executed: all.Executed}
+		var lastErrMs int64
 		for _, t := range ts {
 			c.Errors += t.Errors
 			c.Restarts += t.Restarts
-			if t.LastError != "" {
-				c.LastError = t.LastError
+			if t.LastError != "" && (c.LastError == "" || t.LastErrorMs > lastErrMs) {
+				c.LastError, lastErrMs = t.LastError, t.LastErrorMs // the latest task's
 			}
+			c.Failing = c.Failing || t.Failing
 			c.CompleteP50Ms = max(c.CompleteP50Ms, t.CompleteP50Ms)
 			c.CompleteP99Ms = max(c.CompleteP99Ms, t.CompleteP99Ms)
 		}

@@ -49,6 +49,12 @@ type TaskInfo struct {
 	Windows []actors.Counts `json:"windows"`
 	Edges   []EdgeInfo      `json:"edges,omitempty"`
 	Gauges  []GaugeInfo     `json:"gauges,omitempty"`
+
+	// LastRestartMs is when the task's component last restarted inside it
+	// (a shell component's subprocess); Failing, that it keeps doing so
+	// (actors.TaskStats.Failing, judged by the task's node).
+	LastRestartMs int64 `json:"last_restart_unix_ms,omitempty"`
+	Failing       bool  `json:"failing,omitempty"`
 }
 
 // EdgeInfo counts the tuples a task sent on a stream to a component.
@@ -77,6 +83,9 @@ func NewTaskInfo(t *topology.Topology, s *actors.TaskStats, node, host string, p
 	}
 	if le := s.LastError(); le != nil {
 		ti.LastError, ti.LastErrorMs = le.Err, le.Time.UnixMilli()
+	}
+	if lr := s.LastRestart(); !lr.IsZero() {
+		ti.LastRestartMs, ti.Failing = lr.UnixMilli(), s.Failing(time.Now())
 	}
 	if h := &s.CompleteLatency; h.Count() > 0 {
 		ti.CompleteP50Ms, ti.CompleteP99Ms = ms(h.Quantile(0.5)), ms(h.Quantile(0.99))
@@ -478,6 +487,7 @@ func (s server) topologySummary(ctx context.Context) []map[string]any {
 			"uptime": prettyDuration(up), "uptimeSeconds": int64(up / time.Second),
 			"tasksTotal": tasks, "executorsTotal": tasks, "workersTotal": workers,
 			"owner": "", "schedulerInfo": "",
+			"failingComponents": failingOf(spec.Name, local),
 		})
 	}
 	return out
@@ -530,6 +540,7 @@ func componentRow(kind string, tasks []TaskInfo, w int, maxTasks int) map[string
 	row["executors"], row["tasks"], row["maxTasks"] = len(tasks), len(tasks), maxTasks
 	row["lastError"], row["errorHost"], row["errorPort"] = lastErr.LastError, lastErr.Host, lastErr.Port
 	row["errorTime"], row["errorLapsedSecs"] = lastErr.LastErrorMs, lapsed(lastErr.LastErrorMs)
+	row["failing"] = len(failingComponents(tasks)) > 0
 	return row
 }
 
@@ -670,7 +681,7 @@ func (s server) topologyPage(ctx context.Context, id string, win window) (map[st
 		"msgTimeout": msgTimeout, "window": win.String(), "windowHint": win.pretty(),
 		"inFlight":      inFlight,
 		"topologyStats": topologyStats(comps),
-		"spouts":        spouts, "bolts": bolts,
+		"spouts":        spouts, "bolts": bolts, "failingComponents": failingComponents(tasks),
 		"edges":         edges(t, tasks),
 		"configuration": conf,
 	}, nil
@@ -753,7 +764,7 @@ func (s server) componentPage(ctx context.Context, id, component string, win win
 		c := ti.Windows[win.index]
 		row := countFields(kind, c, c.Capacity())
 		row["id"], row["task"], row["node"], row["host"], row["port"] = fmt.Sprintf("[%d-%d]", ti.Task, ti.Task), ti.Task, ti.Node, ti.Host, ti.Port
-		row["restarts"], row["errors"], row["pending"] = ti.Restarts, ti.Errors, ti.Pending
+		row["restarts"], row["errors"], row["pending"], row["failing"] = ti.Restarts, ti.Errors, ti.Pending, ti.Failing
 		row["lastError"], row["errorTime"], row["workerLogLink"] = ti.LastError, ti.LastErrorMs, ""
 		row["uptime"], row["uptimeSeconds"] = "", 0
 		if ti.StartedUnixMs > 0 {

@@ -103,6 +103,25 @@ class FaultyBolt(Bolt):
         self.emit([word])
 
 
+class CrashOnStartBolt(Bolt):
+    """Raises in initialize, outside pystorm's handling: Python prints the
+    traceback on stderr and exits, as a bolt whose database is down does."""
+
+    def initialize(self, conf, context):
+        self.logger.info("connecting to the database")
+        raise RuntimeError("cannot connect to the database at db:5432")
+
+    def process(self, tup):
+        pass
+
+
+class LogBolt(Bolt):
+    """Logs each word it is given (pystorm's logger: log commands) and acks it."""
+
+    def process(self, tup):
+        self.logger.info("LogBolt saw %s", tup.values[0])
+
+
 class FileSinkBolt(Bolt):
     """Appends each tuple's values, space-separated, to conf["test.output"]."""
 
