@@ -151,12 +151,17 @@ func daemonCmd(ctx context.Context, reg Registry, args []string, stderr io.Write
 		venvDir = filepath.Join(f.dataDir, "venvs")
 	}
 	py, err := newPythonRuntime(*python, venvDir, cfg.Logger.With("lib", "pyenv"))
-	if err != nil {
+	switch {
+	case err != nil && (explicit["python"] || os.Getenv("SQUALL_PYTHON") != ""):
 		return err
+	case err != nil: // no python3 here: a node of Go topologies needs none
+		fmt.Fprintf(stderr, "node: %v; shell components run their commands from PATH\n", err)
+		py = nil
+	default:
+		defer py.close() // after the node's Shutdown below: its tasks no longer start
+		cfg.Python = py.python
+		cfg.Topologies[fluxKind] = py.fluxFactory()
 	}
-	defer py.close() // after the node's Shutdown below: its tasks no longer start
-	cfg.Python = py.python
-	cfg.Topologies[fluxKind] = py.fluxFactory()
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	n, err := cluster.Start(ctx, cfg)
@@ -168,7 +173,9 @@ func daemonCmd(ctx context.Context, reg Registry, args []string, stderr io.Write
 		fmt.Fprintf(stderr, "node %s: HTTPS API: client certificates of the CA, or the admin token in %s\n", n.Name(), filepath.Join(f.certsDir, certs.AdminTokenFile))
 	}
 	printNimbus(stderr, n)
-	fmt.Fprintf(stderr, "node %s: %s\n", n.Name(), py.describe(ctx))
+	if py != nil {
+		fmt.Fprintf(stderr, "node %s: %s\n", n.Name(), py.describe(ctx))
+	}
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
