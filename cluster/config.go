@@ -105,6 +105,11 @@ type Config struct {
 	// authentication, so only a loopback address is accepted: whoever can
 	// reach it (the local users of the host) can submit topologies.
 	Nimbus string
+	// Python is the interpreter shell components run with (node --python;
+	// the node binary resolves bare streamparse_run next to it and builds
+	// virtualenvs from it). The node reports it in the Nimbus API's
+	// configuration (squall.python); empty: not said.
+	Python string
 	// HTTPTimeouts bound every phase of an HTTP API connection (idle
 	// keep-alive connections and slow clients are closed); a zero field
 	// is httpauth.DefaultTimeouts'. The kill and rebalance routes extend their

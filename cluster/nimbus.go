@@ -39,6 +39,9 @@ func (n *Node) startNimbus() (*nimbusService, error) {
 		return nil, fmt.Errorf("nimbus: log directory: %w", err)
 	}
 	cfg.NimbusConf = map[string]any{"storm.log.dir": logDir}
+	if n.cfg.Python != "" {
+		cfg.NimbusConf["squall.python"] = n.cfg.Python
+	}
 	if _, port, err := net.SplitHostPort(n.HTTPAddr()); err == nil {
 		if p, err := strconv.Atoi(port); err == nil {
 			cfg.NimbusConf["ui.port"] = p // sparse stats asks the UI on the nimbus host

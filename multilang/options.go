@@ -126,6 +126,7 @@ type options struct {
 	maxMessage   int
 	nextInFlight int
 	pidDir       string
+	launcher     Launcher
 }
 
 func defaultOptions() options {

@@ -132,21 +132,32 @@ func (sh *shell) launch(spec procSpec, report func(error), relaunch func()) {
 		sh.scheduleRestart(relaunch)
 		return
 	}
-	spec.gen, spec.s, spec.logger, spec.submit, spec.handshake = sh.gen, &sh.s, sh.logger, sh.tc.Submit, frame
+	s := &sh.s
+	if l := sh.opts.launcher; l != nil {
+		var launch Launch
+		if launch, err = l(sh.argv); err == nil {
+			ls := launchSettings(sh.s, launch)
+			s = &ls
+		}
+	}
+	spec.gen, spec.s, spec.logger, spec.submit, spec.handshake = sh.gen, s, sh.logger, sh.tc.Submit, frame
 	spec.bolt = sh.kind == topology.KindBolt
-	p, err := startProc(spec)
+	var p *proc
+	if err == nil {
+		p, err = startProc(spec)
+	}
 	sh.backoff.started(time.Now())
 	if err != nil {
 		delay := sh.scheduleRestart(relaunch)
 		err = fmt.Errorf("multilang: %s %q task %d: starting %q in %q: %w; retrying in %v",
-			sh.kind, sh.tc.Component, sh.tc.Task, sh.argv, sh.s.dir, err, delay)
+			sh.kind, sh.tc.Component, sh.tc.Task, s.argv, s.dir, err, delay)
 		sh.logger.Error("shell subprocess did not start", "err", err, SourceKey, SourceExit)
 		report(err)
 		return
 	}
 	sh.proc = p
 	sh.wg.Go(p.monitor)
-	sh.logger.Debug("shell subprocess started", "pid", p.pgid, "command", sh.argv, "dir", sh.s.dir, "serializer", sh.s.ser.String())
+	sh.logger.Debug("shell subprocess started", "pid", p.pgid, "command", s.argv, "dir", s.dir, "serializer", sh.s.ser.String())
 }
 
 // scheduleRestart runs relaunch on the task's goroutine after the backoff

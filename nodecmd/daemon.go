@@ -85,6 +85,7 @@ func daemonCmd(ctx context.Context, reg Registry, args []string, stderr io.Write
 	fs.IntVar(&f.capacity, "capacity", capDefault, "relative number of tasks this node takes (env SQUALL_CAPACITY)")
 	fs.StringVar(&f.logLevel, "log-level", env("SQUALL_LOG_LEVEL", "info"), "log `level`: debug, info, warn, error (env SQUALL_LOG_LEVEL)")
 	nimbusAddr := fs.String("nimbus", env("SQUALL_NIMBUS", ""), nimbusUsage)
+	python := fs.String("python", env("SQUALL_PYTHON", "python3"), pythonUsage)
 	fs.BoolVar(&f.fastFailure, "fast-failure-detection", env("SQUALL_FAST_FAILURE_DETECTION", "") == "1", "detect dead nodes in about a second instead of 5-7 s (for one machine; env SQUALL_FAST_FAILURE_DETECTION=1)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: node [flags]   start a node (first one) or join a cluster (--join)\n\nflags:\n")
@@ -143,6 +144,24 @@ func daemonCmd(ctx context.Context, reg Registry, args []string, stderr io.Write
 	cfg.Nimbus = *nimbusAddr
 	cfg.Logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg.Topologies = reg.Factories(stderr)
+	// The Python of shell components, and the virtualenvs built from it
+	// (streamparse.go).
+	venvDir := ""
+	if f.dataDir != "" {
+		venvDir = filepath.Join(f.dataDir, "venvs")
+	}
+	py, err := newPythonRuntime(*python, venvDir, cfg.Logger.With("lib", "pyenv"))
+	switch {
+	case err != nil && (explicit["python"] || os.Getenv("SQUALL_PYTHON") != ""):
+		return err
+	case err != nil: // no python3 here: a node of Go topologies needs none
+		fmt.Fprintf(stderr, "node: %v; shell components run their commands from PATH\n", err)
+		py = nil
+	default:
+		defer py.close() // after the node's Shutdown below: its tasks no longer start
+		cfg.Python = py.python
+		cfg.Topologies[fluxKind] = py.fluxFactory()
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	n, err := cluster.Start(ctx, cfg)
@@ -154,6 +173,9 @@ func daemonCmd(ctx context.Context, reg Registry, args []string, stderr io.Write
 		fmt.Fprintf(stderr, "node %s: HTTPS API: client certificates of the CA, or the admin token in %s\n", n.Name(), filepath.Join(f.certsDir, certs.AdminTokenFile))
 	}
 	printNimbus(stderr, n)
+	if py != nil {
+		fmt.Fprintf(stderr, "node %s: %s\n", n.Name(), py.describe(ctx))
+	}
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -182,7 +204,10 @@ const (
 
 // buildFlux builds a submitted YAML topology on a cluster node, its shell
 // components running in the node's own copy of the resources.
-func buildFlux(conf topology.Config) (*topology.Topology, error) {
+func buildFlux(conf topology.Config) (*topology.Topology, error) { return buildFluxOpts(conf) }
+
+// buildFluxOpts is buildFlux with more options (the node's Python: streamparse.go).
+func buildFluxOpts(conf topology.Config, extra ...flux.Option) (*topology.Topology, error) {
 	text := conf.String(fluxYAMLKey, "")
 	if text == "" {
 		return nil, fmt.Errorf("config %s: empty: submit a .yaml file", fluxYAMLKey)
@@ -197,7 +222,7 @@ func buildFlux(conf topology.Config) (*topology.Topology, error) {
 	if dir := conf.String(cluster.ConfResourcesDir, ""); dir != "" {
 		opts = append(opts, flux.WithResourcesDir(dir))
 	}
-	return flux.Load([]byte(text), opts...)
+	return flux.Load([]byte(text), append(opts, extra...)...)
 }
 
 // Factories are the cluster factories of a node running r's topologies

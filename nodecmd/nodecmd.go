@@ -155,6 +155,7 @@ func runCmd(ctx context.Context, reg Registry, args []string, stdout, stderr io.
 	httpAddr := fs.String("http", "", "serve the web UI and REST API at `host:port` while the topology runs")
 	adminToken := fs.String("admin-token", env("SQUALL_ADMIN_TOKEN", ""), "with --http: `token` the API's mutating routes require (env SQUALL_ADMIN_TOKEN)")
 	stopAfter := fs.Duration("for", 0, "stop the topology after this `duration` (0: when its input ends, or on Ctrl-C)")
+	python := fs.String("python", env("SQUALL_PYTHON", "python3"), pythonUsage)
 	// Flags may come before or after the topology name.
 	var name string
 	rest := args
@@ -181,7 +182,9 @@ func runCmd(ctx context.Context, reg Registry, args []string, stdout, stderr io.
 	logger := runLogger(con, *verbose, *quiet)
 	var job *Job
 	var err error
-	if isTopologyFile(name) {
+	if file, ok := streamparseTopology(name); ok { // streamparse.go
+		job, err = runStreamparse(ctx, file, conf, *python, stderr)
+	} else if isTopologyFile(name) {
 		job, err = buildFluxJob(name, conf, *resources)
 	} else {
 		t, ok := reg[name]
