@@ -243,6 +243,10 @@ func TestSparseCLIAgainstNode(t *testing.T) {
 	if out := e.run(t, project, "stats", "-n", "wordcount", "-c", "word_spout"); !strings.Contains(out, "# Executors (All time)") {
 		t.Errorf("sparse stats -c word_spout:\n%s", out)
 	}
+	// A bolt's page needs inputStats (5.0.1 reads it unguarded).
+	if out := e.run(t, project, "stats", "-n", "wordcount", "-c", "count_bolt"); !strings.Contains(out, "# Input stats (All time)") || !strings.Contains(out, "word_spout") {
+		t.Errorf("sparse stats -c count_bolt:\n%s", out)
+	}
 
 	// The jar now comes from a project.clj that names storm-core: lein jar
 	// packs none of it, and squall takes it.

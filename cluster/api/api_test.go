@@ -662,11 +662,17 @@ func TestComponentPage(t *testing.T) {
 	if !reflect.DeepEqual(cp["outputStats"], []any{}) || len(cp["boltStats"].([]any)) != 4 || cp["spoutSummary"] != nil {
 		t.Errorf("outputStats %v boltStats %v spoutSummary %v", cp["outputStats"], cp["boltStats"], cp["spoutSummary"])
 	}
+	// sparse stats -c reads inputStats: who feeds the bolt and what it executed.
+	in, _ := cp["inputStats"].([]any)
+	if len(in) != 1 || in[0].(obj)["component"] != "relay" || in[0].(obj)["stream"] != "default" ||
+		in[0].(obj)["executed"] != 10.0 || in[0].(obj)["acked"] != 10.0 || in[0].(obj)["executeLatency"] == nil {
+		t.Errorf("inputStats = %v, want one row: relay/default, 10 executed and acked", cp["inputStats"])
+	}
 
 	cp = obj{} // Unmarshal into a map keeps its keys
 	call("GET", "/api/v1/topology/ids/component/ids", "", "", &cp)
 	if cp["componentType"] != "spout" || len(cp["spoutSummary"].([]any)) != 4 || cp["boltStats"] != nil ||
-		!reflect.DeepEqual(cp["outputStats"], []any{obj{"stream": "default", "transferred": 100.0}}) ||
+		!reflect.DeepEqual(cp["outputStats"], []any{obj{"stream": "default", "transferred": 100.0, "emitted": 100.0}}) ||
 		!reflect.DeepEqual(cp["componentErrors"], []any{}) || !reflect.DeepEqual(cp["gauges"], []any{}) {
 		t.Errorf("spout page = %v", cp)
 	}
@@ -679,7 +685,7 @@ func TestSummaries(t *testing.T) {
 	call := serve(t, f, api.Config{})
 	var cs obj
 	call("GET", "/api/v1/cluster/summary", "", "", &cs)
-	want := obj{"stormVersion": "squall " + api.Version(), "squallVersion": api.Version(), "supervisors": 2.0, "topologies": 1.0,
+	want := obj{"stormVersion": "2.8.8", "squallVersion": api.Version(), "supervisors": 2.0, "topologies": 1.0,
 		"slotsTotal": 2.0, "slotsUsed": 2.0, "slotsFree": 0.0, "executorsTotal": 5.0, "tasksTotal": 5.0}
 	if !reflect.DeepEqual(cs, want) {
 		t.Errorf("cluster/summary = %v, want %v", cs, want)

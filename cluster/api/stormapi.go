@@ -109,6 +109,10 @@ type NodeInfo struct {
 	Version       string `json:"version"`
 }
 
+// StormVersion is the Storm release squall reports where a Storm client
+// reads a version (the UI's stormVersion, Nimbus' summaries).
+const StormVersion = "2.8.8"
+
 // Version is squall's version: the module version the binary was built
 // from, or "devel".
 func Version() string {
@@ -421,7 +425,9 @@ func (s server) clusterSummary() map[string]any {
 		}
 	}
 	out := map[string]any{
-		"stormVersion": "squall " + Version(), "squallVersion": Version(),
+		// Storm's latest release, as streamparse parses it (PEP 440;
+		// specs/streamparse.md §9.1); squallVersion is squall's own.
+		"stormVersion": StormVersion, "squallVersion": Version(),
 		"supervisors": alive, "topologies": tops,
 		// A node is one worker slot: it runs a share of every topology.
 		"slotsTotal": alive, "slotsUsed": used, "slotsFree": alive - used,
@@ -759,7 +765,7 @@ func (s server) componentPage(ctx context.Context, id, component string, win win
 	}
 	mine := comps[component]
 	var execs, errs, gauges []map[string]any
-	output := map[string]int64{}
+	output, perTarget := map[string]int64{}, map[[2]string]int64{}
 	for _, ti := range mine {
 		c := ti.Windows[win.index]
 		row := countFields(kind, c, c.Capacity())
@@ -783,12 +789,21 @@ func (s server) componentPage(ctx context.Context, id, component string, win win
 		}
 		for _, e := range ti.Edges {
 			output[e.Stream] += e.Transferred
+			perTarget[[2]string{e.Stream, e.Target}] += e.Transferred
 		}
+	}
+	// A stream's tuples as emitted: what its most-fed consumer component
+	// got (each emitted tuple reaches one task of a consumer, except
+	// through an all grouping; Storm counts emitted per stream, squall
+	// counts per edge).
+	emitted := map[string]int64{}
+	for k, v := range perTarget {
+		emitted[k[0]] = max(emitted[k[0]], v)
 	}
 	slices.SortFunc(errs, func(a, b map[string]any) int { return cmp.Compare(b["time"].(int64), a["time"].(int64)) })
 	var outputStats []map[string]any
-	for _, s := range sortedKeys(output) {
-		outputStats = append(outputStats, map[string]any{"stream": s, "transferred": output[s]})
+	for _, st := range sortedKeys(output) {
+		outputStats = append(outputStats, map[string]any{"stream": st, "transferred": output[st], "emitted": emitted[st]})
 	}
 	page := map[string]any{
 		"id": component, "name": spec.Name, "topologyId": TopologyID(spec), "topologyStatus": Status(spec),
@@ -801,8 +816,36 @@ func (s server) componentPage(ctx context.Context, id, component string, win win
 		page["spoutSummary"] = windowRows(kind, mine)
 	} else {
 		page["boltStats"] = windowRows(kind, mine)
+		page["inputStats"] = inputStats(tasks, component, mine, win)
 	}
 	return page, nil
+}
+
+// inputStats are Storm's inputStats of bolt component (mine are its
+// tasks, tasks every task of the topology): one row for what it executed
+// over window win, naming the components and streams that feed it (from
+// their tasks' edges). squall counts a bolt's executions, not per input:
+// a bolt fed by several inputs gets one row naming them all
+// ("a,b" / "default,words"), never invented splits. `sparse stats -c`
+// reads these rows.
+func inputStats(tasks []TaskInfo, component string, mine []TaskInfo, win window) []map[string]any {
+	sources, streams := map[string]bool{}, map[string]bool{}
+	for _, t := range tasks {
+		for _, e := range t.Edges {
+			if e.Target == component {
+				sources[t.Component], streams[e.Stream] = true, true
+			}
+		}
+	}
+	if len(sources) == 0 {
+		return []map[string]any{}
+	}
+	total, _ := sum(mine, win.index)
+	return []map[string]any{{
+		"component": strings.Join(sortedKeys(sources), ","), "stream": strings.Join(sortedKeys(streams), ","),
+		"executed": total.Executed, "acked": total.Acked, "failed": total.Failed,
+		"executeLatency": millis(total.ExecuteLatency()), "processLatency": millis(total.ProcessLatency()),
+	}}
 }
 
 func orEmpty(s []map[string]any) []map[string]any {
