@@ -102,8 +102,9 @@ type Config struct {
 	PublicMetrics bool
 	// Nimbus is the address of the Nimbus Thrift API streamparse's `sparse
 	// submit` speaks (internal/nimbus); empty: off. It has no
-	// authentication, so only a loopback address is accepted: whoever can
-	// reach it (the local users of the host) can submit topologies.
+	// authentication, so only a loopback address is accepted (any address
+	// when Insecure): whoever can reach it (the local users of the host)
+	// can submit topologies.
 	Nimbus string
 	// Python is the interpreter shell components run with (node --python;
 	// the node binary resolves bare streamparse_run next to it and builds
@@ -198,9 +199,9 @@ func (c *Config) validate() error {
 	if c.Nimbus != "" {
 		if h, _, err := splitHostPort(c.Nimbus); err != nil {
 			bad("nimbus %q: want HOST:PORT: %v", c.Nimbus, err)
-		} else if ip := net.ParseIP(h); h != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		} else if ip := net.ParseIP(h); !c.Insecure && h != "localhost" && (ip == nil || !ip.IsLoopback()) {
 			bad("nimbus %q is not a loopback address: the Nimbus API has no authentication, so anyone who reaches it "+
-				"could submit topologies; listen on 127.0.0.1 (streamparse reaches it from this host, or through its SSH tunnel)", c.Nimbus)
+				"could submit topologies; listen on 127.0.0.1 (streamparse reaches it from this host, or through its SSH tunnel), or run --insecure", c.Nimbus)
 		}
 	}
 	keys := len(c.GossipKeys)

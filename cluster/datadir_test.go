@@ -117,3 +117,18 @@ func TestFailedStartLeavesNoTemporaryDataDir(t *testing.T) {
 		t.Errorf("a failed Start left %v", left)
 	}
 }
+
+// TestNimbusOffLoopbackOnlyWhenInsecure: a Nimbus address off loopback is
+// a config error unless the node is Insecure (checked without binding it:
+// tests use loopback only).
+func TestNimbusOffLoopbackOnlyWhenInsecure(t *testing.T) {
+	cfg := LocalConfig()
+	cfg.Name, cfg.Bind, cfg.Nimbus, cfg.Insecure = "n", "127.0.0.1:0", "0.0.0.0:6627", true
+	if err := cfg.validate(); err != nil {
+		t.Errorf("Insecure with Nimbus 0.0.0.0:6627: %v, want it accepted", err)
+	}
+	cfg.Insecure = false
+	if err := cfg.validate(); err == nil || !strings.Contains(err.Error(), "not a loopback address") {
+		t.Errorf("secured with Nimbus 0.0.0.0:6627: %v, want not a loopback address", err)
+	}
+}

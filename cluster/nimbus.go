@@ -31,7 +31,7 @@ type nimbusService struct {
 // startNimbus serves the Nimbus API on n.cfg.Nimbus (validated loopback).
 func (n *Node) startNimbus() (*nimbusService, error) {
 	cfg := nimbus.DefaultConfig()
-	cfg.Addr = n.cfg.Nimbus
+	cfg.Addr, cfg.Insecure = n.cfg.Nimbus, n.cfg.Insecure
 	cfg.UploadDir = filepath.Join(n.dataDir, "nimbus-inbox")
 	cfg.Logger = n.log.With("lib", "nimbus")
 	logDir := filepath.Join(n.dataDir, "logs")

@@ -144,8 +144,10 @@ func TestNimbusAPIOnANode(t *testing.T) {
 }
 
 func TestNodeRefusesNimbusOffLoopback(t *testing.T) {
+	// A secured node: only --insecure lets Nimbus off loopback (which no
+	// test binds: loopback only).
 	cfg := cluster.LocalConfig()
-	cfg.Insecure = true // a throwaway node
+	cfg.Certs, cfg.GossipKey = loadNode(t, newCerts(t)), cluster.Keygen()
 	cfg.Name, cfg.Bind, cfg.HTTP, cfg.Nimbus = "n", "127.0.0.1:0", "", "0.0.0.0:6627"
 	_, err := cluster.Start(context.Background(), cfg)
 	if !errors.Is(err, cluster.ErrConfig) || !strings.Contains(err.Error(), "not a loopback address") {

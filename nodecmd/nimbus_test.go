@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/squall-streams/squall/internal/gossipkey"
 	"io"
 	"net/http"
 	"os"
@@ -155,7 +156,8 @@ func TestNodeNimbusServesStreamparse(t *testing.T) {
 
 func TestNodeRefusesNimbusOffLoopback(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"--name", "n1", "--bind", "127.0.0.1:0", "--http", "127.0.0.1:0", "--insecure", "--nimbus", "0.0.0.0:6627"}, &stdout, &stderr)
+	code := run(context.Background(), []string{"--name", "n1", "--bind", "127.0.0.1:0", "--http", "127.0.0.1:0", "--nimbus", "0.0.0.0:6627",
+		"--certs-dir", makeCerts(t), "--gossip-key", gossipkey.Encode(gossipkey.Generate())}, &stdout, &stderr)
 	if code == 0 || !strings.Contains(stderr.String(), `nimbus "0.0.0.0:6627" is not a loopback address`) ||
 		!strings.Contains(stderr.String(), "no authentication") {
 		t.Errorf("exit %d, stderr %q: want a refusal naming the address and why", code, stderr.String())
