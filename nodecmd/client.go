@@ -160,13 +160,13 @@ func clientCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 			return json.NewEncoder(stdout).Encode(ts)
 		}
 		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "NAME\tKIND\tSTATUS\tEMITTED\tACKED\tFAILED")
+		fmt.Fprintln(w, "NAME\tKIND\tSTATUS\tEMITTED\tACKED\tFAILED\tLAST ERROR")
 		for _, t := range ts {
 			var e, a, f int64
 			for _, s := range t.Spouts {
 				e, a, f = e+s.Emitted, a+s.Acked, f+s.Failed
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\n", t.Name, t.Kind, t.Status, e, a, f)
+			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", t.Name, t.Kind, t.Status, e, a, f, listError(t))
 		}
 		return w.Flush()
 	case "submit":
@@ -383,4 +383,34 @@ func rebalanceCmd(ctx context.Context, c *apiClient, name string, parallelism ma
 		return fmt.Errorf("not every node applied the rebalance within %v (waiting for %s)", wait, strings.Join(r.Waiting, ", "))
 	}
 	return nil
+}
+
+// listError is `node list`'s LAST ERROR column: which components keep
+// crashing, then a component's last error, its first line (the whole error,
+// a Python traceback, is in --json and the UI), at most 80 characters.
+func listError(t cluster.TopologyInfo) string {
+	var last, from string
+	for _, c := range append(slices.Clone(t.Spouts), t.Bolts...) {
+		if c.LastError != "" {
+			last, from = c.LastError, c.Component
+		}
+	}
+	out := ""
+	if len(t.Failing) > 0 {
+		out = "failing: " + strings.Join(t.Failing, ",")
+	}
+	if last != "" {
+		line, _, _ := strings.Cut(last, "\n")
+		if out != "" {
+			out += "; "
+		}
+		out += from + ": " + line
+	}
+	if r := []rune(out); len(r) > 80 {
+		out = string(r[:79]) + "…"
+	}
+	if out == "" {
+		return "-"
+	}
+	return out
 }
