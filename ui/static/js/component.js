@@ -115,7 +115,7 @@ function renderErrors(errors = []) {
       timeCell(e.time, e.errorLapsedSecs, `error-time-${e.task}`),
       h('td', { text: e.task ?? '–' }),
       nodeCell(e.node, e.errorHost, e.errorPort, `error-node-${e.task}`),
-      h('td', { class: 'error' }, h('div', { class: 'error-box wide' }, errorText(e.error, `error-text-${e.task}`))))), 'no errors');
+      h('td', { class: 'error' }, h('div', { class: 'error-box' }, errorText(e.error, `error-text-${e.task}`))))), 'no errors');
 }
 
 function renderGauges(gauges = []) {

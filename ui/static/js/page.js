@@ -162,14 +162,22 @@ export function uptimeCell(text, startedMs, what = 'started') {
 // one line, as it is; else its headline (format.errorHeadline) in a
 // <details> that opens on the whole text, kept as written (a Python
 // traceback's lines and indentation) and wrapped within the cell.
+// One opened stays open across polls (which rebuild the tables): the
+// errors opened, by testid and text.
 export function errorText(message, testid) {
   const head = errorHeadline(message);
   const ds = testid ? { testid } : {};
   if (!head.more) return h('span', { class: 'error-head', title: message, text: message, dataset: ds });
-  return h('details', { class: 'error-details', dataset: ds },
-    h('summary', { title: head.text }, h('span', { class: 'error-head', text: head.text })),
-    h('pre', { class: 'error-full', text: message }));
+  const key = `${testid ?? ''}\u0000${message}`;
+  return h('details', { class: 'error-details', dataset: ds, open: openErrors.has(key), on: { toggle: (ev) => {
+    if (ev.target.open) openErrors.add(key);
+    else openErrors.delete(key);
+  } } },
+  h('summary', { title: head.text }, h('span', { class: 'error-head', text: head.text })),
+  h('pre', { class: 'error-full', text: message }));
 }
+
+const openErrors = new Set();
 
 // errorCell shows a last error (see errorText) and, under it, where (a
 // node's name) and when (a local date, how long ago) it happened.
