@@ -20,6 +20,19 @@
 // shows the node's --insecure warning (the cluster summary's
 // squallWarning) as a banner.
 //
+// What the pages show for people, not for programs (format.js, pure and
+// unit-tested): times as local dates ("2026-12-03 14:05:09", the epoch ms
+// in the title; an uptime's title says when it started), a task's node by
+// its name (its host:port in the title; the topology page names an
+// error's node from the supervisor summary's remoteAddr, as its rows give
+// only errorHost and errorPort), "–" for a latency never measured (the
+// API's "0.000" over no acked or executed tuples; "< 0.001 ms" when
+// measured and under a microsecond), and a long or multi-line error (a
+// Python traceback) as its headline — a traceback's exception — in a
+// <details> that opens on the whole text, its lines kept and wrapped
+// within the error's column, which takes only the room the other columns
+// leave.
+//
 // # Signing in
 //
 // The pages hold no credential of their own: the node's Guard
@@ -34,13 +47,16 @@
 // admin token asks for nothing (its session says "open").
 //
 // Tests: ui_test.go checks that every file is served with its content
-// type and names no external URL, that every page has the shared frame
-// (session, warning and error banners), and runs the JS unit tests in
-// e2e/unit under `node --test`; ui_auth_test.go checks, with net/http
+// type and names no external URL, that every module parses, that every
+// page has the shared frame (session, warning and error banners), and
+// runs the JS unit tests in e2e/unit under `node --test`; ui_auth_test.go checks, with net/http
 // against a node with an admin token, the redirects to /login, the 401s,
 // both ways of signing in, the CSRF token and the refusal of cross-origin
 // POSTs, and, against an open node, the warning and the commands;
 // ui_e2e_test.go drives e2e/topology.test.mjs in Debian's headless
 // Chromium (scripts/uideps.sh installs it) against a node running the word
-// count, once with a token (signing in through the form) and once open.
+// count, once with a token (signing in through the form) and once open:
+// among the rest, the submit time as a date, "–" for a bolt that never
+// executes, and a bolt's multi-line traceback with its node's name,
+// opened and wrapped within its cell.
 package ui

@@ -2,6 +2,8 @@ package ui_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +16,25 @@ import (
 // splitCommand is what the test word count's split bolt says it runs: as
 // a multilang shell bolt would, so the topology page must show it.
 var splitCommand = []string{"python3", "split.py", "--lang", "en us"}
+
+// splitTraceback is the error each split task reports once, as a crashed
+// Python component's last error reads (its stderr's traceback): many
+// lines, deep indentation and one very long unbroken line, which the UI
+// must show readably within its cell. splitException is its last line,
+// what the UI shows as the error's headline.
+var (
+	splitException = "ValueError: cannot split line " + strings.Repeat("x", 400)
+	splitTraceback = strings.Join([]string{
+		"Traceback (most recent call last):",
+		`  File "/srv/squall/venv/lib/python3.11/site-packages/pystorm/component.py", line 488, in run`,
+		"    self._run()",
+		`  File "/srv/squall/venv/lib/python3.11/site-packages/pystorm/bolt.py", line 198, in _run`,
+		"    self.process(tup)",
+		`  File "split.py", line 12, in process`,
+		`    raise ValueError(f"cannot split line {line}")`,
+		splitException,
+	}, "\n")
+)
 
 // startNode starts a one-node cluster running endlessWordCount as
 // "wordcount", the way `node --insecure [--admin-token TOKEN]` does: with
@@ -51,14 +72,22 @@ func startNode(t *testing.T, name, token string) *cluster.Node {
 // test sees the counts grow for as long as it needs, and when the spout
 // stops it is the deactivation's doing, not the end of the input. Its
 // split bolt declares a command line (splitCommand, a CommandRunner) as
-// a shell bolt would, though it splits in Go. Its components are the
-// test's own, so the example can change freely.
+// a shell bolt would, though it splits in Go, and each split task reports
+// splitTraceback once, as a crashed Python bolt would; a bolt "top"
+// subscribes to count, which emits nothing, so top's latencies are never
+// measured. Its components are the test's own, so the example can change
+// freely.
 func endlessWordCount(conf topology.Config) (*topology.Topology, error) {
 	lines := wordcount.GenerateLines(1000, 42)
 	b := topology.NewBuilder("wordcount")
 	b.SetSpout("lines", func() topology.Spout { return &endlessLines{lines: lines, perSec: 1000} }, 1).Output("line")
 	split := topology.Basic(func() topology.BasicBolt {
+		reported := false
 		return topology.BoltFunc(func(t topology.Tuple, c topology.BasicCollector) error {
+			if !reported { // once per task: the tuple itself is split and acked
+				reported = true
+				c.ReportError(errors.New(splitTraceback))
+			}
 			for _, w := range wordcount.Words(topology.String(t, "line")) {
 				c.Emit(topology.Values{w})
 			}
@@ -73,7 +102,12 @@ func endlessWordCount(conf topology.Config) (*topology.Topology, error) {
 			counts[topology.String(t, "word")]++
 			return nil
 		})
-	}, 2).NumTasks(4).FieldsGrouping("split", "word") // rebalance can scale it to 4
+	}, 2).NumTasks(4).FieldsGrouping("split", "word").Output("word", "count") // up to 4 by rebalance; emits nothing
+	// top consumes what count never emits: it never executes a tuple, so
+	// its latencies are never measured and the UI must show "–".
+	b.SetBasicBolt("top", func() topology.BasicBolt {
+		return topology.BoltFunc(func(topology.Tuple, topology.BasicCollector) error { return nil })
+	}, 1).ShuffleGrouping("count")
 	return b.Build(conf)
 }
 

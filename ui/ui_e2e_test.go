@@ -77,11 +77,20 @@ func commandsJSON(t *testing.T) string {
 	return string(b)
 }
 
+// shownEnv is what the script must find the pages showing of the test
+// topology run by the node called node: node's name where a task runs,
+// split's traceback as its last error, top's latencies never measured.
+func shownEnv(node string) []string {
+	return []string{"SQUALL_UI_NODE=" + node, "SQUALL_UI_ERROR_BOLT=split", "SQUALL_UI_ERROR=" + splitTraceback, "SQUALL_UI_IDLE_BOLT=top"}
+}
+
 // TestTopologyPageInChromium runs the script against a node with an admin
 // token, as a user does: the page sends the browser to the sign-in form,
 // which refuses a wrong token and signs in with the right one (a cookie;
 // no token in any URL); the topology page shows the --insecure warning,
-// the command split runs, and the counts growing; Deactivate and Activate
+// the command split runs, and the counts growing; its submit time as a
+// date, top's unmeasured latencies as "–", split's traceback readable in
+// its cell with the node's name; Deactivate and Activate
 // work through the cookie and the CSRF header (no prompt, no
 // Authorization header); rebalance and kill too; Sign out goes back to the
 // form, after which the API answers 401, and opening a page with ?token=
@@ -91,8 +100,8 @@ func TestTopologyPageInChromium(t *testing.T) {
 	nodeJS(t)
 	const token = "e2e-admin-token"
 	n := startNode(t, "ui-e2e", token)
-	runScript(t, "http://"+n.HTTPAddr(), "SQUALL_ADMIN_TOKEN="+token,
-		"SQUALL_UI_WARNING=shown", "SQUALL_UI_COMMANDS="+commandsJSON(t))
+	runScript(t, "http://"+n.HTTPAddr(), append(shownEnv("ui-e2e"), "SQUALL_ADMIN_TOKEN="+token,
+		"SQUALL_UI_WARNING=shown", "SQUALL_UI_COMMANDS="+commandsJSON(t))...)
 }
 
 // TestInsecurePageInChromium runs the script against a node run with
@@ -103,6 +112,6 @@ func TestInsecurePageInChromium(t *testing.T) {
 	chromiumPath(t)
 	nodeJS(t)
 	n := startNode(t, "ui-e2e-open", "")
-	runScript(t, "http://"+n.HTTPAddr(), "SQUALL_ADMIN_TOKEN=",
-		"SQUALL_UI_WARNING=shown", "SQUALL_UI_COMMANDS="+commandsJSON(t), "SQUALL_UI_SHOTS_PREFIX=insecure-")
+	runScript(t, "http://"+n.HTTPAddr(), append(shownEnv("ui-e2e-open"), "SQUALL_ADMIN_TOKEN=",
+		"SQUALL_UI_WARNING=shown", "SQUALL_UI_COMMANDS="+commandsJSON(t), "SQUALL_UI_SHOTS_PREFIX=insecure-")...)
 }

@@ -158,6 +158,37 @@ func TestJavaScriptUnits(t *testing.T) {
 	}
 }
 
+// Every module of the pages parses as a JavaScript module: a syntax error
+// would otherwise show only in a browser, as a page that never fills.
+// (`node --check` reads a .js file as CommonJS, whose check passes any
+// file with an import, so each is checked under a .mjs name.)
+func TestJavaScriptModulesParse(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("Node.js (node) is not on PATH: %v: install Node.js >= 20 (Debian's nodejs)", err)
+	}
+	dir := t.TempDir()
+	for _, f := range staticFiles(t) {
+		if path.Ext(f) != ".js" {
+			continue
+		}
+		b, err := os.ReadFile("static/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mjs := filepath.Join(dir, strings.ReplaceAll(strings.TrimSuffix(f, ".js"), "/", "_")+".mjs")
+		if err := os.WriteFile(mjs, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		out, err := exec.CommandContext(ctx, node, "--check", mjs).CombinedOutput()
+		cancel()
+		if err != nil {
+			t.Errorf("ui/static/%s does not parse as a module: %v\n%s", f, err, out)
+		}
+	}
+}
+
 // Every page carries the frame page.js fills (frame, showWarning, report,
 // poll): the session and Sign out in the header, the --insecure warning
 // banner and the error banner. A page without one would throw in a

@@ -16,6 +16,10 @@
 // ($SQUALL_UI_WARNING: "shown" or "hidden") and the "Runs commands"
 // section ($SQUALL_UI_COMMANDS: a JSON {component: argv}), sees the
 // spout's emitted and the bolt's executed counts grow and the graph drawn,
+// checks the dates, "–" and errors the tables show ($SQUALL_UI_NODE: the
+// node's name, shown where a task runs; $SQUALL_UI_ERROR_BOLT reports
+// $SQUALL_UI_ERROR, a long multi-line traceback, and
+// $SQUALL_UI_IDLE_BOLT never executes: its latencies show "–"),
 // presses Deactivate (no prompt: the cookie and the session's CSRF token
 // do it, and no request carries an Authorization header), sees the status
 // turn INACTIVE and the spout stop, presses Activate and sees the counts
@@ -51,6 +55,14 @@ const shot = (name) => join(shots, `${shotPrefix}${name}.png`);
 const token = process.env.SQUALL_ADMIN_TOKEN || '';
 const wantWarning = process.env.SQUALL_UI_WARNING || '';
 const wantCommands = JSON.parse(process.env.SQUALL_UI_COMMANDS || 'null');
+const nodeName = process.env.SQUALL_UI_NODE || '';
+// The bolt that reports an error (a multi-line traceback) and the error,
+// and the bolt that never executes a tuple (its latencies never measured).
+const errorBolt = process.env.SQUALL_UI_ERROR_BOLT || '';
+const wantError = process.env.SQUALL_UI_ERROR || '';
+const idleBolt = process.env.SQUALL_UI_IDLE_BOLT || '';
+// A local date and time as the UI shows one.
+const dateRe = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 const origin = new URL(base).origin;
 
 // The flags this machine's Chromium needs: no sandbox as root, and nothing
@@ -171,6 +183,136 @@ async function main(page) {
     });
   };
 
+  // checkSubmitted checks the topology's submit time in its summary: a
+  // local date, its epoch ms (the id's tail) in the title.
+  const checkSubmitted = async () => {
+    const id = (await (await page.request.get(`${base}/api/v1/topology/${encodeURIComponent(topology)}`)).json()).id;
+    const shown = await waitFor('the submit time in the topology summary', async (seen) => {
+      const got = await page.evaluate(() => {
+        const el = document.querySelector('[data-testid="topology-submitted"]');
+        if (!el) return null;
+        const ms = Number(el.getAttribute('title'));
+        const d = new Date(ms);
+        const p = (n) => String(n).padStart(2, '0');
+        const local = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+        return { text: el.textContent, title: el.getAttribute('title'), local };
+      });
+      seen(JSON.stringify(got));
+      return got && dateRe.test(got.text) ? got : undefined;
+    });
+    if (!id.endsWith(`-${shown.title}`) || shown.text !== shown.local) {
+      throw new Error(`topology ${id}: submitted shows ${JSON.stringify(shown)}, want the local date of the id's epoch ms, that value in the title`);
+    }
+    log(`submitted: ${shown.text} (title ${shown.title}, id ${id})`);
+  };
+
+  // checkLatencies checks that a bolt that never executed shows "–" for
+  // its latencies, beside one that did.
+  const checkLatencies = async () => {
+    if (!idleBolt) return;
+    const got = await waitFor(`"${idleBolt}"'s latencies beside "${bolt}"'s`, async (seen) => {
+      const l = {
+        idleExecute: await read(`bolt-execute-latency-${idleBolt}`), idleProcess: await read(`bolt-process-latency-${idleBolt}`),
+        execute: await read(`bolt-execute-latency-${bolt}`),
+      };
+      seen(JSON.stringify(l));
+      return l.idleExecute !== null && l.execute?.endsWith(' ms') ? l : undefined;
+    });
+    if (got.idleExecute !== '–' || got.idleProcess !== '–') {
+      throw new Error(`bolt "${idleBolt}" never executes, yet shows latencies ${JSON.stringify(got)}; want "–"`);
+    }
+    log(`latencies: "${idleBolt}" never measured: ${got.idleExecute}; "${bolt}" executes in ${got.execute}`);
+  };
+
+  // checkErrors checks the spout and bolt tables' last errors: none but
+  // errorBolt's, a long multi-line traceback, whose headline is its
+  // exception, shown with the node's name and a date; opened, the whole
+  // traceback reads as written and wraps within its cell, the table within its section (no sideways scroll).
+  const checkErrors = async () => {
+    const others = await page.$$eval('[data-testid="spouts"] td.error, [data-testid="bolts"] td.error', (els, b) =>
+      els.filter((el) => !el.closest(`[data-testid="bolt-row-${b}"]`)).map((el) => el.textContent), errorBolt);
+    if (others.length > 0) throw new Error(`components show errors: ${others.join('; ')}`);
+    if (!errorBolt) return;
+    const testid = `bolt-error-${errorBolt}`;
+    const cell = () => page.evaluate((id) => {
+      const el = document.querySelector(`[data-testid="${id}"]`);
+      if (!el) return null;
+      const td = el.closest('td');
+      const pre = el.querySelector('pre');
+      const time = td.querySelector('time');
+      return {
+        tag: el.tagName, head: el.querySelector('.error-head')?.textContent, open: el.open,
+        node: td.querySelector(`[data-testid="${id}-node"]`)?.textContent, time: time?.textContent, timeTitle: time?.getAttribute('title'),
+        tdWidth: td.getBoundingClientRect().width, tableWidth: td.closest('table').getBoundingClientRect().width,
+        room: td.closest('section').clientWidth, tdMin: Number.parseFloat(getComputedStyle(td).minWidth), pre: pre?.textContent, preWhiteSpace: pre ? getComputedStyle(pre).whiteSpace : null,
+        preOverflow: pre ? pre.scrollWidth - pre.clientWidth : null, preVisible: pre?.checkVisibility() ?? false,
+        preInside: pre ? pre.getBoundingClientRect().right <= td.getBoundingClientRect().right + 0.5 : null,
+      };
+    }, testid);
+    const closed = await waitFor(`bolt "${errorBolt}"'s last error in the bolts table`, async (seen) => {
+      const c = await cell();
+      seen(JSON.stringify(c)?.slice(0, 300));
+      return c ?? undefined;
+    });
+    const lines = wantError.split('\n');
+    const exception = lines.at(-1);
+    const problems = [];
+    if (closed.tag !== 'DETAILS') problems.push(`a long traceback is not in a <details> (${closed.tag})`);
+    if (!closed.head?.endsWith('…') || !exception.startsWith(closed.head.slice(0, -1))) problems.push(`headline "${closed.head}" is not the exception cut short`);
+    if (closed.preVisible) problems.push('the whole traceback shows before it is opened');
+    if (nodeName && closed.node !== nodeName) problems.push(`node "${closed.node}", want "${nodeName}"`);
+    if (!dateRe.test(closed.time ?? '') || !/^\d+$/.test(closed.timeTitle ?? '')) problems.push(`time "${closed.time}" (title ${closed.timeTitle}) is not a date with its epoch ms`);
+    // The table fits its section, or the error's column is at its
+    // narrowest: the other columns, not the error, need the room.
+    const blownUp = (c) => c.tableWidth > c.room + 0.5 && c.tdWidth > c.tdMin + 0.5;
+    if (blownUp(closed)) problems.push(`the bolts table is ${closed.tableWidth}px wide, its section ${closed.room}px, the error's cell ${closed.tdWidth}px`);
+    if (problems.length > 0) throw new Error(`bolt "${errorBolt}"'s error: ${problems.join('; ')}`);
+    await page.click(`[data-testid="${testid}"] summary`);
+    const opened = await waitFor(`bolt "${errorBolt}"'s traceback to open`, async (seen) => {
+      const c = await cell();
+      seen(JSON.stringify(c)?.slice(0, 300));
+      return c?.open && c.preVisible ? c : undefined;
+    });
+    if (opened.pre !== wantError) problems.push(`the opened text is not the whole traceback: ${JSON.stringify(opened.pre?.slice(0, 200))}`);
+    if (opened.preWhiteSpace !== 'pre-wrap') problems.push(`white-space ${opened.preWhiteSpace}, want pre-wrap`);
+    if (opened.preOverflow > 0 || !opened.preInside) problems.push(`the traceback overflows its cell (${opened.preOverflow}px, inside ${opened.preInside})`);
+    if (blownUp(opened)) problems.push(`opened, the bolts table is ${opened.tableWidth}px wide, its section ${opened.room}px, the error's cell ${opened.tdWidth}px`);
+    if (problems.length > 0) throw new Error(`bolt "${errorBolt}"'s opened error: ${problems.join('; ')}`);
+    await page.locator(`[data-testid="${testid}"]`).screenshot({ path: shot('topology-error') });
+    await waitPolls(1); // the polls rebuild the table: an opened error stays open
+    if (!(await cell())?.open) throw new Error(`bolt "${errorBolt}"'s opened error closed at the next poll`);
+    await page.click(`[data-testid="${testid}"] summary`); // closed again, for the polls to come
+    log(`bolt "${errorBolt}"'s error: "${closed.head.slice(0, 40)}…" on ${closed.node} at ${closed.time}; opened, ${lines.length} lines wrapped in a ${Math.round(opened.tdWidth)}px cell, the table within its ${opened.room}px`);
+  };
+
+  // checkComponentPage checks a component page's tasks (a node's name,
+  // its address in the title) and, for errorBolt, its errors (a date, the
+  // node's name).
+  const checkComponentPage = async (component) => {
+    const tasks = await waitFor(`the component page's tasks of "${component}"`, async (seen) => {
+      const rows = await page.$$eval('[data-testid^="executor-node-"]', (els) => els.map((el) => ({ text: el.textContent, title: el.title })));
+      seen(`${JSON.stringify(rows)}, api error: ${await read('api-error')}`);
+      return rows.length > 0 ? rows : undefined;
+    });
+    if (nodeName && tasks.some((r) => r.text !== nodeName || !/:\d+$/.test(r.title))) {
+      throw new Error(`"${component}"'s tasks show their node as ${JSON.stringify(tasks)}, want "${nodeName}" with host:port in the title`);
+    }
+    if (component !== errorBolt) return;
+    const errs = await waitFor(`"${component}"'s errors`, async (seen) => {
+      const rows = await page.$$eval('[data-testid^="error-row-"]', (els) => els.map((el) => ({
+        time: el.querySelector('time')?.textContent, title: el.querySelector('time')?.getAttribute('title'),
+        node: el.querySelector('[data-testid^="error-node-"]')?.textContent,
+        details: el.querySelector('[data-testid^="error-text-"]')?.tagName,
+      })));
+      seen(JSON.stringify(rows));
+      return rows.length > 0 ? rows : undefined;
+    });
+    if (errs.some((e) => !dateRe.test(e.time ?? '') || !/^\d+$/.test(e.title ?? '') || (nodeName && e.node !== nodeName) || e.details !== 'DETAILS')) {
+      throw new Error(`"${component}"'s errors show ${JSON.stringify(errs)}, want a date (epoch ms in its title), node "${nodeName}", the traceback in a <details>`);
+    }
+    log(`component "${component}": ${errs.length} errors at ${errs.map((e) => e.time).join(', ')} on ${errs[0].node}`);
+  };
+
   const url = `${base}/topology.html?id=${encodeURIComponent(topology)}`;
   mkdirSync(shots, { recursive: true });
   if (token) {
@@ -220,10 +362,9 @@ async function main(page) {
     log(`"Runs commands" shows ${Object.keys(wantCommands).map((c) => `${c}: ${'`'}${wantCommands[c].join(' ')}${'`'}`).join(', ')}`);
   }
   await countsGrow('active');
-  // A healthy word count shows no component error (one would show as a
-  // last error in the spout and bolt tables).
-  const errors = await page.$$eval('[data-testid="spouts"] td.error, [data-testid="bolts"] td.error', (els) => els.map((el) => el.textContent));
-  if (errors.length > 0) throw new Error(`components show errors: ${errors.join('; ')}`);
+  await checkSubmitted();
+  await checkLatencies();
+  await checkErrors();
 
   // The graph: a box per component and, after two polls, a rate on the edge
   // out of the spout.
@@ -277,13 +418,14 @@ async function main(page) {
 
   // The other pages render what the node runs.
   await page.goto(`${base}/component.html?topology=${encodeURIComponent(topology)}&component=${encodeURIComponent(spout)}`);
-  await waitFor(`the component page's tasks of "${spout}"`, async (seen) => {
-    const rows = await page.$$eval('[data-testid^="executor-row-"]', (els) => els.length);
-    seen(`${rows} rows, api error: ${await read('api-error')}`);
-    return rows > 0 ? rows : undefined;
-  });
+  await checkComponentPage(spout);
   await checkFrame('the component page');
   await page.screenshot({ path: shot('component'), fullPage: true });
+  if (errorBolt) {
+    await page.goto(`${base}/component.html?topology=${encodeURIComponent(topology)}&component=${encodeURIComponent(errorBolt)}`);
+    await checkComponentPage(errorBolt);
+    await page.screenshot({ path: shot('component-errors'), fullPage: true });
+  }
   await page.goto(`${base}/`);
   await waitFor(`the cluster page's row for "${topology}"`, async (seen) => {
     seen(`api error: ${await read('api-error')}`);

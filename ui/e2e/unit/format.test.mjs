@@ -3,7 +3,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { ago, capacityLevel, commandLine, count, duration, rate, Rates } from '../../static/js/format.js';
+import {
+  ago, capacityLevel, commandLine, count, dateTime, duration, errorHeadline, hostPort, latency, nodeNames, place, rate, Rates,
+  startedAt, submittedAt,
+} from '../../static/js/format.js';
 
 test('capacity colours follow Storm: green < 0.5, amber < 0.8, red from 0.8', () => {
   const cases = [['0.000', 'low'], ['0.499', 'low'], ['0.500', 'medium'], ['0.799', 'medium'], ['0.800', 'high'], ['1.250', 'high'], ['', 'unknown'], [undefined, 'unknown']];
@@ -43,4 +46,112 @@ test('command lines read as a shell would take them: plain words bare, the rest 
   assert.equal(commandLine(['node', '--max-old-space-size=512', 'a,b:c@d%e+f']), 'node --max-old-space-size=512 a,b:c@d%e+f');
   assert.equal(commandLine(['$HOME', '*.py']), "'$HOME' '*.py'", 'nothing reads as if it would expand');
   assert.equal(commandLine(undefined), '');
+});
+
+test('times show as local dates, never as epoch milliseconds', () => {
+  // Local times, so the test holds in any time zone.
+  const at = new Date(2026, 11, 3, 14, 5, 9, 750).getTime();
+  const cases = [
+    [at, '2026-12-03 14:05:09'],
+    [String(at), '2026-12-03 14:05:09'],
+    [new Date(2027, 0, 1, 0, 0, 0).getTime(), '2027-01-01 00:00:00'],
+    [new Date(2000, 1, 29, 7, 8, 9).getTime(), '2000-02-29 07:08:09'],
+    [0, '–'], // the API's "never"
+    [-5, '–'],
+    [undefined, '–'],
+    [null, '–'],
+    ['', '–'],
+    ['soon', '–'],
+    [Number.NaN, '–'],
+  ];
+  for (const [ms, want] of cases) assert.equal(dateTime(ms), want, `dateTime(${ms})`);
+});
+
+test('start times come from uptimes, submit times from the topology id', () => {
+  const cases = [
+    [[90, 1_000_000_500], 999_910_000],
+    [[0, 5_000], 5_000],
+    [[-1, 5_000], null],
+    [[undefined, 5_000], null],
+    [[10, Number.NaN], null],
+  ];
+  for (const [[up, now], want] of cases) assert.equal(startedAt(up, now), want, `startedAt(${up}, ${now})`);
+  const ids = [
+    [['wordcount-1764770709000', 'wordcount'], 1764770709000],
+    [['word-count-2-1764770709000', 'word-count-2'], 1764770709000], // a name with dashes and digits
+    [['word-count-2-1764770709000', 'word-count'], null], // "2-…" is not a time
+    [['wordcount', 'wordcount'], null],
+    [['wordcount-', 'wordcount'], null],
+    [['wordcount-0', 'wordcount'], null],
+    [['other-1764770709000', 'wordcount'], null],
+    [[undefined, 'wordcount'], null],
+  ];
+  for (const [[id, name], want] of ids) assert.equal(submittedAt(id, name), want, `submittedAt(${id}, ${name})`);
+});
+
+test('a latency never measured is "–", not "0.000"', () => {
+  const cases = [
+    [['1.234', 10], '1.234 ms'],
+    [['1.234', undefined], '1.234 ms'],
+    [[' 12.500 ', 3], '12.500 ms'],
+    [[0.25, 2], '0.250 ms'],
+    [['0.000', 0], '–'], // nothing acked or executed in the window
+    [['0.000', undefined], '–'],
+    [['0.000', 7], '< 0.001 ms'], // measured, under a microsecond
+    [['2.000', 0], '–'],
+    [['', 3], '–'],
+    [[undefined, 3], '–'],
+    [[null, undefined], '–'],
+    [['n/a', 3], '–'],
+    [['-1', 3], '–'],
+  ];
+  for (const [[value, samples], want] of cases) assert.equal(latency(value, samples), want, `latency(${value}, ${samples})`);
+});
+
+test('a task shows where it runs by its node\'s name', () => {
+  assert.equal(hostPort('10.0.0.5', 6700), '10.0.0.5:6700');
+  assert.equal(hostPort('::1', 6700), '[::1]:6700');
+  assert.equal(hostPort('[::1]', 6700), '[::1]:6700');
+  assert.equal(hostPort('10.0.0.5', 0), '10.0.0.5');
+  assert.equal(hostPort('', 6700), '');
+  const names = nodeNames([
+    { id: 'node-a', remoteAddr: '10.0.0.5:6700' },
+    { id: 'node-b', remoteAddr: '[::1]:6701' },
+    { id: 'node-c' }, // no address: names nothing
+  ]);
+  assert.deepEqual([...names], [['10.0.0.5:6700', 'node-a'], ['[::1]:6701', 'node-b']]);
+  assert.equal(nodeNames(undefined).size, 0);
+  const cases = [
+    [['node-a', '10.0.0.5', 6700], { text: 'node-a', title: '10.0.0.5:6700' }],
+    [['', '10.0.0.5', 6700, names], { text: 'node-a', title: '10.0.0.5:6700' }], // named by its address
+    [['', '::1', 6701, names], { text: 'node-b', title: '[::1]:6701' }],
+    [['', '10.0.0.9', 6700, names], { text: '10.0.0.9:6700', title: '' }], // an unknown node: its address
+    [['local', '', 0], { text: 'local', title: '' }], // `node run`'s local mode
+    [[undefined, undefined, undefined], { text: '–', title: '' }],
+  ];
+  for (const [args, want] of cases) assert.deepEqual(place(...args), want, `place(${args.slice(0, 3)})`);
+});
+
+test('an error\'s headline is one line: the first, or a Python traceback\'s exception', () => {
+  const traceback = [
+    'Traceback (most recent call last):',
+    '  File "/srv/venv/lib/python3.11/site-packages/pystorm/bolt.py", line 212, in run',
+    '    self.process(tup)',
+    '  File "split.py", line 9, in process',
+    '    raise ValueError(f"cannot split {line!r}")',
+    "ValueError: cannot split 'x'",
+    '',
+  ].join('\n');
+  const cases = [
+    [['boom'], { text: 'boom', more: false }],
+    [['  boom  \n\n'], { text: 'boom', more: false }],
+    [[traceback], { text: "ValueError: cannot split 'x'", more: true }],
+    [[`split.py exited: exit status 1\r\n${traceback}`], { text: "split.py exited: exit status 1 … ValueError: cannot split 'x'", more: true }],
+    [['panic: runtime error: index out of range\ngoroutine 7 [running]:\nmain.f()'], { text: 'panic: runtime error: index out of range', more: true }],
+    [['x'.repeat(20), 10], { text: `${'x'.repeat(9)}…`, more: true }],
+    [['x'.repeat(10), 10], { text: 'x'.repeat(10), more: false }],
+    [[''], { text: '', more: false }],
+    [[undefined], { text: '', more: false }],
+  ];
+  for (const [args, want] of cases) assert.deepEqual(errorHeadline(...args), want, `errorHeadline(${JSON.stringify(args[0])?.slice(0, 40)})`);
 });

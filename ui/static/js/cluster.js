@@ -3,8 +3,8 @@
 
 import { get } from './api.js';
 import { byId, fillRows, h } from './dom.js';
-import { count, duration } from './format.js';
-import { cards, frame, numCell, poll, showWarning } from './page.js';
+import { count, duration, startedAt, submittedAt } from './format.js';
+import { cards, frame, numCell, poll, showWarning, uptimeCell } from './page.js';
 
 // version names squall's build and, when it says one, the Storm version
 // whose REST API it answers.
@@ -35,7 +35,7 @@ function renderNodes(supervisors) {
       h('td', { text: s.id }),
       h('td', { text: s.host }),
       h('td', {}, h('span', { class: `status ${s.status}`, text: s.status, dataset: { testid: `node-status-${s.id}` } })),
-      h('td', { text: s.uptime || duration(s.uptimeSeconds) }),
+      uptimeCell(s.uptime || '–', s.uptime ? startedAt(s.uptimeSeconds, Date.now()) : null),
       numCell(s.slotsTotal),
       numCell(s.slotsUsed),
       numCell(s.tasks, `node-tasks-${s.id}`),
@@ -49,7 +49,7 @@ function renderTopologies(topologies) {
       h('td', {}, h('a', { href: `topology.html?id=${encodeURIComponent(t.id)}`, text: t.name })),
       h('td', { text: t.id }),
       h('td', {}, h('span', { class: `status ${t.status}`, text: t.status })),
-      h('td', { text: t.uptime || duration(t.uptimeSeconds) }),
+      uptimeCell(t.uptime || duration(t.uptimeSeconds), submittedAt(t.id, t.name) ?? startedAt(t.uptimeSeconds, Date.now()), 'submitted'),
       numCell(t.workersTotal),
       numCell(t.executorsTotal),
       numCell(t.tasksTotal))), 'no topologies: submit one with `node submit`');

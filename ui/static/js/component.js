@@ -4,8 +4,8 @@
 // between polls.
 
 import { byId, fillRows, h, param } from './dom.js';
-import { ago, count, duration, millis, rate, Rates } from './format.js';
-import { cards, errorCell, frame, getWindowed, numCell, poll, textCell, windowSelect } from './page.js';
+import { count, duration, place, rate, Rates, startedAt } from './format.js';
+import { cards, errorCell, errorText, frame, getWindowed, latencyCell, numCell, poll, textCell, timeCell, uptimeCell, windowSelect } from './page.js';
 
 const topologyId = param('topology');
 const componentId = param('component');
@@ -17,11 +17,17 @@ let win = windowSelect(byId('window'), (w) => {
 
 const q = encodeURIComponent;
 
-// where names an executor's node and its address, as Storm shows host and port.
-function where(e) {
-  const addr = e.port ? `${e.host}:${e.port}` : e.host;
-  return e.node ? `${e.node} (${addr})` : addr;
+// nodeCell names the node a task runs on (its address, Storm's host and
+// port, in the title).
+function nodeCell(node, host, port, testid) {
+  const p = place(node, host, port);
+  return h('td', { text: p.text, title: p.title || null, dataset: testid ? { testid } : {} });
 }
+
+// polledAt is when the shown document was read: uptimes count from it.
+let polledAt = Date.now();
+const uptime = (e) => uptimeCell(e.uptime || duration(e.uptimeSeconds), startedAt(e.uptimeSeconds, polledAt));
+const taskError = (e) => errorCell(e.lastError, { time: e.errorTime, testid: `executor-error-${e.task}` });
 
 // Columns differ for spouts and bolts, as in Storm's UI. Each column is
 // [heading, cell(row)], with the executor's rate passed along.
@@ -30,7 +36,7 @@ const statsColumns = {
     ['Window', (s) => h('td', { text: s.windowPretty || s.window })],
     ['Emitted', (s) => numCell(s.emitted)],
     ['Transferred', (s) => numCell(s.transferred)],
-    ['Complete latency', (s) => textCell(millis(s.completeLatency))],
+    ['Complete latency', (s) => latencyCell(s.completeLatency, s.acked)],
     ['Acked', (s) => numCell(s.acked)],
     ['Failed', (s) => numCell(s.failed)],
   ],
@@ -39,8 +45,8 @@ const statsColumns = {
     ['Emitted', (s) => numCell(s.emitted)],
     ['Transferred', (s) => numCell(s.transferred)],
     ['Executed', (s) => numCell(s.executed)],
-    ['Execute latency', (s) => textCell(millis(s.executeLatency))],
-    ['Process latency', (s) => textCell(millis(s.processLatency))],
+    ['Execute latency', (s) => latencyCell(s.executeLatency, s.executed)],
+    ['Process latency', (s) => latencyCell(s.processLatency, s.acked)],
     ['Capacity', (s) => textCell(s.capacity ?? '–')],
     ['Acked', (s) => numCell(s.acked)],
     ['Failed', (s) => numCell(s.failed)],
@@ -50,32 +56,32 @@ const statsColumns = {
 const executorColumns = {
   spout: [
     ['Task', (e) => h('td', { text: e.id ?? e.task })],
-    ['Node', (e) => h('td', { text: where(e) })],
-    ['Uptime', (e) => h('td', { text: e.uptime || duration(e.uptimeSeconds) })],
+    ['Node', (e) => nodeCell(e.node, e.host, e.port, `executor-node-${e.task}`)],
+    ['Uptime', uptime],
     ['Emitted', (e) => numCell(e.emitted, `executor-emitted-${e.task}`)],
     ['Emitted/s', (e, r) => textCell(rate(r))],
     ['Transferred', (e) => numCell(e.transferred)],
-    ['Complete latency', (e) => textCell(millis(e.completeLatency))],
+    ['Complete latency', (e) => latencyCell(e.completeLatency, e.acked, `executor-complete-latency-${e.task}`)],
     ['Acked', (e) => numCell(e.acked)],
     ['Failed', (e) => numCell(e.failed)],
     ['Restarts', (e) => numCell(e.restarts)],
-    ['Last error', (e) => errorCell(e.lastError)],
+    ['Last error', taskError],
   ],
   bolt: [
     ['Task', (e) => h('td', { text: e.id ?? e.task })],
-    ['Node', (e) => h('td', { text: where(e) })],
-    ['Uptime', (e) => h('td', { text: e.uptime || duration(e.uptimeSeconds) })],
+    ['Node', (e) => nodeCell(e.node, e.host, e.port, `executor-node-${e.task}`)],
+    ['Uptime', uptime],
     ['Emitted', (e) => numCell(e.emitted)],
     ['Transferred', (e) => numCell(e.transferred)],
     ['Capacity', (e) => textCell(e.capacity ?? '–')],
     ['Executed', (e) => numCell(e.executed, `executor-executed-${e.task}`)],
     ['Executed/s', (e, r) => textCell(rate(r))],
-    ['Execute latency', (e) => textCell(millis(e.executeLatency))],
-    ['Process latency', (e) => textCell(millis(e.processLatency))],
+    ['Execute latency', (e) => latencyCell(e.executeLatency, e.executed, `executor-execute-latency-${e.task}`)],
+    ['Process latency', (e) => latencyCell(e.processLatency, e.acked, `executor-process-latency-${e.task}`)],
     ['Acked', (e) => numCell(e.acked)],
     ['Failed', (e) => numCell(e.failed)],
     ['Restarts', (e) => numCell(e.restarts)],
-    ['Last error', (e) => errorCell(e.lastError)],
+    ['Last error', taskError],
   ],
 };
 
@@ -105,10 +111,11 @@ function renderSummary(c) {
 
 function renderErrors(errors = []) {
   fillRows(byId('errors'), errors.map((e) =>
-    h('tr', {},
-      h('td', { text: `${e.time ?? ''}${ago(e.errorLapsedSecs)}` }),
-      h('td', { text: e.errorPort ? `${e.errorHost}:${e.errorPort}` : e.errorHost }),
-      h('td', { class: 'error', text: e.error }))), 'no errors');
+    h('tr', { dataset: { testid: `error-row-${e.task}` } },
+      timeCell(e.time, e.errorLapsedSecs, `error-time-${e.task}`),
+      h('td', { text: e.task ?? '–' }),
+      nodeCell(e.node, e.errorHost, e.errorPort, `error-node-${e.task}`),
+      h('td', { class: 'error' }, h('div', { class: 'error-box' }, errorText(e.error, `error-text-${e.task}`))))), 'no errors');
 }
 
 function renderGauges(gauges = []) {
@@ -126,6 +133,7 @@ async function update() {
   const kind = c.componentType === 'spout' ? 'spout' : 'bolt';
   const counter = kind === 'spout' ? 'emitted' : 'executed';
   const now = Date.now();
+  polledAt = now;
   const taskRates = new Map((all.executorStats ?? []).map((e) => [e.task, rates.update(`task ${e.task}`, e[counter], now)]));
 
   renderSummary(c);

@@ -18,10 +18,98 @@ export function rate(perSec) {
   return perSec.toFixed(1);
 }
 
-// millis shows one of Storm's latency strings ("1.234") with its unit.
-export function millis(s) {
-  if (s === null || s === undefined || s === '') return '–';
-  return `${s} ms`;
+// latency shows one of Storm's latency strings ("1.234", milliseconds)
+// with its unit. The API says "0.000" both for a latency never measured
+// and for one under a microsecond, so samples (how many tuples it was
+// measured over: acked trees for a complete latency, executed tuples for
+// an execute latency, acked tuples for a process latency) tells them
+// apart: no samples, or a zero with no count to say otherwise, is "–";
+// a zero measured over samples is "< 0.001 ms".
+export function latency(value, samples) {
+  const ms = typeof value === 'number' ? value : Number.parseFloat(value);
+  if (!Number.isFinite(ms) || ms < 0 || samples === 0) return '–';
+  if (ms === 0) return Number.isFinite(samples) && samples > 0 ? '< 0.001 ms' : '–';
+  return `${typeof value === 'number' ? value.toFixed(3) : value.trim()} ms`;
+}
+
+const pad = (n, width = 2) => String(n).padStart(width, '0');
+
+// dateTime shows an epoch-milliseconds time as a local date and time,
+// ISO-like and sortable ("2026-12-03 14:05:09"), or "–" when it is unknown
+// (0, missing: the API's zero for "never").
+export function dateTime(ms) {
+  const n = typeof ms === 'string' && /^\d+$/.test(ms) ? Number(ms) : ms;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) return '–';
+  const d = new Date(n);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
+    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+// startedAt is when something that has been up for uptimeSeconds at
+// nowMs started (epoch ms, to the second), or null when unknown.
+export function startedAt(uptimeSeconds, nowMs) {
+  if (!Number.isFinite(uptimeSeconds) || uptimeSeconds < 0 || !Number.isFinite(nowMs)) return null;
+  return Math.floor(nowMs / 1000 - uptimeSeconds) * 1000;
+}
+
+// submittedAt reads a topology's submit time (epoch ms) from its id, which
+// squall makes "<name>-<submit time in ms>" (Storm's "<name>-<n>-<secs>"
+// is not read: null), or null when id is not of that form.
+export function submittedAt(id, name) {
+  if (typeof id !== 'string' || typeof name !== 'string' || !id.startsWith(`${name}-`)) return null;
+  const tail = id.slice(name.length + 1);
+  return /^\d{1,16}$/.test(tail) && Number(tail) > 0 ? Number(tail) : null;
+}
+
+// hostPort joins a host and a port as an address ("10.0.0.5:6700",
+// "[::1]:6700"); no port is the host alone.
+export function hostPort(host, port) {
+  if (!host) return '';
+  const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return port ? `${h}:${port}` : h;
+}
+
+// nodeNames maps the nodes' task addresses (the supervisor summary's
+// remoteAddr, the host:port a task reports) to the nodes' names.
+export function nodeNames(supervisors) {
+  const names = new Map();
+  for (const s of supervisors ?? []) {
+    if (s?.remoteAddr && s.id) names.set(s.remoteAddr, s.id);
+  }
+  return names;
+}
+
+// place says where a task runs: its node's name, with the address in
+// title; the address alone when no node is named; "–" when neither is
+// known. names (from nodeNames) names a node the API left unnamed.
+export function place(node, host, port, names) {
+  const addr = hostPort(host, port);
+  const name = node || names?.get(addr) || '';
+  if (name) return { text: name, title: addr };
+  return { text: addr || '–', title: '' };
+}
+
+// errorHeadline is the one line that says what an error is, at most max
+// characters (cut with "…"): its first line; for a Python traceback, the
+// exception at its end ("ValueError: bad line"), after the first line
+// when something precedes the traceback ("split.py exited: status 1 …
+// ValueError: bad line"). more says whether the headline leaves out
+// anything of text.
+export function errorHeadline(text, max = 160) {
+  const lines = String(text ?? '').split(/\r?\n/).map((l) => l.trimEnd()).filter((l) => l.trim() !== '');
+  if (lines.length === 0) return { text: '', more: false };
+  const first = lines[0].trim();
+  const last = lines.at(-1).trim();
+  const traceback = lines.findIndex((l) => l.trim().startsWith('Traceback (most recent call last)'));
+  let head = first;
+  if (traceback === 0) head = last;
+  else if (traceback > 0) head = `${first} … ${last}`;
+  let more = lines.length > 1;
+  if (head.length > max) {
+    head = `${head.slice(0, max - 1).trimEnd()}…`;
+    more = true;
+  }
+  return { text: head, more };
 }
 
 // duration formats seconds like Storm's UI ("3d 4h 5m 6s").

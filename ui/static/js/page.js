@@ -4,7 +4,7 @@
 
 import { get, session, signOut } from './api.js';
 import { byId, h, param } from './dom.js';
-import { ago, count } from './format.js';
+import { ago, count, dateTime, errorHeadline, latency } from './format.js';
 
 // frame fills what every page shows around its own content: the session
 // in the header (who is signed in; Sign out for a cookie session, the only
@@ -131,14 +131,74 @@ export function textCell(text, testid) {
   return h('td', { class: 'num', text, dataset: testid ? { testid } : {} });
 }
 
-// errorCell shows a component's last error and how long ago it happened.
-export function errorCell(message, lapsedSecs) {
-  if (!message) return h('td', { class: 'no-error', text: '' });
-  return h('td', { class: 'error', title: message, text: `${message}${ago(lapsedSecs)}` });
+// latencyCell is a right-aligned latency: "–" when never measured (see
+// format.latency); data-value keeps the API's string.
+export function latencyCell(value, samples, testid) {
+  return h('td', { class: 'num', text: latency(value, samples), dataset: testid ? { testid, value: value ?? '' } : { value: value ?? '' } });
 }
 
-// cards fills a <dl> with [label, value, testid?] cards.
+// when shows an epoch-ms time as a local date and time in a <time>
+// (datetime: the UTC instant; title: the raw epoch ms), or "–".
+export function when(ms, testid) {
+  const text = dateTime(ms);
+  if (text === '–') return text;
+  return h('time', { datetime: new Date(Number(ms)).toISOString(), title: String(ms), text, dataset: testid ? { testid } : {} });
+}
+
+// timeCell is a time (see when) and how long ago it was.
+export function timeCell(ms, lapsedSecs, testid) {
+  const w = when(ms, testid);
+  return h('td', { class: 'time' }, w, w === '–' ? null : ago(lapsedSecs));
+}
+
+// uptimeCell is an uptime (Storm's "3h 4m 5s") whose title says when it
+// started (startedMs, epoch ms), when that is known.
+export function uptimeCell(text, startedMs, what = 'started') {
+  const date = dateTime(startedMs);
+  return h('td', { text, title: date === '–' ? null : `${what} ${date}` });
+}
+
+// errorText shows an error message readably in little room: short and on
+// one line, as it is; else its headline (format.errorHeadline) in a
+// <details> that opens on the whole text, kept as written (a Python
+// traceback's lines and indentation) and wrapped within the cell.
+// One opened stays open across polls (which rebuild the tables): the
+// errors opened, by testid and text.
+export function errorText(message, testid) {
+  const head = errorHeadline(message);
+  const ds = testid ? { testid } : {};
+  if (!head.more) return h('span', { class: 'error-head', title: message, text: message, dataset: ds });
+  const key = `${testid ?? ''}\u0000${message}`;
+  return h('details', { class: 'error-details', dataset: ds, open: openErrors.has(key), on: { toggle: (ev) => {
+    if (ev.target.open) openErrors.add(key);
+    else openErrors.delete(key);
+  } } },
+  h('summary', { title: head.text }, h('span', { class: 'error-head', text: head.text })),
+  h('pre', { class: 'error-full', text: message }));
+}
+
+const openErrors = new Set();
+
+// errorCell shows a last error (see errorText) and, under it, where (a
+// node's name) and when (a local date, how long ago) it happened.
+// opts: {time (epoch ms), lapsedSecs, node, testid}.
+export function errorCell(message, opts = {}) {
+  if (!message) return h('td', { class: 'no-error', text: '' });
+  const { time, lapsedSecs, node, testid } = opts;
+  const at = when(time);
+  const meta = [
+    node ? h('span', { class: 'error-node', text: node, dataset: testid ? { testid: `${testid}-node` } : {} }) : null,
+    at === '–' ? null : h('span', {}, at, ago(lapsedSecs)),
+  ].filter(Boolean);
+  return h('td', { class: 'error' },
+    h('div', { class: 'error-box' },
+      errorText(message, testid),
+      meta.length ? h('div', { class: 'error-meta' }, meta.flatMap((m, i) => (i ? [' · ', m] : [m]))) : null));
+}
+
+// cards fills a <dl> with [label, value, testid?] cards; a value is
+// text or an element (a date from when).
 export function cards(dl, items) {
   dl.replaceChildren(...items.map(([label, value, testid]) =>
-    h('div', { class: 'card' }, h('dt', { text: label }), h('dd', { text: value, dataset: testid ? { testid } : {} }))));
+    h('div', { class: 'card' }, h('dt', { text: label }), h('dd', { dataset: testid ? { testid } : {} }, value))));
 }

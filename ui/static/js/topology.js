@@ -4,11 +4,11 @@
 // growth between two polls, since a sliding window's count also drops
 // what leaves the window.
 
-import { actions } from './api.js';
+import { actions, get } from './api.js';
 import { byId, fillRows, h, param } from './dom.js';
-import { commandLine, count, duration, millis, rate, Rates } from './format.js';
+import { commandLine, count, duration, hostPort, nodeNames, rate, Rates, startedAt, submittedAt } from './format.js';
 import { render as renderGraph } from './graph.js';
-import { cards, errorCell, frame, getWindowed, numCell, poll, textCell, windowSelect } from './page.js';
+import { cards, errorCell, frame, getWindowed, latencyCell, numCell, poll, textCell, when, windowSelect } from './page.js';
 
 const id = param('id');
 const rates = new Rates();
@@ -32,6 +32,7 @@ function renderSummary(t) {
   status.className = `status ${t.status}`;
   cards(byId('summary'), [
     ['Id', t.id],
+    ['Submitted', when(submittedAt(t.id, t.name) ?? startedAt(t.uptimeSeconds, Date.now()), 'topology-submitted')],
     ['Uptime', t.uptime || duration(t.uptimeSeconds)],
     ['Workers', count(t.workersTotal)],
     ['Executors', count(t.executorsTotal)],
@@ -57,31 +58,39 @@ function renderStats(stats) {
   fillRows(byId('stats'), stats.map((s) =>
     h('tr', {},
       h('td', {}, h('a', { href: `?id=${q(id)}&window=${q(s.window)}`, text: s.windowPretty || s.window })),
-      numCell(s.emitted), numCell(s.transferred), textCell(millis(s.completeLatency)), numCell(s.acked), numCell(s.failed))));
+      numCell(s.emitted), numCell(s.transferred), latencyCell(s.completeLatency, s.acked), numCell(s.acked), numCell(s.failed))));
 }
 
-function renderSpouts(spouts, spoutRates) {
+// lastError is a component row's last error cell: the node it happened on
+// (the API gives its task address; names maps it to the node's name) and
+// when.
+function lastError(row, testid, names) {
+  const addr = hostPort(row.errorHost, row.errorPort);
+  return errorCell(row.lastError, { time: row.errorTime, lapsedSecs: row.errorLapsedSecs, node: names.get(addr) || addr, testid });
+}
+
+function renderSpouts(spouts, spoutRates, names) {
   fillRows(byId('spouts'), spouts.map((s) =>
     h('tr', { dataset: { testid: `spout-row-${s.spoutId}` } },
       h('td', {}, h('a', { href: componentHref(s.spoutId), text: s.spoutId })),
       numCell(s.executors, `spout-executors-${s.spoutId}`), numCell(s.tasks),
       numCell(s.emitted, `spout-emitted-${s.spoutId}`),
       textCell(rate(spoutRates.get(s.spoutId)), `spout-rate-${s.spoutId}`),
-      numCell(s.transferred), textCell(millis(s.completeLatency)), numCell(s.acked), numCell(s.failed),
-      errorCell(s.lastError, s.errorLapsedSecs))));
+      numCell(s.transferred), latencyCell(s.completeLatency, s.acked, `spout-complete-latency-${s.spoutId}`), numCell(s.acked), numCell(s.failed),
+      lastError(s, `spout-error-${s.spoutId}`, names))));
 }
 
-function renderBolts(bolts, boltRates) {
+function renderBolts(bolts, boltRates, names) {
   fillRows(byId('bolts'), bolts.map((b) =>
     h('tr', { dataset: { testid: `bolt-row-${b.boltId}` } },
       h('td', {}, h('a', { href: componentHref(b.boltId), text: b.boltId })),
       numCell(b.executors, `bolt-executors-${b.boltId}`), numCell(b.tasks), numCell(b.emitted), numCell(b.transferred),
       textCell(b.capacity ?? '–', `bolt-capacity-${b.boltId}`),
-      textCell(millis(b.executeLatency)),
+      latencyCell(b.executeLatency, b.executed, `bolt-execute-latency-${b.boltId}`),
       numCell(b.executed, `bolt-executed-${b.boltId}`),
       textCell(rate(boltRates.get(b.boltId)), `bolt-rate-${b.boltId}`),
-      textCell(millis(b.processLatency)), numCell(b.acked), numCell(b.failed),
-      errorCell(b.lastError, b.errorLapsedSecs))));
+      latencyCell(b.processLatency, b.acked, `bolt-process-latency-${b.boltId}`), numCell(b.acked), numCell(b.failed),
+      lastError(b, `bolt-error-${b.boltId}`, names))));
 }
 
 // renderCommands lists the components that run a command line as a
@@ -152,6 +161,15 @@ function graphOf(t, spoutRates, boltRates, edgeRates) {
   return { components, edges: [...merged.values()] };
 }
 
+// errorNodeNames maps task addresses to node names when a component shows
+// an error (the topology's rows name only the task's host and port): from
+// the supervisor summary, fetched only then. Without it the address shows.
+async function errorNodeNames(t) {
+  if (![...t.spouts, ...t.bolts].some((c) => c.lastError)) return new Map();
+  const s = await get('/api/v1/supervisor/summary').catch(() => null);
+  return nodeNames(s?.supervisors);
+}
+
 async function update() {
   if (!id) throw new Error('no topology: open this page as topology.html?id=NAME');
   const path = `/api/v1/topology/${q(id)}`;
@@ -171,8 +189,9 @@ async function update() {
   const graph = graphOf(t, spoutRates, boltRates, edgeRates);
   renderGraph(byId('graph'), graph.components, graph.edges);
   renderStats(t.topologyStats ?? []);
-  renderSpouts(t.spouts, spoutRates);
-  renderBolts(t.bolts, boltRates);
+  const names = await errorNodeNames(t);
+  renderSpouts(t.spouts, spoutRates, names);
+  renderBolts(t.bolts, boltRates, names);
   renderConfiguration(t.configuration);
 }
 
