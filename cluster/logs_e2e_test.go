@@ -58,10 +58,17 @@ func TestPythonFailureAndLogsThroughTheAPI(t *testing.T) {
 	base := "http://" + c.Node(1).HTTPAddr() + "/api/v1/topology/py"
 
 	var faulty obj
-	poll.Until(t, 60*time.Second, "faulty to have died on \"raise\" three times", func() bool {
+	// The restart is counted as the next subprocess starts, and the death's
+	// report (exit status, stderr tail) reaches the stats after it: wait
+	// for both.
+	poll.Until(t, 60*time.Second, "faulty to have died on \"raise\" three times, the last death reported", func() bool {
 		api(t, "GET", base+"/component/faulty", "", nil, &faulty)
 		execs, _ := faulty["executorStats"].([]any)
-		return len(execs) == 1 && execs[0].(obj)["restarts"] == float64(multilang.DefaultDeadLetterAfter)
+		if len(execs) != 1 || execs[0].(obj)["restarts"] != float64(multilang.DefaultDeadLetterAfter) {
+			return false
+		}
+		last, _ := execs[0].(obj)["lastError"].(string)
+		return strings.Contains(last, "exit status 1")
 	})
 	exec := faulty["executorStats"].([]any)[0].(obj)
 	last, _ := exec["lastError"].(string)
