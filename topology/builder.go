@@ -331,15 +331,12 @@ func (b *Builder) Build(conf Config) (*Topology, error) {
 	if strings.TrimSpace(b.name) == "" {
 		errs = append(errs, invalid("topology name is empty"))
 	}
-	user := conf
 	conf = DefaultConfig().Merge(conf)
 	rt, err := conf.Runtime()
 	if err != nil {
 		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalid, err))
 	}
-	if err := applyGuarantee(user, conf, &rt); err != nil {
-		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalid, err))
-	}
+	applyGuarantee(conf, &rt)
 	byID := map[ComponentID]*Declarer{}
 	spouts := 0
 	for _, d := range b.comps {

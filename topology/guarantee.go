@@ -33,8 +33,8 @@ const (
 	// Build checks a topology for it (CheckExactlyOnce) and, until the
 	// runtime exists, refuses it (ErrExactlyOnceUnavailable).
 	ExactlyOnce Guarantee = "exactly-once"
-	// AtMostOnce tracks nothing: no tracker tasks run (topology.acker.executors
-	// is 0, and may not be set to anything else), message ids are ignored,
+	// AtMostOnce tracks nothing: no tracker tasks run (it sets
+	// topology.acker.executors to 0, over any value), message ids are ignored,
 	// so a spout's Ack and Fail are never called — Storm's semantics for a
 	// tuple emitted without a message id — and bolts' Ack and Fail only
 	// count. Nothing is pending, so topology.max.spout.pending never holds a
@@ -86,28 +86,20 @@ func (c Config) Guarantee() (Guarantee, error) {
 }
 
 // applyGuarantee makes conf, the merged configuration Build compiles with,
-// say what the guarantee implies: the canonical squall.guarantee, and no
-// trackers for at-most-once (conf's acker.executors and rt.Trackers are 0).
-// user is the configuration as given, before the defaults: one that asks
-// for trackers and at-most-once contradicts itself and is refused.
-func applyGuarantee(user, conf Config, rt *Runtime) error {
+// say what the guarantee implies: the canonical squall.guarantee, and for
+// at-most-once topology.acker.executors 0, whatever it was set to (Storm
+// configurations often carry it: a Flux file's, sparse's), as rt.Trackers
+// already is.
+func applyGuarantee(conf Config, rt *Runtime) {
 	g, err := conf.Guarantee()
 	if err != nil {
-		return nil // Runtime reported it
+		return // Runtime reported it
 	}
 	conf[GuaranteeKey] = string(g)
-	if g != AtMostOnce {
-		return nil
+	if g == AtMostOnce {
+		conf[AckerExecutors] = 0
+		rt.Trackers = 0
 	}
-	if _, set := user[AckerExecutors]; set {
-		if n, err := user.Int(AckerExecutors, 0); err == nil && n != 0 {
-			return fmt.Errorf("config %s: %d, but %s=%s tracks no tuple, so it runs no tracker: leave %s unset or 0",
-				AckerExecutors, n, GuaranteeKey, AtMostOnce, AckerExecutors)
-		}
-	}
-	conf[AckerExecutors] = 0
-	rt.Trackers = 0
-	return nil
 }
 
 // CheckpointedSpout is a spout whose position can be part of a checkpoint,

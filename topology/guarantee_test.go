@@ -91,6 +91,9 @@ func TestBuildGuarantee(t *testing.T) {
 		{"at-least-once without ackers", topology.Config{topology.AckerExecutors: 0}, topology.AtLeastOnce, 0},
 		{"at-most-once", topology.Config{topology.GuaranteeKey: "At_Most_Once"}, topology.AtMostOnce, 0},
 		{"at-most-once, ackers 0 said", topology.Config{topology.GuaranteeKey: "at-most-once", topology.AckerExecutors: "0"}, topology.AtMostOnce, 0},
+		// A Storm configuration's acker count (a Flux file's, sparse's):
+		// the mode sets it.
+		{"at-most-once over two ackers", topology.Config{topology.GuaranteeKey: "at-most-once", topology.AckerExecutors: 2}, topology.AtMostOnce, 0},
 	} {
 		topo, err := oneBolt("g").Build(tc.conf)
 		if err != nil {
@@ -115,8 +118,7 @@ func TestBuildGuarantee(t *testing.T) {
 		want []string
 	}{
 		{"unknown value", topology.Config{topology.GuaranteeKey: "twice"}, []string{topology.GuaranteeKey, `"twice"`, "at-most-once"}},
-		{"at-most-once with ackers", topology.Config{topology.GuaranteeKey: "at-most-once", topology.AckerExecutors: 2},
-			[]string{topology.AckerExecutors, topology.GuaranteeKey, "at-most-once"}},
+		{"not a string", topology.Config{topology.GuaranteeKey: 3}, []string{topology.GuaranteeKey, "3 (int)", "at-least-once"}},
 	} {
 		_, err := oneBolt("g").Build(tc.conf)
 		if !errors.Is(err, topology.ErrInvalid) {
