@@ -42,9 +42,12 @@ type spoutTask struct {
 	emittedNow int
 	// acked holds message ids to ack right after NextTuple returns (no
 	// trackers, or no consumer): Storm never calls Ack from inside an emit.
-	acked  []any
-	opened bool
-	panics panicBudget
+	acked []any
+	// atMostOnce: squall.guarantee=at-most-once, which runs no tracker;
+	// message ids are dropped, so Ack and Fail are never called.
+	atMostOnce bool
+	opened     bool
+	panics     panicBudget
 }
 
 func newSpoutTask(env *Env, c *topology.Component, task topology.TaskID) *spoutTask {
@@ -54,6 +57,7 @@ func newSpoutTask(env *Env, c *topology.Component, task topology.TaskID) *spoutT
 		maxPending: env.Topology.Runtime.MaxSpoutPending,
 		timeout:    int64(env.Topology.Runtime.MessageTimeout),
 		panics:     panicBudget{max: env.Topology.Runtime.MaxTaskFailures},
+		atMostOnce: env.Topology.Runtime.Guarantee == topology.AtMostOnce,
 	}
 	return s
 }
@@ -292,8 +296,13 @@ func (s *spoutTask) emit(stream topology.StreamID, values topology.Values, msgID
 		return
 	}
 	if len(s.out.trackers) == 0 {
+		// No trackers: at-most-once (the id is dropped, like Storm's emit
+		// without a message id), or topology.acker.executors=0 (Storm's:
+		// acked at once).
 		s.out.emitRoot(stream, values, 0, direct)
-		s.acked = append(s.acked, msgID)
+		if !s.atMostOnce {
+			s.acked = append(s.acked, msgID)
+		}
 		return
 	}
 	root := randID()

@@ -79,6 +79,7 @@ type Declarer struct {
 	newBolt     func() Bolt
 	streams     []*Stream
 	inputs      []Input
+	caps        Capabilities
 	errs        []error
 }
 
@@ -105,6 +106,7 @@ func add[C any](b *Builder, d *Declarer, factory func() C) *Declarer {
 		if cr, ok := inst.(CommandRunner); ok {
 			d.command = slices.Clone(cr.CommandLine())
 		}
+		d.caps = capabilitiesOf(inst)
 	}
 	b.comps = append(b.comps, d)
 	return d
@@ -248,6 +250,9 @@ type Component struct {
 	// with commands only from an authenticated admin, and its UI shows
 	// them.
 	Command []string
+	// Capabilities are what an instance said it can do for exactly-once
+	// (CheckExactlyOnce reads them).
+	Capabilities Capabilities
 }
 
 // CommandRunner is a spout or bolt that runs a command line as a
@@ -331,6 +336,7 @@ func (b *Builder) Build(conf Config) (*Topology, error) {
 	if err != nil {
 		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalid, err))
 	}
+	applyGuarantee(conf, &rt)
 	byID := map[ComponentID]*Declarer{}
 	spouts := 0
 	for _, d := range b.comps {
@@ -410,7 +416,11 @@ func (b *Builder) Build(conf Config) (*Topology, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("topology %q: %w", b.name, joinErrors(errs))
 	}
-	return compile(b.name, conf, rt, b.comps), nil
+	t := compile(b.name, conf, rt, b.comps)
+	if err := checkGuarantee(t); err != nil {
+		return nil, fmt.Errorf("topology %q: %w", b.name, err)
+	}
+	return t, nil
 }
 
 func checkInput(bolt ComponentID, in Input, byID map[ComponentID]*Declarer) []error {
@@ -473,6 +483,8 @@ func compile(name string, conf Config, rt Runtime, decls []*Declarer) *Topology 
 			Streams: map[StreamID]*Stream{}, Inputs: slices.Clone(d.inputs),
 			Consumers: map[StreamID][]Subscription{},
 			Command:   slices.Clone(d.command),
+			Capabilities: Capabilities{Checkpointed: d.caps.Checkpointed, TwoPhase: d.caps.TwoPhase,
+				State: State{Keyed: slices.Clone(d.caps.State.Keyed), Task: slices.Clone(d.caps.State.Task)}},
 		}
 		for _, s := range d.streams {
 			c.Streams[s.ID] = s

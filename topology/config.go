@@ -23,7 +23,9 @@ const (
 	// 0 means unlimited.
 	MaxSpoutPending = "topology.max.spout.pending"
 	// AckerExecutors is the number of tracker tasks; 0 acks every spout tuple
-	// on emit (no guarantee). Default 1 (Storm: one per worker).
+	// on emit (no guarantee, though the spout's Ack is still called: see
+	// AtLeastOnce and AtMostOnce). Default 1 (Storm: one per worker);
+	// squall.guarantee=at-most-once makes it 0.
 	AckerExecutors = "topology.acker.executors"
 	// TickTupleFreqSecs sends every bolt task a tick tuple this often (unset: none).
 	TickTupleFreqSecs = "topology.tick.tuple.freq.secs"
@@ -60,6 +62,7 @@ func DefaultConfig() Config {
 		Debug:                 false,
 		MaxTaskFailures:       10,
 		MetricsLatency:        true,
+		GuaranteeKey:          string(AtLeastOnce),
 	}
 }
 
@@ -176,6 +179,9 @@ type Runtime struct {
 	Debug             bool
 	// MetricsLatency: time every tuple at bolts (process latency).
 	MetricsLatency bool
+	// Guarantee is squall.guarantee. AtMostOnce runs no tracker (Trackers
+	// is 0) and ignores message ids.
+	Guarantee Guarantee
 }
 
 // Runtime reads and validates the runtime settings; errors name the key.
@@ -227,5 +233,10 @@ func (c Config) Runtime() (Runtime, error) {
 	add(err)
 	r.MetricsLatency, err = c.Bool(MetricsLatency, true)
 	add(err)
+	r.Guarantee, err = c.Guarantee()
+	add(err)
+	if r.Guarantee == AtMostOnce {
+		r.Trackers = 0
+	}
 	return r, joinErrors(errs)
 }

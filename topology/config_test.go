@@ -228,6 +228,7 @@ func TestRuntimeDefaults(t *testing.T) {
 		ReceiveBufferSize: 32768,
 		MaxTaskFailures:   10,
 		MetricsLatency:    true,
+		Guarantee:         topology.AtLeastOnce,
 	}
 	for name, c := range map[string]topology.Config{"empty": {}, "nil": nil, "DefaultConfig": topology.DefaultConfig()} {
 		got, err := c.Runtime()

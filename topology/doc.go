@@ -23,6 +23,15 @@
 // complete within topology.message.timeout.secs — its Fail is called and the
 // spout may replay. That is at-least-once processing.
 //
+// squall.guarantee ([GuaranteeKey]) chooses a topology's [Guarantee] at
+// submit: [AtLeastOnce] (the default, as above), [AtMostOnce] (no tracking:
+// message ids are dropped, Ack and Fail are never called, nothing replays)
+// or [ExactlyOnce] (checkpointed state, issue 12). Build checks an
+// exactly-once topology ([CheckExactlyOnce]: [CheckpointedSpout] spouts,
+// keyed state ([StateDeclarer]) behind fields groupings only, no cycle;
+// [TwoPhaseSink] sinks, or a warning) and, until that runtime exists,
+// refuses it ([ErrExactlyOnceUnavailable]).
+//
 // Topologies are validated when they are built: errors name the component,
 // the stream and the field that is wrong.
 package topology

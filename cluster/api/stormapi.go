@@ -494,6 +494,7 @@ func (s server) topologySummary(ctx context.Context) []map[string]any {
 			"tasksTotal": tasks, "executorsTotal": tasks, "workersTotal": workers,
 			"owner": "", "schedulerInfo": "",
 			"failingComponents": failingOf(spec.Name, local),
+			"squallGuarantee":   guaranteeOf(s.b.Built(spec.Name), spec),
 		})
 	}
 	return out
@@ -688,9 +689,27 @@ func (s server) topologyPage(ctx context.Context, id string, win window) (map[st
 		"inFlight":      inFlight,
 		"topologyStats": topologyStats(comps),
 		"spouts":        spouts, "bolts": bolts, "failingComponents": failingComponents(tasks),
-		"edges":         edges(t, tasks),
-		"configuration": conf,
+		"edges":           edges(t, tasks),
+		"configuration":   conf,
+		"squallGuarantee": guaranteeOf(t, spec),
 	}, nil
+}
+
+// guaranteeOf is a topology's squall.guarantee: this node's build's, else
+// the submitted configuration's (the default when it has none, the value
+// as given when it is not one).
+func guaranteeOf(t *topology.Topology, spec *messages.TopologySpec) string {
+	if t != nil {
+		return string(t.Runtime.Guarantee)
+	}
+	v, ok := spec.Conf[topology.GuaranteeKey]
+	if !ok {
+		return string(topology.AtLeastOnce)
+	}
+	if g, err := topology.ParseGuarantee(v); err == nil {
+		return string(g)
+	}
+	return v
 }
 
 // jsonValue keeps a configuration value that JSON can carry, else its text.
