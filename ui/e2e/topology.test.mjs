@@ -363,6 +363,12 @@ async function main(page) {
   }
   await countsGrow('active');
   await checkSubmitted();
+  // The topology's processing guarantee (squall.guarantee) is on its page.
+  await waitFor('the guarantee in the topology summary', async (seen) => {
+    const got = await page.evaluate(() => document.querySelector('[data-testid="topology-guarantee"]')?.textContent ?? null);
+    seen(String(got));
+    return got === 'at-least-once' || undefined;
+  });
   await checkLatencies();
   await checkErrors();
 

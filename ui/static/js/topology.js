@@ -37,6 +37,7 @@ function renderSummary(t) {
     ['Workers', count(t.workersTotal)],
     ['Executors', count(t.executorsTotal)],
     ['Tasks', count(t.tasksTotal)],
+    ['Guarantee', t.squallGuarantee || 'at-least-once', 'topology-guarantee'],
     ['Message timeout', `${t.msgTimeout ?? '–'} s`],
     ['In flight', count(t.inFlight)],
   ]);
