@@ -33,6 +33,10 @@ type Spout struct {
 
 	// Set by Open; used on the task goroutine only.
 	tc       *topology.Context
+	// atMostOnce (squall.guarantee=at-most-once): no tree is tracked, so
+	// Ack never comes; a record counts as done once emitted and its offset
+	// is committed then (storm-kafka-client's AT_MOST_ONCE commits on poll).
+	atMostOnce bool
 	out      topology.SpoutCollector
 	log      *slog.Logger
 	offsets  *Offsets
@@ -134,6 +138,9 @@ func (s *Spout) DeclareOutputFields(d topology.OutputFieldsDeclarer) {
 // connection is made, and retried, on the spout's own goroutines.
 func (s *Spout) Open(_ context.Context, tc *topology.Context, out topology.SpoutCollector) error {
 	s.tc, s.out = tc, out
+	if g, err := tc.Config.Guarantee(); err == nil && g == topology.AtMostOnce {
+		s.atMostOnce = true
+	}
 	s.log = tc.Logger
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -279,6 +286,9 @@ func (s *Spout) take(m *sarama.ConsumerMessage, now time.Time) bool {
 	s.out.EmitStream(stream, values, id)
 	s.pending++
 	s.metrics.Emitted.Add(1)
+	if s.atMostOnce {
+		s.Ack(id) // done once emitted: its offset commits, it never replays
+	}
 	return true
 }
 

@@ -533,3 +533,48 @@ func TestSpoutReportsAnUnreachableBrokerAndStopsCleanly(t *testing.T) {
 	}
 	stop(t, c)
 }
+
+// TestSpoutAtMostOnceCommitsWhatItEmits: under squall.guarantee=at-most-once
+// no tree is tracked and no Ack comes, so the spout commits a record's
+// offset once it emitted it: the group's committed offsets reach the end
+// of the topic, and every record is read once.
+func TestSpoutAtMostOnceCommitsWhatItEmits(t *testing.T) {
+	brokers := kafkatest.Embedded(t, embedded.Topics(2, "amo"))
+	const n = 500
+	kafkatest.Produce(t, brokers, "amo", n, func(i int) ([]byte, []byte) { return []byte(idOf(i)), []byte(idOf(i)) })
+	sm := new(kafka.SpoutMetrics)
+	sc := spoutConfig(brokers, "amo")
+	sc.Metrics = sm
+	spout, err := kafka.NewSpout(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	seen := map[int64]int{}
+	b := topology.NewBuilder("amo")
+	b.SetSpout("kafka", spout, 1)
+	b.SetBasicBolt("collect", func() topology.BasicBolt {
+		return topology.BoltFunc(func(tu topology.Tuple, _ topology.BasicCollector) error {
+			p, _ := topology.Int64(tu, "partition")
+			mu.Lock()
+			defer mu.Unlock()
+			seen[p<<32|offsetOf(tu)]++
+			return nil
+		})
+	}, 1).ShuffleGrouping("kafka")
+	topo, err := b.Build(topology.Config{topology.GuaranteeKey: "at-most-once"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := start(t, topo)
+	waitCommitted(t, brokers, groupOf("amo", "kafka"), "amo", 60*time.Second)
+	stop(t, c)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != n {
+		t.Errorf("%d distinct records read, want %d", len(seen), n)
+	}
+	if s := sm.Snapshot(); s.Failed != 0 || s.Retried != 0 {
+		t.Errorf("failed %d, retried %d: at-most-once replays nothing", s.Failed, s.Retried)
+	}
+}
