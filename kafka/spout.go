@@ -32,30 +32,30 @@ type Spout struct {
 	metrics    *SpoutMetrics
 
 	// Set by Open; used on the task goroutine only.
-	tc       *topology.Context
+	tc *topology.Context
 	// atMostOnce (squall.guarantee=at-most-once): no tree is tracked, so
 	// Ack never comes; a record counts as done once emitted and its offset
 	// is committed then (storm-kafka-client's AT_MOST_ONCE commits on poll).
 	atMostOnce bool
-	out      topology.SpoutCollector
-	log      *slog.Logger
-	offsets  *Offsets
-	asg      *assignment // nil between generations
-	held     map[MessageID]held
-	due      dueHeap
-	parked   map[TopicPartition][]*sarama.ConsumerMessage
-	paused   map[TopicPartition]bool
-	ready    []*sarama.ConsumerMessage // unparked records, emitted before new ones
-	pending  int                       // tuples of this generation emitted, not yet acked or failed
-	revoking bool                      // the generation ends: emit nothing, wait for pending
-	drained  chan struct{}             // closed when pending reaches 0 while revoking
-	inFlight bool                      // a commit is on its way
-	soon     bool                      // a partition is at the cap: commit as soon as it helps
-	lastCmt  time.Time
-	dlq      *writer
-	shell    *groupShell
-	warnDLQ  throttle
-	warnErr  throttle
+	out        topology.SpoutCollector
+	log        *slog.Logger
+	offsets    *Offsets
+	asg        *assignment // nil between generations
+	held       map[MessageID]held
+	due        dueHeap
+	parked     map[TopicPartition][]*sarama.ConsumerMessage
+	paused     map[TopicPartition]bool
+	ready      []*sarama.ConsumerMessage // unparked records, emitted before new ones
+	pending    int                       // tuples of this generation emitted, not yet acked or failed
+	revoking   bool                      // the generation ends: emit nothing, wait for pending
+	drained    chan struct{}             // closed when pending reaches 0 while revoking
+	inFlight   bool                      // a commit is on its way
+	soon       bool                      // a partition is at the cap: commit as soon as it helps
+	lastCmt    time.Time
+	dlq        *writer
+	shell      *groupShell
+	warnDLQ    throttle
+	warnErr    throttle
 	// highWater is each owned partition's log end offset, as last read
 	// from the broker (every CommitPeriod), for the lag gauges.
 	highWater map[TopicPartition]int64
