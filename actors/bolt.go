@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"time"
+
 	"context"
 	"fmt"
 
@@ -81,7 +83,7 @@ func (b *boltTask) Receive(ctx actor.Context) {
 	case *actor.Restarting:
 		// The old instance's last message: fail what it held, clean up.
 		b.out.refuseSubmit()
-		b.stats.Restarts.Add(1)
+		b.stats.recordRestart(time.Now()) // a restart with its time: two close together mark the task failing
 		b.abandon()
 		b.cleanup()
 		return

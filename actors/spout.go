@@ -96,7 +96,7 @@ func (s *spoutTask) Receive(ctx actor.Context) {
 		s.start(ctx)
 		s.syncActive()
 	case *actor.Restarting:
-		s.stats.Restarts.Add(1)
+		s.stats.recordRestart(time.Now())
 		s.out.refuseSubmit()
 		s.close()
 		return

@@ -296,6 +296,13 @@ func TestFailedPrepareIsRetriedWithBackoff(t *testing.T) {
 		if _, _, _, _, _, restarts := stats(c, "b"); restarts != 2 {
 			t.Errorf("restarts = %d, want 2", restarts)
 		}
+		// Two restarts 200 ms apart: the task shows as failing, as a
+		// crashing subprocess's does.
+		for _, s := range c.Topology().Stats() {
+			if s.Component == "b" && !s.Failing(time.Now()) {
+				t.Errorf("task %d restarted twice within 300 ms and is not failing", s.Task)
+			}
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		var gaps []time.Duration
