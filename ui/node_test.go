@@ -107,9 +107,21 @@ func endlessWordCount(conf topology.Config) (*topology.Topology, error) {
 	// its latencies are never measured and the UI must show "–".
 	b.SetBasicBolt("top", func() topology.BasicBolt {
 		return topology.BoltFunc(func(topology.Tuple, topology.BasicCollector) error { return nil })
-	}, 1).ShuffleGrouping("count")
+	}, 1).ShuffleGrouping("count").Output("word")
+	// flaky never prepares: restarted with backoff again and again, it
+	// shows as failing (a badge beside ACTIVE), while it receives nothing
+	// and so fails no tree.
+	b.SetBolt("flaky", func() topology.Bolt { return neverPrepares{} }, 1).ShuffleGrouping("top")
 	return b.Build(conf)
 }
+
+// neverPrepares is a bolt whose Prepare always fails.
+type neverPrepares struct{ topology.BaseBolt }
+
+func (neverPrepares) Prepare(context.Context, *topology.Context, topology.OutputCollector) error {
+	return errors.New("flaky: not ready")
+}
+func (neverPrepares) Execute(topology.Tuple) {}
 
 // commandBolt is a bolt that says it runs argv (topology.CommandRunner).
 type commandBolt struct {

@@ -229,8 +229,9 @@ async function main(page) {
   // exception, shown with the node's name and a date; opened, the whole
   // traceback reads as written and wraps within its cell, the table within its section (no sideways scroll).
   const checkErrors = async () => {
+    // flaky's Prepare fails on purpose (it shows as failing).
     const others = await page.$$eval('[data-testid="spouts"] td.error, [data-testid="bolts"] td.error', (els, b) =>
-      els.filter((el) => !el.closest(`[data-testid="bolt-row-${b}"]`)).map((el) => el.textContent), errorBolt);
+      els.filter((el) => !el.closest(`[data-testid="bolt-row-${b}"]`) && !el.closest('[data-testid="bolt-row-flaky"]')).map((el) => el.textContent), errorBolt);
     if (others.length > 0) throw new Error(`components show errors: ${others.join('; ')}`);
     if (!errorBolt) return;
     const testid = `bolt-error-${errorBolt}`;
@@ -363,6 +364,15 @@ async function main(page) {
   }
   await countsGrow('active');
   await checkSubmitted();
+  // A component that keeps restarting is marked failing, beside the status.
+  await waitFor('the failing badge of flaky', async (seen) => {
+    const got = await page.evaluate(() => ({
+      row: document.querySelector('[data-testid="bolt-failing-flaky"]')?.textContent ?? null,
+      top: document.querySelector('[data-testid="topology-failing"]')?.textContent ?? null,
+    }));
+    seen(JSON.stringify(got));
+    return (got.row === 'failing' && got.top?.includes('flaky')) || undefined;
+  });
   // The topology's processing guarantee (squall.guarantee) is on its page.
   await waitFor('the guarantee in the topology summary', async (seen) => {
     const got = await page.evaluate(() => document.querySelector('[data-testid="topology-guarantee"]')?.textContent ?? null);

@@ -30,6 +30,12 @@ function renderSummary(t) {
   const status = byId('status');
   status.textContent = t.status;
   status.className = `status ${t.status}`;
+  // Components that keep crashing: the status stays Storm's, a badge beside it.
+  const failing = t.failingComponents ?? [];
+  status.parentElement.querySelector('[data-testid="topology-failing"]')?.remove();
+  if (failing.length > 0) {
+    status.after(h('span', { class: 'status failing', text: `failing: ${failing.join(', ')}`, dataset: { testid: 'topology-failing' } }));
+  }
   cards(byId('summary'), [
     ['Id', t.id],
     ['Submitted', when(submittedAt(t.id, t.name) ?? startedAt(t.uptimeSeconds, Date.now()), 'topology-submitted')],
@@ -62,6 +68,12 @@ function renderStats(stats) {
       numCell(s.emitted), numCell(s.transferred), latencyCell(s.completeLatency, s.acked), numCell(s.acked), numCell(s.failed))));
 }
 
+// failingBadge marks a component whose tasks keep restarting (its rows'
+// failing); nothing otherwise.
+function failingBadge(row, testid) {
+  return row.failing ? h('span', { class: 'status failing', text: 'failing', dataset: { testid } }) : '';
+}
+
 // lastError is a component row's last error cell: the node it happened on
 // (the API gives its task address; names maps it to the node's name) and
 // when.
@@ -73,7 +85,7 @@ function lastError(row, testid, names) {
 function renderSpouts(spouts, spoutRates, names) {
   fillRows(byId('spouts'), spouts.map((s) =>
     h('tr', { dataset: { testid: `spout-row-${s.spoutId}` } },
-      h('td', {}, h('a', { href: componentHref(s.spoutId), text: s.spoutId })),
+      h('td', {}, h('a', { href: componentHref(s.spoutId), text: s.spoutId }), failingBadge(s, `spout-failing-${s.spoutId}`)),
       numCell(s.executors, `spout-executors-${s.spoutId}`), numCell(s.tasks),
       numCell(s.emitted, `spout-emitted-${s.spoutId}`),
       textCell(rate(spoutRates.get(s.spoutId)), `spout-rate-${s.spoutId}`),
@@ -84,7 +96,7 @@ function renderSpouts(spouts, spoutRates, names) {
 function renderBolts(bolts, boltRates, names) {
   fillRows(byId('bolts'), bolts.map((b) =>
     h('tr', { dataset: { testid: `bolt-row-${b.boltId}` } },
-      h('td', {}, h('a', { href: componentHref(b.boltId), text: b.boltId })),
+      h('td', {}, h('a', { href: componentHref(b.boltId), text: b.boltId }), failingBadge(b, `bolt-failing-${b.boltId}`)),
       numCell(b.executors, `bolt-executors-${b.boltId}`), numCell(b.tasks), numCell(b.emitted), numCell(b.transferred),
       textCell(b.capacity ?? '–', `bolt-capacity-${b.boltId}`),
       latencyCell(b.executeLatency, b.executed, `bolt-execute-latency-${b.boltId}`),
