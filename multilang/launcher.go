@@ -1,6 +1,7 @@
 package multilang
 
 import (
+	"errors"
 	"os"
 	"slices"
 	"strings"
@@ -14,6 +15,12 @@ import (
 // is still being made is an error now ("building …"), and the start is
 // retried with the restart backoff. Its error is the task's last error.
 type Launcher func(argv []string) (Launch, error)
+
+// ErrNotReady, wrapped by a Launcher's error, says the environment is
+// still being made (a virtualenv pip is installing): the start is retried
+// as any failed start is, and the error is the task's last error, but it
+// is logged at info, not as a failure.
+var ErrNotReady = errors.New("not ready yet")
 
 // Launch is what a Launcher starts.
 type Launch struct {

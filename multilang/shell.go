@@ -1,6 +1,7 @@
 package multilang
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -151,7 +152,11 @@ func (sh *shell) launch(spec procSpec, report func(error), relaunch func()) {
 		delay := sh.scheduleRestart(relaunch)
 		err = fmt.Errorf("multilang: %s %q task %d: starting %q in %q: %w; retrying in %v",
 			sh.kind, sh.tc.Component, sh.tc.Task, s.argv, s.dir, err, delay)
-		sh.logger.Error("shell subprocess did not start", "err", err, SourceKey, SourceExit)
+		if errors.Is(err, ErrNotReady) {
+			sh.logger.Info("shell subprocess waits for its environment", "err", err, SourceKey, SourceExit)
+		} else {
+			sh.logger.Error("shell subprocess did not start", "err", err, SourceKey, SourceExit)
+		}
 		report(err)
 		return
 	}

@@ -142,6 +142,9 @@ func (py *pythonRuntime) launcher(conf topology.Config) multilang.Launcher {
 		}
 		if v := venvs[cmd]; v != nil {
 			dir, err := py.venvs.Get(v.name, v.reqs)
+			if errors.Is(err, pyenv.ErrBuilding) {
+				return multilang.Launch{}, fmt.Errorf("%w (requirements: %s)", notReady{err}, v.from)
+			}
 			if err != nil {
 				return multilang.Launch{}, fmt.Errorf("%w (requirements: %s)", err, v.from)
 			}
@@ -360,3 +363,11 @@ func runStreamparse(ctx context.Context, file string, conf topology.Config, pyth
 	job.Close = py.close
 	return job, nil
 }
+
+// notReady is a virtualenv build in progress as the Launcher reports it:
+// its own message, and both pyenv.ErrBuilding and multilang.ErrNotReady
+// (the start is retried and logged at info).
+type notReady struct{ err error }
+
+func (e notReady) Error() string   { return e.err.Error() }
+func (e notReady) Unwrap() []error { return []error{e.err, multilang.ErrNotReady} }

@@ -2,6 +2,7 @@ package nodecmd
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -87,5 +88,18 @@ bolts:
 				t.Errorf("PATH gets nothing first, want the Python's directory")
 			}
 		})
+	}
+}
+
+// TestNotReadyIsBothErrors: a virtualenv being built reads as pyenv's
+// ErrBuilding and as multilang's ErrNotReady (logged at info, retried),
+// with pyenv's message alone.
+func TestNotReadyIsBothErrors(t *testing.T) {
+	err := fmt.Errorf("%w (requirements: x)", notReady{fmt.Errorf("%w: virtualenv wc: building", pyenv.ErrBuilding)})
+	if !errors.Is(err, pyenv.ErrBuilding) || !errors.Is(err, multilang.ErrNotReady) {
+		t.Errorf("%v: want both ErrBuilding and ErrNotReady", err)
+	}
+	if got, want := err.Error(), "virtualenv not ready yet: virtualenv wc: building (requirements: x)"; got != want {
+		t.Errorf("message %q, want %q", got, want)
 	}
 }
