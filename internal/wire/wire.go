@@ -46,6 +46,20 @@ func (a TaskAddr) String() string { return fmt.Sprintf("%s@%s#%d", a.Topology, a
 type Message struct {
 	To      TaskAddr
 	Payload proto.Message
+	size    int // the body's length, when Decode made the message
+}
+
+// Size is the size in bytes of m's frame body: the length of the body it
+// was decoded from, or what encoding it takes (0 if it cannot be sent).
+func (m Message) Size() int {
+	if m.size > 0 {
+		return m.size
+	}
+	env, err := envelope(m)
+	if err != nil {
+		return 0
+	}
+	return env.SizeVT()
 }
 
 // envelope wraps m for the wire.
@@ -121,7 +135,7 @@ func SetSeq(frame []byte, seq uint64) { binary.BigEndian.PutUint64(frame[4:Heade
 // payload, yield ErrMalformed. The Message does not alias body: callers
 // may reuse it. The decoder is decode.go's.
 func Decode(body []byte) (Message, error) {
-	var m Message
+	m := Message{size: len(body)}
 	var d decoder
 	if err := d.envelope(body, &m); err != nil {
 		return Message{}, fmt.Errorf("%w: %w", ErrMalformed, err)
