@@ -153,9 +153,11 @@ type headerKey struct {
 // time out and replay.
 func (e *Env) fromWireTuples(w *messages.TupleBatch, self topology.TaskID, hs headers, stats *TaskStats) *tupleBatch {
 	b := &tupleBatch{tuples: make([]*tuple, 0, len(w.Tuples))}
-	// The tuples' values come from slices shared by slabTuples tuples:
-	// a bolt that holds one tuple keeps at most that many tuples' values.
+	// The tuples and their values come from slices shared by slabTuples
+	// tuples: a bolt that holds one tuple keeps at most that many tuples
+	// and their values alive.
 	var slab []any
+	var ts []tuple
 	for _, wt := range w.Tuples {
 		key := headerKey{task: topology.TaskID(wt.SourceTask), stream: topology.StreamID(wt.Stream)}
 		h := hs[key]
@@ -177,7 +179,7 @@ func (e *Env) fromWireTuples(w *messages.TupleBatch, self topology.TaskID, hs he
 			continue
 		}
 		if len(slab) < len(wt.Values) {
-			slab = make([]any, len(wt.Values)*slabTuples)
+			slab = make([]any, len(wt.Values)*min(slabTuples, len(w.Tuples)-len(b.tuples)))
 		}
 		vals, err := valuesToGo(wt.Values, slab[:len(wt.Values):len(wt.Values)])
 		if err != nil {
@@ -185,7 +187,12 @@ func (e *Env) fromWireTuples(w *messages.TupleBatch, self topology.TaskID, hs he
 			continue
 		}
 		slab = slab[len(vals):]
-		t := &tuple{TupleData: topoaccess.MakeTupleData(h, vals), held: -1}
+		if len(ts) == 0 {
+			ts = make([]tuple, min(slabTuples, len(w.Tuples)-len(b.tuples)))
+		}
+		t := &ts[0]
+		ts = ts[1:]
+		t.TupleData, t.held = topoaccess.MakeTupleData(h, vals), -1
 		for _, a := range wt.Anchors {
 			if a != nil && a.Root != 0 {
 				t.addAnchor(a.Root, a.Id)
