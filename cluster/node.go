@@ -573,7 +573,7 @@ func (n *Node) deliver(m wire.Message, from *transport.Source) {
 		n.park.Dropped.Add(1) // an earlier boot's task, a killed topology
 		return
 	}
-	if !n.park.hold(m.To, m.Payload, proto.Size(m.Payload), time.Now(), from, n.sendLocal) {
+	if !n.park.hold(m.To, m.Payload, m.Size(), time.Now(), from, n.sendLocal) {
 		n.log.Debug("batch for a task not running here dropped: parking full or its sender over budget", "task", m.To, "from", from.Addr())
 	}
 }

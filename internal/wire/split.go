@@ -47,7 +47,7 @@ func Split(m Message, maxBody int) (fits, tooLarge []Message, err error) {
 // size is the frame body size of m (a valid message).
 func size(m Message) int {
 	env, _ := envelope(m)
-	return proto.Size(env)
+	return env.SizeVT()
 }
 
 // splitter makes the part of a batch holding items [lo, hi).

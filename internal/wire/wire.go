@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
 
@@ -45,6 +46,20 @@ func (a TaskAddr) String() string { return fmt.Sprintf("%s@%s#%d", a.Topology, a
 type Message struct {
 	To      TaskAddr
 	Payload proto.Message
+	size    int // the body's length, when Decode made the message
+}
+
+// Size is the size in bytes of m's frame body: the length of the body it
+// was decoded from, or what encoding it takes (0 if it cannot be sent).
+func (m Message) Size() int {
+	if m.size > 0 {
+		return m.size
+	}
+	env, err := envelope(m)
+	if err != nil {
+		return 0
+	}
+	return env.SizeVT()
 }
 
 // envelope wraps m for the wire.
@@ -78,23 +93,28 @@ func AppendFrame(dst []byte, m Message, maxBody int) ([]byte, error) {
 	if err != nil {
 		return dst, err
 	}
-	size := proto.Size(env)
+	if err := validUTF8(env); err != nil {
+		return dst, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	size := env.SizeVT()
 	if size > maxBody {
 		return dst, fmt.Errorf("%w: %d bytes (limit %d)", ErrTooLarge, size, maxBody)
 	}
 	start := len(dst)
-	// Marshal straight into the frame after its length: one allocation
-	// and no copy per frame when dst has room.
+	// Marshal straight into the frame after its header: one allocation
+	// and no copy per frame when dst has room. The generated codec
+	// (MarshalToSizedBufferVT) fills exactly size bytes, back to front.
 	if dst = append(dst, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0); cap(dst)-len(dst) < size {
 		grown := make([]byte, len(dst), len(dst)+size)
 		copy(grown, dst)
 		dst = grown
 	}
-	dst, err = proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(dst, env)
-	if err != nil {
-		return dst[:start], fmt.Errorf("%w: %w", ErrMalformed, err)
+	body := dst[len(dst) : len(dst)+size]
+	if n, err := env.MarshalToSizedBufferVT(body); err != nil || n != size {
+		return dst[:start], fmt.Errorf("%w: marshalled %d of %d bytes: %v", ErrMalformed, n, size, err)
 	}
-	binary.BigEndian.PutUint32(dst[start:], uint32(len(dst)-start-HeaderLen))
+	dst = dst[:len(dst)+size]
+	binary.BigEndian.PutUint32(dst[start:], uint32(size))
 	return dst, nil
 }
 
@@ -113,20 +133,12 @@ func SetSeq(frame []byte, seq uint64) { binary.BigEndian.PutUint64(frame[4:Heade
 // Decode decodes a frame body (the bytes after the length prefix). Bytes
 // that do not decode, or decode to a message without a valid address or
 // payload, yield ErrMalformed. The Message does not alias body: callers
-// may reuse it.
+// may reuse it. The decoder is decode.go's.
 func Decode(body []byte) (Message, error) {
-	env := &messages.Envelope{}
-	if err := proto.Unmarshal(body, env); err != nil {
+	m := Message{size: len(body)}
+	var d decoder
+	if err := d.envelope(body, &m); err != nil {
 		return Message{}, fmt.Errorf("%w: %w", ErrMalformed, err)
-	}
-	m := Message{To: TaskAddr{Topology: env.ToTopology, Boot: env.ToBoot, Task: topology.TaskID(env.ToTask)}}
-	switch p := env.Payload.(type) {
-	case *messages.Envelope_Tuples:
-		m.Payload = p.Tuples
-	case *messages.Envelope_Tracker:
-		m.Payload = p.Tracker
-	case *messages.Envelope_Completions:
-		m.Payload = p.Completions
 	}
 	switch {
 	case !m.To.Valid():
@@ -147,6 +159,47 @@ func isNilPayload(p proto.Message) bool {
 		return b == nil
 	case *messages.CompletionBatch:
 		return b == nil
+	}
+	return true
+}
+
+// validUTF8 checks what protobuf's own Marshal checks and the generated
+// codec does not: that every string is UTF-8 (Decode refuses a frame
+// with one that is not, so it must not leave).
+func validUTF8(env *messages.Envelope) error {
+	ok := utf8.ValidString(env.ToTopology) && utf8.ValidString(env.ToBoot)
+	switch p := env.Payload.(type) {
+	case *messages.Envelope_Tuples:
+		ok = ok && utf8.ValidString(p.Tuples.Topology)
+		for _, t := range p.Tuples.Tuples {
+			if !ok {
+				break
+			}
+			ok = utf8.ValidString(t.GetStream()) && utf8.ValidString(t.GetSourceComponent()) && validValues(t.GetValues())
+		}
+	case *messages.Envelope_Tracker:
+		ok = ok && utf8.ValidString(p.Tracker.Topology)
+	case *messages.Envelope_Completions:
+		ok = ok && utf8.ValidString(p.Completions.Topology)
+	}
+	if !ok {
+		return errUTF8
+	}
+	return nil
+}
+
+func validValues(vs []*messages.Value) bool {
+	for _, v := range vs {
+		switch k := v.GetKind().(type) {
+		case *messages.Value_Str:
+			if k != nil && !utf8.ValidString(k.Str) {
+				return false
+			}
+		case *messages.Value_List:
+			if k != nil && !validValues(k.List.GetValues()) {
+				return false
+			}
+		}
 	}
 	return true
 }

@@ -237,3 +237,21 @@ func TestSplit(t *testing.T) {
 		t.Fatal("the parts of a tracker batch are not the batch")
 	}
 }
+
+func TestSize(t *testing.T) {
+	m := Message{To: addr, Payload: &messages.TupleBatch{Topology: "wc", Tuples: []*messages.Tuple{{Stream: "s"}}}}
+	frame, err := AppendFrame(nil, m, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(frame[HeaderLen:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(frame) - HeaderLen; m.Size() != n || got.Size() != n {
+		t.Errorf("Size: %d before sending, %d received; the body is %d bytes", m.Size(), got.Size(), n)
+	}
+	if n := (Message{To: addr}).Size(); n != 0 {
+		t.Errorf("a message without a payload has size %d", n)
+	}
+}
