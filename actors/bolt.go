@@ -1,10 +1,9 @@
 package actors
 
 import (
-	"time"
-
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 

@@ -181,7 +181,7 @@ func (e *Env) fromWireTuples(w *messages.TupleBatch, self topology.TaskID, hs he
 		if len(slab) < len(wt.Values) {
 			slab = make([]any, len(wt.Values)*min(slabTuples, len(w.Tuples)-len(b.tuples)))
 		}
-		vals, err := valuesToGo(wt.Values, slab[:len(wt.Values):len(wt.Values)])
+		vals, err := messages.ValuesToGoInto(wt.Values, slab[:len(wt.Values):len(wt.Values)])
 		if err != nil {
 			stats.recordError(fmt.Errorf("dropped a malformed tuple from %s:%d/%s: %w", h.Component, h.Task, h.Stream, err))
 			continue
@@ -205,22 +205,6 @@ func (e *Env) fromWireTuples(w *messages.TupleBatch, self topology.TaskID, hs he
 
 // slabTuples is how many received tuples' values share one allocation.
 const slabTuples = 16
-
-// valuesToGo converts vs into out (as long), as messages.ValuesToGo does.
-func valuesToGo(vs []*messages.Value, out []any) ([]any, error) {
-	for i, v := range vs {
-		if k, ok := v.GetKind().(*messages.Value_Str); ok && k != nil {
-			out[i] = k.Str
-			continue
-		}
-		g, err := messages.ToGo(v)
-		if err != nil {
-			return nil, fmt.Errorf("field %d: %w", i, err)
-		}
-		out[i] = g
-	}
-	return out, nil
-}
 
 func fromWireTracker(w *messages.TrackerBatch) *trackerBatch {
 	b := &trackerBatch{}

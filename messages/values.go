@@ -115,8 +115,11 @@ func ValuesFromGo(vs []any) ([]*Value, error) {
 }
 
 // ValuesToGo converts a received tuple's values.
-func ValuesToGo(vs []*Value) ([]any, error) {
-	out := make([]any, len(vs))
+func ValuesToGo(vs []*Value) ([]any, error) { return ValuesToGoInto(vs, make([]any, len(vs))) }
+
+// ValuesToGoInto is ValuesToGo into out, which is as long as vs (a
+// receiver that allocates the values of many tuples at once).
+func ValuesToGoInto(vs []*Value, out []any) ([]any, error) {
 	for i, v := range vs {
 		g, err := ToGo(v)
 		if err != nil {

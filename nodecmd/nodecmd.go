@@ -254,23 +254,7 @@ func runLocal(ctx context.Context, job *Job, logger *slog.Logger, drain time.Dur
 	logger.Info("topology running", "topology", job.Topology.Name, "tasks", job.Topology.NumTasks())
 	live := newLiveLine(stderr, job.Topology.Name)
 	counts := runningCounts(c.Topology())
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-loop:
-	for {
-		select {
-		case <-ctx.Done():
-			live.end()
-			fmt.Fprintln(stderr, "node run: stopping: draining trees in flight")
-			break loop
-		case <-job.Done:
-			break loop
-		case <-timeout:
-			break loop
-		case <-tick.C:
-			live.update(counts, false)
-		}
-	}
+	live.follow(ctx, job.Done, timeout, counts)
 	elapsed := time.Since(start)
 	err = c.Stop(context.WithoutCancel(ctx))
 	live.update(counts, true)

@@ -59,23 +59,7 @@ func runWithUI(ctx context.Context, j *Job, opts runOptions, stderr *console) (t
 	fmt.Fprintf(stderr, "squall UI: http://%s/   (REST API: http://%s/api/v1/topology/%s)\n", n.HTTPAddr(), n.HTTPAddr(), t.Name)
 	live := newLiveLine(stderr, t.Name)
 	counts := clusterCounts(n.LocalTopologies, t.Name)
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-loop:
-	for {
-		select {
-		case <-ctx.Done():
-			live.end()
-			fmt.Fprintln(stderr, "node run: stopping: draining trees in flight")
-			break loop
-		case <-j.Done:
-			break loop
-		case <-opts.timeout:
-			break loop
-		case <-tick.C:
-			live.update(counts, false)
-		}
-	}
+	live.follow(ctx, j.Done, opts.timeout, counts)
 	live.update(counts, true)
 	live.end()
 	elapsed := time.Since(start)
@@ -273,6 +257,28 @@ func newLiveLine(con *console, name string) *liveLine {
 
 // update prints the line from the counts read returns; final prints it
 // even when not on a terminal and printed less than 10 s ago.
+// follow updates the line every second until ctx is done (it then says
+// the run drains), done is closed or timeout fires: node run's wait, with
+// or without --http.
+func (l *liveLine) follow(ctx context.Context, done <-chan struct{}, timeout <-chan time.Time, read func() liveCounts) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			l.end()
+			fmt.Fprintln(l.con, "node run: stopping: draining trees in flight")
+			return
+		case <-done:
+			return
+		case <-timeout:
+			return
+		case <-tick.C:
+			l.update(read, false)
+		}
+	}
+}
+
 func (l *liveLine) update(read func() liveCounts, final bool) {
 	if !l.con.terminal && !final && time.Since(l.printed) < 10*time.Second {
 		return // nothing to print: do not read the counts either

@@ -25,7 +25,7 @@ func Split(m Message, maxBody int) (fits, tooLarge []Message, err error) {
 	var cut func(lo, hi int)
 	cut = func(lo, hi int) {
 		part := s.part(lo, hi)
-		if size(part) <= maxBody {
+		if part.Size() <= maxBody {
 			fits = append(fits, part)
 			return
 		}
@@ -42,12 +42,6 @@ func Split(m Message, maxBody int) (fits, tooLarge []Message, err error) {
 	}
 	cut(0, s.n)
 	return fits, tooLarge, nil
-}
-
-// size is the frame body size of m (a valid message).
-func size(m Message) int {
-	env, _ := envelope(m)
-	return env.SizeVT()
 }
 
 // splitter makes the part of a batch holding items [lo, hi).

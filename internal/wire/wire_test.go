@@ -217,8 +217,8 @@ func TestSplit(t *testing.T) {
 	}
 	joined := &messages.TrackerBatch{Topology: "wc", Epoch: 1, TrackerTask: 9}
 	for _, part := range fits {
-		if size(part) > limit {
-			t.Fatalf("a part of %d bytes", size(part))
+		if part.Size() > limit {
+			t.Fatalf("a part of %d bytes", part.Size())
 		}
 		b := part.Payload.(*messages.TrackerBatch)
 		if b.TrackerTask != 9 {
