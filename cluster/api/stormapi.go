@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/squall-streams/squall/actors"
+	"github.com/squall-streams/squall/internal/nimbus"
 	"github.com/squall-streams/squall/internal/waittime"
 	"github.com/squall-streams/squall/messages"
 	"github.com/squall-streams/squall/topology"
@@ -108,10 +109,6 @@ type NodeInfo struct {
 	StartedUnixMs int64  `json:"started_unix_ms"`
 	Version       string `json:"version"`
 }
-
-// StormVersion is the Storm release squall reports where a Storm client
-// reads a version (the UI's stormVersion, Nimbus' summaries).
-const StormVersion = "2.8.8"
 
 // Version is squall's version: the module version the binary was built
 // from, or "devel".
@@ -427,7 +424,7 @@ func (s server) clusterSummary() map[string]any {
 	out := map[string]any{
 		// Storm's latest release, as streamparse parses it (PEP 440;
 		// specs/streamparse.md §9.1); squallVersion is squall's own.
-		"stormVersion": StormVersion, "squallVersion": Version(),
+		"stormVersion": nimbus.StormVersion, "squallVersion": Version(),
 		"supervisors": alive, "topologies": tops,
 		// A node is one worker slot: it runs a share of every topology.
 		"slotsTotal": alive, "slotsUsed": used, "slotsFree": alive - used,
