@@ -144,20 +144,35 @@ type StateDeclarer interface {
 
 // TwoPhaseSink is a bolt whose side effects outside the topology commit
 // with checkpoints (the transactional Kafka bolt): without it, a sink's
-// writes are at-least-once even in exactly-once mode. The exactly-once
-// runtime calls these on the task's goroutine; they must not block (I/O
-// runs on the bolt's goroutines and reports through Context.Submit).
+// writes are at-least-once even in exactly-once mode.
+//
+// The exactly-once runtime calls these on the task's goroutine, between
+// Execute calls. Unlike Execute they may block, bounded by the sink's own
+// timeouts: a pre-commit waits for the broker to confirm what was written
+// (Flink's synchronous phase), and the checkpoint waits for it.
 type TwoPhaseSink interface {
 	// PreCommit runs at checkpoint id's barrier, after every tuple before
-	// it was executed: flush and pre-commit the open transaction.
-	PreCommit(id uint64) error
-	// Commit runs when checkpoint id completed, and again after a restore
-	// for a completed checkpoint whose commit may not have happened: commit
-	// every pre-committed transaction it covers. It must be idempotent.
+	// it was executed: flush the open transaction and pre-commit it. The
+	// committable it returns is stored in checkpoint id (the sink's own
+	// encoding: for Kafka, each pending transaction's id, producer id and
+	// epoch) and handed back to Recover after a crash. It covers every
+	// transaction still pending at id, including those of earlier
+	// checkpoints that were aborted, since id's completion commits them
+	// too. An error declines the checkpoint.
+	PreCommit(id uint64) (committable []byte, err error)
+	// Commit runs when checkpoint id completed: commit every pre-committed
+	// transaction it covers, oldest first. It must be idempotent. An error
+	// is reported and restores the topology (the commit is retried by
+	// Recover).
 	Commit(id uint64) error
-	// Abort runs when checkpoint id will not complete: abort its
-	// transaction.
-	Abort(id uint64) error
+	// Recover runs once after Prepare, before any tuple, on every start and
+	// after every restore: id is the last completed checkpoint (0: none)
+	// and committable what PreCommit returned for it (nil for 0). Commit
+	// what it names if that did not happen (a crash between completion and
+	// Commit), then fence and abort every other transaction the task may
+	// have left open. An error stops the topology: a committed checkpoint
+	// whose transaction the broker aborted is data lost.
+	Recover(id uint64, committable []byte) error
 }
 
 // Capabilities are what a component's instance says it can do for the

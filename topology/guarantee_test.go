@@ -153,9 +153,9 @@ func (taskStateBolt) DeclareState() topology.State { return topology.State{Task:
 
 type sinkBolt struct{ nopBolt }
 
-func (sinkBolt) PreCommit(uint64) error { return nil }
-func (sinkBolt) Commit(uint64) error    { return nil }
-func (sinkBolt) Abort(uint64) error     { return nil }
+func (sinkBolt) PreCommit(uint64) ([]byte, error) { return nil, nil }
+func (sinkBolt) Commit(uint64) error              { return nil }
+func (sinkBolt) Recover(uint64, []byte) error     { return nil }
 
 var (
 	_ topology.StateDeclarer = keyedBolt{}
