@@ -140,6 +140,9 @@ type Context struct {
 	// parallelism is the live parallelism, set by the runtime (nil: each
 	// component's hint); see RunningTasks.
 	parallelism func(ComponentID) int
+	// state is the task's keyed state, set by the runtime for a bolt that
+	// declares state (package state's Of reads it).
+	state any
 }
 
 // Submit runs fn on the task's own goroutine, between calls of the

@@ -12,4 +12,6 @@ func init() {
 	topohook.Deployed = (*Topology).deployed
 	topohook.CheckParallelism = (*Topology).checkParallelism
 	topohook.RunningTasksWith = (*Topology).runningTasksWith
+	topohook.SetState = func(c *Context, s any) { c.state = s }
+	topohook.StateOf = func(c *Context) any { return c.state }
 }

@@ -38,4 +38,9 @@ var (
 	// in parallelism run that many tasks (clamped to 1..NumTasks) and the
 	// others their parallelism hint, then the trackers, in task order.
 	RunningTasksWith = topohook.RunningTasksWith.(func(t *topology.Topology, parallelism map[topology.ComponentID]int) []topology.TaskID)
+	// SetState gives a task its keyed state (a *state.Backend) before the
+	// bolt's Prepare; package state's Of reads it back with StateOf.
+	SetState = topohook.SetState.(func(c *topology.Context, s any))
+	// StateOf is what SetState set (nil: none).
+	StateOf = topohook.StateOf.(func(c *topology.Context) any)
 )

@@ -22,4 +22,9 @@ var (
 	CheckParallelism any
 	// RunningTasksWith is func(t *topology.Topology, parallelism map[topology.ComponentID]int) []topology.TaskID.
 	RunningTasksWith any
+	// SetState is func(c *topology.Context, s any): the task's keyed state
+	// (a *state.Backend), read back by StateOf.
+	SetState any
+	// StateOf is func(c *topology.Context) any.
+	StateOf any
 )
