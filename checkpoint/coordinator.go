@@ -27,6 +27,8 @@ var (
 	// ErrUnknownTask: an ack or decline from a task the coordinator does not
 	// wait for.
 	ErrUnknownTask = errors.New("checkpoint: message from a task that takes no part in checkpoints")
+	// ErrStarting: the first restore, when the topology starts (Start).
+	ErrStarting = errors.New("checkpoint: the topology starts")
 )
 
 // Config is a topology's checkpoint configuration.
@@ -328,6 +330,14 @@ func (c *Coordinator[A]) CommitFailed(now time.Time, id ID, err error) []Command
 // epoch's Restored is then ignored), since the failed task cannot finish.
 func (c *Coordinator[A]) TaskFailed(now time.Time, task topology.TaskID, reason error) []Command {
 	return c.restoreNow(now, fmt.Errorf("%w: task %d: %w", ErrTaskFailed, task, reason))
+}
+
+// Start is the topology's first restore, once every task has started:
+// they all restore the checkpoint the coordinator resumed from (0: the
+// beginning) in a new epoch, then report Restored, and checkpoints begin
+// one interval later. A task that starts again later is TaskFailed.
+func (c *Coordinator[A]) Start(now time.Time) []Command {
+	return c.restoreNow(now, ErrStarting)
 }
 
 // restoreNow restores for err: at once, or when the commit in flight has

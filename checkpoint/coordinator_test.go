@@ -203,3 +203,28 @@ func TestCoordinatorIDsNeverReused(t *testing.T) {
 		t.Fatalf("only %d checkpoints triggered in 2000 steps of 5ms with a 10ms interval", last)
 	}
 }
+
+func TestStartRestoresTheResumedCheckpoint(t *testing.T) {
+	now := time.Unix(0, 0)
+	c, err := checkpoint.NewCoordinator[int](checkpoint.LocalConfig(), []topology.TaskID{1, 2}, checkpoint.Resume{LastCompleted: 7, LastTriggered: 9, Epoch: 3}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds := c.Start(now)
+	if len(cmds) != 1 {
+		t.Fatalf("Start = %v, want one Restore", cmds)
+	}
+	r, ok := cmds[0].(checkpoint.Restore)
+	if !ok || r.Epoch != 4 || r.From != 7 || !errors.Is(r.Reason, checkpoint.ErrStarting) {
+		t.Fatalf("Start = %+v, want Restore{Epoch: 4, From: 7, ErrStarting}", cmds[0])
+	}
+	if got := c.Tick(now.Add(time.Hour)); len(got) != 0 {
+		t.Errorf("Tick while restoring = %v, want nothing", got)
+	}
+	c.Restored(now, 4)
+	later := now.Add(checkpoint.LocalConfig().Interval)
+	got := c.Tick(later)
+	if tr, ok := got[0].(checkpoint.Trigger); len(got) != 1 || !ok || tr.ID != 10 || tr.Epoch != 4 {
+		t.Errorf("first Tick after Restored = %v, want Trigger{10, epoch 4}", got)
+	}
+}

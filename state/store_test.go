@@ -103,3 +103,48 @@ func TestOf(t *testing.T) {
 		t.Errorf("Of = %p, %v; want the backend set", got, err)
 	}
 }
+
+func TestCheckpointRecord(t *testing.T) {
+	in := map[topology.TaskID]state.TaskCheckpoint{
+		1: {Position: []byte("offset 7")},
+		4: {Committable: []byte("txn")},
+		5: {}, // nothing to keep: left out
+	}
+	b, err := state.EncodeCheckpointRecord(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := state.DecodeCheckpointRecord(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(in, 5)
+	if !reflect.DeepEqual(got, in) {
+		t.Errorf("round trip: %v, want %v", got, in)
+	}
+	for _, bad := range [][]byte{{0x0a, 0x05, 0x08}, {0xff}} {
+		if _, err := state.DecodeCheckpointRecord(bad); !errors.Is(err, state.ErrCorrupt) {
+			t.Errorf("decode of % x: %v, want ErrCorrupt", bad, err)
+		}
+	}
+}
+
+func FuzzDecodeCheckpointRecord(f *testing.F) {
+	b, _ := state.EncodeCheckpointRecord(map[topology.TaskID]state.TaskCheckpoint{2: {Position: []byte{1}}})
+	f.Add(b)
+	f.Add([]byte{0x0a, 0x02, 0x08, 0x00})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := state.DecodeCheckpointRecord(b)
+		if err != nil {
+			return
+		}
+		again, err := state.EncodeCheckpointRecord(got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := state.DecodeCheckpointRecord(again)
+		if err != nil || len(back) > len(got) {
+			t.Fatalf("re-decode: %v, %d tasks of %d", err, len(back), len(got))
+		}
+	})
+}

@@ -468,6 +468,114 @@ func (x *Frame) GetCrc32C() uint32 {
 	return 0
 }
 
+// TaskCheckpoint is what one task contributed to a completed checkpoint,
+// besides its state: a spout's position, a two-phase sink's committable.
+type TaskCheckpoint struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Task          int32                  `protobuf:"varint,1,opt,name=task,proto3" json:"task,omitempty"`
+	Position      []byte                 `protobuf:"bytes,2,opt,name=position,proto3" json:"position,omitempty"`
+	Committable   []byte                 `protobuf:"bytes,3,opt,name=committable,proto3" json:"committable,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskCheckpoint) Reset() {
+	*x = TaskCheckpoint{}
+	mi := &file_squall_state_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskCheckpoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskCheckpoint) ProtoMessage() {}
+
+func (x *TaskCheckpoint) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_state_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskCheckpoint.ProtoReflect.Descriptor instead.
+func (*TaskCheckpoint) Descriptor() ([]byte, []int) {
+	return file_squall_state_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *TaskCheckpoint) GetTask() int32 {
+	if x != nil {
+		return x.Task
+	}
+	return 0
+}
+
+func (x *TaskCheckpoint) GetPosition() []byte {
+	if x != nil {
+		return x.Position
+	}
+	return nil
+}
+
+func (x *TaskCheckpoint) GetCommittable() []byte {
+	if x != nil {
+		return x.Committable
+	}
+	return nil
+}
+
+// CheckpointRecord is the exactly-once coordinator's completed record, the
+// meta of a Manifest: every task's contribution, by task.
+type CheckpointRecord struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tasks         []*TaskCheckpoint      `protobuf:"bytes,1,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckpointRecord) Reset() {
+	*x = CheckpointRecord{}
+	mi := &file_squall_state_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckpointRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckpointRecord) ProtoMessage() {}
+
+func (x *CheckpointRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_state_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckpointRecord.ProtoReflect.Descriptor instead.
+func (*CheckpointRecord) Descriptor() ([]byte, []int) {
+	return file_squall_state_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CheckpointRecord) GetTasks() []*TaskCheckpoint {
+	if x != nil {
+		return x.Tasks
+	}
+	return nil
+}
+
 var File_squall_state_proto protoreflect.FileDescriptor
 
 const file_squall_state_proto_rawDesc = "" +
@@ -509,7 +617,13 @@ const file_squall_state_proto_rawDesc = "" +
 	"\x05parts\x18\x04 \x03(\v2\x15.squall.state.v1.PartR\x05parts\"9\n" +
 	"\x05Frame\x12\x18\n" +
 	"\apayload\x18\x01 \x01(\fR\apayload\x12\x16\n" +
-	"\x06crc32c\x18\x02 \x01(\aR\x06crc32cB9Z7github.com/squall-streams/squall/state/internal/statepbb\x06proto3"
+	"\x06crc32c\x18\x02 \x01(\aR\x06crc32c\"b\n" +
+	"\x0eTaskCheckpoint\x12\x12\n" +
+	"\x04task\x18\x01 \x01(\x05R\x04task\x12\x1a\n" +
+	"\bposition\x18\x02 \x01(\fR\bposition\x12 \n" +
+	"\vcommittable\x18\x03 \x01(\fR\vcommittable\"I\n" +
+	"\x10CheckpointRecord\x125\n" +
+	"\x05tasks\x18\x01 \x03(\v2\x1f.squall.state.v1.TaskCheckpointR\x05tasksB9Z7github.com/squall-streams/squall/state/internal/statepbb\x06proto3"
 
 var (
 	file_squall_state_proto_rawDescOnce sync.Once
@@ -523,23 +637,26 @@ func file_squall_state_proto_rawDescGZIP() []byte {
 	return file_squall_state_proto_rawDescData
 }
 
-var file_squall_state_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_squall_state_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_squall_state_proto_goTypes = []any{
-	(*Record)(nil),   // 0: squall.state.v1.Record
-	(*EntryKey)(nil), // 1: squall.state.v1.EntryKey
-	(*Group)(nil),    // 2: squall.state.v1.Group
-	(*Part)(nil),     // 3: squall.state.v1.Part
-	(*Manifest)(nil), // 4: squall.state.v1.Manifest
-	(*Frame)(nil),    // 5: squall.state.v1.Frame
+	(*Record)(nil),           // 0: squall.state.v1.Record
+	(*EntryKey)(nil),         // 1: squall.state.v1.EntryKey
+	(*Group)(nil),            // 2: squall.state.v1.Group
+	(*Part)(nil),             // 3: squall.state.v1.Part
+	(*Manifest)(nil),         // 4: squall.state.v1.Manifest
+	(*Frame)(nil),            // 5: squall.state.v1.Frame
+	(*TaskCheckpoint)(nil),   // 6: squall.state.v1.TaskCheckpoint
+	(*CheckpointRecord)(nil), // 7: squall.state.v1.CheckpointRecord
 }
 var file_squall_state_proto_depIdxs = []int32{
 	0, // 0: squall.state.v1.Group.entries:type_name -> squall.state.v1.Record
 	3, // 1: squall.state.v1.Manifest.parts:type_name -> squall.state.v1.Part
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	6, // 2: squall.state.v1.CheckpointRecord.tasks:type_name -> squall.state.v1.TaskCheckpoint
+	3, // [3:3] is the sub-list for method output_type
+	3, // [3:3] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_squall_state_proto_init() }
@@ -553,7 +670,7 @@ func file_squall_state_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_squall_state_proto_rawDesc), len(file_squall_state_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
