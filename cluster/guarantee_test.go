@@ -46,7 +46,8 @@ func (s *idSpout) Fail(any) { s.fails.Add(1) }
 // TestAtMostOnceAcrossNodes: an at-most-once topology spread over two nodes
 // delivers every tuple (nothing is lost on a healthy cluster), runs no
 // tracker task on either node, and its spout sees no Ack and no Fail; the
-// REST summary shows the mode. exactly-once is refused at submit.
+// REST summary shows the mode. exactly-once with a spout that cannot
+// snapshot is refused at submit.
 func TestAtMostOnceAcrossNodes(t *testing.T) {
 	const n = 2000
 	var acks, fails atomic.Int64
@@ -75,8 +76,8 @@ func TestAtMostOnceAcrossNodes(t *testing.T) {
 	c := clustertest.New(t, 2, map[string]cluster.Factory{"amo": cluster.Simple(build)})
 
 	err := c.Node(0).Submit("eo", "amo", map[string]string{topology.GuaranteeKey: "exactly-once"})
-	if !errors.Is(err, topology.ErrExactlyOnceUnavailable) || !strings.Contains(err.Error(), `spout "ids" cannot snapshot its position`) {
-		t.Fatalf("exactly-once submit = %v, want refused: the spout is not checkpointed, and the runtime is not there", err)
+	if !errors.Is(err, topology.ErrInvalid) || !strings.Contains(err.Error(), `spout "ids" cannot snapshot its position`) {
+		t.Fatalf("exactly-once submit = %v, want refused: the spout is not checkpointed", err)
 	}
 
 	if err := c.Node(0).Submit("amo", "amo", map[string]string{topology.GuaranteeKey: "at-most-once"}); err != nil {

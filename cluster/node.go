@@ -386,6 +386,9 @@ func (n *Node) submit(name, kind string, conf map[string]string, resources []byt
 	if release != nil {
 		release()
 	}
+	if t.Runtime.Guarantee == topology.ExactlyOnce {
+		return fmt.Errorf("%w: topology %q: %s=%s: %w", ErrConfig, name, topology.GuaranteeKey, topology.ExactlyOnce, topology.ErrExactlyOnceUnavailable)
+	}
 	if cmds := t.Commands(); len(cmds) > 0 && !admin {
 		id := slices.Sorted(maps.Keys(cmds))[0]
 		return fmt.Errorf("%w: topology %q: component %q runs %q; submit it with the admin token or a client certificate "+

@@ -35,7 +35,7 @@ func TestGuaranteeFromConfig(t *testing.T) {
 	}
 
 	_, err = flux.Load(file("exactly-once"))
-	if !errors.Is(err, topology.ErrExactlyOnceUnavailable) || !strings.Contains(err.Error(), `spout "s" cannot snapshot its position`) {
+	if !errors.Is(err, topology.ErrInvalid) || !strings.Contains(err.Error(), `spout "s" cannot snapshot its position`) {
 		t.Errorf("exactly-once: %v, want refused, naming the shell spout", err)
 	}
 }

@@ -179,9 +179,11 @@ type Runtime struct {
 	Debug             bool
 	// MetricsLatency: time every tuple at bolts (process latency).
 	MetricsLatency bool
-	// Guarantee is squall.guarantee. AtMostOnce runs no tracker (Trackers
-	// is 0) and ignores message ids.
+	// Guarantee is squall.guarantee. AtMostOnce and ExactlyOnce run no
+	// tracker (Trackers is 0); at-most-once ignores message ids.
 	Guarantee Guarantee
+	// Checkpoints are the checkpoint settings of ExactlyOnce.
+	Checkpoints Checkpoints
 }
 
 // Runtime reads and validates the runtime settings; errors name the key.
@@ -235,8 +237,10 @@ func (c Config) Runtime() (Runtime, error) {
 	add(err)
 	r.Guarantee, err = c.Guarantee()
 	add(err)
-	if r.Guarantee == AtMostOnce {
+	if r.Guarantee == AtMostOnce || r.Guarantee == ExactlyOnce {
 		r.Trackers = 0
 	}
+	r.Checkpoints, err = c.checkpoints()
+	add(err)
 	return r, joinErrors(errs)
 }

@@ -229,6 +229,9 @@ func TestRuntimeDefaults(t *testing.T) {
 		MaxTaskFailures:   10,
 		MetricsLatency:    true,
 		Guarantee:         topology.AtLeastOnce,
+		Checkpoints: topology.Checkpoints{
+			Interval: time.Second, Timeout: 30 * time.Second, AlignmentMaxBytes: 64 << 20,
+		},
 	}
 	for name, c := range map[string]topology.Config{"empty": {}, "nil": nil, "DefaultConfig": topology.DefaultConfig()} {
 		got, err := c.Runtime()

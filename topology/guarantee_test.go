@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/squall-streams/squall/topology"
 )
@@ -301,31 +302,52 @@ func TestCheckExactlyOnce(t *testing.T) {
 	}
 }
 
-// TestBuildRefusesExactlyOnce: until the runtime exists, Build refuses an
-// exactly-once topology whether or not it passes the check, and says which.
-func TestBuildRefusesExactlyOnce(t *testing.T) {
-	conf := topology.Config{topology.GuaranteeKey: "exactly-once"}
+// TestBuildChecksExactlyOnce: Build accepts an exactly-once topology that
+// passes the check, with no tracker, and refuses one that does not, naming
+// the component.
+func TestBuildChecksExactlyOnce(t *testing.T) {
+	conf := topology.Config{topology.GuaranteeKey: "exactly-once", topology.AckerExecutors: 3}
 	good := topology.NewBuilder("good")
 	good.SetSpout("words", snap, 1).Output("word")
 	good.SetBolt("count", keyed, 2).FieldsGrouping("words", "word").Output("word", "n")
 	good.SetBolt("print", newBolt, 1).ShuffleGrouping("count")
-	_, err := good.Build(conf)
-	if !errors.Is(err, topology.ErrExactlyOnceUnavailable) || !errors.Is(err, topology.ErrInvalid) {
-		t.Fatalf("Build = %v, want ErrExactlyOnceUnavailable and ErrInvalid", err)
+	topo, err := good.Build(conf)
+	if err != nil {
+		t.Fatalf("Build = %v, want the topology", err)
 	}
-	for _, want := range []string{"passes exactly-once validation", `"print": a sink that is not transactional`, "issue 12", "squall.guarantee=at-least-once"} {
+	if topo.Runtime.Guarantee != topology.ExactlyOnce || len(topo.Trackers) != 0 || topo.Config[topology.AckerExecutors] != 0 {
+		t.Errorf("guarantee %q with %d trackers, acker.executors %v; want exactly-once, no tracker, 0",
+			topo.Runtime.Guarantee, len(topo.Trackers), topo.Config[topology.AckerExecutors])
+	}
+
+	_, err = oneBolt("bad").Build(conf)
+	if !errors.Is(err, topology.ErrInvalid) {
+		t.Fatalf("Build = %v, want ErrInvalid", err)
+	}
+	for _, want := range []string{"fails exactly-once validation", `spout "s" cannot snapshot its position`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q does not say %q", err, want)
 		}
 	}
+}
 
-	_, err = oneBolt("bad").Build(conf)
-	if !errors.Is(err, topology.ErrExactlyOnceUnavailable) || !errors.Is(err, topology.ErrInvalid) {
-		t.Fatalf("Build = %v, want ErrExactlyOnceUnavailable and ErrInvalid", err)
+func TestCheckpointSettings(t *testing.T) {
+	rt, err := topology.Config{topology.CheckpointIntervalMs: 250, topology.StateDir: "/var/lib/x", topology.CheckpointTolerableFailures: 2}.Runtime()
+	if err != nil || rt.Checkpoints.Interval != 250*time.Millisecond || rt.Checkpoints.StateDir != "/var/lib/x" || rt.Checkpoints.TolerableFailures != 2 {
+		t.Errorf("Runtime = %+v, %v", rt.Checkpoints, err)
 	}
-	for _, want := range []string{"fails exactly-once validation", `spout "s" cannot snapshot its position`, "issue 12"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("%q does not say %q", err, want)
+	for _, bad := range []topology.Config{
+		{topology.CheckpointIntervalMs: 5},
+		{topology.CheckpointTimeoutMs: 0},
+		{topology.CheckpointTolerableFailures: -1},
+		{topology.AlignmentMaxBytes: 0},
+		{topology.StateDir: 7},
+	} {
+		_, err := bad.Runtime()
+		for k := range bad {
+			if err == nil || !strings.Contains(err.Error(), k) {
+				t.Errorf("%v: %v, want an error naming %s", bad, err, k)
+			}
 		}
 	}
 }
