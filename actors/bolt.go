@@ -7,8 +7,10 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/squall-streams/squall/checkpoint"
 	"github.com/squall-streams/squall/internal/topoaccess"
 	"github.com/squall-streams/squall/messages"
+	"github.com/squall-streams/squall/state"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -44,6 +46,20 @@ type boltTask struct {
 	batchStart int64
 	timed      bool
 	timer      tupleTimer
+
+	// Keyed state (keyed.go): the task's Backend, and how to find a
+	// tuple's key.
+	keyed keyedState
+	// Exactly-once (eos.go, boltEOS below): the restore epoch, the
+	// aligner of a task with several input channels, a two-phase sink.
+	eos   eosTask
+	align *checkpoint.Aligner[*tuple]
+	sink  topology.TwoPhaseSink
+	// eosFailed: this instance reported a failure in its epoch; it acks no
+	// checkpoint until the restore.
+	eosFailed  bool
+	alignStart time.Time
+	run        []*tuple // scratch: the tuples an aligner step releases
 }
 
 func newBoltTask(env *Env, c *topology.Component, task topology.TaskID) *boltTask {
@@ -53,6 +69,7 @@ func newBoltTask(env *Env, c *topology.Component, task topology.TaskID) *boltTas
 		tickEvery: int64(env.Topology.Runtime.TickFreq),
 		timed:     env.Topology.Runtime.MetricsLatency,
 		timer:     tupleTimer{clock: env.now},
+		eos:       eosTask{run: env.eos},
 	}
 }
 
@@ -60,7 +77,17 @@ func newBoltTask(env *Env, c *topology.Component, task topology.TaskID) *boltTas
 func (b *boltTask) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *tupleBatch:
-		b.executeBatch(m)
+		if b.eos.on() {
+			b.eosBatch(m)
+		} else {
+			b.executeBatch(m)
+		}
+	case *eosComplete:
+		b.eosComplete(m)
+	case *eosAbort:
+		b.eosAbort(m)
+	case *eosRestore:
+		b.eosRestore(m)
 	case *messages.TupleBatch:
 		if !b.env.current(m.Topology, m.Epoch) {
 			b.stats.Dropped.Add(int64(len(m.Tuples)))
@@ -101,12 +128,37 @@ func (b *boltTask) Receive(ctx actor.Context) {
 
 func (b *boltTask) start(ctx actor.Context) {
 	b.tc, b.out = startComponent(b.env, b.comp, b.task, ctx.Self())
-	b.bolt = b.comp.NewBolt()
+	b.keyed = newKeyedState(b.env, b.comp, b.tc)
 	b.lastTick = b.env.now()
+	if b.eos.on() {
+		if in := inputChannels(b.env, b.comp); len(in) > 1 {
+			a, err := checkpoint.NewAligner[*tuple](in, b.env.eos.budget, 0)
+			if err != nil {
+				panic(fmt.Errorf("bolt %q task %d: %w", b.comp.ID, b.task, err))
+			}
+			b.align = a
+		}
+		// Prepared by the coordinator's restore, with the checkpoint's state.
+		b.eos.tell(b.env, &eosHello{task: b.task})
+		return
+	}
+	b.prepare(nil)
+}
+
+// prepare makes a fresh instance of the bolt, with its keyed state (groups:
+// what a restore loaded; nil: empty), and prepares it. A failure crashes
+// the task: the supervisor restarts it with backoff.
+func (b *boltTask) prepare(groups map[uint32][]state.Record) {
+	if err := b.keyed.reset(b.tc, groups); err != nil {
+		b.stats.recordError(err)
+		panic(fmt.Errorf("bolt %q task %d: restore state: %w", b.comp.ID, b.task, err))
+	}
+	b.bolt = b.comp.NewBolt()
 	if err := b.bolt.Prepare(context.Background(), b.tc, b); err != nil {
 		b.stats.recordError(err)
 		panic(fmt.Errorf("bolt %q task %d: prepare: %w", b.comp.ID, b.task, err))
 	}
+	b.sink, _ = topoaccess.Inner(b.bolt).(topology.TwoPhaseSink)
 	b.ready = true
 }
 
@@ -182,6 +234,9 @@ func (b *boltTask) execute(t *tuple) {
 			b.Fail(t)
 		}
 	}()
+	if b.keyed.backend != nil {
+		b.keyed.setKey(t, b.stats)
+	}
 	b.bolt.Execute(t)
 }
 
@@ -320,6 +375,12 @@ func (b *boltTask) Fail(t topology.Tuple) {
 		return
 	}
 	b.timer.fail(rt)
+	if b.eos.on() && !topology.IsTick(rt) {
+		// Nothing replays one tuple in exactly-once: everything rolls back.
+		b.stats.Failed.Add(1)
+		b.eosFail(fmt.Errorf("bolt %q task %d failed %s", b.comp.ID, b.task, topology.Describe(rt)))
+		return
+	}
 	if len(rt.anchors) == 0 {
 		if !topology.IsTick(rt) {
 			b.stats.Failed.Add(1)
@@ -348,3 +409,180 @@ func (b *boltTask) ResetTimeout(t topology.Tuple) {
 func (b *boltTask) ReportError(err error) { b.stats.recordError(err) }
 
 var _ topology.OutputCollector = (*boltTask)(nil)
+
+// Exactly-once (eos.go).
+
+// eosBatch runs a batch in exactly-once: stale epochs dropped, tuples
+// through the aligner when the task has several input channels, and the
+// barrier that may follow them.
+func (b *boltTask) eosBatch(m *tupleBatch) {
+	if b.eos.dropStale(b.env, b.stats, m) {
+		return
+	}
+	if b.align == nil {
+		if len(m.tuples) > 0 || m.untracked > 0 {
+			b.executeBatch(m)
+		}
+		if m.barrier != 0 {
+			b.snapshot(m.barrier, 0)
+		}
+		return
+	}
+	run := b.run[:0]
+	for _, t := range m.tuples {
+		step, err := b.align.Tuple(m.from, t, tupleSize(t))
+		if err != nil {
+			b.eosFail(fmt.Errorf("bolt %q task %d: %w", b.comp.ID, b.task, err))
+			return
+		}
+		run = append(run, step.Process...)
+	}
+	if !b.executeScratch(run, m.untracked) || m.barrier == 0 {
+		return
+	}
+	if id, _, _ := b.align.Aligning(); id == 0 {
+		b.alignStart = time.Now()
+	}
+	step, err := b.align.Barrier(m.from, m.barrier)
+	if err != nil {
+		b.eosFail(fmt.Errorf("bolt %q task %d: %w", b.comp.ID, b.task, err))
+		return
+	}
+	b.alignStep(step)
+}
+
+// alignStep carries out what the aligner said, in its order.
+func (b *boltTask) alignStep(step checkpoint.Step[*tuple]) {
+	b.executeCopy(step.Process)
+	if step.Declined != 0 {
+		b.eos.tell(b.env, &eosDecline{task: b.task, id: step.Declined, reason: step.Reason})
+	}
+	if step.Snapshot != 0 {
+		b.snapshot(step.Snapshot, time.Since(b.alignStart))
+		b.executeCopy(step.Drain)
+	}
+}
+
+// executeCopy executes tuples the aligner owns (valid until its next call).
+func (b *boltTask) executeCopy(ts []*tuple) {
+	if len(ts) == 0 {
+		return
+	}
+	b.executeScratch(append(b.run[:0], ts...), 0)
+}
+
+// executeScratch executes run, the task's scratch slice, and reports
+// whether the whole of it ran; if not (the task is about to crash), the
+// scratch stays the abandoned batch's.
+func (b *boltTask) executeScratch(run []*tuple, untracked int64) bool {
+	b.executeBatch(&tupleBatch{tuples: run, untracked: untracked})
+	if b.cur != nil {
+		b.run = nil
+		return false
+	}
+	clear(run)
+	b.run = run[:0]
+	return true
+}
+
+// snapshot is the barrier of checkpoint id passing the task: its state
+// staged, a sink pre-committed, the barrier forwarded, the ack sent.
+func (b *boltTask) snapshot(id checkpoint.ID, alignment time.Duration) {
+	if b.eosFailed || !b.ready {
+		return
+	}
+	ack := ckptAck{alignment: alignment}
+	if b.keyed.backend != nil {
+		n, err := b.env.eos.store.Stage(b.comp.ID, b.task, b.keyed.backend.Snapshot(id, state.Groups))
+		if err != nil {
+			// The changes the snapshot swapped out are durable nowhere now.
+			b.eosFail(fmt.Errorf("bolt %q task %d: checkpoint %d: stage state: %w", b.comp.ID, b.task, id, err))
+			return
+		}
+		ack.stateBytes = n
+	}
+	if b.sink != nil {
+		err := errPanicked
+		b.runSubmitted(func() { ack.tc.Committable, err = b.sink.PreCommit(uint64(id)) })
+		if err != nil {
+			err = fmt.Errorf("bolt %q task %d: checkpoint %d: pre-commit: %w", b.comp.ID, b.task, id, err)
+			b.stats.recordError(err)
+			b.eos.tell(b.env, &eosDecline{task: b.task, id: id, reason: err})
+			return
+		}
+	}
+	if err := b.out.barrier(id); err != nil {
+		b.eosFail(fmt.Errorf("bolt %q task %d: %w", b.comp.ID, b.task, err))
+		return
+	}
+	b.eos.tell(b.env, &eosAck{task: b.task, id: id, ack: ack})
+}
+
+func (b *boltTask) eosComplete(m *eosComplete) {
+	if b.sink == nil || !b.ready || b.eos.epoch == 0 {
+		return
+	}
+	err := errPanicked
+	b.runSubmitted(func() { err = b.sink.Commit(uint64(m.id)) })
+	if err != nil {
+		b.eosFail(fmt.Errorf("bolt %q task %d: commit of checkpoint %d: %w", b.comp.ID, b.task, m.id, err))
+	}
+}
+
+func (b *boltTask) eosAbort(m *eosAbort) {
+	if b.align != nil && b.eos.epoch != 0 {
+		b.alignStep(b.align.Abort(m.id))
+	}
+}
+
+// eosRestore rolls the task back to checkpoint m.from: a fresh instance of
+// the bolt on the checkpoint's state, a sink recovered, nothing buffered,
+// running in epoch m.epoch. A failure crashes the task, which restarts
+// with backoff and restores again.
+func (b *boltTask) eosRestore(m *eosRestore) {
+	b.eos.epoch, b.out.eosEpoch, b.eosFailed = m.epoch, uint64(m.epoch), false
+	b.out.discard()
+	b.cur, b.next = nil, 0
+	clear(b.held)
+	b.held = b.held[:0]
+	if b.align != nil {
+		b.align.Reset(m.from)
+	}
+	if b.ready {
+		b.cleanup()
+	}
+	var groups map[uint32][]state.Record
+	if b.keyed.on() {
+		var err error
+		if groups, err = b.env.eos.store.Load(b.comp.ID, b.task, b.keyed.groups()); err != nil {
+			err = fmt.Errorf("bolt %q task %d: load checkpoint %d: %w", b.comp.ID, b.task, m.from, err)
+			b.stats.recordError(err)
+			panic(err)
+		}
+		if groups == nil {
+			groups = map[uint32][]state.Record{}
+		}
+	}
+	b.prepare(groups)
+	if b.sink != nil {
+		err := errPanicked
+		b.runSubmitted(func() { err = b.sink.Recover(uint64(m.from), m.tc.Committable) })
+		if err != nil {
+			err = fmt.Errorf("bolt %q task %d: recover checkpoint %d: %w", b.comp.ID, b.task, m.from, err)
+			b.stats.recordError(err)
+			panic(err)
+		}
+	}
+	b.eos.tell(b.env, &eosRestored{task: b.task, epoch: m.epoch})
+}
+
+// eosFail reports a failure that only a restore can repair, once per
+// epoch; the task acks no checkpoint until the restore comes.
+func (b *boltTask) eosFail(err error) {
+	if b.eosFailed || b.eos.epoch == 0 {
+		return
+	}
+	b.eosFailed = true
+	b.stats.recordError(err)
+	b.eos.tell(b.env, &eosFailed{task: b.task, reason: err})
+}

@@ -55,8 +55,10 @@ type Env struct {
 	// parallelism is every component's live parallelism (immutable maps).
 	parallelism atomic.Pointer[map[topology.ComponentID]int]
 	routes      map[streamKey]*streamRouting // fixed after NewEnv
-	closeOnce   sync.Once
-	closed      atomic.Bool
+	// eos is set by StartCheckpoints for squall.guarantee=exactly-once.
+	eos       *eosRun
+	closeOnce sync.Once
+	closed    atomic.Bool
 }
 
 // Epoch is the current assignment epoch.
@@ -165,6 +167,9 @@ func (e *Env) RunClock(ctx context.Context) {
 			}
 			nextTick = now.Add(tickEvery)
 			e.sampleWindows(now) // windows.go: copies counters for the 10m/3h/1d windows
+			if e.eos != nil {
+				root.Send(e.eos.coord, theTick)
+			}
 			for i := range e.stats {
 				if pid, ok := e.Directory.Local(topology.TaskID(i + 1)); ok {
 					root.Send(pid, theTick)

@@ -1,6 +1,9 @@
 package actors
 
-import "github.com/squall-streams/squall/topology"
+import (
+	"github.com/squall-streams/squall/checkpoint"
+	"github.com/squall-streams/squall/topology"
+)
 
 // The messages tasks exchange inside a process. They carry Go values; the
 // cluster converts them to the protobuf types of package messages at a node
@@ -11,6 +14,11 @@ type tupleBatch struct {
 	tuples []*tuple
 	// untracked is how many of them are outside any tree (flow control).
 	untracked int64
+	// In exactly-once (eos.go): the sending task, its restore epoch, and a
+	// barrier that follows the tuples (0: none).
+	from    topology.TaskID
+	epoch   uint64
+	barrier checkpoint.ID
 }
 
 type trackerInit struct {

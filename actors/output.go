@@ -50,6 +50,11 @@ type output struct {
 	done      [][]completion // by task-1
 	doneDirty []topology.TaskID
 
+	// In exactly-once (eos.go): every output channel, and the restore
+	// epoch the task's batches carry.
+	channels []topology.TaskID
+	eosEpoch uint64
+
 	flushQueued bool
 	// stopping is set when the task stops or restarts: Submit refuses then.
 	stopping atomic.Bool
@@ -76,6 +81,9 @@ func newOutput(env *Env, c *topology.Component, task topology.TaskID, tc *topolo
 	if c != nil {
 		o.comp, o.spout = c.ID, c.Kind == topology.KindSpout
 		o.routers = newRouters(env, c, tc, uint64(task)*0x9e3779b97f4a7c15)
+		if env.eos != nil {
+			o.channels = channels(env, c)
+		}
 		for stream, se := range newStreamEdges(env.Topology, c, o.stats.registerEdges(c)) {
 			if r := o.routers[stream]; r != nil {
 				r.edges = se
@@ -258,7 +266,7 @@ func (o *output) buffer(task topology.TaskID, t *tuple) {
 
 func (o *output) sendTuples(task topology.TaskID) {
 	i := task - 1
-	b := &tupleBatch{tuples: o.bufs[i], untracked: o.untracked[i]}
+	b := &tupleBatch{tuples: o.bufs[i], untracked: o.untracked[i], from: o.task, epoch: o.eosEpoch}
 	o.sizes[i] = len(b.tuples)
 	o.bufs[i], o.untracked[i] = nil, 0
 	if pid, ok := o.env.Directory.Local(task); ok {

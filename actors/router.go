@@ -157,6 +157,9 @@ func (e *Env) Reroute(ctx context.Context, epoch uint64, parallelism map[topolog
 func (e *Env) Close() {
 	e.closeOnce.Do(func() {
 		e.closed.Store(true)
+		if e.eos != nil {
+			_ = e.System.Root.StopFuture(e.eos.coord).Wait()
+		}
 		for _, sr := range e.routes {
 			if sr.pid != nil {
 				_ = e.System.Root.StopFuture(sr.pid).Wait()

@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/squall-streams/squall/messages"
+	"github.com/squall-streams/squall/state"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -47,7 +48,10 @@ type spoutTask struct {
 	// message ids are dropped, so Ack and Fail are never called.
 	atMostOnce bool
 	opened     bool
-	panics     panicBudget
+	// eos: squall.guarantee=exactly-once (eos.go); message ids are dropped
+	// too, CheckpointComplete replaces Ack.
+	eos    eosTask
+	panics panicBudget
 }
 
 func newSpoutTask(env *Env, c *topology.Component, task topology.TaskID) *spoutTask {
@@ -58,6 +62,7 @@ func newSpoutTask(env *Env, c *topology.Component, task topology.TaskID) *spoutT
 		timeout:    int64(env.Topology.Runtime.MessageTimeout),
 		panics:     panicBudget{max: env.Topology.Runtime.MaxTaskFailures},
 		atMostOnce: env.Topology.Runtime.Guarantee == topology.AtMostOnce,
+		eos:        eosTask{run: env.eos},
 	}
 	return s
 }
@@ -90,6 +95,15 @@ func (s *spoutTask) Receive(ctx actor.Context) {
 		return
 	case *tickMsg:
 		s.expire()
+	case *eosTrigger:
+		s.checkpoint(m)
+	case *eosComplete:
+		if s.opened && s.eos.epoch != 0 {
+			cs := s.spout.(topology.CheckpointedSpout)
+			s.call("CheckpointComplete", func() { cs.CheckpointComplete(uint64(m.id)) })
+		}
+	case *eosRestore:
+		s.restore(m)
 	case *Activate, *Deactivate:
 		s.syncActive()
 	case *actor.Started:
@@ -115,6 +129,15 @@ func (s *spoutTask) Receive(ctx actor.Context) {
 
 func (s *spoutTask) start(ctx actor.Context) {
 	s.tc, s.out = startComponent(s.env, s.comp, s.task, ctx.Self())
+	if s.eos.on() {
+		// Opened by the coordinator's restore, which rewinds it first.
+		s.eos.tell(s.env, &eosHello{task: s.task})
+		return
+	}
+	s.open()
+}
+
+func (s *spoutTask) open() {
 	s.spout = s.comp.NewSpout()
 	if err := s.spout.Open(context.Background(), s.tc, s); err != nil {
 		s.stats.recordError(err)
@@ -297,10 +320,10 @@ func (s *spoutTask) emit(stream topology.StreamID, values topology.Values, msgID
 	}
 	if len(s.out.trackers) == 0 {
 		// No trackers: at-most-once (the id is dropped, like Storm's emit
-		// without a message id), or topology.acker.executors=0 (Storm's:
-		// acked at once).
+		// without a message id), exactly-once (checkpoints replace acks),
+		// or topology.acker.executors=0 (Storm's: acked at once).
 		s.out.emitRoot(stream, values, 0, direct)
-		if !s.atMostOnce {
+		if !s.atMostOnce && !s.eos.on() {
 			s.acked = append(s.acked, msgID)
 		}
 		return
@@ -317,3 +340,46 @@ func (s *spoutTask) emit(stream topology.StreamID, values topology.Values, msgID
 }
 
 var _ topology.SpoutCollector = (*spoutTask)(nil)
+
+// checkpoint snapshots the spout's position at a trigger and sends the
+// barrier after everything it emitted (exactly-once).
+func (s *spoutTask) checkpoint(m *eosTrigger) {
+	if !s.opened || m.epoch != s.eos.epoch {
+		return // a trigger of an epoch a restore replaced
+	}
+	cs := s.spout.(topology.CheckpointedSpout)
+	var pos []byte
+	err := errPanicked
+	s.call("SnapshotPosition", func() { pos, err = cs.SnapshotPosition(uint64(m.id)) })
+	if err == nil {
+		err = s.out.barrier(m.id)
+	}
+	if err != nil {
+		s.stats.recordError(fmt.Errorf("spout %q task %d: checkpoint %d: %w", s.comp.ID, s.task, m.id, err))
+		s.eos.tell(s.env, &eosDecline{task: s.task, id: m.id, reason: err})
+		return
+	}
+	s.eos.tell(s.env, &eosAck{task: s.task, id: m.id, ack: ckptAck{tc: state.TaskCheckpoint{Position: pos}}})
+}
+
+// restore makes a fresh instance of the spout, rewound to the checkpoint's
+// position, running in the restore's epoch.
+func (s *spoutTask) restore(m *eosRestore) {
+	if s.opened {
+		s.active = false
+		s.close()
+	}
+	s.out.discard()
+	s.eos.epoch, s.out.eosEpoch = m.epoch, uint64(m.epoch)
+	s.acked = s.acked[:0]
+	s.open() // a failure crashes the task: restarted with backoff, it says hello, and everything restores again
+	err := errPanicked
+	s.call("RestorePosition", func() { err = s.spout.(topology.CheckpointedSpout).RestorePosition(m.tc.Position) })
+	if err != nil {
+		err = fmt.Errorf("spout %q task %d: restore of checkpoint %d: %w", s.comp.ID, s.task, m.from, err)
+		s.stats.recordError(err)
+		panic(err)
+	}
+	s.syncActive()
+	s.eos.tell(s.env, &eosRestored{task: s.task, epoch: m.epoch})
+}

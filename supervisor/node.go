@@ -247,6 +247,11 @@ func start(ctx context.Context, sys *actor.ActorSystem, t *topology.Topology, lo
 		env.Close()
 		return nil, err
 	}
+	// Exactly-once: the store and the coordinator, before any task says hello.
+	if err := env.StartCheckpoints(); err != nil {
+		env.Close()
+		return nil, err
+	}
 	r := &Running{Topology: t, env: env, local: local, backoff: DefaultBackoff(), system: sys, clkDone: make(chan struct{})}
 	props := actor.PropsFromProducer(func() actor.Actor {
 		return &topologySupervisor{r: r, tasks: map[topology.TaskID]*actor.PID{}, stopping: map[topology.TaskID]*actor.Future{}}
@@ -465,6 +470,10 @@ var ErrNotLocal = errors.New("rescale is for local mode: in a cluster, rebalance
 func (r *Running) Rescale(ctx context.Context, parallelism map[topology.ComponentID]int) error {
 	if r.local == nil {
 		return ErrNotLocal
+	}
+	if r.Topology.Runtime.Guarantee == topology.ExactlyOnce {
+		// Its tasks' state would have to move at a checkpoint boundary.
+		return fmt.Errorf("%w: topology %q: a live rebalance of an exactly-once topology is not available yet (issue 12)", topology.ErrInvalid, r.Topology.Name)
 	}
 	if err := topoaccess.CheckParallelism(r.Topology, parallelism); err != nil {
 		return err

@@ -14,4 +14,10 @@ func init() {
 	topohook.RunningTasksWith = (*Topology).runningTasksWith
 	topohook.SetState = func(c *Context, s any) { c.state = s }
 	topohook.StateOf = func(c *Context) any { return c.state }
+	topohook.Inner = func(b Bolt) any {
+		if bb, ok := b.(*basicBolt); ok {
+			return bb.inner
+		}
+		return b
+	}
 }

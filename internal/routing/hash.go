@@ -108,3 +108,60 @@ func Mix64(x uint64) uint64 {
 	x ^= x >> 31
 	return bits.RotateLeft64(x, 17)
 }
+
+// AppendCanonical appends the canonical encoding FieldsHash hashes — a
+// type tag and the bytes of each value at idx — to dst: the key of a
+// keyed-state entry, the same in every process. xxhash64 of the result is
+// FieldsHash(values, idx).
+func AppendCanonical(dst []byte, values topology.Values, idx []int) []byte {
+	for _, i := range idx {
+		var v any
+		if i < len(values) {
+			v = values[i]
+		}
+		dst = appendCanonical(dst, v)
+	}
+	return dst
+}
+
+// appendCanonical is writeCanonical into a byte slice (kept apart so the
+// routing hash stays on a concrete digest, without an interface call per
+// value); TestAppendCanonicalIsWhatFieldsHashHashes holds them together.
+func appendCanonical(dst []byte, v any) []byte {
+	tagged := func(tag byte, x uint64) []byte { return binary.LittleEndian.AppendUint64(append(dst, tag), x) }
+	switch x := v.(type) {
+	case string:
+		return append(binary.LittleEndian.AppendUint64(append(dst, 's'), uint64(len(x))), x...)
+	case []byte:
+		return append(binary.LittleEndian.AppendUint64(append(dst, 'b'), uint64(len(x))), x...)
+	case int:
+		return tagged('i', uint64(x))
+	case int64:
+		return tagged('i', uint64(x))
+	case int32:
+		return tagged('i', uint64(int64(x)))
+	case uint32:
+		return tagged('i', uint64(x))
+	case float64:
+		return tagged('f', math.Float64bits(x))
+	case float32:
+		return tagged('f', math.Float64bits(float64(x)))
+	case bool:
+		b := uint64(0)
+		if x {
+			b = 1
+		}
+		return tagged('t', b)
+	case nil:
+		return append(dst, 'n')
+	case []any:
+		dst = tagged('l', uint64(len(x)))
+		for _, e := range x {
+			dst = appendCanonical(dst, e)
+		}
+		return dst
+	default:
+		s := fmt.Sprintf("%T:%v", x, x)
+		return append(binary.LittleEndian.AppendUint64(append(dst, 'o'), uint64(len(s))), s...)
+	}
+}

@@ -43,4 +43,8 @@ var (
 	SetState = topohook.SetState.(func(c *topology.Context, s any))
 	// StateOf is what SetState set (nil: none).
 	StateOf = topohook.StateOf.(func(c *topology.Context) any)
+	// Inner is the user's object behind a bolt: a BasicBolt's, behind the
+	// wrapper SetBasicBolt makes, else the bolt itself. The runtime asks
+	// it for the interfaces of the guarantees (topology.TwoPhaseSink).
+	Inner = topohook.Inner.(func(b topology.Bolt) any)
 )

@@ -27,4 +27,7 @@ var (
 	SetState any
 	// StateOf is func(c *topology.Context) any.
 	StateOf any
+	// Inner is func(b topology.Bolt) any: the user's BasicBolt behind a
+	// Basic wrapper, else b.
+	Inner any
 )
