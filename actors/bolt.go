@@ -60,6 +60,20 @@ type boltTask struct {
 	eosFailed  bool
 	alignStart time.Time
 	run        []*tuple // scratch: the tuples an aligner step releases
+	// waiting is a barrier that reached the task while tuples before it
+	// were unacked (a multilang bolt's in its subprocess, a bolt that acks
+	// from its own goroutine); what arrives meanwhile is deferred, up to
+	// the alignment budget.
+	waiting       *waitingBarrier
+	deferred      []*tupleBatch
+	deferredBytes int64
+	resumeQueued  bool
+}
+
+type waitingBarrier struct {
+	id        checkpoint.ID
+	alignment time.Duration
+	drain     []*tuple // the aligner's parked tuples, after the snapshot
 }
 
 func newBoltTask(env *Env, c *topology.Component, task topology.TaskID) *boltTask {
@@ -88,6 +102,8 @@ func (b *boltTask) Receive(ctx actor.Context) {
 		b.eosAbort(m)
 	case *eosRestore:
 		b.eosRestore(m)
+	case *eosResume:
+		b.eosResume()
 	case *messages.TupleBatch:
 		if !b.env.current(m.Topology, m.Epoch) {
 			b.stats.Dropped.Add(int64(len(m.Tuples)))
@@ -98,7 +114,9 @@ func (b *boltTask) Receive(ctx actor.Context) {
 		}
 		b.executeBatch(b.env.fromWireTuples(m, b.task, b.hs, b.stats))
 	case *submitted:
-		b.runSubmitted(m.fn)
+		if b.out.current(m) {
+			b.runSubmitted(m.fn)
+		}
 	case *flushMsg:
 		b.out.flush()
 		return
@@ -223,7 +241,9 @@ func (b *boltTask) finishBatch() {
 }
 
 func (b *boltTask) execute(t *tuple) {
-	if len(t.anchors) > 0 {
+	// In exactly-once every tuple is held until acked: a barrier passes
+	// the task only once everything before it is acked (eos.go).
+	if len(t.anchors) > 0 || (b.eos.on() && !topology.IsTick(t)) {
 		t.held = int32(len(b.held))
 		b.held = append(b.held, t)
 	}
@@ -352,6 +372,14 @@ func (b *boltTask) Ack(t topology.Tuple) {
 	if !ok {
 		return
 	}
+	if b.eos.on() && !topology.IsTick(rt) {
+		if b.release(rt) {
+			b.stats.Acked.Add(1)
+			b.processed(rt)
+			b.eosReleased()
+		}
+		return
+	}
 	if len(rt.anchors) == 0 {
 		if !topology.IsTick(rt) {
 			b.stats.Acked.Add(1)
@@ -377,6 +405,9 @@ func (b *boltTask) Fail(t topology.Tuple) {
 	b.timer.fail(rt)
 	if b.eos.on() && !topology.IsTick(rt) {
 		// Nothing replays one tuple in exactly-once: everything rolls back.
+		if !b.release(rt) {
+			return
+		}
 		b.stats.Failed.Add(1)
 		b.eosFail(fmt.Errorf("bolt %q task %d failed %s", b.comp.ID, b.task, topology.Describe(rt)))
 		return
@@ -416,7 +447,21 @@ var _ topology.OutputCollector = (*boltTask)(nil)
 // through the aligner when the task has several input channels, and the
 // barrier that may follow them.
 func (b *boltTask) eosBatch(m *tupleBatch) {
-	if b.eos.dropStale(b.env, b.stats, m) {
+	if b.eos.dropStale(b.env, b.stats, b.task, m) {
+		return
+	}
+	if b.waiting != nil {
+		b.deferred = append(b.deferred, m)
+		for _, t := range m.tuples {
+			b.deferredBytes += tupleSize(t)
+		}
+		if b.deferredBytes > b.env.eos.budget {
+			id := b.waiting.id
+			err := fmt.Errorf("bolt %q task %d: %w: %d bytes arrived while tuples before barrier %d were unacked",
+				b.comp.ID, b.task, checkpoint.ErrAlignmentOverflow, b.deferredBytes, id)
+			b.eos.tell(b.env, &eosDecline{task: b.task, id: id, reason: err})
+			b.resume(false)
+		}
 		return
 	}
 	if b.align == nil {
@@ -459,6 +504,10 @@ func (b *boltTask) alignStep(step checkpoint.Step[*tuple]) {
 	}
 	if step.Snapshot != 0 {
 		b.snapshot(step.Snapshot, time.Since(b.alignStart))
+		if b.waiting != nil {
+			b.waiting.drain = append(b.waiting.drain[:0], step.Drain...)
+			return
+		}
 		b.executeCopy(step.Drain)
 	}
 }
@@ -491,6 +540,57 @@ func (b *boltTask) snapshot(id checkpoint.ID, alignment time.Duration) {
 	if b.eosFailed || !b.ready {
 		return
 	}
+	if len(b.held) > 0 {
+		b.waiting = &waitingBarrier{id: id, alignment: alignment}
+		return
+	}
+	b.takeSnapshot(id, alignment)
+}
+
+// eosReleased is an ack or fail in exactly-once: the last one a waiting
+// barrier needs lets it pass, in a turn of its own (the ack may come from
+// inside Execute or a submitted function).
+func (b *boltTask) eosReleased() {
+	if b.waiting != nil && len(b.held) == 0 && !b.resumeQueued {
+		b.resumeQueued = true
+		b.env.System.Root.Send(b.out.self, theResume)
+	}
+}
+
+func (b *boltTask) eosResume() {
+	b.resumeQueued = false
+	if b.waiting != nil && len(b.held) == 0 {
+		b.resume(true)
+	}
+}
+
+// resume lets the waiting barrier pass — snapshotted, or not when the
+// checkpoint was declined or aborted meanwhile — then runs what waited
+// behind it, in order, until another barrier has to wait.
+func (b *boltTask) resume(snapshot bool) {
+	w := b.waiting
+	b.waiting = nil
+	if snapshot {
+		b.takeSnapshot(w.id, w.alignment)
+	}
+	b.executeCopy(w.drain)
+	msgs := b.deferred
+	b.deferred, b.deferredBytes = nil, 0
+	for i, m := range msgs {
+		if b.waiting != nil {
+			b.deferred = append(b.deferred, msgs[i:]...)
+			for _, m := range b.deferred {
+				for _, t := range m.tuples {
+					b.deferredBytes += tupleSize(t)
+				}
+			}
+			return
+		}
+		b.eosBatch(m)
+	}
+}
+
+func (b *boltTask) takeSnapshot(id checkpoint.ID, alignment time.Duration) {
 	ack := ckptAck{alignment: alignment}
 	if b.keyed.backend != nil {
 		n, err := b.env.eos.store.Stage(b.comp.ID, b.task, b.keyed.backend.Snapshot(id, state.Groups))
@@ -530,6 +630,9 @@ func (b *boltTask) eosComplete(m *eosComplete) {
 }
 
 func (b *boltTask) eosAbort(m *eosAbort) {
+	if b.waiting != nil && b.waiting.id == m.id {
+		b.resume(false)
+	}
 	if b.align != nil && b.eos.epoch != 0 {
 		b.alignStep(b.align.Abort(m.id))
 	}
@@ -541,6 +644,7 @@ func (b *boltTask) eosAbort(m *eosAbort) {
 // with backoff and restores again.
 func (b *boltTask) eosRestore(m *eosRestore) {
 	b.eos.epoch, b.out.eosEpoch, b.eosFailed = m.epoch, uint64(m.epoch), false
+	b.waiting, b.deferred, b.deferredBytes = nil, nil, 0
 	b.out.discard()
 	b.cur, b.next = nil, 0
 	clear(b.held)
@@ -551,6 +655,7 @@ func (b *boltTask) eosRestore(m *eosRestore) {
 	if b.ready {
 		b.cleanup()
 	}
+	b.tc = b.out.instanceContext()
 	var groups map[uint32][]state.Record
 	if b.keyed.on() {
 		var err error

@@ -169,6 +169,9 @@ type (
 		task  topology.TaskID
 		epoch checkpoint.Epoch
 	}
+	// eosGo lets the spouts emit in epoch, once every task has restored:
+	// no tuple of a new epoch may reach a task that has not restored yet.
+	eosGo struct{ epoch checkpoint.Epoch }
 )
 
 // eosCoordinator is the checkpoint coordinator's actor: the pure
@@ -224,6 +227,11 @@ func (k *eosCoordinator) Receive(ctx actor.Context) {
 			if len(k.restored) == len(k.tasks) {
 				k.restored = nil
 				cmds = k.c.Restored(now, m.epoch)
+				for _, task := range k.tasks {
+					if k.env.Topology.ComponentOf(task).Kind == topology.KindSpout {
+						k.send(task, &eosGo{epoch: m.epoch})
+					}
+				}
 			}
 		}
 	default:
@@ -354,6 +362,8 @@ func (k *eosCoordinator) broadcast(m any) {
 type eosTask struct {
 	run   *eosRun
 	epoch checkpoint.Epoch // 0: not restored yet, so nothing runs
+	// going: a spout may emit (eosGo came for its epoch).
+	going bool
 }
 
 func (t *eosTask) on() bool { return t.run != nil }
@@ -409,11 +419,18 @@ func (o *output) discard() {
 	o.dirty = o.dirty[:0]
 }
 
-// dropStale drops a batch of another restore epoch (or one that came
-// before the task's first restore), reporting whether it did.
-func (t *eosTask) dropStale(env *Env, stats *TaskStats, m *tupleBatch) bool {
+// dropStale drops a batch of an earlier restore epoch (or one that came
+// before the task's first restore), reporting whether it did. A batch of a
+// later epoch than the task's breaks the protocol (spouts emit only once
+// every task restored): it is a failure, never a silent hole.
+func (t *eosTask) dropStale(env *Env, stats *TaskStats, task topology.TaskID, m *tupleBatch) bool {
 	if t.epoch != 0 && m.epoch == uint64(t.epoch) {
 		return false
+	}
+	if m.epoch > uint64(t.epoch) {
+		err := fmt.Errorf("task %d: a batch of restore epoch %d from task %d reached it in epoch %d", task, m.epoch, m.from, t.epoch)
+		stats.recordError(err)
+		t.tell(env, &eosFailed{task: task, reason: err})
 	}
 	stats.Dropped.Add(int64(len(m.tuples)))
 	if m.untracked > 0 {

@@ -56,19 +56,28 @@ type completionBatch struct {
 	done []completion
 }
 
-// submitted is a function a component handed to Context.Submit.
-type submitted struct{ fn func() }
+// submitted is a function a component handed to Context.Submit, from the
+// instance gen of the task's component: a restore (exactly-once) makes a
+// new instance, and what the old one submitted is dropped.
+type submitted struct {
+	fn  func()
+	gen uint64
+}
 
 type (
 	nextMsg  struct{} // a spout task: call NextTuple
 	flushMsg struct{} // send what is buffered
 	tickMsg  struct{} // the clock: check timeouts, tick tuples
+	// eosResume: a bolt's last unacked tuple before a waiting barrier was
+	// acked (eos.go).
+	eosResume struct{}
 )
 
 var (
-	theNext  = &nextMsg{}
-	theFlush = &flushMsg{}
-	theTick  = &tickMsg{}
+	theNext   = &nextMsg{}
+	theFlush  = &flushMsg{}
+	theTick   = &tickMsg{}
+	theResume = &eosResume{}
 )
 
 // Control messages, sent by the supervisor.

@@ -55,6 +55,10 @@ type output struct {
 	channels []topology.TaskID
 	eosEpoch uint64
 
+	// gen is the generation of the component's instance (bind): written
+	// and read on the task's goroutine; Submit closures capture it.
+	gen uint64
+
 	flushQueued bool
 	// stopping is set when the task stops or restarts: Submit refuses then.
 	stopping atomic.Bool
@@ -100,11 +104,32 @@ func startComponent(env *Env, c *topology.Component, task topology.TaskID, self 
 	topoaccess.SetParallelism(tc, env.Parallelism)
 	out := newOutput(env, c, task, tc)
 	out.self = self
-	topoaccess.SetSubmit(tc, out.submit)
-	topoaccess.SetGauges(tc, &out.stats.gauges) // emptied when the instance stops (cleanup, close)
+	out.bind(tc)
 	out.stats.markStarted(time.Now())
 	return tc, out
 }
+
+// bind makes tc the Context of a new instance of the task's component:
+// its Submit carries the instance's generation.
+func (o *output) bind(tc *topology.Context) {
+	o.gen++
+	gen := o.gen
+	topoaccess.SetSubmit(tc, func(fn func()) bool { return o.submit(fn, gen) })
+	topoaccess.SetGauges(tc, &o.stats.gauges) // emptied when the instance stops (cleanup, close)
+}
+
+// instanceContext is a fresh Context for a new instance of the task's
+// component, so that nothing the old instance still holds reaches the new
+// one (exactly-once restores).
+func (o *output) instanceContext() *topology.Context {
+	tc := topoaccess.NewContext(o.env.Topology, o.task, o.env.Logger.With("component", o.comp, "task", o.task))
+	topoaccess.SetParallelism(tc, o.env.Parallelism)
+	o.bind(tc)
+	return tc
+}
+
+// current reports whether m comes from the component's current instance.
+func (o *output) current(m *submitted) bool { return m.gen == o.gen }
 
 func newStreamEdges(t *topology.Topology, c *topology.Component, counters []*edgeCounter) map[topology.StreamID]*streamEdges {
 	find := func(stream topology.StreamID, consumer topology.ComponentID) *atomic.Int64 {
@@ -393,13 +418,13 @@ func (o *output) refuseSubmit() {
 	}
 }
 
-// submit sends fn to the task's own mailbox (Context.Submit), unless the
-// task is stopping.
-func (o *output) submit(fn func()) bool {
+// submit sends fn, from instance gen, to the task's own mailbox
+// (Context.Submit), unless the task is stopping.
+func (o *output) submit(fn func(), gen uint64) bool {
 	if o.stopping.Load() {
 		return false
 	}
-	o.env.System.Root.Send(o.self, &submitted{fn: fn})
+	o.env.System.Root.Send(o.self, &submitted{fn: fn, gen: gen})
 	return true
 }
 

@@ -82,6 +82,9 @@ func (s *spoutTask) Receive(ctx actor.Context) {
 		}
 		s.completed(fromWireCompletions(m))
 	case *submitted:
+		if !s.out.current(m) {
+			break
+		}
 		s.emittedNow = 0
 		s.call("submitted function", m.fn)
 		s.ackImmediate()
@@ -104,6 +107,8 @@ func (s *spoutTask) Receive(ctx actor.Context) {
 		}
 	case *eosRestore:
 		s.restore(m)
+	case *eosGo:
+		s.eos.going = m.epoch == s.eos.epoch
 	case *Activate, *Deactivate:
 		s.syncActive()
 	case *actor.Started:
@@ -179,6 +184,9 @@ func (s *spoutTask) close() {
 
 // canEmit reports whether the task has credit for another NextTuple call.
 func (s *spoutTask) canEmit() bool {
+	if s.eos.on() && !s.eos.going {
+		return false
+	}
 	if s.maxPending > 0 && s.pending.len() >= s.maxPending {
 		return false
 	}
@@ -370,8 +378,9 @@ func (s *spoutTask) restore(m *eosRestore) {
 		s.close()
 	}
 	s.out.discard()
-	s.eos.epoch, s.out.eosEpoch = m.epoch, uint64(m.epoch)
+	s.eos.epoch, s.out.eosEpoch, s.eos.going = m.epoch, uint64(m.epoch), false
 	s.acked = s.acked[:0]
+	s.tc = s.out.instanceContext()
 	s.open() // a failure crashes the task: restarted with backoff, it says hello, and everything restores again
 	err := errPanicked
 	s.call("RestorePosition", func() { err = s.spout.(topology.CheckpointedSpout).RestorePosition(m.tc.Position) })
