@@ -1,0 +1,305 @@
+package kafka_test
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/squall-streams/squall/checkpoint"
+	"github.com/squall-streams/squall/internal/poll"
+	"github.com/squall-streams/squall/kafka"
+	"github.com/squall-streams/squall/kafka/embedded"
+	"github.com/squall-streams/squall/kafka/kafkatest"
+)
+
+// txBroker is where a scenario runs: kfake (quick) or the real broker.
+type txBroker func(t *testing.T) (brokers []string, topic string)
+
+func onKfake(t *testing.T) ([]string, string) {
+	return kafkatest.Embedded(t, embedded.Topics(3, "out")), "out"
+}
+
+func onKafka(t *testing.T) ([]string, string) {
+	brokers := kafkatest.Brokers(t)
+	return brokers, kafkatest.NewTopic(t, brokers, 3)
+}
+
+// testTxCommitsAtCheckpoints: the records of a committed checkpoint are
+// visible under read_committed; those after the last PreCommit are not,
+// neither while their transactions are open nor after a restore to the
+// committed checkpoint aborted them.
+func testTxCommitsAtCheckpoints(t *testing.T, on txBroker) {
+	brokers, topic := on(t)
+	cfg := txConfig(brokers, topic)
+	r := newCommittedReader(t, brokers, topic)
+	a := newTxTask(t, cfg, 0)
+	a.recover(0, nil)
+	first := a.write("c1", 30)
+	c1 := a.preCommit(1)
+	a.commit(1)
+	poll.Until(t, 60*time.Second, "checkpoint 1's 30 records under read_committed", func() bool { return len(r.read()) == len(first) })
+	if got := r.read(); !slices.Equal(got, sortedCopy(first)) {
+		t.Fatalf("read_committed after Commit(1): %v, want %v", got, first)
+	}
+	// Records after the last PreCommit: pre-committed at 2 (not completed)
+	// and open.
+	a.write("c2", 20)
+	if _, err := a.bolt.PreCommit(2); err != nil {
+		t.Fatal(err)
+	}
+	a.write("open", 10)
+	if got := r.read(); len(got) != len(first) {
+		t.Fatalf("read_committed with checkpoint 2 pending: %d records, want %d", len(got), len(first))
+	}
+	// A restore to checkpoint 1 (a new instance of the task) fences both.
+	b := newTxTask(t, cfg, 0)
+	b.recover(1, c1)
+	if got := r.settled(); !slices.Equal(got, sortedCopy(first)) {
+		t.Fatalf("read_committed after the restore to 1: %d records %v, want checkpoint 1's %d", len(got), got, len(first))
+	}
+	if m := cfg.Metrics.Snapshot(); m.Committed != 1 || m.PreCommitted != 2 || m.Lost != 0 {
+		t.Errorf("metrics %+v, want 1 committed, 2 pre-committed, 0 lost", m)
+	}
+}
+
+func TestTxBoltCommitsAtCheckpoints(t *testing.T) { testTxCommitsAtCheckpoints(t, onKfake) }
+
+func TestKafkaTxBoltCommitsAtCheckpoints(t *testing.T) { testTxCommitsAtCheckpoints(t, onKafka) }
+
+// testTxRecoverRecommits: a crash between a checkpoint's completion and
+// the task's Commit. A new instance of the task recovers from the
+// committable and the records become visible exactly once; a second
+// restore to the same checkpoint (the topology failing again before the
+// next checkpoint) neither duplicates nor reports them lost.
+func testTxRecoverRecommits(t *testing.T, on txBroker) {
+	brokers, topic := on(t)
+	cfg := txConfig(brokers, topic)
+	r := newCommittedReader(t, brokers, topic)
+	crashed := newTxTask(t, cfg, 2)
+	crashed.recover(0, nil)
+	first := crashed.write("c1", 25)
+	c1 := crashed.preCommit(1)
+	if txs, err := kafka.DecodeCommittable(c1); err != nil || len(txs) != 1 || txs[0].Checkpoint != 1 || txs[0].TransactionalID != cfg.TransactionalIDPrefix+".2.0" {
+		t.Fatalf("committable of checkpoint 1: %+v, %v; want one transaction of checkpoint 1 on %s.2.0", txs, err, cfg.TransactionalIDPrefix)
+	}
+	// The crashed instance is abandoned as it is (its producers stay open
+	// until the test ends): it never commits.
+	b := newTxTask(t, cfg, 2)
+	b.recover(1, c1)
+	if got := r.settled(); !slices.Equal(got, sortedCopy(first)) {
+		t.Fatalf("read_committed after Recover(1): %d records, want checkpoint 1's %d exactly once: %v", len(got), len(first), got)
+	}
+	if m := cfg.Metrics.Snapshot(); m.Recommitted != 1 {
+		t.Errorf("recommitted %d, want 1", m.Recommitted)
+	}
+	if v, ok := b.tc.Gauges().Get(kafka.GaugeRecommit); !ok || v != 1 {
+		t.Errorf("gauge %s = %v (%v), want 1", kafka.GaugeRecommit, v, ok)
+	}
+	// The recovered instance goes on: checkpoint 2, committed.
+	second := b.write("c2", 15)
+	b.preCommit(2)
+	b.commit(2)
+	// Then a failure before checkpoint 3: restore to 2 again, twice.
+	c2again := b.preCommit(3) // nothing written since: nothing pending
+	if txs, err := kafka.DecodeCommittable(c2again); err != nil || len(txs) != 0 {
+		t.Fatalf("committable with nothing written: %+v, %v; want none", txs, err)
+	}
+	c := newTxTask(t, cfg, 2)
+	c.recover(1, c1) // as if 2's completion were lost: 1's transaction again
+	d := newTxTask(t, cfg, 2)
+	d.recover(1, c1)
+	if got := r.settled(); !slices.Equal(got, sortedCopy(first, second)) {
+		t.Fatalf("read_committed after two more restores: %d records, want %d exactly once", len(got), len(first)+len(second))
+	}
+	if m := cfg.Metrics.Snapshot(); m.Lost != 0 {
+		t.Errorf("lost %d, want 0: a transaction committed before is not lost", m.Lost)
+	}
+}
+
+func TestTxBoltRecoverRecommits(t *testing.T) { testTxRecoverRecommits(t, onKfake) }
+
+func TestKafkaTxBoltRecoverRecommits(t *testing.T) { testTxRecoverRecommits(t, onKafka) }
+
+// testTxFencesZombie: an old instance that keeps writing after a new
+// instance of its task recovered is fenced: nothing it writes afterwards
+// becomes visible, and its PreCommit and Commit fail with ErrFenced.
+func testTxFencesZombie(t *testing.T, on txBroker) {
+	brokers, topic := on(t)
+	cfg := txConfig(brokers, topic)
+	r := newCommittedReader(t, brokers, topic)
+	zombie := newTxTask(t, cfg, 1)
+	zombie.recover(0, nil)
+	first := zombie.write("c1", 20)
+	c1 := zombie.preCommit(1)
+	zombie.commit(1)
+	zombie.write("before-fence", 10) // open on slot 1
+	heir := newTxTask(t, cfg, 1)
+	heir.recover(1, c1)
+	// One record: sarama v1.61.1 races with itself (an unsynchronized read
+	// of its transaction manager's lastError, publishTxnPartitions against
+	// transitionTo) when a fenced produce fails while another batch is
+	// being sent; after the first failure the producer refuses records
+	// locally, without a request.
+	zombie.write("after-fence", 1)
+	if _, err := zombie.bolt.PreCommit(2); err == nil {
+		t.Fatal("the zombie's PreCommit(2) succeeded after it was fenced")
+	} else {
+		t.Logf("zombie PreCommit(2): %v", err)
+	}
+	// Its next transaction, on a slot it never wrote since the fence.
+	zombie.write("after-decline", 5)
+	if err := zombie.bolt.Commit(1); err != nil {
+		t.Fatalf("Commit(1) again (nothing pending) = %v, want nil", err)
+	}
+	heirs := heir.write("heir", 12)
+	heir.preCommit(2)
+	heir.commit(2)
+	if got := r.settled(); !slices.Equal(got, sortedCopy(first, heirs)) {
+		t.Fatalf("read_committed: %d records %v; want checkpoint 1's %d and the heir's %d, nothing of the zombie after the fence",
+			len(got), got, len(first), len(heirs))
+	}
+}
+
+func TestTxBoltFencesZombie(t *testing.T) { testTxFencesZombie(t, onKfake) }
+
+func TestKafkaTxBoltFencesZombie(t *testing.T) { testTxFencesZombie(t, onKafka) }
+
+// testTxAbortedCheckpoint: PreCommit(n) then no Commit(n) (checkpoint n
+// aborted), PreCommit(n+1), Commit(n+1) commits both, oldest first; the
+// committable of n+1 names both.
+func testTxAbortedCheckpoint(t *testing.T, on txBroker) {
+	brokers, topic := on(t)
+	cfg := txConfig(brokers, topic)
+	cfg.TolerableFailures = 1 // a ring of 3
+	r := newCommittedReader(t, brokers, topic)
+	a := newTxTask(t, cfg, 0)
+	a.recover(0, nil)
+	first := a.write("c1", 10)
+	a.preCommit(1) // checkpoint 1 aborts: no Commit(1)
+	second := a.write("c2", 10)
+	c2 := a.preCommit(2)
+	txs, err := kafka.DecodeCommittable(c2)
+	if err != nil || len(txs) != 2 || txs[0].Checkpoint != 1 || txs[1].Checkpoint != 2 || txs[0].Slot != 0 || txs[1].Slot != 1 {
+		t.Fatalf("committable of checkpoint 2: %+v, %v; want checkpoint 1 on slot 0, then 2 on slot 1", txs, err)
+	}
+	a.commit(2)
+	a.commit(2) // idempotent
+	if got := r.settled(); !slices.Equal(got, sortedCopy(first, second)) {
+		t.Fatalf("read_committed: %d records, want both checkpoints' %d", len(got), len(first)+len(second))
+	}
+	if m := cfg.Metrics.Snapshot(); m.Committed != 2 {
+		t.Errorf("committed %d transactions, want 2", m.Committed)
+	}
+}
+
+func TestTxBoltAbortedCheckpoint(t *testing.T) { testTxAbortedCheckpoint(t, onKfake) }
+
+func TestKafkaTxBoltAbortedCheckpoint(t *testing.T) { testTxAbortedCheckpoint(t, onKafka) }
+
+// TestTxBoltDeclinesWithoutFreeSlot: with no failure tolerated (a ring of
+// 2), a second pre-commit while the first is pending has no slot: it
+// declines, keeps writing into the open transaction, and the next
+// completed checkpoint commits everything.
+func TestTxBoltDeclinesWithoutFreeSlot(t *testing.T) {
+	brokers, topic := onKfake(t)
+	cfg := txConfig(brokers, topic)
+	r := newCommittedReader(t, brokers, topic)
+	a := newTxTask(t, cfg, 0)
+	a.recover(0, nil)
+	first := a.write("c1", 5)
+	a.preCommit(1)
+	second := a.write("c2", 5)
+	if _, err := a.bolt.PreCommit(2); !errors.Is(err, checkpoint.ErrNoFreeSlot) {
+		t.Fatalf("PreCommit(2) with slot 0 pending: %v, want ErrNoFreeSlot", err)
+	}
+	if errs := a.out.errors(); len(errs) != 1 || !errors.Is(errs[0], checkpoint.ErrNoFreeSlot) {
+		t.Errorf("reported errors %v, want the decline", errs)
+	}
+	third := a.write("c3", 5)
+	a.commit(1)
+	a.preCommit(3)
+	a.commit(3)
+	if got := r.settled(); !slices.Equal(got, sortedCopy(first, second, third)) {
+		t.Fatalf("read_committed: %d records, want %d", len(got), len(first)+len(second)+len(third))
+	}
+}
+
+// TestKafkaTxBoltTransactionTimeoutTrap: the broker aborts a pre-committed
+// transaction that outlived the transaction timeout before its checkpoint
+// committed. Commit reports ErrTransactionLost (naming the id, the
+// checkpoint and the timeout) and counts it; so does the Recover of a new
+// instance from the same committable, every time. Real broker only: kfake
+// reports an aborted transaction as Empty, like a committed one, so there
+// the loss shows as ErrFenced (see TestTxBoltTimeoutOnKfakeIsNotSilent).
+func TestKafkaTxBoltTransactionTimeoutTrap(t *testing.T) {
+	brokers, topic := onKafka(t)
+	cfg := txConfig(brokers, topic)
+	cfg.TransactionTimeout, cfg.FlushTimeout = 2*time.Second, time.Second
+	a := newTxTask(t, cfg, 0)
+	a.recover(0, nil)
+	a.write("c1", 7)
+	c1 := a.preCommit(1)
+	id := a.bolt.TransactionalIDs()[0]
+	// The commit is delayed past the timeout: wait until the broker aborted.
+	poll.Until(t, 60*time.Second, "the broker to abort the timed-out transaction", func() bool {
+		return describeTxn(t, brokers, id).TransactionState != "Ongoing"
+	})
+	err := a.bolt.Commit(1)
+	if !errors.Is(err, kafka.ErrTransactionLost) {
+		t.Fatalf("Commit(1) after the timeout: %v, want ErrTransactionLost", err)
+	}
+	for _, want := range []string{id, "checkpoint 1", "2s", kafka.KeyTransactionTimeout} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %q", err, want)
+		}
+	}
+	if v, _ := a.tc.Gauges().Get(kafka.GaugeCommitLost); v != 1 {
+		t.Errorf("gauge %s = %v, want 1", kafka.GaugeCommitLost, v)
+	}
+	if errs := a.out.errors(); len(errs) == 0 || !errors.Is(errs[len(errs)-1], kafka.ErrTransactionLost) {
+		t.Errorf("reported errors %v, want ErrTransactionLost", errs)
+	}
+	if err := a.bolt.Commit(1); err == nil {
+		t.Error("a second Commit(1) after the loss succeeded: the task must be restored")
+	}
+	for i := range 2 { // every restore from that checkpoint reports it again
+		b := newTxTask(t, cfg, 0)
+		err := b.bolt.Recover(1, c1)
+		if !errors.Is(err, kafka.ErrTransactionLost) {
+			t.Fatalf("Recover(1) #%d of a lost checkpoint: %v, want ErrTransactionLost", i+1, err)
+		}
+		if v, _ := b.tc.Gauges().Get(kafka.GaugeCommitLost); v != 1 {
+			t.Errorf("Recover #%d: gauge %s = %v, want 1", i+1, kafka.GaugeCommitLost, v)
+		}
+		if _, err := b.bolt.PreCommit(2); err == nil {
+			t.Errorf("PreCommit after a failed Recover succeeded")
+		}
+	}
+	if m := cfg.Metrics.Snapshot(); m.Lost != 3 {
+		t.Errorf("lost %d, want 3 (Commit and two Recovers)", m.Lost)
+	}
+	t.Logf("Commit's error: %v", err)
+}
+
+// TestTxBoltTimeoutOnKfakeIsNotSilent: on kfake a timed-out transaction's
+// commit fails too (as fenced: kfake cannot tell it apart).
+func TestTxBoltTimeoutOnKfakeIsNotSilent(t *testing.T) {
+	brokers, topic := onKfake(t)
+	cfg := txConfig(brokers, topic)
+	cfg.TransactionTimeout, cfg.FlushTimeout = 1*time.Second+500*time.Millisecond, time.Second
+	a := newTxTask(t, cfg, 0)
+	a.recover(0, nil)
+	a.write("c1", 3)
+	a.preCommit(1)
+	id := a.bolt.TransactionalIDs()[0]
+	poll.Until(t, 30*time.Second, "kfake to abort the timed-out transaction", func() bool {
+		return describeTxn(t, brokers, id).TransactionState != "Ongoing"
+	})
+	if err := a.bolt.Commit(1); err == nil {
+		t.Fatal("Commit(1) of a transaction kfake aborted succeeded")
+	} else {
+		t.Logf("Commit(1): %v", err)
+	}
+}
