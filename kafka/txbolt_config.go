@@ -81,9 +81,10 @@ type TxBoltConfig struct {
 	Version sarama.KafkaVersion
 	// ClientID names the producers to the broker. Empty: "squall".
 	ClientID string
-	// Tune, if set, adjusts the sarama configuration after squall filled it
-	// in; the transactional settings (id, timeout, idempotence, acks=all,
-	// one open request) are applied again afterwards.
+	// Tune, if set, adjusts the sarama configuration of every client of the
+	// bolt (the producers and the one Recover makes for raw requests) after
+	// squall filled it in; the transactional settings (id, timeout,
+	// idempotence, acks=all, one open request) are applied again afterwards.
 	Tune func(*sarama.Config)
 	// Metrics, if set, receives the counters of every task of the bolt.
 	Metrics *TxBoltMetrics
@@ -179,13 +180,18 @@ func txProducerConfig(c TxBoltConfig, id string) *sarama.Config {
 }
 
 // adminClientConfig is the configuration of the bolt's plain client: the
-// raw EndTxn and DescribeTransactions requests, DescribeConfigs.
+// raw EndTxn and DescribeTransactions requests, DescribeConfigs. Tune
+// adjusts it too.
 func adminClientConfig(c TxBoltConfig) *sarama.Config {
 	sc := sarama.NewConfig()
 	sc.ClientID = clientID(c.ClientID)
 	sc.Version = c.Version
 	sc.Metadata.Full = false
 	sc.Net.DialTimeout = 10 * time.Second
+	if c.Tune != nil {
+		c.Tune(sc) // TLS, SASL and timeouts apply to this client too
+	}
+	sc.Metadata.Full = false
 	return sc
 }
 

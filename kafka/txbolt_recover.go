@@ -170,7 +170,7 @@ func (b *TxBolt) diagnose(id string, err error) error {
 	switch k {
 	case sarama.ErrConsumerCoordinatorNotAvailable, sarama.ErrNotCoordinatorForConsumer, sarama.ErrOffsetsLoadInProgress:
 		return fmt.Errorf("%w: no transaction coordinator for %q (%v): the brokers cannot create or load their transaction log (__transaction_state). "+
-			"Check the broker setting transaction.state.log.replication.factor (%s) against the number of live brokers (%d), and transaction.state.log.min.isr (%s); a single development broker needs both at 1",
+			"Check the broker setting transaction.state.log.replication.factor (%s) against the number of live brokers (%s), and transaction.state.log.min.isr (%s); a single development broker needs both at 1",
 			ErrTransactionsUnavailable, id, kerrError(k), b.brokerSetting("transaction.state.log.replication.factor"), b.brokerCount(),
 			b.brokerSetting("transaction.state.log.min.isr"))
 	case sarama.ErrInvalidTransactionTimeout:
@@ -214,9 +214,18 @@ func (b *TxBolt) brokerSetting(name string) string {
 	return "unknown: the broker did not say"
 }
 
-func (b *TxBolt) brokerCount() int {
+func (b *TxBolt) brokerCount() string {
 	if b.admin == nil {
-		return 0
+		return "unknown: not connected"
 	}
-	return len(b.admin.Brokers())
+	br := b.admin.LeastLoadedBroker()
+	if br == nil {
+		return "unknown: no broker"
+	}
+	_ = br.Open(b.admin.Config())
+	resp, err := br.GetMetadata(sarama.NewMetadataRequest(b.cfg.Version, []string{})) // no topics
+	if err != nil {
+		return "unknown: " + err.Error()
+	}
+	return strconv.Itoa(len(resp.Brokers))
 }

@@ -59,6 +59,11 @@ func testTxCommitsAtCheckpoints(t *testing.T, on txBroker) {
 	if got := r.settled(); !slices.Equal(got, sortedCopy(first)) {
 		t.Fatalf("read_committed after the restore to 1: %d records %v, want checkpoint 1's %d", len(got), got, len(first))
 	}
+	for _, id := range b.bolt.TransactionalIDs() { // Kafka's verifyAllTransactionFinished
+		if st := describeTxn(t, brokers, id); st.TransactionState == "Ongoing" {
+			t.Errorf("after the restore %q is still Ongoing", id)
+		}
+	}
 	if m := cfg.Metrics.Snapshot(); m.Committed != 1 || m.PreCommitted != 2 || m.Lost != 0 {
 		t.Errorf("metrics %+v, want 1 committed, 2 pre-committed, 0 lost", m)
 	}
