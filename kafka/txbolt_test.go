@@ -127,43 +127,52 @@ func TestTxBoltRecoverRecommits(t *testing.T) { testTxRecoverRecommits(t, onKfak
 
 func TestKafkaTxBoltRecoverRecommits(t *testing.T) { testTxRecoverRecommits(t, onKafka) }
 
-// testTxFencesZombie: an old instance that keeps writing after a new
+// testTxFencesZombie: an old instance that keeps going after a new
 // instance of its task recovered is fenced: nothing it writes afterwards
-// becomes visible, and its PreCommit and Commit fail with ErrFenced.
+// becomes visible; its PreCommit fails with ErrFenced; its late Commit of a
+// checkpoint the new instance recommitted fails with ErrFenced, not
+// ErrTransactionLost (nothing was lost).
 func testTxFencesZombie(t *testing.T, on txBroker) {
 	brokers, topic := on(t)
 	cfg := txConfig(brokers, topic)
+	cfg.TolerableFailures = 1
 	r := newCommittedReader(t, brokers, topic)
 	zombie := newTxTask(t, cfg, 1)
 	zombie.recover(0, nil)
 	first := zombie.write("c1", 20)
-	c1 := zombie.preCommit(1)
+	zombie.preCommit(1)
 	zombie.commit(1)
-	zombie.write("before-fence", 10) // open on slot 1
+	second := zombie.write("c2", 10)
+	c2 := zombie.preCommit(2) // checkpoint 2 completes; the zombie never hears of it in time
+	zombie.write("before-fence", 10)
 	heir := newTxTask(t, cfg, 1)
-	heir.recover(1, c1)
+	heir.recover(2, c2)
+	if _, err := zombie.bolt.PreCommit(3); !errors.Is(err, kafka.ErrFenced) {
+		t.Fatalf("the zombie's PreCommit(3) after the fence: %v, want ErrFenced", err)
+	}
 	// One record: sarama v1.61.1 races with itself (an unsynchronized read
 	// of its transaction manager's lastError, publishTxnPartitions against
 	// transitionTo) when a fenced produce fails while another batch is
 	// being sent; after the first failure the producer refuses records
 	// locally, without a request.
 	zombie.write("after-fence", 1)
-	if _, err := zombie.bolt.PreCommit(2); err == nil {
-		t.Fatal("the zombie's PreCommit(2) succeeded after it was fenced")
+	if _, err := zombie.bolt.PreCommit(4); err == nil {
+		t.Fatal("the zombie's PreCommit(4) after writing while fenced succeeded")
 	} else {
-		t.Logf("zombie PreCommit(2): %v", err)
+		t.Logf("zombie PreCommit(4): %v", err)
 	}
-	// Its next transaction, on a slot it never wrote since the fence.
-	zombie.write("after-decline", 5)
-	if err := zombie.bolt.Commit(1); err != nil {
-		t.Fatalf("Commit(1) again (nothing pending) = %v, want nil", err)
+	if err := zombie.bolt.Commit(2); !errors.Is(err, kafka.ErrFenced) || errors.Is(err, kafka.ErrTransactionLost) {
+		t.Fatalf("the zombie's late Commit(2): %v, want ErrFenced (the heir committed it)", err)
 	}
 	heirs := heir.write("heir", 12)
-	heir.preCommit(2)
-	heir.commit(2)
-	if got := r.settled(); !slices.Equal(got, sortedCopy(first, heirs)) {
-		t.Fatalf("read_committed: %d records %v; want checkpoint 1's %d and the heir's %d, nothing of the zombie after the fence",
-			len(got), got, len(first), len(heirs))
+	heir.preCommit(3)
+	heir.commit(3)
+	if got := r.settled(); !slices.Equal(got, sortedCopy(first, second, heirs)) {
+		t.Fatalf("read_committed: %d records %v; want checkpoints 1 and 2 (%d) and the heir's %d, nothing of the zombie after the fence",
+			len(got), got, len(first)+len(second), len(heirs))
+	}
+	if m := cfg.Metrics.Snapshot(); m.Lost != 0 || m.Fenced != 1 || m.Recommitted != 1 {
+		t.Errorf("metrics %+v, want 0 lost, 1 fenced, 1 recommitted", m)
 	}
 }
 
