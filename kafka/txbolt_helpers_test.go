@@ -124,6 +124,17 @@ func (k *txTask) write(prefix string, n int) []string {
 	return vals
 }
 
+// waitWritten waits until the broker acknowledged n records of the bolt
+// (all its tasks). Tests fence an instance only once its records are
+// acknowledged: sarama v1.61.1 races with itself (an unsynchronized read of
+// its transaction manager's lastError, publishTxnPartitions against
+// transitionTo) when a fenced produce fails while another batch is being
+// sent, and -race reports it as the test's.
+func (k *txTask) waitWritten(n int64) {
+	k.t.Helper()
+	poll.Until(k.t, 30*time.Second, fmt.Sprintf("%d records acknowledged", n), func() bool { return k.metrics.Written.Load() >= n })
+}
+
 // preCommit calls PreCommit and fails the test on error.
 func (k *txTask) preCommit(id uint64) []byte {
 	k.t.Helper()

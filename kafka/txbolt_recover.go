@@ -186,17 +186,13 @@ func (b *TxBolt) diagnose(id string, err error) error {
 // brokerSetting reads a broker configuration value for an error message
 // (DescribeConfigs), or says why it cannot.
 func (b *TxBolt) brokerSetting(name string) string {
-	if b.admin == nil {
-		return "unknown: not connected"
+	br, id, _, err := b.someBroker()
+	if err != nil {
+		return "unknown: " + err.Error()
 	}
-	br := b.admin.LeastLoadedBroker()
-	if br == nil {
-		return "unknown: no broker"
-	}
-	_ = br.Open(b.admin.Config()) // ErrAlreadyConnected when it is
 	resp, err := br.DescribeConfigs(&sarama.DescribeConfigsRequest{
 		Version:   1,
-		Resources: []*sarama.ConfigResource{{Type: sarama.BrokerResource, Name: strconv.Itoa(int(br.ID())), ConfigNames: []string{name}}},
+		Resources: []*sarama.ConfigResource{{Type: sarama.BrokerResource, Name: strconv.Itoa(int(id)), ConfigNames: []string{name}}},
 	})
 	if err != nil {
 		return "unknown: " + err.Error()
@@ -214,18 +210,39 @@ func (b *TxBolt) brokerSetting(name string) string {
 	return "unknown: the broker did not say"
 }
 
+// brokerCount is the number of brokers in the cluster's metadata.
 func (b *TxBolt) brokerCount() string {
-	if b.admin == nil {
-		return "unknown: not connected"
-	}
-	br := b.admin.LeastLoadedBroker()
-	if br == nil {
-		return "unknown: no broker"
-	}
-	_ = br.Open(b.admin.Config())
-	resp, err := br.GetMetadata(sarama.NewMetadataRequest(b.cfg.Version, []string{})) // no topics
+	_, _, n, err := b.someBroker()
 	if err != nil {
 		return "unknown: " + err.Error()
 	}
-	return strconv.Itoa(len(resp.Brokers))
+	return strconv.Itoa(n)
+}
+
+// someBroker is a connected broker, its id (a bootstrap broker's own
+// Broker.ID is -1 until metadata names it), and how many brokers the
+// cluster's metadata lists.
+func (b *TxBolt) someBroker() (br *sarama.Broker, id int32, brokers int, err error) {
+	if b.admin == nil {
+		return nil, 0, 0, errors.New("not connected")
+	}
+	if br = b.admin.LeastLoadedBroker(); br == nil {
+		return nil, 0, 0, errors.New("no broker")
+	}
+	_ = br.Open(b.admin.Config()) // ErrAlreadyConnected when it is
+	// Brokers only: an empty topic list asks for no topics.
+	resp, err := br.GetMetadata(sarama.NewMetadataRequest(b.cfg.Version, []string{}))
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	id = br.ID()
+	for _, m := range resp.Brokers {
+		if m.Addr() == br.Addr() {
+			id = m.ID()
+		}
+	}
+	if id < 0 && len(resp.Brokers) > 0 {
+		id = resp.Brokers[0].ID()
+	}
+	return br, id, len(resp.Brokers), nil
 }

@@ -50,6 +50,7 @@ func testTxCommitsAtCheckpoints(t *testing.T, on txBroker) {
 		t.Fatal(err)
 	}
 	a.write("open", 10)
+	a.waitWritten(60)
 	if got := r.read(); len(got) != len(first) {
 		t.Fatalf("read_committed with checkpoint 2 pending: %d records, want %d", len(got), len(first))
 	}
@@ -145,16 +146,14 @@ func testTxFencesZombie(t *testing.T, on txBroker) {
 	second := zombie.write("c2", 10)
 	c2 := zombie.preCommit(2) // checkpoint 2 completes; the zombie never hears of it in time
 	zombie.write("before-fence", 10)
+	zombie.waitWritten(40)
 	heir := newTxTask(t, cfg, 1)
 	heir.recover(2, c2)
 	if _, err := zombie.bolt.PreCommit(3); !errors.Is(err, kafka.ErrFenced) {
 		t.Fatalf("the zombie's PreCommit(3) after the fence: %v, want ErrFenced", err)
 	}
-	// One record: sarama v1.61.1 races with itself (an unsynchronized read
-	// of its transaction manager's lastError, publishTxnPartitions against
-	// transitionTo) when a fenced produce fails while another batch is
-	// being sent; after the first failure the producer refuses records
-	// locally, without a request.
+	// One record (see waitWritten): after its failure the producer refuses
+	// records locally, without a request.
 	zombie.write("after-fence", 1)
 	if _, err := zombie.bolt.PreCommit(4); err == nil {
 		t.Fatal("the zombie's PreCommit(4) after writing while fenced succeeded")
@@ -315,5 +314,24 @@ func TestTxBoltTimeoutOnKfakeIsNotSilent(t *testing.T) {
 		t.Fatal("Commit(1) of a transaction kfake aborted succeeded")
 	} else {
 		t.Logf("Commit(1): %v", err)
+	}
+}
+
+// TestKafkaTxBoltTimeoutAboveBrokerMaximum: a transaction timeout above the
+// broker's transaction.max.timeout.ms is refused by InitProducerId; the
+// error names the broker setting and its value.
+func TestKafkaTxBoltTimeoutAboveBrokerMaximum(t *testing.T) {
+	brokers, topic := onKafka(t)
+	cfg := txConfig(brokers, topic)
+	cfg.TransactionTimeout = 20 * time.Minute // the broker's default maximum is 15 min
+	k := newTxTask(t, cfg, 0)
+	err := k.bolt.Recover(0, nil)
+	if !errors.Is(err, kafka.ErrTransactionsUnavailable) {
+		t.Fatalf("Recover with a 20m timeout: %v, want ErrTransactionsUnavailable", err)
+	}
+	for _, want := range []string{"transaction.max.timeout.ms (set to 900000)", "TransactionTimeout 20m0s"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
 	}
 }
