@@ -287,6 +287,11 @@ func (b *TxBolt) preCommit(id uint64) ([]byte, error) {
 	if id == 0 {
 		return nil, errors.New("checkpoint id 0 is not a checkpoint")
 	}
+	for _, p := range b.ring.Pending() {
+		if uint64(p.ID) >= id {
+			return nil, fmt.Errorf("checkpoint %d is not after checkpoint %d, still pending: checkpoint ids only grow", id, p.ID)
+		}
+	}
 	s := b.slots[b.ring.Open()]
 	if s.wrote {
 		if err := s.flush(b.cfg.FlushTimeout); err != nil {

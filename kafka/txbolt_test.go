@@ -191,6 +191,9 @@ func testTxAbortedCheckpoint(t *testing.T, on txBroker) {
 	a.recover(0, nil)
 	first := a.write("c1", 10)
 	a.preCommit(1) // checkpoint 1 aborts: no Commit(1)
+	if _, err := a.bolt.PreCommit(1); err == nil {
+		t.Fatal("PreCommit(1) twice succeeded: checkpoint ids only grow")
+	}
 	second := a.write("c2", 10)
 	c2 := a.preCommit(2)
 	txs, err := kafka.DecodeCommittable(c2)
