@@ -149,13 +149,6 @@ func (b *boltTask) start(ctx actor.Context) {
 	b.keyed = newKeyedState(b.env, b.comp, b.tc)
 	b.lastTick = b.env.now()
 	if b.eos.on() {
-		if in := inputChannels(b.env, b.comp); len(in) > 1 {
-			a, err := checkpoint.NewAligner[*tuple](in, b.env.eos.budget, 0)
-			if err != nil {
-				panic(fmt.Errorf("bolt %q task %d: %w", b.comp.ID, b.task, err))
-			}
-			b.align = a
-		}
 		// Prepared by the coordinator's restore, with the checkpoint's state.
 		b.eos.tell(b.env, &eosHello{task: b.task})
 		return
@@ -646,11 +639,17 @@ func (b *boltTask) eosRestore(m *eosRestore) {
 	b.eos.epoch, b.out.eosEpoch, b.eosFailed = m.epoch, uint64(m.epoch), false
 	b.waiting, b.deferred, b.deferredBytes = nil, nil, 0
 	b.out.discard()
+	b.out.channels = channels(b.env, b.comp) // the parallelism may have changed (a rescale)
 	b.cur, b.next = nil, 0
 	clear(b.held)
 	b.held = b.held[:0]
-	if b.align != nil {
-		b.align.Reset(m.from)
+	b.align = nil
+	if in := inputChannels(b.env, b.comp); len(in) > 1 {
+		a, err := checkpoint.NewAligner[*tuple](in, b.env.eos.budget, m.from)
+		if err != nil {
+			panic(fmt.Errorf("bolt %q task %d: %w", b.comp.ID, b.task, err))
+		}
+		b.align = a
 	}
 	if b.ready {
 		b.cleanup()

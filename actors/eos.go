@@ -65,7 +65,8 @@ type CheckpointStatus struct {
 	Alignment     time.Duration // longest alignment in the last completed
 	Completed     int64
 	Failed        int64 // aborted or declined checkpoints
-	Restores      int64 // not counting the first start
+	Restores      int64 // not counting the first start and rescales
+	Rescales      int64
 	LastFailure   string
 	LastFailureAt time.Time
 }
@@ -110,12 +111,7 @@ func (e *Env) StartCheckpoints() error {
 		}
 		run.store = d
 	}
-	var tasks []topology.TaskID
-	for _, task := range topoaccess.RunningTasksWith(e.Topology, e.AllParallelism()) {
-		if e.Topology.ComponentOf(task) != nil {
-			tasks = append(tasks, task)
-		}
-	}
+	tasks := e.checkpointTasks()
 	last, _ := run.store.Last()
 	coord, err := checkpoint.NewCoordinator[ckptAck](run.cfg, tasks,
 		checkpoint.Resume{LastCompleted: last.ID, LastTriggered: last.ID, Epoch: last.Epoch}, time.Now())
@@ -124,7 +120,7 @@ func (e *Env) StartCheckpoints() error {
 	}
 	e.eos = run
 	props := actor.PropsFromProducer(func() actor.Actor {
-		return &eosCoordinator{env: e, run: run, c: coord, tasks: tasks, hello: map[topology.TaskID]bool{}}
+		return &eosCoordinator{env: e, run: run, c: coord, tasks: tasks, hello: map[topology.TaskID]bool{}, early: map[topology.TaskID]bool{}}
 	})
 	spawnlock.Mu.Lock()
 	run.coord = e.System.Root.Spawn(props)
@@ -172,6 +168,8 @@ type (
 	// eosGo lets the spouts emit in epoch, once every task has restored:
 	// no tuple of a new epoch may reach a task that has not restored yet.
 	eosGo struct{ epoch checkpoint.Epoch }
+	// eosRescale: the topology runs tasks now (a rescale in local mode).
+	eosRescale struct{ tasks []topology.TaskID }
 )
 
 // eosCoordinator is the checkpoint coordinator's actor: the pure
@@ -182,8 +180,10 @@ type eosCoordinator struct {
 	c     *checkpoint.Coordinator[ckptAck]
 	tasks []topology.TaskID
 
-	hello    map[topology.TaskID]bool
-	started  bool
+	hello   map[topology.TaskID]bool
+	started bool
+	// early are hellos of tasks a rescale starts, come before the rescale.
+	early    map[topology.TaskID]bool
 	restored map[topology.TaskID]bool
 	trigger  time.Time // of the checkpoint in flight
 	status   CheckpointStatus
@@ -204,21 +204,24 @@ func (k *eosCoordinator) Receive(ctx actor.Context) {
 	case *tickMsg:
 		cmds = k.c.Tick(now)
 	case *eosHello:
+		if !slices.Contains(k.tasks, m.task) {
+			k.early[m.task] = true
+			break
+		}
 		if !k.started {
 			k.hello[m.task] = true
-			if len(k.hello) == len(k.tasks) {
-				k.started = true
-				cmds = k.c.Start(now)
-			}
+			cmds = k.startWhenAllSaidHello(now)
 			break
 		}
 		cmds = k.c.TaskFailed(now, m.task, errTaskRestarted)
+	case *eosRescale:
+		cmds, err = k.rescale(now, m.tasks)
 	case *eosAck:
 		cmds, err = k.c.Ack(now, m.task, m.id, m.ack)
 	case *eosDecline:
 		cmds, err = k.c.Decline(now, m.task, m.id, m.reason)
 	case *eosFailed:
-		if k.started {
+		if k.started && slices.Contains(k.tasks, m.task) {
 			cmds = k.c.TaskFailed(now, m.task, m.reason)
 		}
 	case *eosRestored:
@@ -242,6 +245,61 @@ func (k *eosCoordinator) Receive(ctx actor.Context) {
 	}
 	k.execute(now, cmds)
 	k.publish()
+}
+
+// startWhenAllSaidHello starts (restores) once every task has said hello.
+func (k *eosCoordinator) startWhenAllSaidHello(now time.Time) []checkpoint.Command {
+	if len(k.hello) < len(k.tasks) {
+		return nil
+	}
+	k.started = true
+	return k.c.Start(now)
+}
+
+// rescale makes tasks the ones that checkpoint: a new coordinator resumed
+// where this one is, and, once the new tasks have said hello, a restore of
+// every task from the last completed checkpoint at the new parallelism.
+// Keyed state is stored by key group, so each task loads the groups it
+// serves now: the state moves with its keys. Whatever ran after that
+// checkpoint replays, as after a failure.
+func (k *eosCoordinator) rescale(now time.Time, tasks []topology.TaskID) ([]checkpoint.Command, error) {
+	st := k.c.Status()
+	c, err := checkpoint.NewCoordinator[ckptAck](k.run.cfg, tasks,
+		checkpoint.Resume{LastCompleted: st.LastCompleted, LastTriggered: st.LastTriggered, Epoch: st.Epoch}, now)
+	if err != nil {
+		return nil, err
+	}
+	hello := map[topology.TaskID]bool{}
+	for _, t := range tasks {
+		if slices.Contains(k.tasks, t) || k.early[t] {
+			hello[t] = true
+		}
+	}
+	k.c, k.tasks, k.hello, k.early, k.started, k.restored = c, tasks, hello, map[topology.TaskID]bool{}, false, nil
+	k.status.Rescales++
+	return k.startWhenAllSaidHello(now), nil
+}
+
+// RescaleCheckpoints tells the coordinator of an exactly-once topology
+// which tasks run after a rescale (their routing already in place): every
+// task restores at the new parallelism.
+func (e *Env) RescaleCheckpoints() {
+	if e.eos == nil {
+		return
+	}
+	e.System.Root.Send(e.eos.coord, &eosRescale{tasks: e.checkpointTasks()})
+}
+
+// checkpointTasks are the spout and bolt tasks that run at the live
+// parallelism: those the coordinator waits for.
+func (e *Env) checkpointTasks() []topology.TaskID {
+	var tasks []topology.TaskID
+	for _, task := range topoaccess.RunningTasksWith(e.Topology, e.AllParallelism()) {
+		if e.Topology.ComponentOf(task) != nil {
+			tasks = append(tasks, task)
+		}
+	}
+	return tasks
 }
 
 func (k *eosCoordinator) execute(now time.Time, cmds []checkpoint.Command) {
@@ -300,7 +358,7 @@ func (k *eosCoordinator) commit(now time.Time, c checkpoint.Commit[ckptAck]) []c
 }
 
 func (k *eosCoordinator) restore(now time.Time, r checkpoint.Restore) []checkpoint.Command {
-	if !errors.Is(r.Reason, checkpoint.ErrStarting) {
+	if !errors.Is(r.Reason, checkpoint.ErrStarting) { // a start or a rescale
 		k.status.Restores++
 		k.failed(now, r.Reason)
 		k.env.Logger.Warn("exactly-once: restoring every task to the last completed checkpoint",

@@ -378,6 +378,7 @@ func (s *spoutTask) restore(m *eosRestore) {
 		s.close()
 	}
 	s.out.discard()
+	s.out.channels = channels(s.env, s.comp) // the parallelism may have changed (a rescale)
 	s.eos.epoch, s.out.eosEpoch, s.eos.going = m.epoch, uint64(m.epoch), false
 	s.acked = s.acked[:0]
 	s.tc = s.out.instanceContext()

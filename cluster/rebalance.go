@@ -72,6 +72,11 @@ func (n *Node) Rebalance(ctx context.Context, name string, opts RebalanceOptions
 	if err != nil {
 		return nil, fmt.Errorf("rebalance %q: %w", name, err)
 	}
+	if t.Runtime.Guarantee == topology.ExactlyOnce {
+		// Its state moves at a checkpoint boundary, which only local mode
+		// does (supervisor.Running.Rescale).
+		return nil, fmt.Errorf("%w: %q: %s=%s: %w", ErrRebalance, name, topology.GuaranteeKey, topology.ExactlyOnce, topology.ErrExactlyOnceUnavailable)
+	}
 	n.mu.Lock()
 	before := n.planLocked()
 	n.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -25,7 +26,8 @@ import (
 // seqSpout emits (key, i) for its share of 0..n-1 (i ≡ its task index mod
 // its parallelism); its position is the next i.
 type seqSpout struct {
-	n, keys int64 // emits up to n
+	n, keys int64         // emits up to n
+	gate    *atomic.Int64 // and, if set, below it
 	next    int64
 	step    int64
 	out     topology.SpoutCollector
@@ -38,7 +40,7 @@ func (s *seqSpout) Open(_ context.Context, tc *topology.Context, c topology.Spou
 
 func (s *seqSpout) NextTuple() {
 	for range 64 {
-		if s.next >= s.n {
+		if s.next >= s.n || (s.gate != nil && s.next >= s.gate.Load()) {
 			return
 		}
 		s.out.Emit(topology.Values{s.next % s.keys, s.next}, s.next)
@@ -371,4 +373,60 @@ func TestExactlyOnceResumesFromTheStateDir(t *testing.T) {
 		t.Fatalf("the first run committed %d counts, want the first half's 50000", before)
 	}
 	checkCounts(t, c, world)
+}
+
+// TestExactlyOnceRescaleMovesKeyedState: the keyed count rescaled 2 -> 5 ->
+// 1 while its input flows (local mode): every key's running counts are
+// still committed exactly once, so each key's state moved to the task that
+// serves its key group after each rescale.
+func TestExactlyOnceRescaleMovesKeyedState(t *testing.T) {
+	c := eosCase{n: 150_000, keys: 100}
+	world := &committed{counts: map[int64][]int64{}, ids: map[string]bool{}}
+	var executed atomic.Int64
+	var gate atomic.Int64
+	gate.Store(c.n / 3)
+	b := topology.NewBuilder("eos-rescale")
+	b.SetSpout("seq", func() topology.Spout { return &seqSpout{n: c.n, keys: c.keys, gate: &gate} }, 2).Output("key", "i")
+	b.SetBolt("count", func() topology.Bolt {
+		return &countBoltEOS{executed: &executed, failed: &atomic.Bool{}}
+	}, 2).NumTasks(5).FieldsGrouping("seq", "key").Output("key", "n")
+	b.SetBolt("sink", func() topology.Bolt { return &sinkEOS{world: world} }, 1).ShuffleGrouping("count")
+	topo, err := b.Build(topology.Config{topology.GuaranteeKey: topology.ExactlyOnce, topology.CheckpointIntervalMs: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	cl, err := local.Start(ctx, topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Stop(ctx)
+	run := cl.Topology()
+	for i, k := range []int{5, 1} {
+		// The input flows: the gate opens a third further before the rescale.
+		poll.Until(t, 60*time.Second, "a third more of the counts committed", func() bool { return world.size() >= int(gate.Load())*9/10 })
+		gate.Add(c.n / 3)
+		if err := run.Rescale(ctx, map[topology.ComponentID]int{"count": k}); err != nil {
+			t.Fatal(err)
+		}
+		poll.Until(t, 60*time.Second, fmt.Sprintf("rescale %d restored", i+1), func() bool {
+			st, _ := run.Env().Checkpoints()
+			return st.Rescales == int64(i+1) && st.Phase != "starting" && st.Phase != "restoring"
+		})
+	}
+	gate.Store(c.n)
+	poll.Until(t, 120*time.Second, "every record's count committed", func() bool { return world.size() >= int(c.n) })
+	checkCounts(t, c, world)
+	var ran5 int64
+	for _, s := range run.Stats() {
+		if s.Task == topo.Component("count").Tasks[4] {
+			ran5 = s.Executed.Load()
+		}
+	}
+	if ran5 == 0 {
+		t.Errorf("the fifth count task never executed: the rescale to 5 did not take")
+	}
+	if err := run.Rescale(ctx, map[topology.ComponentID]int{"seq": 1}); !errors.Is(err, topology.ErrInvalid) || !strings.Contains(err.Error(), `spout "seq"`) {
+		t.Errorf("rescale of a checkpointed spout: %v, want refused, naming it", err)
+	}
 }

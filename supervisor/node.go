@@ -466,23 +466,38 @@ var ErrNotLocal = errors.New("rescale is for local mode: in a cluster, rebalance
 // Rescale changes the number of running tasks of the components named in
 // parallelism (each 1..NumTasks) while the topology runs in local mode:
 // new tasks start before emitters route to them; stopped bolt tasks run on
-// briefly to execute what was already routed to them.
+// briefly to execute what was already routed to them. An exactly-once
+// topology then restores every task from its last completed checkpoint at
+// the new parallelism, so keyed state moves to the tasks that now serve its
+// key groups (task-scoped state cannot move: such a component keeps its
+// parallelism).
 func (r *Running) Rescale(ctx context.Context, parallelism map[topology.ComponentID]int) error {
 	if r.local == nil {
 		return ErrNotLocal
-	}
-	if r.Topology.Runtime.Guarantee == topology.ExactlyOnce {
-		// Its tasks' state would have to move at a checkpoint boundary.
-		return fmt.Errorf("%w: topology %q: a live rebalance of an exactly-once topology is not available yet (issue 12)", topology.ErrInvalid, r.Topology.Name)
 	}
 	if err := topoaccess.CheckParallelism(r.Topology, parallelism); err != nil {
 		return err
 	}
 	all := r.env.AllParallelism()
 	for c, k := range parallelism {
+		if comp := r.Topology.Component(c); r.Topology.Runtime.Guarantee == topology.ExactlyOnce && k != all[c] {
+			switch {
+			case comp.Kind == topology.KindSpout:
+				return fmt.Errorf("%w: spout %q: in exactly-once a spout's position belongs to its task: keep its parallelism", topology.ErrInvalid, c)
+			case len(comp.Capabilities.State.Task) > 0:
+				return fmt.Errorf("%w: component %q keeps task-scoped state %v, which belongs to a task index and cannot move: keep its parallelism",
+					topology.ErrInvalid, c, comp.Capabilities.State.Task)
+			}
+		}
 		all[c] = k
 	}
-	return r.Apply(ctx, Assignment{Epoch: r.env.Epoch(), Tasks: topoaccess.RunningTasksWith(r.Topology, all), Active: r.env.Active(), Parallelism: parallelism, Linger: localLinger})
+	if err := r.Apply(ctx, Assignment{Epoch: r.env.Epoch(), Tasks: topoaccess.RunningTasksWith(r.Topology, all), Active: r.env.Active(), Parallelism: parallelism, Linger: localLinger}); err != nil {
+		return err
+	}
+	// Exactly-once: every task restores from the last completed checkpoint
+	// at the new parallelism; keyed state moves with its key groups.
+	r.env.RescaleCheckpoints()
+	return nil
 }
 
 // Tasks are the tasks running on this node, in task order.
