@@ -472,7 +472,7 @@ func (o *output) barrier(id checkpoint.ID) error {
 // discard drops what is buffered: a restore rolls it back.
 func (o *output) discard() {
 	for _, task := range o.dirty {
-		o.bufs[task-1], o.untracked[task-1] = nil, 0
+		o.bufs[task-1], o.untracked[task-1], o.slabs[task-1] = nil, 0, nil
 	}
 	o.dirty = o.dirty[:0]
 }

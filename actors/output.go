@@ -33,6 +33,7 @@ type output struct {
 	targets []topology.TaskID // scratch for routing
 
 	bufs      [][]*tuple // by task-1
+	slabs     [][]tuple  // by task-1: where the next batch's tuples are made
 	untracked []int64    // by task-1
 	dirty     []topology.TaskID
 	// sizes remembers the last batch size per destination (tuples by
@@ -76,6 +77,7 @@ func newOutput(env *Env, c *topology.Component, task topology.TaskID, tc *topolo
 	o := &output{
 		env: env, task: task, stats: env.Stats(task),
 		bufs:      make([][]*tuple, env.Topology.NumTasks()),
+		slabs:     make([][]tuple, env.Topology.NumTasks()),
 		untracked: make([]int64, env.Topology.NumTasks()),
 		trackers:  env.Topology.Trackers,
 		trk:       make([]*trackerBatch, len(env.Topology.Trackers)),
@@ -222,8 +224,19 @@ func (o *output) routeTo(r *streamRouter, values topology.Values, direct topolog
 	return o.targets
 }
 
-func (o *output) newTuple(r *streamRouter, values topology.Values) *tuple {
-	return &tuple{TupleData: topoaccess.MakeTupleData(r.header, values), held: -1}
+// newTuple makes a tuple for task from the slab of task's next batch: one
+// allocation per batch, not per tuple. A slab lives as long as any of its
+// tuples (a bolt holding one unacked keeps its batch's, at most maxBatch
+// tuples of 96 bytes).
+func (o *output) newTuple(task topology.TaskID, r *streamRouter, values topology.Values) *tuple {
+	i := task - 1
+	slab := o.slabs[i]
+	if len(slab) == cap(slab) {
+		slab = make([]tuple, 0, sizeHint(o.sizes[i]))
+	}
+	slab = append(slab, tuple{TupleData: topoaccess.MakeTupleData(r.header, values), held: -1})
+	o.slabs[i] = slab
+	return &slab[len(slab)-1]
 }
 
 // emitRoot emits a spout tuple that starts tree root (0: untracked) and
@@ -233,7 +246,7 @@ func (o *output) emitRoot(stream topology.StreamID, values topology.Values, root
 	r := o.router(stream)
 	targets := o.routeTo(r, values, direct)
 	for _, task := range targets {
-		t := o.newTuple(r, values)
+		t := o.newTuple(task, r, values)
 		if root != 0 {
 			e := randID()
 			xor ^= e
@@ -255,7 +268,7 @@ func (o *output) emitAnchored(stream topology.StreamID, values topology.Values, 
 	r := o.router(stream)
 	targets := o.routeTo(r, values, direct)
 	for _, task := range targets {
-		t := o.newTuple(r, values)
+		t := o.newTuple(task, r, values)
 		for _, a := range anchors {
 			at, ok := a.(*tuple)
 			if !ok || len(at.anchors) == 0 || at.held < 0 {
@@ -293,7 +306,7 @@ func (o *output) sendTuples(task topology.TaskID) {
 	i := task - 1
 	b := &tupleBatch{tuples: o.bufs[i], untracked: o.untracked[i], from: o.task, epoch: o.eosEpoch}
 	o.sizes[i] = len(b.tuples)
-	o.bufs[i], o.untracked[i] = nil, 0
+	o.bufs[i], o.untracked[i], o.slabs[i] = nil, 0, nil
 	if pid, ok := o.env.Directory.Local(task); ok {
 		if b.untracked > 0 {
 			o.env.inflight.Add(b.untracked)

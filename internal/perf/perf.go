@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -42,18 +43,22 @@ type Run struct {
 	// MetricsLatency is squall.metrics.latency: every tuple timed at bolts.
 	MetricsLatency bool `json:"metrics_latency"`
 	// Measured.
-	Seconds     float64 `json:"seconds"`
-	Tuples      int64   `json:"tuples"`
-	TuplesPerS  float64 `json:"tuples_per_sec"`
-	Unit        string  `json:"unit"`
-	P50ms       float64 `json:"complete_latency_p50_ms"`
-	P99ms       float64 `json:"complete_latency_p99_ms"`
-	P999ms      float64 `json:"complete_latency_p999_ms"`
-	Cores       float64 `json:"cores_used"`
-	RSSMiB      float64 `json:"rss_mib"`
-	Failed      int64   `json:"failed"`
-	GoMaxProcs  int     `json:"gomaxprocs,omitempty"`
-	Description string  `json:"description,omitempty"`
+	Seconds    float64 `json:"seconds"`
+	Tuples     int64   `json:"tuples"`
+	TuplesPerS float64 `json:"tuples_per_sec"`
+	Unit       string  `json:"unit"`
+	P50ms      float64 `json:"complete_latency_p50_ms"`
+	P99ms      float64 `json:"complete_latency_p99_ms"`
+	P999ms     float64 `json:"complete_latency_p999_ms"`
+	Cores      float64 `json:"cores_used"`
+	RSSMiB     float64 `json:"rss_mib"`
+	Failed     int64   `json:"failed"`
+	// AllocsPerTuple is the process's heap allocations in the measurement
+	// window per tuple counted (the whole process: the runtime, the
+	// components, the measuring itself).
+	AllocsPerTuple float64 `json:"allocs_per_tuple"`
+	GoMaxProcs     int     `json:"gomaxprocs,omitempty"`
+	Description    string  `json:"description,omitempty"`
 }
 
 // Spec says what to run.
@@ -271,6 +276,8 @@ func Measure(ctx context.Context, spec Spec) (Run, error) {
 	for _, s := range spouts {
 		s.CompleteLatency.Reset()
 	}
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
 	n0, f0 := count()
 	cpu0 := cpuTime()
 	start := time.Now()
@@ -278,11 +285,15 @@ func Measure(ctx context.Context, spec Spec) (Run, error) {
 	n1, f1 := count()
 	elapsed := time.Since(start)
 	cpu := cpuTime() - cpu0
+	runtime.ReadMemStats(&ms1)
 	run := Run{
 		Workload: spec.Workload, Acking: spec.Acking, RateLimit: spec.RateLimit, MetricsLatency: t.Runtime.MetricsLatency,
 		MaxSpoutPending: t.Runtime.MaxSpoutPending, Spouts: max(spec.Spouts, 1), Bolts: max(spec.Bolts, 1),
 		Seconds: elapsed.Seconds(), Tuples: n1 - n0, TuplesPerS: float64(n1-n0) / elapsed.Seconds(),
 		Cores: cpu.Seconds() / elapsed.Seconds(), RSSMiB: rssMiB(), Failed: f1 - f0, Unit: "tuples",
+	}
+	if n1 > n0 {
+		run.AllocsPerTuple = float64(ms1.Mallocs-ms0.Mallocs) / float64(n1-n0)
 	}
 	if spec.Workload == FileReadWordCount {
 		run.Unit = "words"

@@ -46,6 +46,7 @@ func benchmark(b *testing.B, spec Spec) {
 		b.ReportMetric(r.P99ms, "p99-ms")
 	}
 	b.ReportMetric(r.Cores, "cores")
+	b.ReportMetric(r.AllocsPerTuple, "allocs/tuple")
 }
 
 func BenchmarkConstSpoutNullBoltAcked(b *testing.B) {
