@@ -160,6 +160,114 @@ func (x *Transaction) GetSlot() uint32 {
 	return 0
 }
 
+// SpoutPosition is a checkpointed Kafka spout task's position
+// (kafka.CheckpointedSpout): for every partition it reads, the offset of
+// the next record to emit.
+type SpoutPosition struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partitions    []*PartitionOffset     `protobuf:"bytes,1,rep,name=partitions,proto3" json:"partitions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SpoutPosition) Reset() {
+	*x = SpoutPosition{}
+	mi := &file_squall_txn_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SpoutPosition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SpoutPosition) ProtoMessage() {}
+
+func (x *SpoutPosition) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_txn_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SpoutPosition.ProtoReflect.Descriptor instead.
+func (*SpoutPosition) Descriptor() ([]byte, []int) {
+	return file_squall_txn_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SpoutPosition) GetPartitions() []*PartitionOffset {
+	if x != nil {
+		return x.Partitions
+	}
+	return nil
+}
+
+// PartitionOffset is one partition's next offset.
+type PartitionOffset struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Topic         string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	Partition     int32                  `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
+	Next          int64                  `protobuf:"varint,3,opt,name=next,proto3" json:"next,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartitionOffset) Reset() {
+	*x = PartitionOffset{}
+	mi := &file_squall_txn_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartitionOffset) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartitionOffset) ProtoMessage() {}
+
+func (x *PartitionOffset) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_txn_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartitionOffset.ProtoReflect.Descriptor instead.
+func (*PartitionOffset) Descriptor() ([]byte, []int) {
+	return file_squall_txn_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *PartitionOffset) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *PartitionOffset) GetPartition() int32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *PartitionOffset) GetNext() int64 {
+	if x != nil {
+		return x.Next
+	}
+	return 0
+}
+
 var File_squall_txn_proto protoreflect.FileDescriptor
 
 const file_squall_txn_proto_rawDesc = "" +
@@ -175,7 +283,15 @@ const file_squall_txn_proto_rawDesc = "" +
 	"\n" +
 	"checkpoint\x18\x04 \x01(\x04R\n" +
 	"checkpoint\x12\x12\n" +
-	"\x04slot\x18\x05 \x01(\rR\x04slotB7Z5github.com/squall-streams/squall/kafka/internal/txnpbb\x06proto3"
+	"\x04slot\x18\x05 \x01(\rR\x04slot\"U\n" +
+	"\rSpoutPosition\x12D\n" +
+	"\n" +
+	"partitions\x18\x01 \x03(\v2$.squall.kafka.txn.v1.PartitionOffsetR\n" +
+	"partitions\"Y\n" +
+	"\x0fPartitionOffset\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
+	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12\x12\n" +
+	"\x04next\x18\x03 \x01(\x03R\x04nextB7Z5github.com/squall-streams/squall/kafka/internal/txnpbb\x06proto3"
 
 var (
 	file_squall_txn_proto_rawDescOnce sync.Once
@@ -189,18 +305,21 @@ func file_squall_txn_proto_rawDescGZIP() []byte {
 	return file_squall_txn_proto_rawDescData
 }
 
-var file_squall_txn_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_squall_txn_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_squall_txn_proto_goTypes = []any{
-	(*Committable)(nil), // 0: squall.kafka.txn.v1.Committable
-	(*Transaction)(nil), // 1: squall.kafka.txn.v1.Transaction
+	(*Committable)(nil),     // 0: squall.kafka.txn.v1.Committable
+	(*Transaction)(nil),     // 1: squall.kafka.txn.v1.Transaction
+	(*SpoutPosition)(nil),   // 2: squall.kafka.txn.v1.SpoutPosition
+	(*PartitionOffset)(nil), // 3: squall.kafka.txn.v1.PartitionOffset
 }
 var file_squall_txn_proto_depIdxs = []int32{
 	1, // 0: squall.kafka.txn.v1.Committable.transactions:type_name -> squall.kafka.txn.v1.Transaction
-	1, // [1:1] is the sub-list for method output_type
-	1, // [1:1] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	3, // 1: squall.kafka.txn.v1.SpoutPosition.partitions:type_name -> squall.kafka.txn.v1.PartitionOffset
+	2, // [2:2] is the sub-list for method output_type
+	2, // [2:2] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_squall_txn_proto_init() }
@@ -214,7 +333,7 @@ func file_squall_txn_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_squall_txn_proto_rawDesc), len(file_squall_txn_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
