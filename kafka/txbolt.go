@@ -470,16 +470,14 @@ func (b *TxBolt) recover(id uint64, committable []byte) error {
 	return b.poisoned
 }
 
-// Cleanup aborts the open transaction (never a pre-committed one: only a
-// commit or a restore decides those) and closes every producer.
+// Cleanup closes every producer, leaving every transaction as it is: a
+// pre-committed one is decided by a commit or a restore, and the open one
+// is aborted by the next instance's Recover, which fences every slot of
+// the task. (It does not call AbortTxn itself: sarama v1.61.1 writes the
+// producer's transaction state there without the lock its dispatcher
+// reads it under, a data race the exactly-once runtime hit on every
+// restore.)
 func (b *TxBolt) Cleanup() error {
-	if b.ring != nil && b.failed == nil {
-		if s := b.slots[b.ring.Open()]; s.running() && s.begun {
-			if err := s.abort(); err != nil {
-				b.log.Warn("kafka transactional bolt: cleanup", "error", err.Error())
-			}
-		}
-	}
 	b.closeAll()
 	return nil
 }

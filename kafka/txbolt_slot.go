@@ -147,19 +147,6 @@ func (s *txSlot) flush(timeout time.Duration) error {
 	return nil
 }
 
-// abort aborts the open transaction (never a pending one) if it has data.
-func (s *txSlot) abort() error {
-	if !s.begun || !s.wrote {
-		return nil
-	}
-	s.begun = false
-	if err := s.p.AbortTxn(); err != nil {
-		s.stale = true
-		return fmt.Errorf("abort the open transaction on %q: %w", s.id, err)
-	}
-	return nil
-}
-
 // close stops the goroutines, closes the producer without ending its
 // transaction (a pending one stays pending: only a commit or a fence may
 // decide it) and the client. Safe when not started.
