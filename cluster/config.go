@@ -51,6 +51,15 @@ type Config struct {
 	// Join lists gossip addresses of nodes already in the cluster; empty
 	// starts a new cluster.
 	Join []string
+	// Solo makes a node that never has peers: no other node may join it.
+	// Start refuses Join addresses with it, and the node ignores every
+	// other member that reaches its gossip anyway (a join, a push/pull, an
+	// alive message: memberlist's Alive and Merge delegates refuse them),
+	// so it plans every task onto itself. What runs only within one
+	// process is then safe on it: squall.guarantee=exactly-once, whose
+	// barriers do not cross nodes yet, is accepted only by a Solo node.
+	// `node run --http` runs one.
+	Solo bool
 	// HTTP is the address of the HTTP API; empty: no HTTP server.
 	HTTP string
 	// HTTPAnyPort, when HTTP's port is taken, listens on a free port of
@@ -182,6 +191,9 @@ func (c *Config) validate() error {
 	}
 	if _, _, err := splitHostPort(c.Bind); err != nil {
 		bad("bind %q: %v", c.Bind, err)
+	}
+	if c.Solo && len(c.Join) > 0 {
+		bad("join %v: a Solo node has no peers (drop Join, or Solo to run in a cluster)", c.Join)
 	}
 	if c.Remote != "" {
 		if _, _, err := splitHostPort(c.Remote); err != nil {
