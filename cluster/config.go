@@ -52,10 +52,11 @@ type Config struct {
 	// starts a new cluster.
 	Join []string
 	// Solo makes a node that never has peers: no other node may join it.
-	// Start refuses Join addresses with it, and the node ignores every
-	// other member that reaches its gossip anyway (a join, a push/pull, an
-	// alive message: memberlist's Alive and Merge delegates refuse them),
-	// so it plans every task onto itself. What runs only within one
+	// Start refuses Join addresses with it; its gossip carries a label of
+	// its own, so memberlist drops what any other node sends it (a join
+	// fails at the joiner); and any other member that reached it anyway
+	// (an alive message, a push/pull) is ignored (memberlist's Alive and
+	// Merge delegates refuse it), so it plans every task onto itself. What runs only within one
 	// process is then safe on it: squall.guarantee=exactly-once, whose
 	// barriers do not cross nodes yet, is accepted only by a Solo node.
 	// `node run --http` runs one.

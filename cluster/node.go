@@ -202,6 +202,10 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	mc.DeadNodeReclaimTime = time.Nanosecond
 	mc.Delegate, mc.Events, mc.Conflict = n.del, n.del, conflictDelegate{n: n}
 	if cfg.Solo {
+		// A label of its own (its boot id): memberlist drops every packet
+		// and stream of any other node, so a join fails at the joiner; and
+		// should one get through, the delegates ignore its members.
+		mc.Label = "squall/1/solo/" + n.boot
 		solo := soloDelegate{name: cfg.Name, meta: meta}
 		mc.Alive, mc.Merge = solo, solo
 	}
