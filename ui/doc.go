@@ -62,5 +62,7 @@
 // count, once with a token (signing in through the form) and once open:
 // among the rest, the submit time as a date, "–" for a bolt that never
 // executes, and a bolt's multi-line traceback with its node's name,
-// opened and wrapped within its cell.
+// opened and wrapped within its cell; checkpoints_e2e_test.go drives
+// e2e/checkpoints.test.mjs in Chromium against a Solo node running an
+// exactly-once topology: the Checkpoints card with checkpoints completing.
 package ui
