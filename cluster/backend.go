@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/squall-streams/squall/actors"
 	"github.com/squall-streams/squall/cluster/api"
 	"github.com/squall-streams/squall/internal/httpauth"
 	"github.com/squall-streams/squall/internal/preflight"
@@ -152,6 +153,19 @@ func (b backend) LocalTasks() []api.LocalTask {
 		for _, task := range p.tasks {
 			s := p.run.Env().Stats(task)
 			out = append(out, api.LocalTask{Topology: name, Kind: api.ComponentKind(p.run.Topology, s.Component), Stats: s})
+		}
+	}
+	return out
+}
+
+func (b backend) Checkpoints() map[string]actors.CheckpointStatus {
+	n := b.n
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := map[string]actors.CheckpointStatus{}
+	for name, p := range n.running {
+		if st, ok := p.run.Env().Checkpoints(); ok {
+			out[name] = st
 		}
 	}
 	return out

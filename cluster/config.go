@@ -51,6 +51,16 @@ type Config struct {
 	// Join lists gossip addresses of nodes already in the cluster; empty
 	// starts a new cluster.
 	Join []string
+	// Solo makes a node that never has peers: no other node may join it.
+	// Start refuses Join addresses with it; its gossip carries a label of
+	// its own, so memberlist drops what any other node sends it (a join
+	// fails at the joiner); and any other member that reached it anyway
+	// (an alive message, a push/pull) is ignored (memberlist's Alive and
+	// Merge delegates refuse it), so it plans every task onto itself. What runs only within one
+	// process is then safe on it: squall.guarantee=exactly-once, whose
+	// barriers do not cross nodes yet, is accepted only by a Solo node.
+	// `node run --http` runs one.
+	Solo bool
 	// HTTP is the address of the HTTP API; empty: no HTTP server.
 	HTTP string
 	// HTTPAnyPort, when HTTP's port is taken, listens on a free port of
@@ -182,6 +192,9 @@ func (c *Config) validate() error {
 	}
 	if _, _, err := splitHostPort(c.Bind); err != nil {
 		bad("bind %q: %v", c.Bind, err)
+	}
+	if c.Solo && len(c.Join) > 0 {
+		bad("join %v: a Solo node has no peers (drop Join, or Solo to run in a cluster)", c.Join)
 	}
 	if c.Remote != "" {
 		if _, _, err := splitHostPort(c.Remote); err != nil {

@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"bytes"
+	"errors"
 	"sync"
 
 	"github.com/hashicorp/memberlist"
@@ -157,3 +159,34 @@ func (b specBroadcast) Invalidates(o memberlist.Broadcast) bool {
 }
 func (b specBroadcast) Message() []byte { return b.msg }
 func (b specBroadcast) Finished()       {}
+
+// errSolo is why a Solo node ignores another member.
+var errSolo = errors.New("this node is solo (cluster.Config.Solo): it has no peers")
+
+// soloDelegate keeps a Solo node alone: as memberlist's AliveDelegate it
+// refuses every alive message but the node's own (its name and its meta,
+// which carries its boot id), so no other node ever enters the member
+// list, the member events or the plan; as its MergeDelegate it refuses
+// every join, in either direction, before any remote state is merged.
+type soloDelegate struct {
+	name string
+	meta []byte
+}
+
+// NotifyAlive implements memberlist.AliveDelegate.
+func (s soloDelegate) NotifyAlive(peer *memberlist.Node) error {
+	if peer.Name == s.name && bytes.Equal(peer.Meta, s.meta) {
+		return nil
+	}
+	return errSolo
+}
+
+// NotifyMerge implements memberlist.MergeDelegate.
+func (s soloDelegate) NotifyMerge(peers []*memberlist.Node) error {
+	for _, p := range peers {
+		if err := s.NotifyAlive(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}

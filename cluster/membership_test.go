@@ -58,3 +58,31 @@ func TestDelegateTracksLiveMembers(t *testing.T) {
 		t.Fatal("membership events did not signal a reconcile")
 	}
 }
+
+// TestSoloDelegateAdmitsOnlyItself: a Solo node's memberlist delegates
+// accept the node's own alive messages (its name and meta) and refuse any
+// other node, and any merge that brings one.
+func TestSoloDelegateAdmitsOnlyItself(t *testing.T) {
+	s := soloDelegate{name: "local", meta: []byte("boot-1")}
+	self := &memberlist.Node{Name: "local", Meta: []byte("boot-1")}
+	for _, tc := range []struct {
+		name string
+		peer *memberlist.Node
+		ok   bool
+	}{
+		{"itself", self, true},
+		{"another node", &memberlist.Node{Name: "other", Meta: []byte("boot-2")}, false},
+		{"another node under its name", &memberlist.Node{Name: "local", Meta: []byte("boot-2")}, false},
+		{"its meta under another name", &memberlist.Node{Name: "other", Meta: []byte("boot-1")}, false},
+	} {
+		if err := s.NotifyAlive(tc.peer); (err == nil) != tc.ok {
+			t.Errorf("%s: NotifyAlive = %v, want admitted %v", tc.name, err, tc.ok)
+		}
+	}
+	if err := s.NotifyMerge([]*memberlist.Node{self}); err != nil {
+		t.Errorf("merge of itself alone: %v", err)
+	}
+	if err := s.NotifyMerge([]*memberlist.Node{self, {Name: "other"}}); err == nil {
+		t.Error("a merge that brings another node was accepted")
+	}
+}

@@ -201,6 +201,14 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	// address at once (memberlist refuses that by default).
 	mc.DeadNodeReclaimTime = time.Nanosecond
 	mc.Delegate, mc.Events, mc.Conflict = n.del, n.del, conflictDelegate{n: n}
+	if cfg.Solo {
+		// A label of its own (its boot id): memberlist drops every packet
+		// and stream of any other node, so a join fails at the joiner; and
+		// should one get through, the delegates ignore its members.
+		mc.Label = "squall/1/solo/" + n.boot
+		solo := soloDelegate{name: cfg.Name, meta: meta}
+		mc.Alive, mc.Merge = solo, solo
+	}
 	mc.Logger = log.New(slogWriter{logger.With("lib", "memberlist")}, "", 0)
 	ml, err := memberlist.Create(mc)
 	if err != nil {
@@ -386,7 +394,9 @@ func (n *Node) submit(name, kind string, conf map[string]string, resources []byt
 	if release != nil {
 		release()
 	}
-	if t.Runtime.Guarantee == topology.ExactlyOnce {
+	if t.Runtime.Guarantee == topology.ExactlyOnce && !n.cfg.Solo {
+		// Barriers do not cross nodes yet: only a node that can never
+		// have peers (Config.Solo) runs exactly-once.
 		return fmt.Errorf("%w: topology %q: %s=%s: %w", ErrConfig, name, topology.GuaranteeKey, topology.ExactlyOnce, topology.ErrExactlyOnceUnavailable)
 	}
 	if cmds := t.Commands(); len(cmds) > 0 && !admin {

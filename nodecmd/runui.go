@@ -40,6 +40,9 @@ func runWithUI(ctx context.Context, j *Job, opts runOptions, stderr *console) (t
 	// else knows: no node joins it, and the log has no warning about
 	// gossip in clear for a cluster that has none.
 	cfg.GossipKey = cluster.Keygen()
+	// And it is Solo: it can never have a peer, so it runs exactly-once
+	// topologies, which a cluster refuses until barriers cross nodes.
+	cfg.Solo = true
 	const kind = "run"
 	t := j.Topology
 	cfg.Topologies = map[string]cluster.Factory{kind: cluster.Simple(func(topology.Config) (*topology.Topology, error) { return t, nil })}

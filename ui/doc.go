@@ -16,7 +16,11 @@
 // growth between polls. Bolts are coloured by capacity as in Storm (green
 // below 0.5, amber below 0.8, red above). The topology page lists the
 // command lines its shell components run ("Runs commands", the API's
-// squallCommand), so an admin sees what a topology executes; every page
+// squallCommand), so an admin sees what a topology executes, and, for an
+// exactly-once topology (the API's squallCheckpoints), a Checkpoints card:
+// the last completed checkpoint's id and age, duration, size and
+// alignment, the failed checkpoints and restores, and the last failure
+// folded as the tables' errors are; every page
 // shows the node's --insecure warning (the cluster summary's
 // squallWarning) as a banner.
 //
@@ -58,5 +62,7 @@
 // count, once with a token (signing in through the form) and once open:
 // among the rest, the submit time as a date, "–" for a bolt that never
 // executes, and a bolt's multi-line traceback with its node's name,
-// opened and wrapped within its cell.
+// opened and wrapped within its cell; checkpoints_e2e_test.go drives
+// e2e/checkpoints.test.mjs in Chromium against a Solo node running an
+// exactly-once topology: the Checkpoints card with checkpoints completing.
 package ui

@@ -40,6 +40,7 @@ type fake struct {
 	members []api.MemberInfo
 	tasks   []api.LocalTask
 	tr      api.TransportStats
+	cps     map[string]actors.CheckpointStatus
 }
 
 var _ api.Backend = (*fake)(nil)
@@ -59,6 +60,7 @@ func (f *fake) Built(name string) *topology.Topology                    { return
 func (f *fake) LocalTopologies() []api.LocalTopology                    { return f.local["node-a"] }
 func (f *fake) LocalTasks() []api.LocalTask                             { return f.tasks }
 func (f *fake) Transport() api.TransportStats                           { return f.tr }
+func (f *fake) Checkpoints() map[string]actors.CheckpointStatus         { return f.cps }
 func (f *fake) ClusterNodeInfo(context.Context) map[string]api.NodeInfo { return f.infos }
 func (f *fake) ClusterLocalTopologies(context.Context) map[string][]api.LocalTopology {
 	return f.local

@@ -48,6 +48,11 @@ type Backend interface {
 	LocalTopologies() []LocalTopology
 	// LocalTasks are this node's tasks, for /metrics.
 	LocalTasks() []LocalTask
+	// Checkpoints are the checkpoint statuses of the exactly-once
+	// topologies this node runs, by name (actors.Env.Checkpoints). Only a
+	// node that can never have peers runs exactly-once (cluster.Config.Solo),
+	// so a node's own are all there are.
+	Checkpoints() map[string]actors.CheckpointStatus
 	// Transport counts the frames between this node and the others.
 	Transport() TransportStats
 	// ClusterLocalTopologies is every live member's LocalTopologies, by

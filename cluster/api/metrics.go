@@ -27,7 +27,9 @@ import (
 // Capacity is a gauge per Storm UI window (10m, 3h, 1d, all), as Storm
 // defines it: time in Execute over the window's span. Components' own
 // gauges (a Kafka spout's squall_kafka_lag) are exposed as squall_<name>
-// with their labels.
+// with their labels. Exactly-once topologies add squall_checkpoint_*,
+// labelled by topology only: their last completed checkpoint and the
+// counts of completed, failed and restores.
 
 var (
 	labels     = []string{"topology", "component", "task"}
@@ -114,6 +116,54 @@ func collectTask(ch chan<- prometheus.Metric, topo, kind string, s *actors.TaskS
 	}
 }
 
+// checkpointCollector exposes the checkpoints of the exactly-once
+// topologies this node runs (Backend.Checkpoints), labelled by topology;
+// other topologies have none of these series.
+type checkpointCollector struct{ b Backend }
+
+var (
+	topoLabel       = []string{"topology"}
+	checkpointDescs = map[string]*prometheus.Desc{
+		"completed":    prometheus.NewDesc("squall_checkpoint_completed_total", "Checkpoints completed (committed) of an exactly-once topology.", topoLabel, nil),
+		"failed":       prometheus.NewDesc("squall_checkpoint_failed_total", "Checkpoints aborted or declined (squallCheckpoints.lastFailure says why).", topoLabel, nil),
+		"restores":     prometheus.NewDesc("squall_checkpoint_restores_total", "Restores of every task to the last completed checkpoint, not counting the first start.", topoLabel, nil),
+		"last_id":      prometheus.NewDesc("squall_checkpoint_last_completed_id", "Id of the last completed checkpoint (0: none yet).", topoLabel, nil),
+		"duration":     prometheus.NewDesc("squall_checkpoint_last_duration_seconds", "Trigger to commit of the last completed checkpoint.", topoLabel, nil),
+		"bytes":        prometheus.NewDesc("squall_checkpoint_last_bytes", "State staged by the last completed checkpoint.", topoLabel, nil),
+		"alignment":    prometheus.NewDesc("squall_checkpoint_last_alignment_seconds", "Longest barrier alignment of a task in the last completed checkpoint.", topoLabel, nil),
+		"age":          prometheus.NewDesc("squall_checkpoint_age_seconds", "Time since the last checkpoint completed (absent until one has).", topoLabel, nil),
+		"last_failure": prometheus.NewDesc("squall_checkpoint_last_failure_time_seconds", "When a checkpoint last failed (Unix time; absent until one has).", topoLabel, nil),
+	}
+)
+
+func (c checkpointCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range checkpointDescs {
+		ch <- d
+	}
+}
+
+func (c checkpointCollector) Collect(ch chan<- prometheus.Metric) {
+	now := time.Now()
+	for name, st := range c.b.Checkpoints() {
+		metric := func(key string, kind prometheus.ValueType, v float64) {
+			ch <- prometheus.MustNewConstMetric(checkpointDescs[key], kind, v, name)
+		}
+		metric("completed", prometheus.CounterValue, float64(st.Completed))
+		metric("failed", prometheus.CounterValue, float64(st.Failed))
+		metric("restores", prometheus.CounterValue, float64(st.Restores))
+		metric("last_id", prometheus.GaugeValue, float64(st.LastCompleted))
+		metric("duration", prometheus.GaugeValue, st.Duration.Seconds())
+		metric("bytes", prometheus.GaugeValue, float64(st.Bytes))
+		metric("alignment", prometheus.GaugeValue, st.Alignment.Seconds())
+		if st.LastCompleted != 0 && !st.CompletedAt.IsZero() {
+			metric("age", prometheus.GaugeValue, max(now.Sub(st.CompletedAt), 0).Seconds())
+		}
+		if !st.LastFailureAt.IsZero() {
+			metric("last_failure", prometheus.GaugeValue, float64(st.LastFailureAt.UnixNano())/1e9)
+		}
+	}
+}
+
 // gaugeCollector exposes the gauges components set (topology.Gauges). It
 // is unchecked (describes nothing): the names and labels are the
 // components'. Every gauge of one name gets the union of the label names
@@ -133,7 +183,7 @@ func (c gaugeCollector) Collect(ch chan<- prometheus.Metric) {
 		lv := []string{t.Topology, string(s.Component), strconv.Itoa(int(s.Task))}
 		for _, g := range s.Gauges() {
 			metric := "squall_" + promName(g.Name)
-			if strings.HasPrefix(metric, "squall_task_") || strings.HasPrefix(metric, "squall_transport_") {
+			if strings.HasPrefix(metric, "squall_task_") || strings.HasPrefix(metric, "squall_transport_") || strings.HasPrefix(metric, "squall_checkpoint_") {
 				// squall's own families: a clash would fail every scrape.
 				metric = "squall_gauge_" + promName(g.Name)
 			}
@@ -192,7 +242,7 @@ func gaugeLabel(k string) string {
 
 func metricsHandler(b Backend) http.Handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(taskCollector{b: b}, gaugeCollector{b: b},
+	reg.MustRegister(taskCollector{b: b}, gaugeCollector{b: b}, checkpointCollector{b: b},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "squall_transport_peers", Help: "Nodes this node holds a tuple connection (and its writer) to."},
 			func() float64 { return float64(b.Transport().Peers) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "squall_transport_dropped_total", Help: "Frames to other nodes dropped: queue full, node unreachable or gone (their trees replay)."},

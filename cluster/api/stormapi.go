@@ -470,6 +470,7 @@ func Status(s *messages.TopologySpec) string {
 
 func (s server) topologySummary(ctx context.Context) []map[string]any {
 	local := s.b.ClusterLocalTopologies(ctx)
+	cps, now := s.b.Checkpoints(), time.Now()
 	out := []map[string]any{}
 	for _, spec := range s.b.Specs() {
 		if spec.Killed {
@@ -485,13 +486,15 @@ func (s server) topologySummary(ctx context.Context) []map[string]any {
 			}
 		}
 		up := time.Since(time.UnixMilli(spec.SubmittedUnixMs))
+		g := guaranteeOf(s.b.Built(spec.Name), spec)
 		out = append(out, map[string]any{
 			"id": TopologyID(spec), "name": spec.Name, "status": Status(spec), "kind": spec.Kind,
 			"uptime": prettyDuration(up), "uptimeSeconds": int64(up / time.Second),
 			"tasksTotal": tasks, "executorsTotal": tasks, "workersTotal": workers,
 			"owner": "", "schedulerInfo": "",
 			"failingComponents": failingOf(spec.Name, local),
-			"squallGuarantee":   guaranteeOf(s.b.Built(spec.Name), spec),
+			"squallGuarantee":   g,
+			"squallCheckpoints": checkpointsBrief(g, cps, spec.Name, now),
 		})
 	}
 	return out
@@ -666,6 +669,7 @@ func (s server) topologyPage(ctx context.Context, id string, win window) (map[st
 		workers[ti.Node] = true
 	}
 	up := time.Since(time.UnixMilli(spec.SubmittedUnixMs))
+	g := guaranteeOf(t, spec)
 	conf := map[string]any{}
 	msgTimeout := any(nil)
 	if t != nil {
@@ -686,11 +690,69 @@ func (s server) topologyPage(ctx context.Context, id string, win window) (map[st
 		"inFlight":      inFlight,
 		"topologyStats": topologyStats(comps),
 		"spouts":        spouts, "bolts": bolts, "failingComponents": failingComponents(tasks),
-		"edges":           edges(t, tasks),
-		"configuration":   conf,
-		"squallGuarantee": guaranteeOf(t, spec),
+		"edges":             edges(t, tasks),
+		"configuration":     conf,
+		"squallGuarantee":   g,
+		"squallCheckpoints": checkpointsOf(g, s.b.Checkpoints(), spec.Name, time.Now()),
 	}, nil
 }
+
+// checkpointsOf is a topology page's squallCheckpoints: nil (JSON null)
+// unless the topology's guarantee g is exactly-once; its checkpoints as
+// this node runs them (only a Solo node runs exactly-once, so they are
+// the topology's), or phase "not running" while this node does not run
+// it. Times are Unix ms (0: never), durations ms, ageMs null until a
+// checkpoint completed.
+func checkpointsOf(g string, cps map[string]actors.CheckpointStatus, name string, now time.Time) map[string]any {
+	st, ok := cps[name]
+	if !ok && g != string(topology.ExactlyOnce) {
+		return nil
+	}
+	if !ok {
+		st = actors.CheckpointStatus{Phase: "not running"}
+	}
+	return map[string]any{
+		"phase": st.Phase, "epoch": st.Epoch,
+		"lastCompleted": st.LastCompleted, "completedAt": unixMs(st.CompletedAt), "ageMs": ageMs(st, now),
+		"durationMs": msOf(st.Duration), "bytes": st.Bytes, "alignmentMs": msOf(st.Alignment),
+		"completed": st.Completed, "failed": st.Failed, "restores": st.Restores,
+		"lastFailure": st.LastFailure, "lastFailureAt": unixMs(st.LastFailureAt),
+	}
+}
+
+// checkpointsBrief is a topology summary row's squallCheckpoints: the
+// short form of checkpointsOf.
+func checkpointsBrief(g string, cps map[string]actors.CheckpointStatus, name string, now time.Time) map[string]any {
+	full := checkpointsOf(g, cps, name, now)
+	if full == nil {
+		return nil
+	}
+	brief := map[string]any{}
+	for _, k := range []string{"phase", "lastCompleted", "ageMs", "completed", "failed", "lastFailure"} {
+		brief[k] = full[k]
+	}
+	return brief
+}
+
+// ageMs is how long ago the last checkpoint completed, in ms; nil when
+// none has.
+func ageMs(st actors.CheckpointStatus, now time.Time) any {
+	if st.LastCompleted == 0 || st.CompletedAt.IsZero() {
+		return nil
+	}
+	return max(now.Sub(st.CompletedAt), 0).Milliseconds()
+}
+
+// unixMs is t in Unix ms, 0 for the zero time.
+func unixMs(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// msOf is d in milliseconds, to the microsecond.
+func msOf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // guaranteeOf is a topology's squall.guarantee: this node's build's, else
 // the submitted configuration's (the default when it has none, the value

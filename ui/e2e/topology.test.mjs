@@ -379,6 +379,9 @@ async function main(page) {
     seen(String(got));
     return got === 'at-least-once' || undefined;
   });
+  // Checkpoints are exactly-once's: an at-least-once topology shows none.
+  const checkpoints = await page.evaluate(() => document.querySelector('[data-testid="checkpoints"]')?.checkVisibility() ?? null);
+  if (checkpoints !== false) throw new Error(`the Checkpoints section of an at-least-once topology: visible ${checkpoints}, want hidden`);
   await checkLatencies();
   await checkErrors();
 

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  ago, capacityLevel, commandLine, count, dateTime, duration, errorHeadline, hostPort, latency, nodeNames, place, rate, Rates,
-  startedAt, submittedAt,
+  ago, capacityLevel, commandLine, count, dateTime, duration, errorHeadline, hostPort, lastCheckpoint, latency, millis, nodeNames,
+  place, rate, Rates, size, startedAt, submittedAt,
 } from '../../static/js/format.js';
 
 test('capacity colours follow Storm: green < 0.5, amber < 0.8, red from 0.8', () => {
@@ -154,4 +154,15 @@ test('an error\'s headline is one line: the first, or a Python traceback\'s exce
     [[undefined], { text: '', more: false }],
   ];
   for (const [args, want] of cases) assert.deepEqual(errorHeadline(...args), want, `errorHeadline(${JSON.stringify(args[0])?.slice(0, 40)})`);
+});
+
+test('a checkpoint shows as its id and age, its duration and size for people', () => {
+  assert.equal(lastCheckpoint({ lastCompleted: 17, ageMs: 3200 }), '#17 (3s ago)');
+  assert.equal(lastCheckpoint({ lastCompleted: 17, ageMs: null }), '#17', 'no age: no "ago"');
+  assert.equal(lastCheckpoint({ lastCompleted: 0, ageMs: null }), 'none yet');
+  assert.equal(lastCheckpoint(null), 'none yet');
+  const durations = [[0, '0.000 ms'], [0.25, '0.250 ms'], [12.345, '12.3 ms'], [1500, '1.50 s'], [90_000, '1m 30s'], [-1, '–'], [undefined, '–']];
+  for (const [ms, want] of durations) assert.equal(millis(ms), want, `millis ${ms}`);
+  const sizes = [[0, '0 B'], [512, '512 B'], [4096, '4.0 KiB'], [1.5 * 1024 * 1024, '1.5 MiB'], [3 * 1024 ** 3, '3.0 GiB'], [-1, '–'], [null, '–']];
+  for (const [b, want] of sizes) assert.equal(size(b), want, `size ${b}`);
 });

@@ -170,3 +170,37 @@ export function commandLine(argv) {
     return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
   }).join(' ');
 }
+
+// size formats a number of bytes in binary units ("512 B", "4.0 KiB",
+// "1.5 MiB"), or "–" when unknown.
+export function size(bytes) {
+  if (!Number.isFinite(bytes) || bytes < 0) return '–';
+  if (bytes < 1024) return `${Math.round(bytes)} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
+}
+
+// millis formats a duration given in milliseconds: "0.250 ms" below 1 ms,
+// "12.3 ms" below 1 s, seconds above ("1.50 s"), the rest as duration
+// does; "–" when unknown.
+export function millis(ms) {
+  if (!Number.isFinite(ms) || ms < 0) return '–';
+  if (ms < 1) return `${ms.toFixed(3)} ms`;
+  if (ms < 1000) return `${ms.toFixed(1)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(2)} s`;
+  return duration(ms / 1000);
+}
+
+// lastCheckpoint says which checkpoint completed last and how long ago
+// (the API's squallCheckpoints: lastCompleted, ageMs): "#17 (3s ago)", or
+// "none yet".
+export function lastCheckpoint(cp) {
+  if (!cp || !(cp.lastCompleted > 0)) return 'none yet';
+  return `#${cp.lastCompleted}${Number.isFinite(cp.ageMs) ? ago(cp.ageMs / 1000) : ''}`;
+}

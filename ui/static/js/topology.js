@@ -6,7 +6,7 @@
 
 import { actions, get } from './api.js';
 import { byId, fillRows, h, param } from './dom.js';
-import { commandLine, count, duration, hostPort, nodeNames, rate, Rates, startedAt, submittedAt } from './format.js';
+import { commandLine, count, duration, hostPort, lastCheckpoint, millis, nodeNames, rate, Rates, size, startedAt, submittedAt } from './format.js';
 import { render as renderGraph } from './graph.js';
 import { cards, errorCell, frame, getWindowed, latencyCell, numCell, poll, textCell, when, windowSelect } from './page.js';
 
@@ -50,6 +50,36 @@ function renderSummary(t) {
   byId('window-hint').textContent = t.windowHint ? `window: ${t.windowHint}` : '';
 
   enableActions(t.status);
+}
+
+// renderCheckpoints shows an exactly-once topology's checkpoints (the
+// API's squallCheckpoints: null for the other guarantees, and the section
+// stays hidden): the last completed one, how long it took, the state it
+// staged and its longest alignment, the counts of failed checkpoints and
+// restores, and the last failure, folded like the tables' errors.
+function renderCheckpoints(cp) {
+  byId('checkpoints-section').hidden = !cp;
+  if (!cp) return;
+  const done = cp.lastCompleted > 0;
+  cards(byId('checkpoints'), [
+    ['Last completed', lastCheckpoint(cp), 'checkpoint-last'],
+    ['Completed at', done ? when(cp.completedAt, 'checkpoint-completed-at') : '–'],
+    ['Duration', done ? millis(cp.durationMs) : '–', 'checkpoint-duration'],
+    ['Size', done ? size(cp.bytes) : '–', 'checkpoint-size'],
+    ['Alignment', done ? millis(cp.alignmentMs) : '–', 'checkpoint-alignment'],
+    ['Completed', count(cp.completed), 'checkpoint-completed'],
+    ['Failed', count(cp.failed), 'checkpoint-failed'],
+    ['Restores', count(cp.restores), 'checkpoint-restores'],
+    ['Phase', `${cp.phase || '–'}${cp.epoch ? ` (epoch ${cp.epoch})` : ''}`, 'checkpoint-phase'],
+  ]);
+  const failure = byId('checkpoint-failure');
+  failure.hidden = !cp.lastFailure;
+  fillRows(byId('checkpoint-failure-row'), cp.lastFailure
+    ? [h('tr', {}, errorCell(cp.lastFailure, {
+      time: cp.lastFailureAt, lapsedSecs: cp.lastFailureAt > 0 ? Math.max(0, (Date.now() - cp.lastFailureAt) / 1000) : undefined,
+      testid: 'checkpoint-last-failure',
+    }))]
+    : []);
 }
 
 // enableActions enables the actions that make sense in status, none while
@@ -197,6 +227,7 @@ async function update() {
 
   current = t;
   renderSummary(t);
+  renderCheckpoints(t.squallCheckpoints);
   renderCommands(t);
   renderRebalance(t);
   const graph = graphOf(t, spoutRates, boltRates, edgeRates);
