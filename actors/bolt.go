@@ -150,7 +150,7 @@ func (b *boltTask) start(ctx actor.Context) {
 	b.lastTick = b.env.now()
 	if b.eos.on() {
 		// Prepared by the coordinator's restore, with the checkpoint's state.
-		b.eos.tell(b.env, &eosHello{task: b.task})
+		b.eos.tell(b.env, &eosHello{task: b.task, pid: ctx.Self()})
 		return
 	}
 	b.prepare(nil)

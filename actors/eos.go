@@ -120,7 +120,7 @@ func (e *Env) StartCheckpoints() error {
 	}
 	e.eos = run
 	props := actor.PropsFromProducer(func() actor.Actor {
-		return &eosCoordinator{env: e, run: run, c: coord, tasks: tasks, hello: map[topology.TaskID]bool{}, early: map[topology.TaskID]bool{}}
+		return &eosCoordinator{env: e, run: run, c: coord, tasks: tasks, hello: map[topology.TaskID]bool{}, early: map[topology.TaskID]bool{}, pids: map[topology.TaskID]*actor.PID{}}
 	})
 	spawnlock.Mu.Lock()
 	run.coord = e.System.Root.Spawn(props)
@@ -135,7 +135,12 @@ type (
 		stateBytes int64
 		alignment  time.Duration
 	}
-	eosHello   struct{ task topology.TaskID }
+	// eosHello carries the task's actor: its supervisor may not have put
+	// it in the directory yet when the coordinator answers.
+	eosHello struct {
+		task topology.TaskID
+		pid  *actor.PID
+	}
 	eosTrigger struct {
 		id    checkpoint.ID
 		epoch checkpoint.Epoch
@@ -181,6 +186,7 @@ type eosCoordinator struct {
 	tasks []topology.TaskID
 
 	hello   map[topology.TaskID]bool
+	pids    map[topology.TaskID]*actor.PID // from the hellos
 	started bool
 	// early are hellos of tasks a rescale starts, come before the rescale.
 	early    map[topology.TaskID]bool
@@ -204,6 +210,9 @@ func (k *eosCoordinator) Receive(ctx actor.Context) {
 	case *tickMsg:
 		cmds = k.c.Tick(now)
 	case *eosHello:
+		if m.pid != nil {
+			k.pids[m.task] = m.pid
+		}
 		if !slices.Contains(k.tasks, m.task) {
 			k.early[m.task] = true
 			break
@@ -404,6 +413,10 @@ func (k *eosCoordinator) publish() {
 }
 
 func (k *eosCoordinator) send(task topology.TaskID, m any) {
+	if pid := k.pids[task]; pid != nil {
+		k.env.System.Root.Send(pid, m)
+		return
+	}
 	if pid, ok := k.env.Directory.Local(task); ok {
 		k.env.System.Root.Send(pid, m)
 	}

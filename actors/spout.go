@@ -136,7 +136,7 @@ func (s *spoutTask) start(ctx actor.Context) {
 	s.tc, s.out = startComponent(s.env, s.comp, s.task, ctx.Self())
 	if s.eos.on() {
 		// Opened by the coordinator's restore, which rewinds it first.
-		s.eos.tell(s.env, &eosHello{task: s.task})
+		s.eos.tell(s.env, &eosHello{task: s.task, pid: ctx.Self()})
 		return
 	}
 	s.open()

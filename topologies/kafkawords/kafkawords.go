@@ -34,6 +34,7 @@ import (
 
 	"github.com/squall-streams/squall/kafka"
 	"github.com/squall-streams/squall/kafka/embedded"
+	"github.com/squall-streams/squall/state"
 	"github.com/squall-streams/squall/topologies/wordcount"
 	"github.com/squall-streams/squall/topology"
 )
@@ -54,7 +55,7 @@ const (
 // KafkaKeys are the kafka.* keys of package kafka that its spout and bolt
 // read (kafka.SpoutConfigFrom, kafka.BoltConfigFrom).
 var KafkaKeys = []string{
-	kafka.KeyBrokers, kafka.KeyInput, kafka.KeyOutput, kafka.KeyGroup, kafka.KeyTopologyID, kafka.KeyFirstPoll,
+	kafka.KeyTransactionTimeout, kafka.KeyBrokers, kafka.KeyInput, kafka.KeyOutput, kafka.KeyGroup, kafka.KeyTopologyID, kafka.KeyFirstPoll,
 	kafka.KeyCommitPeriod, kafka.KeyMaxUncommitted, kafka.KeyMaxRetries, kafka.KeyRetryInitial, kafka.KeyRetryPeriod,
 	kafka.KeyRetryMaxDelay, kafka.KeyDeadLetterTopic, kafka.KeyBoltKeyField, kafka.KeyBoltValueField, kafka.KeyBoltTopicField,
 }
@@ -79,6 +80,12 @@ type Job struct {
 	Output   string
 	Spout    *kafka.SpoutMetrics
 	Bolt     *kafka.BoltMetrics
+	// TxBolt counts the transactional bolt's work, under
+	// squall.guarantee=exactly-once (Bolt stays zero then).
+	TxBolt *kafka.TxBoltMetrics
+	// ExactlyOnce: the checkpointed spout, keyed counts and the
+	// transactional bolt.
+	ExactlyOnce bool
 	// Embedded is the in-memory broker started because kafka.brokers was
 	// empty; nil otherwise. Close stops it.
 	Embedded *embedded.Broker
@@ -124,7 +131,10 @@ func build(name, defaultOutput string, conf topology.Config, log io.Writer) (*Jo
 	if err != nil {
 		return nil, err
 	}
-	job := &Job{kind: name, Spout: new(kafka.SpoutMetrics), Bolt: new(kafka.BoltMetrics)}
+	job := &Job{kind: name, Spout: new(kafka.SpoutMetrics), Bolt: new(kafka.BoltMetrics), TxBolt: new(kafka.TxBoltMetrics)}
+	if g, err := conf.Guarantee(); err == nil && g == topology.ExactlyOnce {
+		job.ExactlyOnce = true
+	}
 	sc, err := kafka.SpoutConfigFrom(conf)
 	if err != nil {
 		return nil, err
@@ -156,7 +166,7 @@ func build(name, defaultOutput string, conf topology.Config, log io.Writer) (*Jo
 	}
 	job.Brokers = sc.Brokers
 	sc.Metrics, bc.Metrics = job.Spout, job.Bolt
-	job.Topology, err = topologyOf(name, conf, sc, bc, spouts, bolts)
+	job.Topology, err = topologyOf(name, conf, sc, bc, spouts, bolts, job)
 	if err != nil {
 		job.Close()
 		return nil, err
@@ -176,22 +186,21 @@ func StartEmbedded(log io.Writer, topics ...string) (*embedded.Broker, error) {
 	return b, nil
 }
 
-func topologyOf(name string, conf topology.Config, sc kafka.SpoutConfig, bc kafka.BoltConfig, spouts, bolts int) (*topology.Topology, error) {
-	spout, err := kafka.NewSpout(sc)
+func topologyOf(name string, conf topology.Config, sc kafka.SpoutConfig, bc kafka.BoltConfig, spouts, bolts int, job *Job) (*topology.Topology, error) {
+	spout, bolt, err := connectors(conf, sc, bc, job)
 	if err != nil {
-		return nil, fmt.Errorf("%s: kafka spout: %w", name, err)
-	}
-	bolt, err := kafka.NewBolt(bc)
-	if err != nil {
-		return nil, fmt.Errorf("%s: kafka bolt: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	b := topology.NewBuilder(name)
 	b.SetSpout("lines", spout, spouts)
 	if name == WordCountName {
 		b.SetBasicBolt("split", func() topology.BasicBolt { return topology.BoltFunc(split) }, bolts).
 			ShuffleGrouping("lines").Output("word")
-		b.SetBolt("count", func() topology.Bolt { return &wordcount.CountBolt{Emit: true} }, bolts).
-			FieldsGrouping("split", "word").Output("key", "message")
+		count := func() topology.Bolt { return &wordcount.CountBolt{Emit: true} }
+		if job.ExactlyOnce {
+			count = func() topology.Bolt { return &keyedCount{} }
+		}
+		b.SetBolt("count", count, bolts).FieldsGrouping("split", "word").Output("key", "message")
 		// Grouped by word, so one word's updates reach the topic in order.
 		b.SetBolt("out", bolt, bolts).FieldsGrouping("count", "key")
 	} else {
@@ -201,6 +210,69 @@ func topologyOf(name string, conf topology.Config, sc kafka.SpoutConfig, bc kafk
 	}
 	return b.Build(conf)
 }
+
+// connectors are the Kafka spout and bolt of the topology's guarantee:
+// under exactly-once the checkpointed spout and the transactional bolt
+// (read its output with isolation.level=read_committed).
+func connectors(conf topology.Config, sc kafka.SpoutConfig, bc kafka.BoltConfig, job *Job) (spout func() topology.Spout, bolt func() topology.Bolt, err error) {
+	if !job.ExactlyOnce {
+		if spout, err = kafka.NewSpout(sc); err != nil {
+			return nil, nil, fmt.Errorf("kafka spout: %w", err)
+		}
+		if bolt, err = kafka.NewBolt(bc); err != nil {
+			return nil, nil, fmt.Errorf("kafka bolt: %w", err)
+		}
+		return spout, bolt, nil
+	}
+	if spout, err = kafka.NewCheckpointedSpout(sc); err != nil {
+		return nil, nil, fmt.Errorf("kafka checkpointed spout: %w", err)
+	}
+	tc, err := kafka.TxBoltConfigFrom(conf)
+	if err != nil {
+		return nil, nil, err
+	}
+	tc.Brokers, tc.Topic, tc.Metrics = bc.Brokers, bc.Topic, job.TxBolt
+	if bolt, err = kafka.NewTransactionalBolt(tc); err != nil {
+		return nil, nil, fmt.Errorf("kafka transactional bolt: %w", err)
+	}
+	return spout, bolt, nil
+}
+
+// keyedCount is kafka-wordcount's count under exactly-once: each word's
+// count is keyed state, checkpointed and restored with the topology, and
+// every update is emitted as (word, count).
+type keyedCount struct {
+	out   topology.OutputCollector
+	count *state.Value[int64]
+}
+
+func (b *keyedCount) DeclareState() topology.State { return topology.State{Keyed: []string{"count"}} }
+
+func (b *keyedCount) Prepare(_ context.Context, tc *topology.Context, c topology.OutputCollector) error {
+	st, err := state.Of(tc)
+	if err != nil {
+		return err
+	}
+	b.out = c
+	b.count, err = state.NewValue(st, "count", state.Int64)
+	return err
+}
+
+func (b *keyedCount) Execute(t topology.Tuple) {
+	n, _, err := b.count.Get()
+	if err == nil {
+		err = b.count.Set(n + 1)
+	}
+	if err != nil {
+		b.out.ReportError(err)
+		b.out.Fail(t) // exactly-once: every task rolls back; nothing is lost
+		return
+	}
+	b.out.Emit(topology.Values{topology.String(t, "word"), strconv.FormatInt(n+1, 10)}, t)
+	b.out.Ack(t)
+}
+
+func (b *keyedCount) Cleanup() error { return nil }
 
 // split emits every word of a line.
 func split(t topology.Tuple, c topology.BasicCollector) error {
@@ -227,8 +299,14 @@ func words(t topology.Tuple, c topology.BasicCollector) error {
 // broker, the top words of the output topic.
 func (j *Job) Summary(ctx context.Context, w io.Writer, elapsed time.Duration) error {
 	s, b := j.Spout.Snapshot(), j.Bolt.Snapshot()
-	fmt.Fprintf(w, "%s: %d records read, %d acked, %d retried, %d dead-lettered, %d commits; %d records written in %.1fs\n",
-		j.kind, s.Emitted, s.Acked, s.Retried, s.DeadLettered, s.Commits, b.Written, elapsed.Seconds())
+	if j.ExactlyOnce {
+		tx := j.TxBolt.Snapshot()
+		fmt.Fprintf(w, "%s: exactly-once: %d records read; %d records written in %d committed transactions (%d recommitted, %d lost) in %.1fs\n",
+			j.kind, s.Emitted, tx.Written, tx.Committed, tx.Recommitted, tx.Lost, elapsed.Seconds())
+	} else {
+		fmt.Fprintf(w, "%s: %d records read, %d acked, %d retried, %d dead-lettered, %d commits; %d records written in %.1fs\n",
+			j.kind, s.Emitted, s.Acked, s.Retried, s.DeadLettered, s.Commits, b.Written, elapsed.Seconds())
+	}
 	if j.Embedded == nil {
 		return nil
 	}
