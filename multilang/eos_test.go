@@ -1,6 +1,7 @@
 package multilang
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -61,8 +62,8 @@ func EOSWordCounts(n int64) map[string]int64 {
 // EOSLineSpout emits (EOSLine(i)) for its share of 0..N-1 (i ≡ its task
 // index mod its parallelism); its checkpointed position is the next i.
 //
-// With Pace set, it stays at most Ahead lines ahead of Pace/5 (the count's
-// executions, five words a line): nothing in exactly-once holds a spout
+// With Pace set, it stays at most Ahead lines ahead of Pace/Words (the
+// count's executions): nothing in exactly-once holds a spout
 // back from filling a shell bolt's backlog (see TestPythonExactlyOnce), so
 // without a pace the whole input waits in front of the subprocess and the
 // first barrier behind all of it.
@@ -70,6 +71,8 @@ type EOSLineSpout struct {
 	N     int64
 	Pace  *atomic.Int64
 	Ahead int64
+	Line  func(int64) string // nil: EOSLine
+	Words int64              // words a line, for Pace (0: EOSLine's 5)
 
 	next int64
 	step int64
@@ -85,10 +88,14 @@ func (s *EOSLineSpout) Open(_ context.Context, tc *topology.Context, c topology.
 
 func (s *EOSLineSpout) NextTuple() {
 	for range 16 {
-		if s.next >= s.N || (s.Pace != nil && s.next > s.Pace.Load()/5+s.Ahead) {
+		if s.next >= s.N || (s.Pace != nil && s.next > s.Pace.Load()/cmp.Or(s.Words, 5)+s.Ahead) {
 			return
 		}
-		s.out.Emit(topology.Values{EOSLine(s.next)}, s.next)
+		line := EOSLine
+		if s.Line != nil {
+			line = s.Line
+		}
+		s.out.Emit(topology.Values{line(s.next)}, s.next)
 		s.next += s.step
 	}
 }
@@ -116,10 +123,12 @@ func (s *EOSLineSpout) Activate()                 {}
 func (s *EOSLineSpout) Deactivate()               {}
 func (s *EOSLineSpout) Close() error              { return nil }
 
-// EOSWordCount keeps a keyed count per word and emits (word, n). Executed
+// EOSWordCount keeps a keyed count per word (of tuples, or the sum of
+// their field Add) and emits (word, n). Executed
 // counts its executions over every instance; At, when set, is called once,
 // from the execution that reaches AtN.
 type EOSWordCount struct {
+	Add      string // a field whose value the count adds ("": 1)
 	Executed *atomic.Int64
 	AtN      int64
 	At       func()
@@ -149,10 +158,14 @@ func (b *EOSWordCount) Execute(t topology.Tuple) {
 	if err != nil {
 		panic(err)
 	}
-	if err := b.count.Set(n + 1); err != nil {
+	add := int64(1)
+	if b.Add != "" {
+		add, _ = topology.Int64(t, b.Add)
+	}
+	if err := b.count.Set(n + add); err != nil {
 		panic(err)
 	}
-	b.out.Emit(topology.Values{topology.String(t, "word"), n + 1}, t)
+	b.out.Emit(topology.Values{topology.String(t, "word"), n + add}, t)
 	b.out.Ack(t)
 }
 
@@ -429,10 +442,7 @@ func TestPythonExactlyOnce(t *testing.T) {
 				st, _ := r.c.Topology().Env().Checkpoints()
 				t.Fatalf("timed out: %d of %d counts committed; checkpoints %+v", world.Size(), total, st)
 			}
-			st, ok := r.c.Topology().Env().Checkpoints()
-			if !ok || st.Completed < 1 {
-				t.Errorf("checkpoint status %+v, want completed checkpoints", st)
-			}
+			st := CheckpointsCompleted(t, r.c.Topology().Env())
 			if c.kill {
 				pid := killed.Load()
 				if pid == 0 {
@@ -469,6 +479,166 @@ func TestPythonExactlyOnce(t *testing.T) {
 	}
 }
 
+// CheckpointsCompleted waits for env's checkpoint status to count a
+// completed checkpoint and returns it: the coordinator tells the sinks to
+// commit before it publishes the status, so a test that saw the commits
+// may read the status of a moment before.
+func CheckpointsCompleted(t testing.TB, env *actors.Env) actors.CheckpointStatus {
+	t.Helper()
+	var st actors.CheckpointStatus
+	if !poll.Wait(10*time.Second, func() bool {
+		st, _ = env.Checkpoints()
+		return st.Completed >= 1
+	}) {
+		t.Errorf("checkpoint status %+v, want completed checkpoints", st)
+	}
+	return st
+}
+
 // CheckNoSubprocesses fails t if a subprocess a test started, or one of
 // its children, is left (for the tests of package multilang_test).
 func CheckNoSubprocesses(t testing.TB) { checkNoProcesses(t) }
+
+// deadLetters records what reaches it (the dead-letter stream).
+type deadLetters struct {
+	mu   *sync.Mutex
+	seen *[]string
+	out  topology.OutputCollector
+}
+
+func (d *deadLetters) Prepare(_ context.Context, _ *topology.Context, c topology.OutputCollector) error {
+	d.out = c
+	return nil
+}
+
+func (d *deadLetters) Execute(t topology.Tuple) {
+	d.mu.Lock()
+	*d.seen = append(*d.seen, fmt.Sprint(t.Values()[2]))
+	d.mu.Unlock()
+	d.out.Ack(t)
+}
+
+func (d *deadLetters) Cleanup() error { return nil }
+
+// TestPythonExactlyOnceDeadLetter: a tuple that kills the pystorm bolt
+// (FaultyBolt raises on "raise": it reports the traceback, fails the tuple
+// and exits) fails it, so the topology restores, and the replay brings it
+// back to a new instance of the shell bolt. The deaths it caused must be
+// remembered across those restores, or it would kill every new subprocess
+// for ever: after DefaultDeadLetterAfter deaths it goes to the dead-letter
+// stream, and every other word is counted exactly once.
+func TestPythonExactlyOnceDeadLetter(t *testing.T) {
+	l := launchers()[0]
+	const lines, poison = 3000, 1700
+	line := func(i int64) string {
+		if i == poison {
+			return "raise"
+		}
+		return fmt.Sprintf("w%02d", i%eosVocabulary)
+	}
+	want := map[string]int64{}
+	var total int64
+	for i := range int64(lines) {
+		if w := line(i); w != "raise" {
+			want[w]++
+			total++
+		}
+	}
+	world := NewEOSCommitted()
+	var executed atomic.Int64
+	var once sync.Once
+	var mu sync.Mutex
+	var dead []string
+	b := topology.NewBuilder("pyeos-dlq")
+	b.SetSpout("words", func() topology.Spout {
+		return &EOSLineSpout{N: lines, Line: line, Words: 1, Pace: &executed, Ahead: 500}
+	}, 1).Output("word")
+	b.SetBolt("faulty", BoltFactory(l.command(t, "FaultyBolt"), WithDir(resourcesDir(t)), Output("word")), 1).
+		ShuffleGrouping("words")
+	b.SetBolt("count", func() topology.Bolt { return &EOSWordCount{Executed: &executed, Once: &once} }, 2).
+		FieldsGrouping("faulty", "word").Output("word", "n")
+	b.SetBolt("sink", func() topology.Bolt { return &EOSSink{World: world} }, 1).ShuffleGrouping("count")
+	b.SetBolt("dead", func() topology.Bolt { return &deadLetters{mu: &mu, seen: &dead} }, 1).
+		Input("faulty", DeadLetterStream, topology.ShuffleGrouping())
+	conf := fastConf(l)
+	conf[topology.GuaranteeKey] = topology.ExactlyOnce
+	conf[topology.CheckpointIntervalMs] = 50
+	r := startTopology(t, b, conf, nil)
+	if !poll.Wait(60*time.Second, func() bool { return world.Size() >= int(total) }) {
+		st, _ := r.c.Topology().Env().Checkpoints()
+		t.Fatalf("timed out: %d of %d counts committed; checkpoints %+v", world.Size(), total, st)
+	}
+	st, _ := r.c.Topology().Env().Checkpoints()
+	if st.Restores != DefaultDeadLetterAfter {
+		t.Errorf("checkpoint status %+v, want %d restores: one per death the poison tuple caused", st, DefaultDeadLetterAfter)
+	}
+	mu.Lock()
+	if len(dead) != 1 || dead[0] != "[raise]" {
+		t.Errorf("dead letters %q, want the one poison tuple's values [raise]", dead)
+	}
+	mu.Unlock()
+	if err := world.Check(want); err != nil {
+		t.Error(err)
+	}
+	t.Logf("%d executions of count for %d words, checkpoints %+v", executed.Load(), total, st)
+	r.stopAndCheck()
+}
+
+// TestPythonExactlyOnceBatchingBolt: pystorm's BatchingBolt acks only when
+// a tick flushes its batch, so a barrier waits at it until the next tick
+// (topology.tick.tuple.freq.secs, which such a bolt needs in any mode):
+// checkpoints take up to a tick, and the sums of its per-batch counts are
+// exact — each word's committed running sums distinct, rising to its
+// number of occurrences.
+func TestPythonExactlyOnceBatchingBolt(t *testing.T) {
+	l := launchers()[0]
+	const lines = 2000
+	line := func(i int64) string { return fmt.Sprintf("w%02d", (i*7)%eosVocabulary) }
+	want := map[string]int64{}
+	for i := range int64(lines) {
+		want[line(i)]++
+	}
+	world := NewEOSCommitted()
+	var executed atomic.Int64
+	var once sync.Once
+	b := topology.NewBuilder("pyeos-batch")
+	b.SetSpout("words", func() topology.Spout { return &EOSLineSpout{N: lines, Line: line} }, 1).Output("word")
+	b.SetBolt("batch", BoltFactory(l.command(t, "BatchCountBolt"), WithDir(resourcesDir(t)), Output("word", "count")), 2).
+		ShuffleGrouping("words")
+	b.SetBolt("sum", func() topology.Bolt { return &EOSWordCount{Add: "count", Executed: &executed, Once: &once} }, 2).
+		FieldsGrouping("batch", "word").Output("word", "n")
+	b.SetBolt("sink", func() topology.Bolt { return &EOSSink{World: world} }, 1).ShuffleGrouping("sum")
+	conf := fastConf(l)
+	conf[topology.GuaranteeKey] = topology.ExactlyOnce
+	conf[topology.CheckpointIntervalMs] = 50
+	conf[topology.TickTupleFreqSecs] = 0.2
+	r := startTopology(t, b, conf, nil)
+	final := func() bool {
+		world.mu.Lock()
+		defer world.mu.Unlock()
+		for w, n := range want {
+			if c := world.counts[w]; len(c) == 0 || c[len(c)-1] < n {
+				return false
+			}
+		}
+		return true
+	}
+	if !poll.Wait(60*time.Second, final) {
+		st, _ := r.c.Topology().Env().Checkpoints()
+		t.Fatalf("timed out: %d sums committed; checkpoints %+v", world.Size(), st)
+	}
+	st := CheckpointsCompleted(t, r.c.Topology().Env())
+	if st.Restores != 0 {
+		t.Errorf("checkpoint status %+v, want no restore", st)
+	}
+	world.mu.Lock()
+	for w, n := range want {
+		sums := world.counts[w]
+		if !slices.IsSorted(sums) || len(slices.Compact(slices.Clone(sums))) != len(sums) || sums[len(sums)-1] != n {
+			t.Errorf("word %q: committed sums %v, want distinct, rising to %d", w, sums, n)
+		}
+	}
+	world.mu.Unlock()
+	t.Logf("%d batches summed, checkpoints %+v", executed.Load(), st)
+	r.stopAndCheck()
+}
