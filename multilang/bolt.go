@@ -23,6 +23,15 @@ import (
 // subprocess was working on when it died is remembered (by source, stream
 // and values); once it has killed DefaultDeadLetterAfter subprocesses it is
 // emitted on DeadLetterStream and acked instead of delivered again.
+//
+// In squall.guarantee=exactly-once the runtime holds every tuple the bolt
+// was given until the subprocess acks it, so a checkpoint barrier passes
+// the task only once the subprocess acked everything before it. A death
+// of the subprocess fails what it held, which restores the topology: the
+// new instance of the bolt starts a new subprocess. The bolts one
+// BoltFactory makes remember, per task, the tuples that killed
+// subprocesses across those instances, so a poison tuple reaches the
+// dead-letter stream there too instead of restoring the topology for ever.
 type ShellBolt struct {
 	shell
 	out topology.OutputCollector
@@ -31,6 +40,7 @@ type ShellBolt struct {
 	pending map[uint64]*held
 	backlog queue[topology.Tuple]
 	poison  *poisonTracker
+	memory  *poisonMemory // BoltFactory's: poison outlives the instance
 	// suspect is the tuple the subprocess failed right after reporting an
 	// error: pystorm's way of dying on a tuple (error, fail, exit).
 	suspect    *held
@@ -62,9 +72,16 @@ func NewShellBolt(command []string, opts ...Option) *ShellBolt {
 	return b
 }
 
-// BoltFactory returns a factory of shell bolts for Builder.SetBolt.
+// BoltFactory returns a factory of shell bolts for Builder.SetBolt. The
+// bolts it makes share, per task, the memory of the tuples that killed
+// their subprocesses (see ShellBolt), so use one factory per component.
 func BoltFactory(command []string, opts ...Option) func() topology.Bolt {
-	return func() topology.Bolt { return NewShellBolt(command, opts...) }
+	memory := &poisonMemory{}
+	return func() topology.Bolt {
+		b := NewShellBolt(command, opts...)
+		b.memory = memory
+		return b
+	}
 }
 
 // DeclareOutputFields implements topology.OutputDeclarer: the streams given
@@ -81,7 +98,7 @@ func (b *ShellBolt) Prepare(_ context.Context, tc *topology.Context, c topology.
 	b.emitter, _ = c.(boltTaskEmitter)
 	b.restarts, _ = c.(restartReporter)
 	b.pending = map[uint64]*held{}
-	b.poison = newPoisonTracker(b.opts.dlqAfter)
+	b.poison = b.memory.take(tc.Task, b.opts.dlqAfter)
 	b.start()
 	return nil
 }
@@ -360,10 +377,26 @@ func (b *ShellBolt) deadLetter(t topology.Tuple, reason string) {
 // Cleanup implements topology.Bolt: it closes the subprocess's stdin, waits
 // for it to exit (WithStopTimeout), kills its process group, and waits for
 // every goroutine of the bolt. The runtime fails the tuples still held.
+//
+// A tuple the subprocess failed right after reporting an error (pystorm
+// dying on it) counts as a death it caused even when the subprocess had
+// not exited yet: in exactly-once that failure restores the topology, and
+// Cleanup of this instance comes before the news of the death.
 func (b *ShellBolt) Cleanup() error {
+	if h := b.suspect; h != nil && !h.tick && b.poison.enabled() {
+		lastError := ""
+		if b.proc != nil {
+			lastError = b.proc.lastError
+		}
+		b.poison.record(h.t, fmt.Sprintf("subprocess %q failed it after reporting an error: %s", b.argv, lastError))
+	}
+	b.suspect = nil
 	b.close()
 	b.backlog = queue[topology.Tuple]{}
 	clear(b.pending)
+	if b.tc != nil {
+		b.memory.give(b.tc.Task, b.poison)
+	}
 	return nil
 }
 

@@ -1,6 +1,8 @@
 package multilang
 
 import (
+	"sync"
+
 	"github.com/cespare/xxhash/v2"
 
 	wire "github.com/squall-streams/squall/internal/multilang"
@@ -77,4 +79,47 @@ func (p *poisonTracker) evict() {
 		}
 	}
 	delete(p.entries, oldest)
+}
+
+// poisonMemory keeps each task's poisonTracker from one instance of a
+// shell bolt to the next, for the instances one BoltFactory makes. In
+// exactly-once a death of the subprocess fails the tuples it held, which
+// restores the whole topology: a fresh instance of the bolt (and a new
+// subprocess) replaces this one, and the replay brings the tuple that
+// killed the old subprocess back. Without the memory of its deaths it
+// would kill every new subprocess for ever; with it, it goes to the
+// dead-letter stream after DefaultDeadLetterAfter deaths as it does in
+// at-least-once. The same holds for a task the supervisor restarts.
+type poisonMemory struct {
+	mu    sync.Mutex
+	tasks map[topology.TaskID]*poisonTracker
+}
+
+// take hands task's tracker to a new instance (a fresh one the first time,
+// or for a nil memory: a bolt made by NewShellBolt alone).
+func (m *poisonMemory) take(task topology.TaskID, after int) *poisonTracker {
+	if m == nil {
+		return newPoisonTracker(after)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.tasks[task]
+	delete(m.tasks, task)
+	if p == nil || p.after != after {
+		p = newPoisonTracker(after)
+	}
+	return p
+}
+
+// give keeps task's tracker for its next instance.
+func (m *poisonMemory) give(task topology.TaskID, p *poisonTracker) {
+	if m == nil || p == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.tasks == nil {
+		m.tasks = map[topology.TaskID]*poisonTracker{}
+	}
+	m.tasks[task] = p
 }
