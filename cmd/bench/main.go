@@ -38,6 +38,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -144,7 +145,7 @@ func main() {
 		inProcess: len(chosen) == 1 && chosen[0] == implSquall,
 		storm:     stormRunner{dir: *stormDir, repo: *stormRepo, jvm: strings.Fields(*stormJVM), warmup: *stormWarmup},
 	}
-	if b.uses(chosen, implStorm) {
+	if slices.Contains(chosen, implStorm) {
 		err := b.storm.build(ctx)
 		defer b.storm.close()
 		if err != nil {
@@ -205,15 +206,6 @@ func main() {
 type bench struct {
 	inProcess bool // squall's runs in this process (-impl squall alone)
 	storm     stormRunner
-}
-
-func (b *bench) uses(impls []string, impl string) bool {
-	for _, i := range impls {
-		if i == impl {
-			return true
-		}
-	}
-	return false
 }
 
 // measure1 runs spec once on impl.
