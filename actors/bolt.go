@@ -129,11 +129,13 @@ func (b *boltTask) Receive(ctx actor.Context) {
 		b.out.refuseSubmit()
 		b.stats.recordRestart(time.Now()) // a restart with its time: two close together mark the task failing
 		b.abandon()
+		b.eosForget()
 		b.cleanup()
 		return
 	case *actor.Stopping:
 		b.out.refuseSubmit()
 		b.abandon()
+		b.eosForget()
 		b.cleanup()
 		return
 	}
@@ -220,7 +222,8 @@ func (b *boltTask) finishBatch() {
 	if b.cur == nil {
 		return
 	}
-	if b.cur.untracked > 0 {
+	if b.cur.untracked > 0 && !b.eos.on() {
+		// (In exactly-once a tuple counts until it is acked: eosReleased.)
 		b.env.inflight.Add(-b.cur.untracked)
 	}
 	now := b.env.now()
@@ -274,6 +277,9 @@ func (b *boltTask) abandon() {
 			for _, e := range t.anchors {
 				b.out.trackFail(e.root)
 			}
+		}
+		if b.eos.on() {
+			b.env.inflight.Add(-int64(len(b.cur.tuples) - b.next)) // never executed
 		}
 		b.next = len(b.cur.tuples)
 		b.finishBatch()
@@ -367,6 +373,7 @@ func (b *boltTask) Ack(t topology.Tuple) {
 	}
 	if b.eos.on() && !topology.IsTick(rt) {
 		if b.release(rt) {
+			b.env.inflight.Add(-1)
 			b.stats.Acked.Add(1)
 			b.processed(rt)
 			b.eosReleased()
@@ -401,6 +408,7 @@ func (b *boltTask) Fail(t topology.Tuple) {
 		if !b.release(rt) {
 			return
 		}
+		b.env.inflight.Add(-1)
 		b.stats.Failed.Add(1)
 		b.eosFail(fmt.Errorf("bolt %q task %d failed %s", b.comp.ID, b.task, topology.Describe(rt)))
 		return
@@ -637,12 +645,10 @@ func (b *boltTask) eosAbort(m *eosAbort) {
 // with backoff and restores again.
 func (b *boltTask) eosRestore(m *eosRestore) {
 	b.eos.epoch, b.out.eosEpoch, b.eosFailed = m.epoch, uint64(m.epoch), false
-	b.waiting, b.deferred, b.deferredBytes = nil, nil, 0
+	b.eosForget()
 	b.out.discard()
 	b.out.channels = channels(b.env, b.comp) // the parallelism may have changed (a rescale)
 	b.cur, b.next = nil, 0
-	clear(b.held)
-	b.held = b.held[:0]
 	b.align = nil
 	if in := inputChannels(b.env, b.comp); len(in) > 1 {
 		a, err := checkpoint.NewAligner[*tuple](in, b.env.eos.budget, m.from)
@@ -689,4 +695,34 @@ func (b *boltTask) eosFail(err error) {
 	b.eosFailed = true
 	b.stats.recordError(err)
 	b.eos.tell(b.env, &eosFailed{task: b.task, reason: err})
+}
+
+// eosForget drops every tuple the task holds, parks or defers, releasing
+// their flow-control credit: a restore rolls them back, a crash or a stop
+// loses them (the restore that follows replays them).
+func (b *boltTask) eosForget() {
+	if !b.eos.on() {
+		return
+	}
+	n := int64(len(b.held))
+	for _, t := range b.held {
+		t.held = -1
+	}
+	clear(b.held)
+	b.held = b.held[:0]
+	if b.align != nil {
+		_, parked, _ := b.align.Aligning()
+		n += int64(parked)
+		b.align.Reset(0)
+	}
+	if b.waiting != nil {
+		n += int64(len(b.waiting.drain))
+	}
+	for _, m := range b.deferred {
+		n += m.untracked
+	}
+	b.waiting, b.deferred, b.deferredBytes = nil, nil, 0
+	if n > 0 {
+		b.env.inflight.Add(-n)
+	}
 }

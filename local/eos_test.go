@@ -458,3 +458,64 @@ func TestExactlyOnceStartsEveryTime(t *testing.T) {
 		}
 	}
 }
+
+// gatedBolt acks nothing until its gate opens, as a multilang bolt whose
+// subprocess is slow: in exactly-once the spouts must stop at
+// topology.executor.receive.buffer.size unacked tuples, not queue the
+// whole input in front of it.
+type gatedBolt struct {
+	tc   *topology.Context
+	out  topology.OutputCollector
+	held []topology.Tuple
+	gate *atomic.Bool
+	seen *atomic.Int64
+}
+
+func (b *gatedBolt) Prepare(_ context.Context, tc *topology.Context, c topology.OutputCollector) error {
+	b.tc, b.out = tc, c
+	return nil
+}
+
+func (b *gatedBolt) Execute(t topology.Tuple) {
+	if !topology.IsTick(t) {
+		b.seen.Add(1)
+		b.held = append(b.held, t)
+	}
+	if b.gate.Load() {
+		for _, h := range b.held {
+			b.out.Ack(h)
+		}
+		b.held = b.held[:0]
+	}
+}
+
+func (b *gatedBolt) Cleanup() error { return nil }
+
+func TestExactlyOnceSpoutsWaitForAcks(t *testing.T) {
+	const buffer = 2000
+	var gate atomic.Bool
+	var seen atomic.Int64
+	b := topology.NewBuilder("eos-credit")
+	b.SetSpout("seq", func() topology.Spout { return &seqSpout{n: 1 << 40, keys: 10} }, 1).Output("key", "i")
+	b.SetBolt("hold", func() topology.Bolt { return &gatedBolt{gate: &gate, seen: &seen} }, 1).ShuffleGrouping("seq")
+	topo, err := b.Build(topology.Config{topology.GuaranteeKey: topology.ExactlyOnce, topology.ReceiveBufferSize: buffer, topology.TickTupleFreqSecs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := local.Start(context.Background(), topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Stop(context.Background())
+	poll.Until(t, 30*time.Second, "the bolt holding a full buffer", func() bool { return seen.Load() >= buffer })
+	// Nothing acks: the spout must not run far past the buffer. (A poll
+	// that must not succeed, bounded: 2 s of a spout that emits millions a
+	// second.)
+	limit := int64(buffer + 2*256*64) // a round of NextTuple calls of batches in flight
+	if poll.Wait(2*time.Second, func() bool { return seen.Load() > limit }) {
+		t.Fatalf("%d tuples reached a bolt that acked none, with a %d-tuple buffer", seen.Load(), buffer)
+	}
+	gate.Store(true)
+	before := seen.Load()
+	poll.Until(t, 30*time.Second, "the spout going on once acks come", func() bool { return seen.Load() > before+10*buffer })
+}
