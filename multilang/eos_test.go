@@ -448,15 +448,6 @@ func TestPythonExactlyOnce(t *testing.T) {
 				if pid == 0 {
 					t.Fatalf("no split subprocess was killed (%d executed, threshold %d)", executed.Load(), count.AtN)
 				}
-				if st.Restores != 1 {
-					t.Errorf("checkpoint status %+v, want one restore, after the SIGKILL of pid %d", st, pid)
-				}
-				if k := atKill.Load(); k == nil || k.LastCompleted == 0 {
-					t.Errorf("checkpoints at the kill %+v: want one completed, so the restore rewinds to it", k)
-				}
-				if executed.Load() <= total {
-					t.Errorf("%d executions for %d words: the restore replayed nothing", executed.Load(), total)
-				}
 				if !r.logs.contains("shell subprocess died", fmt.Sprintf("pid %d", pid), "signal: killed") {
 					t.Errorf("the log does not report the death of pid %d", pid)
 				}
@@ -464,8 +455,27 @@ func TestPythonExactlyOnce(t *testing.T) {
 				if len(live) != 2 || slices.Contains(live, int(pid)) {
 					t.Errorf("split subprocesses running %v, want two, not the killed %d", live, pid)
 				}
-				if n := len(startedSince(before)); n < 4 {
-					t.Errorf("%d subprocesses started, want at least 4: two, then two for the restore", n)
+				// A subprocess killed while it held no tuple loses nothing:
+				// the shell bolt restarts it in place, with no restore. One
+				// that held tuples fails them, and everything restores.
+				if r.logs.contains("shell subprocess died", fmt.Sprintf("pid %d", pid), "failed its 0 pending tuples") {
+					if st.Restores != 0 {
+						t.Errorf("checkpoint status %+v: a restore after a death that lost nothing", st)
+					}
+					t.Logf("pid %d was killed holding no tuple: restarted in place", pid)
+				} else {
+					if st.Restores != 1 {
+						t.Errorf("checkpoint status %+v, want one restore, after the SIGKILL of pid %d", st, pid)
+					}
+					if k := atKill.Load(); k == nil || k.LastCompleted == 0 {
+						t.Errorf("checkpoints at the kill %+v: want one completed, so the restore rewinds to it", k)
+					}
+					if executed.Load() <= total {
+						t.Errorf("%d executions for %d words: the restore replayed nothing", executed.Load(), total)
+					}
+					if n := len(startedSince(before)); n < 4 {
+						t.Errorf("%d subprocesses started, want at least 4: two, then two for the restore", n)
+					}
 				}
 			} else if st.Restores != 0 {
 				t.Errorf("checkpoint status %+v, want no restore", st)
