@@ -407,8 +407,33 @@ type Offsets struct {
 	gen      int32
 	assigned bool
 	parts    map[TopicPartition]*PartitionOffsets
+	// owned lists parts, for lookups without hashing the topic: a task owns
+	// a few partitions, and a scan comparing the partition number first
+	// beats the map for up to ownedScan of them.
+	owned []ownedPartition
 	// stats holds the counters of partitions no longer owned, and Dropped.
 	stats Stats
+}
+
+type ownedPartition struct {
+	tp TopicPartition
+	p  *PartitionOffsets
+}
+
+// ownedScan is how many owned partitions lookup scans before it uses the map.
+const ownedScan = 8
+
+// lookup returns the tracker of tp, or nil when tp is not owned.
+func (o *Offsets) lookup(tp TopicPartition) *PartitionOffsets {
+	if len(o.owned) > ownedScan {
+		return o.parts[tp]
+	}
+	for i := range o.owned {
+		if op := &o.owned[i]; op.tp.Partition == tp.Partition && op.tp.Topic == tp.Topic {
+			return op.p
+		}
+	}
+	return nil
 }
 
 // NewOffsets returns a tracker with no assignment.
@@ -445,6 +470,7 @@ func (o *Offsets) Assign(gen int32, committed map[TopicPartition]int64) error {
 	}
 	o.Revoke(slices.Collect(maps.Keys(o.parts))...)
 	o.gen, o.assigned, o.parts = gen, true, parts
+	o.listOwned()
 	return nil
 }
 
@@ -457,6 +483,14 @@ func (o *Offsets) Revoke(tps ...TopicPartition) {
 			delete(o.parts, tp)
 		}
 	}
+	o.listOwned()
+}
+
+func (o *Offsets) listOwned() {
+	o.owned = o.owned[:0]
+	for tp, p := range o.parts {
+		o.owned = append(o.owned, ownedPartition{tp, p})
+	}
 }
 
 // Partitions returns the owned partitions, sorted.
@@ -467,14 +501,14 @@ func (o *Offsets) Partitions() []TopicPartition {
 }
 
 // Partition returns the tracker of an owned partition, or nil.
-func (o *Offsets) Partition(tp TopicPartition) *PartitionOffsets { return o.parts[tp] }
+func (o *Offsets) Partition(tp TopicPartition) *PartitionOffsets { return o.lookup(tp) }
 
 // Emit records that the spout is about to emit the record at tp and offset,
 // and returns its message id. ok is false when the record must be skipped: the
 // partition is not owned (sarama may still deliver buffered records of a
 // revoked partition) or PartitionOffsets.Emit refused it.
 func (o *Offsets) Emit(tp TopicPartition, offset int64, now time.Time) (id MessageID, ok bool) {
-	p := o.parts[tp]
+	p := o.lookup(tp)
 	if p == nil || !p.Emit(offset, now) {
 		return MessageID{}, false
 	}
@@ -484,7 +518,7 @@ func (o *Offsets) Emit(tp TopicPartition, offset int64, now time.Time) (id Messa
 // owner returns the partition tracker an id may be applied to, or nil after
 // counting it as dropped.
 func (o *Offsets) owner(id MessageID) *PartitionOffsets {
-	p := o.parts[id.TopicPartition()]
+	p := o.lookup(id.TopicPartition())
 	if !o.assigned || id.Generation != o.gen || p == nil {
 		o.stats.Dropped++
 		return nil
@@ -520,7 +554,7 @@ func (o *Offsets) DeadLetter(id MessageID) bool {
 // RetryAt returns when the failed record id is due for its retry; ok is false
 // when it is not waiting for one (or the id is stale, which is not counted).
 func (o *Offsets) RetryAt(id MessageID) (at time.Time, ok bool) {
-	p := o.parts[id.TopicPartition()]
+	p := o.lookup(id.TopicPartition())
 	if !o.assigned || id.Generation != o.gen || p == nil {
 		return time.Time{}, false
 	}
@@ -558,7 +592,7 @@ func (o *Offsets) Committed(c Commit) bool {
 		return false
 	}
 	for tp, pos := range c.Positions {
-		if p := o.parts[tp]; p != nil {
+		if p := o.lookup(tp); p != nil {
 			p.Committed(pos)
 		}
 	}

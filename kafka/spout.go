@@ -46,6 +46,10 @@ type Spout struct {
 	parked     map[TopicPartition][]*sarama.ConsumerMessage
 	paused     map[TopicPartition]bool
 	ready      []*sarama.ConsumerMessage // unparked records, emitted before new ones
+	batch      []*sarama.ConsumerMessage // the rest of the last delivery, in order
+	batchGen   int32                     // the generation batch was read under
+	cur        partCache                 // the partition take saw last
+	slab       []any                     // backing of the default translator's values
 	pending    int                       // tuples of this generation emitted, not yet acked or failed
 	revoking   bool                      // the generation ends: emit nothing, wait for pending
 	drained    chan struct{}             // closed when pending reaches 0 while revoking
@@ -92,6 +96,24 @@ type held struct {
 	cause    error // why it is dead-lettered
 	attempts int   // dead-letter writes that failed
 }
+
+// partCache is what take needs of the partition of the record it took
+// last: deliveries carry records of one partition, so take looks the
+// partition up once per delivery rather than once per record. The topic and
+// partition are boxed once for the default translator's values (an any
+// holding a value is immutable, so tuples may share it).
+type partCache struct {
+	tp       TopicPartition
+	p        *PartitionOffsets // nil: empty
+	topicVal any
+	partVal  any
+}
+
+// valuesSlab is how many default translator tuples share one allocation of
+// values: a tuple's values are a full slice expression into it, so nothing
+// can append into a neighbour's. The slab lives while any of its tuples
+// does.
+const valuesSlab = 64
 
 // deadLetterID is the message id of a tuple on DeadLetterStream.
 type deadLetterID struct{ MessageID }
@@ -196,48 +218,71 @@ func (s *Spout) NextTuple() {
 		s.drainStale()
 		return
 	}
-	now := time.Now()
-	if s.soon && now.Sub(s.lastCmt) >= capCommitGap {
-		s.commit(now) // a partition waits at the cap
-	}
-	if s.emitDue(now) {
-		return
+	// The clock is read only when something waits on it: in the steady
+	// state a record is emitted without it (emitNew).
+	if s.soon || len(s.due) > 0 {
+		now := time.Now()
+		if s.soon && now.Sub(s.lastCmt) >= capCommitGap {
+			s.commit(now) // a partition waits at the cap
+		}
+		if s.emitDue(now) {
+			return
+		}
 	}
 	for len(s.ready) > 0 {
 		m := s.ready[0]
 		s.ready[0] = nil
 		s.ready = s.ready[1:]
-		if s.take(m, now) {
+		if s.take(m) {
 			return
 		}
 	}
 	// A few records per call at most: parked and skipped ones emit nothing.
 	for range 64 {
-		select {
-		case d := <-s.shell.recs:
-			if s.asg == nil || d.gen != s.asg.gen {
-				s.metrics.Dropped.Add(1)
-				continue
-			}
-			if s.take(d.msg, now) {
-				return
-			}
-		default:
+		m := s.nextDelivered()
+		if m == nil {
+			return
+		}
+		if s.asg == nil || s.batchGen != s.asg.gen {
+			s.metrics.Dropped.Add(1)
+			continue
+		}
+		if s.take(m) {
 			return
 		}
 	}
 }
 
+// nextDelivered returns the next record from the claim goroutines, or nil
+// when none is waiting.
+func (s *Spout) nextDelivered() *sarama.ConsumerMessage {
+	if len(s.batch) == 0 {
+		select {
+		case d := <-s.shell.recs:
+			s.batch, s.batchGen = d.msgs, d.gen
+		default:
+			return nil
+		}
+	}
+	m := s.batch[0]
+	s.batch[0] = nil
+	s.batch = s.batch[1:]
+	return m
+}
+
 // drainStale drops records of an ended generation while no generation is
 // assigned, so that their claim goroutines can return.
 func (s *Spout) drainStale() {
+	s.metrics.Dropped.Add(int64(len(s.batch)))
+	clear(s.batch)
+	s.batch = nil
 	if s.shell == nil {
 		return
 	}
 	for range 64 {
 		select {
-		case <-s.shell.recs:
-			s.metrics.Dropped.Add(1)
+		case d := <-s.shell.recs:
+			s.metrics.Dropped.Add(int64(len(d.msgs)))
 		default:
 			return
 		}
@@ -246,15 +291,24 @@ func (s *Spout) drainStale() {
 
 // take emits record m unless its partition is paused (then it is parked) or
 // its offset was seen already. It reports whether a tuple was emitted.
-func (s *Spout) take(m *sarama.ConsumerMessage, now time.Time) bool {
-	tp := TopicPartition{Topic: m.Topic, Partition: m.Partition}
-	if s.paused[tp] {
-		s.parked[tp] = append(s.parked[tp], m)
-		return false
+func (s *Spout) take(m *sarama.ConsumerMessage) bool {
+	c := &s.cur
+	if c.p == nil || c.tp.Partition != m.Partition || c.tp.Topic != m.Topic {
+		tp := TopicPartition{Topic: m.Topic, Partition: m.Partition}
+		p := s.offsets.Partition(tp)
+		if p == nil {
+			if s.paused[tp] {
+				s.parked[tp] = append(s.parked[tp], m)
+			} else {
+				s.metrics.Dropped.Add(1)
+			}
+			return false
+		}
+		*c = partCache{tp: tp, p: p, topicVal: m.Topic, partVal: m.Partition}
 	}
-	p := s.offsets.Partition(tp)
-	if p == nil {
-		s.metrics.Dropped.Add(1)
+	tp, p := c.tp, c.p
+	if len(s.paused) > 0 && s.paused[tp] {
+		s.parked[tp] = append(s.parked[tp], m)
 		return false
 	}
 	if p.AtCap() {
@@ -265,10 +319,10 @@ func (s *Spout) take(m *sarama.ConsumerMessage, now time.Time) bool {
 		s.shell.pause(tp)
 		s.metrics.Pauses.Add(1)
 		s.soon = true
-		s.commit(now)
+		s.commit(time.Now())
 		return false
 	}
-	if !p.Emit(m.Offset, now) {
+	if !p.emitNew(m.Offset) && !p.Emit(m.Offset, time.Now()) {
 		return false // delivered twice (committed, in flight or done)
 	}
 	id := MessageID{Topic: tp.Topic, Partition: tp.Partition, Offset: m.Offset, Generation: s.asg.gen}
@@ -294,14 +348,14 @@ func (s *Spout) take(m *sarama.ConsumerMessage, now time.Time) bool {
 
 // translate runs the translator, turning a panic into an error.
 func (s *Spout) translate(m *sarama.ConsumerMessage) (stream topology.StreamID, values topology.Values, err error) {
+	if s.cfg.Translator == nil { // DefaultTranslator, without building a Record
+		return topology.DefaultStream, s.defaultValues(m), nil
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			stream, values, err = "", nil, fmt.Errorf("translator panicked: %v", r)
 		}
 	}()
-	if s.cfg.Translator == nil { // DefaultTranslator, without building a Record
-		return topology.DefaultStream, topology.Values{m.Topic, m.Partition, m.Offset, m.Key, m.Value}, nil
-	}
 	stream, values, err = s.cfg.Translator(recordOf(m))
 	if stream == "" {
 		stream = topology.DefaultStream
@@ -314,6 +368,20 @@ func (s *Spout) translate(m *sarama.ConsumerMessage) (stream topology.StreamID, 
 		}
 	}
 	return stream, values, err
+}
+
+// defaultValues is DefaultTranslator's tuple of m, a record of the cached
+// partition (take): (topic, partition, offset, key, value), with the topic
+// and partition boxed once per partition and the values cut from a slab.
+func (s *Spout) defaultValues(m *sarama.ConsumerMessage) topology.Values {
+	const n = 5 // len(DefaultFields)
+	if len(s.slab) < n {
+		s.slab = make([]any, n*valuesSlab)
+	}
+	v := s.slab[:n:n]
+	s.slab = s.slab[n:]
+	v[0], v[1], v[2], v[3], v[4] = s.cur.topicVal, s.cur.partVal, m.Offset, m.Key, m.Value
+	return v
 }
 
 // emitDue emits the first due retry or dead letter of the current
@@ -641,6 +709,7 @@ func (s *Spout) assign(a assignment, positions, highWater map[TopicPartition]int
 		return err
 	}
 	s.asg = &a
+	s.cur = partCache{}
 	s.setHighWater(highWater)
 	s.pending, s.revoking, s.drained = 0, false, nil
 	s.metrics.Assignments.Add(1)
@@ -699,6 +768,7 @@ func (s *Spout) dropAssignment() {
 	s.soon = false
 	s.pending, s.revoking, s.drained = 0, false, nil
 	s.asg = nil
+	s.cur = partCache{}
 }
 
 // reportError records err as the task's last error and logs it, at most
