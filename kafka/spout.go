@@ -41,7 +41,7 @@ type Spout struct {
 	log        *slog.Logger
 	offsets    *Offsets
 	asg        *assignment // nil between generations
-	held       map[MessageID]held
+	held       []partHeld  // per owned partition of the generation
 	due        dueHeap
 	parked     map[TopicPartition][]*sarama.ConsumerMessage
 	paused     map[TopicPartition]bool
@@ -97,6 +97,35 @@ type held struct {
 	attempts int   // dead-letter writes that failed
 }
 
+// partHeld is the records held for one owned partition.
+type partHeld struct {
+	tp TopicPartition
+	r  *heldRecords
+}
+
+// heldOf returns the records held for tp in the current generation, or nil.
+func (s *Spout) heldOf(tp TopicPartition) *heldRecords {
+	for i := range s.held {
+		if h := &s.held[i]; h.tp.Partition == tp.Partition && h.tp.Topic == tp.Topic {
+			return h.r
+		}
+	}
+	return nil
+}
+
+// heldFor returns the records held for id's partition when id is of the
+// current generation, or nil: an id of an older generation must not touch
+// what a new one holds for the same offset.
+func (s *Spout) heldFor(id MessageID) *heldRecords {
+	if s.asg == nil || id.Generation != s.asg.gen {
+		return nil
+	}
+	if c := &s.cur; c.held != nil && c.tp.Partition == id.Partition && c.tp.Topic == id.Topic {
+		return c.held
+	}
+	return s.heldOf(id.TopicPartition())
+}
+
 // partCache is what take needs of the partition of the record it took
 // last: deliveries carry records of one partition, so take looks the
 // partition up once per delivery rather than once per record. The topic and
@@ -105,6 +134,7 @@ type held struct {
 type partCache struct {
 	tp       TopicPartition
 	p        *PartitionOffsets // nil: empty
+	held     *heldRecords
 	topicVal any
 	partVal  any
 }
@@ -180,7 +210,6 @@ func (s *Spout) Open(_ context.Context, tc *topology.Context, out topology.Spout
 				"component", tc.Component)
 		}
 	}
-	s.held = make(map[MessageID]held)
 	s.parked = make(map[TopicPartition][]*sarama.ConsumerMessage)
 	s.paused = make(map[TopicPartition]bool)
 	group := cmp.Or(s.cfg.GroupID, fmt.Sprintf("squall.%s.%s", tc.Topology, tc.Component))
@@ -304,7 +333,7 @@ func (s *Spout) take(m *sarama.ConsumerMessage) bool {
 			}
 			return false
 		}
-		*c = partCache{tp: tp, p: p, topicVal: m.Topic, partVal: m.Partition}
+		*c = partCache{tp: tp, p: p, held: s.heldOf(tp), topicVal: m.Topic, partVal: m.Partition}
 	}
 	tp, p := c.tp, c.p
 	if len(s.paused) > 0 && s.paused[tp] {
@@ -336,7 +365,7 @@ func (s *Spout) take(m *sarama.ConsumerMessage) bool {
 		s.metrics.Skipped.Add(1)
 		return false
 	}
-	s.held[id] = held{msg: m, stream: stream, values: values}
+	c.held.put(id.Offset, held{msg: m, stream: stream, values: values})
 	s.out.EmitStream(stream, values, id)
 	s.pending++
 	s.metrics.Emitted.Add(1)
@@ -392,7 +421,7 @@ func (s *Spout) emitDue(now time.Time) bool {
 		if s.asg == nil || e.id.Generation != s.asg.gen {
 			continue
 		}
-		h, ok := s.held[e.id]
+		h, ok := s.heldFor(e.id).get(e.id.Offset)
 		if !ok {
 			continue
 		}
@@ -431,7 +460,7 @@ func (s *Spout) Ack(msgID any) {
 	switch id := msgID.(type) {
 	case MessageID:
 		s.settled(id.Generation)
-		delete(s.held, id)
+		s.heldFor(id).remove(id.Offset)
 		if s.offsets.Ack(id) {
 			s.metrics.Acked.Add(1)
 		} else {
@@ -463,11 +492,11 @@ func (s *Spout) Fail(msgID any) {
 			}
 		case FailDeadLetter:
 			s.metrics.Failed.Add(1)
-			if h, ok := s.held[id]; ok {
+			if h, ok := s.heldFor(id).get(id.Offset); ok {
 				s.deadLetter(id, h, fmt.Errorf("%w (%d retries)", ErrRetriesExhausted, s.cfg.Offsets.Retry.MaxRetries))
 			}
 		default:
-			delete(s.held, id)
+			s.heldFor(id).remove(id.Offset)
 			s.metrics.Dropped.Add(1)
 		}
 	case deadLetterID:
@@ -480,7 +509,7 @@ func (s *Spout) Fail(msgID any) {
 // reports whether a tuple was emitted (DeadLetterStream).
 func (s *Spout) deadLetter(id MessageID, h held, cause error) bool {
 	h.cause = cause
-	s.held[id] = h
+	s.heldFor(id).put(id.Offset, h)
 	n := s.metrics.DeadLetters.Add(1)
 	if ok, suppressed := s.warnDLQ.allow(time.Now()); ok {
 		s.log.Warn("kafka spout: dead-lettering records", "record", id.String(), "cause", cause,
@@ -515,18 +544,19 @@ func (s *Spout) sendDeadLetter(id MessageID, h held) bool {
 }
 
 func (s *Spout) retryDeadLetter(id MessageID, now time.Time) {
-	h, ok := s.held[id]
+	r := s.heldFor(id)
+	h, ok := r.get(id.Offset)
 	if !ok {
 		return // revoked meanwhile
 	}
 	h.attempts++
-	s.held[id] = h
+	r.put(id.Offset, h)
 	wait := min(100*time.Millisecond<<min(h.attempts-1, 10), 10*time.Second)
 	heap.Push(&s.due, dueEntry{at: now.Add(wait), id: id, kind: dueDeadLetter})
 }
 
 func (s *Spout) confirmDeadLetter(id MessageID) {
-	delete(s.held, id)
+	s.heldFor(id).remove(id.Offset)
 	if s.offsets.DeadLettered(id) {
 		s.metrics.DeadLettered.Add(1)
 	} else {
@@ -710,6 +740,9 @@ func (s *Spout) assign(a assignment, positions, highWater map[TopicPartition]int
 	}
 	s.asg = &a
 	s.cur = partCache{}
+	for _, tp := range s.offsets.Partitions() {
+		s.held = append(s.held, partHeld{tp: tp, r: new(heldRecords)})
+	}
 	s.setHighWater(highWater)
 	s.pending, s.revoking, s.drained = 0, false, nil
 	s.metrics.Assignments.Add(1)
@@ -758,6 +791,7 @@ func (s *Spout) dropAssignment() {
 	s.offsets.Revoke(s.asg.partitions...)
 	s.forgetPartitions(s.asg.partitions)
 	clear(s.held)
+	s.held = s.held[:0]
 	clear(s.parked)
 	clear(s.ready)
 	s.ready = s.ready[:0]
