@@ -73,8 +73,11 @@ type groupShell struct {
 	revokeDrain time.Duration
 	report      func(error) // safe on any goroutine
 
-	recs    chan delivery
-	batch   int // records per delivery at most
+	recs  chan delivery
+	batch int // records per delivery at most
+	// idle is set by the task when it found recs empty and cleared by the
+	// claim goroutine whose delivery then wakes the task (Spout.wake).
+	idle    atomic.Bool
 	commits chan commitReq
 	closing chan struct{}
 	ctx     context.Context
@@ -446,6 +449,9 @@ func (g *groupShell) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama
 		closed := fill(&batch, msgs)
 		select {
 		case g.recs <- delivery{msgs: batch, gen: gen}:
+			if g.idle.Load() && g.idle.CompareAndSwap(true, false) {
+				g.submit(g.spout.wake)
+			}
 		case <-done:
 			return nil
 		case <-g.closing:

@@ -37,6 +37,8 @@ type Spout struct {
 	// Ack never comes; a record counts as done once emitted and its offset
 	// is committed then (storm-kafka-client's AT_MOST_ONCE commits on poll).
 	atMostOnce bool
+	maxPending int  // topology.max.spout.pending (0: unlimited), for wake
+	active     bool // between Activate and Deactivate: wake may emit
 	out        topology.SpoutCollector
 	log        *slog.Logger
 	offsets    *Offsets
@@ -193,6 +195,9 @@ func (s *Spout) Open(_ context.Context, tc *topology.Context, out topology.Spout
 	if g, err := tc.Config.Guarantee(); err == nil && g == topology.AtMostOnce {
 		s.atMostOnce = true
 	}
+	if t := tc.Compiled(); t != nil {
+		s.maxPending = t.Runtime.MaxSpoutPending
+	}
 	s.log = tc.Logger
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -236,7 +241,9 @@ func (s *Spout) Open(_ context.Context, tc *topology.Context, out topology.Spout
 }
 
 // NextTuple emits one record: a retry or dead letter that is due, a record
-// unparked when its partition fell below the cap, or a new record.
+// unparked when its partition fell below the cap, or a new record. When it
+// finds none, the next delivery from the claim goroutines wakes the task
+// (wake) instead of the runtime's next 1 ms pulse.
 func (s *Spout) NextTuple() {
 	if s.revoking {
 		return
@@ -286,17 +293,54 @@ func (s *Spout) NextTuple() {
 // when none is waiting.
 func (s *Spout) nextDelivered() *sarama.ConsumerMessage {
 	if len(s.batch) == 0 {
-		select {
-		case d := <-s.shell.recs:
-			s.batch, s.batchGen = d.msgs, d.gen
-		default:
+		d, ok := s.receive()
+		if !ok {
 			return nil
 		}
+		s.batch, s.batchGen = d.msgs, d.gen
 	}
 	m := s.batch[0]
 	s.batch[0] = nil
 	s.batch = s.batch[1:]
 	return m
+}
+
+// receive takes a delivery without waiting. When there is none, the task
+// is marked idle first: the runtime lets an idle spout sleep until its
+// clock's next pulse (1 ms), and the next delivery wakes it sooner (wake).
+func (s *Spout) receive() (delivery, bool) {
+	idle := &s.shell.idle
+	select {
+	case d := <-s.shell.recs:
+		if idle.Load() {
+			idle.Store(false)
+		}
+		return d, true
+	default:
+	}
+	idle.Store(true)
+	// A delivery sent before the flag was set woke nobody: look again.
+	select {
+	case d := <-s.shell.recs:
+		idle.Store(false)
+		return d, true
+	default:
+		return delivery{}, false
+	}
+}
+
+// wake runs on the task goroutine when a delivery arrived while NextTuple
+// had found none: it takes a record now, and its emit makes the runtime call
+// NextTuple again without waiting for the clock. Only a task that found the
+// channel empty, so had room for a tuple, gets a wake.
+func (s *Spout) wake() {
+	if !s.active || s.shell == nil || s.shell.idle.Load() {
+		return // deactivated, or NextTuple ran since and took the delivery
+	}
+	if s.maxPending > 0 && s.pending >= s.maxPending {
+		return // at max.spout.pending the runtime calls NextTuple once acks make room
+	}
+	s.NextTuple()
 }
 
 // drainStale drops records of an ended generation while no generation is
@@ -589,12 +633,14 @@ func deadLetterMessage(topic string, m *sarama.ConsumerMessage, cause error) *sa
 	return pm
 }
 
-// Activate does nothing: the group member runs from Open to Close, so a
-// deactivated spout keeps its partitions.
-func (s *Spout) Activate() {}
+// Activate lets a delivery wake the task (wake). The group member runs from
+// Open to Close, so a deactivated spout keeps its partitions.
+func (s *Spout) Activate() { s.active = true }
 
-// Deactivate commits the acked prefix.
+// Deactivate commits the acked prefix; no delivery wakes the task until
+// Activate.
 func (s *Spout) Deactivate() {
+	s.active = false
 	if s.offsets != nil {
 		s.commit(time.Now())
 	}
