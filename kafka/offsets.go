@@ -132,11 +132,11 @@ const (
 func (s offsetState) done() bool { return s == acked || s == deadLettered }
 
 // slot is one emitted offset and what became of it. retryAt lives apart
-// (PartitionOffsets.retryAt): few offsets ever fail, and a slot stays 16
+// (PartitionOffsets.retryAt): few offsets ever fail, and a slot stays 24
 // bytes.
 type slot struct {
 	off   int64
-	fails int32
+	fails int
 	state offsetState
 }
 
@@ -296,7 +296,7 @@ func (p *PartitionOffsets) Fail(offset int64, now time.Time) FailOutcome {
 		return FailIgnored
 	}
 	s.fails++
-	at, retry := p.cfg.Retry.NextRetry(int(s.fails), now)
+	at, retry := p.cfg.Retry.NextRetry(s.fails, now)
 	if !retry {
 		s.state = awaitingDeadLetter
 		p.stats.DeadLetters++

@@ -42,8 +42,9 @@ type Spout struct {
 	out        topology.SpoutCollector
 	log        *slog.Logger
 	offsets    *Offsets
-	asg        *assignment // nil between generations
-	held       []partHeld  // per owned partition of the generation
+	asg        *assignment                     // nil between generations
+	held       []partHeld                      // per owned partition of the generation
+	heldIdx    map[TopicPartition]*heldRecords // held by partition, when more than ownedScan
 	due        dueHeap
 	parked     map[TopicPartition][]*sarama.ConsumerMessage
 	paused     map[TopicPartition]bool
@@ -107,6 +108,9 @@ type partHeld struct {
 
 // heldOf returns the records held for tp in the current generation, or nil.
 func (s *Spout) heldOf(tp TopicPartition) *heldRecords {
+	if s.heldIdx != nil {
+		return s.heldIdx[tp]
+	}
 	for i := range s.held {
 		if h := &s.held[i]; h.tp.Partition == tp.Partition && h.tp.Topic == tp.Topic {
 			return h.r
@@ -789,6 +793,12 @@ func (s *Spout) assign(a assignment, positions, highWater map[TopicPartition]int
 	for _, tp := range s.offsets.Partitions() {
 		s.held = append(s.held, partHeld{tp: tp, r: new(heldRecords)})
 	}
+	if len(s.held) > ownedScan {
+		s.heldIdx = make(map[TopicPartition]*heldRecords, len(s.held))
+		for _, h := range s.held {
+			s.heldIdx[h.tp] = h.r
+		}
+	}
 	s.setHighWater(highWater)
 	s.pending, s.revoking, s.drained = 0, false, nil
 	s.metrics.Assignments.Add(1)
@@ -837,7 +847,7 @@ func (s *Spout) dropAssignment() {
 	s.offsets.Revoke(s.asg.partitions...)
 	s.forgetPartitions(s.asg.partitions)
 	clear(s.held)
-	s.held = s.held[:0]
+	s.held, s.heldIdx = s.held[:0], nil
 	clear(s.parked)
 	clear(s.ready)
 	s.ready = s.ready[:0]

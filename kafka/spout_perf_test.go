@@ -33,6 +33,12 @@ func (c *fakeCollector) ReportError(error) {}
 // It owns partitions 0 and 1 of "t" from offset 0 under generation 1.
 func taskSpout(t *testing.T) (*Spout, *fakeCollector) {
 	t.Helper()
+	return taskSpoutOf(t, 2)
+}
+
+// taskSpoutOf is taskSpout owning partitions 0 to n-1.
+func taskSpoutOf(t *testing.T, n int32) (*Spout, *fakeCollector) {
+	t.Helper()
 	cfg := DefaultSpoutConfig()
 	cfg.Streams = map[topology.StreamID][]string{topology.DefaultStream: DefaultFields}
 	offsets, err := NewOffsets(cfg.Offsets)
@@ -45,8 +51,13 @@ func taskSpout(t *testing.T) (*Spout, *fakeCollector) {
 	s.shell = &groupShell{spout: s}
 	s.shell.batch, _ = deliveryBatch(cfg.BufferSize)
 	s.shell.recs = make(chan delivery, 4)
-	parts := []TopicPartition{{"t", 0}, {"t", 1}}
-	if err := s.assign(assignment{gen: 1, partitions: parts}, map[TopicPartition]int64{parts[0]: 0, parts[1]: 0}, nil); err != nil {
+	var parts []TopicPartition
+	positions := map[TopicPartition]int64{}
+	for p := range n {
+		parts = append(parts, TopicPartition{"t", p})
+		positions[parts[p]] = 0
+	}
+	if err := s.assign(assignment{gen: 1, partitions: parts}, positions, nil); err != nil {
 		t.Fatal(err)
 	}
 	s.Activate()
@@ -200,6 +211,44 @@ func TestSpoutWake(t *testing.T) {
 			s.wake()
 			if len(out.emits) != tt.emits {
 				t.Errorf("wake emitted %d tuples, want %d", len(out.emits), tt.emits)
+			}
+		})
+	}
+}
+
+// With more partitions than a scan serves (ownedScan), the trackers and the
+// held records are found through maps, and the same records come out.
+func TestSpoutWithManyPartitions(t *testing.T) {
+	for _, n := range []int32{1, ownedScan, ownedScan + 1, 40} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			s, out := taskSpoutOf(t, n)
+			for p := range n {
+				s.shell.recs = make(chan delivery, 1)
+				s.shell.recs <- delivery{msgs: records(p, 0, 1), gen: 1}
+				s.NextTuple()
+				s.NextTuple()
+			}
+			if len(out.emits) != int(2*n) {
+				t.Fatalf("%d tuples emitted, want %d", len(out.emits), 2*n)
+			}
+			// Ack in reverse: each finds its partition's held records.
+			for i := len(out.emits) - 1; i >= 0; i-- {
+				s.Ack(out.emits[i].id)
+			}
+			c, ok := s.offsets.NextCommit()
+			if !ok || len(c.Positions) != int(n) {
+				t.Fatalf("NextCommit() = %v, %v; want every partition", c, ok)
+			}
+			for tp, pos := range c.Positions {
+				if pos != 2 {
+					t.Errorf("%v commits %d, want 2", tp, pos)
+				}
+				if held := s.heldOf(tp).len(); held != 0 {
+					t.Errorf("%v: %d records held after the acks", tp, held)
+				}
+			}
+			if got := s.metrics.Acked.Load(); got != int64(2*n) {
+				t.Errorf("Acked = %d, want %d", got, 2*n)
 			}
 		})
 	}
