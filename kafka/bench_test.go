@@ -29,7 +29,11 @@ import (
 // Each iteration is one pass over a topic filled before the timer starts.
 // Rates are steady-state: counted from the moment a tenth of the records
 // went through to the end, so that connecting and the consumer group's first
-// rebalance (about a second) do not count.
+// rebalance (about a second) do not count. cpu-ns/record is the process's
+// CPU time (every goroutine: sarama, the topology) over the same window per
+// record: unlike the rate it hardly moves when other processes load the
+// machine, so ceiling cpu-ns/record ÷ topology cpu-ns/record is the ratio
+// the two would have with the cores to themselves.
 
 const (
 	benchRecords = 500_000 // records for the consume and spout benchmarks
@@ -38,11 +42,13 @@ const (
 )
 
 // steadyRate polls count until it reaches total and returns the rate from
-// the moment it passed total/10 to the end.
-func steadyRate(b *testing.B, total int64, count func() int64) float64 {
+// the moment it passed total/10 to the end, and the process's CPU time per
+// count over that window (0 when unknown).
+func steadyRate(b *testing.B, total int64, count func() int64) (rate float64, cpuPer time.Duration) {
 	b.Helper()
 	var t1 time.Time
 	var c1 int64
+	var cpu1 time.Duration
 	deadline := time.Now().Add(5 * time.Minute)
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
@@ -51,9 +57,13 @@ func steadyRate(b *testing.B, total int64, count func() int64) float64 {
 		now := time.Now()
 		if t1.IsZero() && c >= total/10 {
 			t1, c1 = now, c
+			cpu1, _ = processCPU()
 		}
 		if c >= total {
-			return float64(c-c1) / now.Sub(t1).Seconds()
+			if cpu2, ok := processCPU(); ok && c > c1 {
+				cpuPer = (cpu2 - cpu1) / time.Duration(c-c1)
+			}
+			return float64(c-c1) / now.Sub(t1).Seconds(), cpuPer
 		}
 		if now.After(deadline) {
 			b.Fatalf("timed out at %d of %d", c, total)
@@ -70,6 +80,13 @@ func setCeiling(v *atomic.Uint64, rate float64) { v.Store(uint64(rate)) }
 func ratio(b *testing.B, rate float64, ceiling *atomic.Uint64, unit string) {
 	if c := ceiling.Load(); c > 0 {
 		b.ReportMetric(rate/float64(c), unit)
+	}
+}
+
+// reportCPU reports the CPU time per record of the last iteration.
+func reportCPU(b *testing.B, cpu time.Duration) {
+	if cpu > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds()), "cpu-ns/record")
 	}
 }
 
@@ -104,6 +121,7 @@ func BenchmarkKafkaCeilingConsume(b *testing.B) {
 	brokers := kafkatest.Brokers(b)
 	benchTopics(b, brokers)
 	var rate float64
+	var cpu time.Duration
 	for b.Loop() {
 		conf := kafkatest.Config()
 		conf.Consumer.MaxWaitTime = 250 * time.Millisecond
@@ -139,12 +157,13 @@ func BenchmarkKafkaCeilingConsume(b *testing.B) {
 				}
 			})
 		}
-		rate = steadyRate(b, benchRecords, n.Load)
+		rate, cpu = steadyRate(b, benchRecords, n.Load)
 		wg.Wait()
 		consumer.Close()
 		client.Close()
 	}
 	b.ReportMetric(rate, "records/s")
+	reportCPU(b, cpu)
 	setCeiling(&ceilingConsume, rate)
 }
 
@@ -155,6 +174,7 @@ func BenchmarkKafkaCeilingProduce(b *testing.B) {
 	brokers := kafkatest.Brokers(b)
 	topic := kafkatest.NewTopic(b, brokers, benchParts)
 	var rate float64
+	var cpu time.Duration
 	for b.Loop() {
 		conf := kafkatest.Config()
 		conf.Producer.Idempotent = true
@@ -185,11 +205,12 @@ func BenchmarkKafkaCeilingProduce(b *testing.B) {
 				p.Input() <- &sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder(k), Value: sarama.StringEncoder(strconv.Itoa(i))}
 			}
 		})
-		rate = steadyRate(b, benchRecords, ok.Load)
+		rate, cpu = steadyRate(b, benchRecords, ok.Load)
 		wg.Wait()
 		p.Close()
 	}
 	b.ReportMetric(rate, "records/s")
+	reportCPU(b, cpu)
 	setCeiling(&ceilingProduce, rate)
 }
 
@@ -209,6 +230,7 @@ func BenchmarkKafkaSpoutNullBolt(b *testing.B) {
 	brokers := kafkatest.Brokers(b)
 	benchTopics(b, brokers)
 	var rate float64
+	var cpu time.Duration
 	for b.Loop() {
 		sc := spoutConfig(brokers, benchIn)
 		sc.CommitPeriod = kafka.DefaultCommitPeriod
@@ -225,10 +247,11 @@ func BenchmarkKafkaSpoutNullBolt(b *testing.B) {
 			b.Fatal(err)
 		}
 		c := start(b, topo)
-		rate = steadyRate(b, benchRecords, sc.Metrics.Acked.Load)
+		rate, cpu = steadyRate(b, benchRecords, sc.Metrics.Acked.Load)
 		stop(b, c)
 	}
 	b.ReportMetric(rate, "records/s")
+	reportCPU(b, cpu)
 	ratio(b, rate, &ceilingConsume, "x_consume")
 }
 
@@ -240,6 +263,7 @@ func BenchmarkKafkaWordCount(b *testing.B) {
 	benchTopics(b, brokers)
 	out := kafkatest.NewTopic(b, brokers, benchParts)
 	var lineRate, wordRate float64
+	var cpu time.Duration
 	for b.Loop() {
 		sc := spoutConfig(brokers, benchLinesTopic)
 		sc.CommitPeriod = kafka.DefaultCommitPeriod
@@ -273,12 +297,13 @@ func BenchmarkKafkaWordCount(b *testing.B) {
 		}
 		c := start(b, topo)
 		// Every written record acks a word; a line is acked with its last word.
-		wordRate = steadyRate(b, int64(benchWords), bc.Metrics.Written.Load)
+		wordRate, cpu = steadyRate(b, int64(benchWords), bc.Metrics.Written.Load)
 		lineRate = wordRate * benchLines / float64(benchWords)
 		eventually(b, time.Minute, time.Millisecond, "every line acked", func() bool { return sc.Metrics.Acked.Load() >= benchLines })
 		stop(b, c)
 	}
 	b.ReportMetric(lineRate, "lines/s")
 	b.ReportMetric(wordRate, "records/s")
+	reportCPU(b, cpu)
 	ratio(b, wordRate, &ceilingProduce, "x_produce")
 }

@@ -131,22 +131,34 @@ const (
 
 func (s offsetState) done() bool { return s == acked || s == deadLettered }
 
-type entry struct {
-	state   offsetState
-	fails   int
-	retryAt time.Time // when awaitingRetry: the earliest Emit of the retry
+// slot is one emitted offset and what became of it. retryAt lives apart
+// (PartitionOffsets.retryAt): few offsets ever fail, and a slot stays 24
+// bytes.
+type slot struct {
+	off   int64
+	fails int
+	state offsetState
 }
 
 // PartitionOffsets tracks the offsets of one topic-partition for one
 // assignment generation. Not safe for concurrent use: it is owned by one spout
 // task actor.
+//
+// The emitted offsets are kept as a slice in ascending order, not a map:
+// records arrive in offset order, so Emit appends, a lookup is one index
+// (offset − first offset) when the offsets have no gap and a binary search
+// when they do, and Committed cuts a prefix. A spout emits, acks and
+// commits hundreds of thousands of offsets a second; with a map each of
+// them was a hash probe in a table that grew to MaxUncommitted entries and
+// a delete at commit.
 type PartitionOffsets struct {
 	cfg       Config
 	committed int64 // next offset to read; NoPosition until known
-	// emitted holds every emitted offset at or above committed, ascending.
-	emitted []int64
-	state   map[int64]entry
-	// done is how many leading entries of emitted are known to be done.
+	// slots holds every emitted offset at or above committed, ascending.
+	slots []slot
+	// retryAt holds when each awaitingRetry offset may be emitted again.
+	retryAt map[int64]time.Time
+	// done is how many leading slots are known to be done.
 	done  int
 	stats Stats
 }
@@ -160,16 +172,45 @@ func NewPartitionOffsets(committed int64, cfg Config) (*PartitionOffsets, error)
 	if committed < NoPosition {
 		return nil, fmt.Errorf("%w: committed position %d; use an offset of 0 or more, or NoPosition", ErrInvalidConfig, committed)
 	}
-	return &PartitionOffsets{
-		cfg:       cfg,
-		committed: committed,
-		state:     make(map[int64]entry),
-	}, nil
+	return &PartitionOffsets{cfg: cfg, committed: committed}, nil
 }
 
 // Position returns the committed position: the next offset to read, or
 // NoPosition.
 func (p *PartitionOffsets) Position() int64 { return p.committed }
+
+// findSlot returns the index of offset in slots, ascending and without
+// duplicates, or where it would be inserted and false. Offsets are distinct
+// integers, so slots[i].off >= slots[0].off + i: offset − slots[0].off is
+// the index when no gap lies before it and an upper bound when one does.
+func findSlot(slots []slot, offset int64) (int, bool) {
+	n := len(slots)
+	if n == 0 || offset < slots[0].off {
+		return 0, false
+	}
+	if offset > slots[n-1].off {
+		return n, false
+	}
+	d := offset - slots[0].off
+	if d < int64(n) && slots[d].off == offset {
+		return int(d), true
+	}
+	hi := n
+	if d < int64(n) {
+		hi = int(d) + 1
+	}
+	i, found := slices.BinarySearchFunc(slots[:hi], offset, func(s slot, off int64) int { return cmp.Compare(s.off, off) })
+	return i, found
+}
+
+// slot returns the slot of offset, or nil when it was not emitted (or is
+// committed).
+func (p *PartitionOffsets) slot(offset int64) *slot {
+	if i, ok := findSlot(p.slots, offset); ok {
+		return &p.slots[i]
+	}
+	return nil
+}
 
 // Emit records that the spout is about to emit the record at offset and
 // reports whether it should. It answers false, and records nothing, for an
@@ -177,6 +218,16 @@ func (p *PartitionOffsets) Position() int64 { return p.committed }
 // and for a failed offset before its RetryAt.
 // A due retry is emitted again even at the cap.
 func (p *PartitionOffsets) Emit(offset int64, now time.Time) bool {
+	if !p.emitNew(offset) {
+		return p.emitSeen(offset, now)
+	}
+	return true
+}
+
+// emitNew is Emit for an offset above every offset emitted so far: the
+// common case of a record read in order, decided without the clock. It
+// reports false, and records nothing, for any other offset: call Emit then.
+func (p *PartitionOffsets) emitNew(offset int64) bool {
 	if offset < 0 {
 		return false
 	}
@@ -186,46 +237,53 @@ func (p *PartitionOffsets) Emit(offset int64, now time.Time) bool {
 	if offset < p.committed {
 		return false
 	}
-	if e, ok := p.state[offset]; ok {
-		if e.state != awaitingRetry || e.retryAt.After(now) {
+	if n := len(p.slots); n > 0 && p.slots[n-1].off >= offset {
+		return false
+	}
+	p.slots = append(p.slots, slot{off: offset, state: inFlight})
+	return true
+}
+
+// emitSeen is Emit for an offset at or below the highest emitted one.
+func (p *PartitionOffsets) emitSeen(offset int64, now time.Time) bool {
+	if offset < 0 || offset < p.committed {
+		return false
+	}
+	i, ok := findSlot(p.slots, offset)
+	if ok {
+		s := &p.slots[i]
+		if s.state != awaitingRetry || p.retryAt[offset].After(now) {
 			return false
 		}
-		e.state, e.retryAt = inFlight, time.Time{}
-		p.state[offset] = e
-		return true
-	}
-	p.state[offset] = entry{state: inFlight}
-	if n := len(p.emitted); n == 0 || p.emitted[n-1] < offset {
-		p.emitted = append(p.emitted, offset)
+		s.state = inFlight
+		delete(p.retryAt, offset)
 		return true
 	}
 	// Below the highest emitted offset: a record first seen after a seek back.
-	i, _ := slices.BinarySearch(p.emitted, offset)
-	p.emitted = slices.Insert(p.emitted, i, offset)
+	p.slots = slices.Insert(p.slots, i, slot{off: offset, state: inFlight})
 	p.done = min(p.done, i)
 	return true
 }
 
-// in returns the entry of offset when the offset is in state want; any
+// in returns the slot of offset when the offset is in state want; any
 // other offset counts as ignored (a stale or repeated ack, fail or
 // dead-letter confirmation).
-func (p *PartitionOffsets) in(want offsetState, offset int64) (entry, bool) {
-	e, ok := p.state[offset]
-	if !ok || e.state != want {
+func (p *PartitionOffsets) in(want offsetState, offset int64) *slot {
+	s := p.slot(offset)
+	if s == nil || s.state != want {
 		p.stats.Ignored++
-		return entry{}, false
+		return nil
 	}
-	return e, true
+	return s
 }
 
 // Ack marks an in-flight offset acked and reports whether it was in flight.
 func (p *PartitionOffsets) Ack(offset int64) bool {
-	e, ok := p.in(inFlight, offset)
-	if !ok {
+	s := p.in(inFlight, offset)
+	if s == nil {
 		return false
 	}
-	e.state = acked
-	p.state[offset] = e
+	s.state = acked
 	p.stats.Acked++
 	return true
 }
@@ -233,20 +291,22 @@ func (p *PartitionOffsets) Ack(offset int64) bool {
 // Fail records a failure of an in-flight offset and schedules its retry, or
 // asks for a dead letter when its retries are used up.
 func (p *PartitionOffsets) Fail(offset int64, now time.Time) FailOutcome {
-	e, ok := p.in(inFlight, offset)
-	if !ok {
+	s := p.in(inFlight, offset)
+	if s == nil {
 		return FailIgnored
 	}
-	e.fails++
-	at, retry := p.cfg.Retry.NextRetry(e.fails, now)
+	s.fails++
+	at, retry := p.cfg.Retry.NextRetry(s.fails, now)
 	if !retry {
-		e.state = awaitingDeadLetter
-		p.state[offset] = e
+		s.state = awaitingDeadLetter
 		p.stats.DeadLetters++
 		return FailDeadLetter
 	}
-	e.state, e.retryAt = awaitingRetry, at
-	p.state[offset] = e
+	s.state = awaitingRetry
+	if p.retryAt == nil {
+		p.retryAt = make(map[int64]time.Time)
+	}
+	p.retryAt[offset] = at
 	p.stats.Retries++
 	return FailRetry
 }
@@ -257,12 +317,11 @@ func (p *PartitionOffsets) Fail(offset int64, now time.Time) FailOutcome {
 // must write the record and then call DeadLettered; until then the offset
 // holds back the commit position. It reports whether the offset was in flight.
 func (p *PartitionOffsets) DeadLetter(offset int64) bool {
-	e, ok := p.in(inFlight, offset)
-	if !ok {
+	s := p.in(inFlight, offset)
+	if s == nil {
 		return false
 	}
-	e.state = awaitingDeadLetter
-	p.state[offset] = e
+	s.state = awaitingDeadLetter
 	p.stats.DeadLetters++
 	return true
 }
@@ -270,23 +329,21 @@ func (p *PartitionOffsets) DeadLetter(offset int64) bool {
 // RetryAt returns when the failed offset is due for its retry; ok is false
 // when the offset is not waiting for a retry.
 func (p *PartitionOffsets) RetryAt(offset int64) (at time.Time, ok bool) {
-	e, found := p.state[offset]
-	if !found || e.state != awaitingRetry {
+	if s := p.slot(offset); s == nil || s.state != awaitingRetry {
 		return time.Time{}, false
 	}
-	return e.retryAt, true
+	return p.retryAt[offset], true
 }
 
 // DeadLettered confirms that the record at offset, which Fail answered with
 // FailDeadLetter (or DeadLetter accepted), is written to the dead-letter destination. The offset then
 // counts as done for commits. It reports whether a dead letter was awaited.
 func (p *PartitionOffsets) DeadLettered(offset int64) bool {
-	e, ok := p.in(awaitingDeadLetter, offset)
-	if !ok {
+	s := p.in(awaitingDeadLetter, offset)
+	if s == nil {
 		return false
 	}
-	e.state = deadLettered
-	p.state[offset] = e
+	s.state = deadLettered
 	p.stats.DeadLettered++
 	return true
 }
@@ -295,13 +352,13 @@ func (p *PartitionOffsets) DeadLettered(offset int64) bool {
 // that every emitted offset from the committed position up to it is done.
 // ok is false when the position would not advance.
 func (p *PartitionOffsets) NextCommit() (pos int64, ok bool) {
-	for p.done < len(p.emitted) && p.state[p.emitted[p.done]].state.done() {
+	for p.done < len(p.slots) && p.slots[p.done].state.done() {
 		p.done++
 	}
 	if p.done == 0 {
 		return p.committed, false
 	}
-	pos = p.emitted[p.done-1] + 1
+	pos = p.slots[p.done-1].off + 1
 	return pos, pos > p.committed
 }
 
@@ -312,20 +369,26 @@ func (p *PartitionOffsets) Committed(pos int64) {
 		return
 	}
 	p.committed = pos
-	n, _ := slices.BinarySearch(p.emitted, pos)
-	for _, off := range p.emitted[:n] {
-		delete(p.state, off)
+	n, _ := findSlot(p.slots, pos)
+	if len(p.retryAt) > 0 {
+		for _, s := range p.slots[:n] {
+			if s.state == awaitingRetry {
+				delete(p.retryAt, s.off)
+			}
+		}
 	}
-	p.emitted = slices.Delete(p.emitted, 0, n)
+	// What stays is what was not done yet: usually little, so the copy is
+	// short and the slice keeps its capacity for the next offsets.
+	p.slots = slices.Delete(p.slots, 0, n)
 	p.done = max(p.done-n, 0)
 }
 
 // Uncommitted returns how many emitted offsets are not yet committed,
 // whatever their state.
-func (p *PartitionOffsets) Uncommitted() int { return len(p.emitted) }
+func (p *PartitionOffsets) Uncommitted() int { return len(p.slots) }
 
 // AtCap reports whether Uncommitted has reached Config.MaxUncommitted.
-func (p *PartitionOffsets) AtCap() bool { return len(p.emitted) >= p.cfg.MaxUncommitted }
+func (p *PartitionOffsets) AtCap() bool { return len(p.slots) >= p.cfg.MaxUncommitted }
 
 // Stats returns the partition's counters.
 func (p *PartitionOffsets) Stats() Stats { return p.stats }
@@ -344,8 +407,33 @@ type Offsets struct {
 	gen      int32
 	assigned bool
 	parts    map[TopicPartition]*PartitionOffsets
+	// owned lists parts, for lookups without hashing the topic: a task owns
+	// a few partitions, and a scan comparing the partition number first
+	// beats the map for up to ownedScan of them.
+	owned []ownedPartition
 	// stats holds the counters of partitions no longer owned, and Dropped.
 	stats Stats
+}
+
+type ownedPartition struct {
+	tp TopicPartition
+	p  *PartitionOffsets
+}
+
+// ownedScan is how many owned partitions lookup scans before it uses the map.
+const ownedScan = 8
+
+// lookup returns the tracker of tp, or nil when tp is not owned.
+func (o *Offsets) lookup(tp TopicPartition) *PartitionOffsets {
+	if len(o.owned) > ownedScan {
+		return o.parts[tp]
+	}
+	for i := range o.owned {
+		if op := &o.owned[i]; op.tp.Partition == tp.Partition && op.tp.Topic == tp.Topic {
+			return op.p
+		}
+	}
+	return nil
 }
 
 // NewOffsets returns a tracker with no assignment.
@@ -382,6 +470,7 @@ func (o *Offsets) Assign(gen int32, committed map[TopicPartition]int64) error {
 	}
 	o.Revoke(slices.Collect(maps.Keys(o.parts))...)
 	o.gen, o.assigned, o.parts = gen, true, parts
+	o.listOwned()
 	return nil
 }
 
@@ -394,6 +483,14 @@ func (o *Offsets) Revoke(tps ...TopicPartition) {
 			delete(o.parts, tp)
 		}
 	}
+	o.listOwned()
+}
+
+func (o *Offsets) listOwned() {
+	o.owned = o.owned[:0]
+	for tp, p := range o.parts {
+		o.owned = append(o.owned, ownedPartition{tp, p})
+	}
 }
 
 // Partitions returns the owned partitions, sorted.
@@ -404,14 +501,14 @@ func (o *Offsets) Partitions() []TopicPartition {
 }
 
 // Partition returns the tracker of an owned partition, or nil.
-func (o *Offsets) Partition(tp TopicPartition) *PartitionOffsets { return o.parts[tp] }
+func (o *Offsets) Partition(tp TopicPartition) *PartitionOffsets { return o.lookup(tp) }
 
 // Emit records that the spout is about to emit the record at tp and offset,
 // and returns its message id. ok is false when the record must be skipped: the
 // partition is not owned (sarama may still deliver buffered records of a
 // revoked partition) or PartitionOffsets.Emit refused it.
 func (o *Offsets) Emit(tp TopicPartition, offset int64, now time.Time) (id MessageID, ok bool) {
-	p := o.parts[tp]
+	p := o.lookup(tp)
 	if p == nil || !p.Emit(offset, now) {
 		return MessageID{}, false
 	}
@@ -421,7 +518,7 @@ func (o *Offsets) Emit(tp TopicPartition, offset int64, now time.Time) (id Messa
 // owner returns the partition tracker an id may be applied to, or nil after
 // counting it as dropped.
 func (o *Offsets) owner(id MessageID) *PartitionOffsets {
-	p := o.parts[id.TopicPartition()]
+	p := o.lookup(id.TopicPartition())
 	if !o.assigned || id.Generation != o.gen || p == nil {
 		o.stats.Dropped++
 		return nil
@@ -457,7 +554,7 @@ func (o *Offsets) DeadLetter(id MessageID) bool {
 // RetryAt returns when the failed record id is due for its retry; ok is false
 // when it is not waiting for one (or the id is stale, which is not counted).
 func (o *Offsets) RetryAt(id MessageID) (at time.Time, ok bool) {
-	p := o.parts[id.TopicPartition()]
+	p := o.lookup(id.TopicPartition())
 	if !o.assigned || id.Generation != o.gen || p == nil {
 		return time.Time{}, false
 	}
@@ -495,7 +592,7 @@ func (o *Offsets) Committed(c Commit) bool {
 		return false
 	}
 	for tp, pos := range c.Positions {
-		if p := o.parts[tp]; p != nil {
+		if p := o.lookup(tp); p != nil {
 			p.Committed(pos)
 		}
 	}

@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -153,12 +154,11 @@ func runScript(t *testing.T, p *PartitionOffsets, script string) {
 // would take at now.
 func dueRetries(p *PartitionOffsets, now time.Time) []int64 {
 	var out []int64
-	for off, e := range p.state {
-		if e.state == awaitingRetry && !e.retryAt.After(now) {
-			out = append(out, off)
+	for _, s := range p.slots {
+		if s.state == awaitingRetry && !p.retryAt[s.off].After(now) {
+			out = append(out, s.off)
 		}
 	}
-	slices.Sort(out)
 	return out
 }
 
@@ -942,5 +942,121 @@ func TestStrings(t *testing.T) {
 		if tt.got != tt.want {
 			t.Errorf("String() = %q, want %q", tt.got, tt.want)
 		}
+	}
+}
+
+func TestFindSlot(t *testing.T) {
+	slots := func(offs ...int64) []slot {
+		out := make([]slot, len(offs))
+		for i, o := range offs {
+			out[i] = slot{off: o, state: inFlight}
+		}
+		return out
+	}
+	tests := []struct {
+		name   string
+		slots  []slot
+		offset int64
+		want   int
+		found  bool
+	}{
+		{"empty", nil, 5, 0, false},
+		{"below the first", slots(3, 4, 5), 2, 0, false},
+		{"above the last", slots(3, 4, 5), 6, 3, false},
+		{"contiguous first", slots(3, 4, 5), 3, 0, true},
+		{"contiguous middle", slots(3, 4, 5), 4, 1, true},
+		{"contiguous last", slots(3, 4, 5), 5, 2, true},
+		{"after a gap", slots(0, 1, 6, 7), 6, 2, true},
+		{"last after a gap", slots(0, 1, 6, 7), 7, 3, true},
+		{"in a gap", slots(0, 1, 6, 7), 3, 2, false},
+		{"first of the gap", slots(0, 1, 6, 7), 2, 2, false},
+		{"last of the gap", slots(0, 1, 6, 7), 5, 2, false},
+		{"guess past the end", slots(0, 10, 20), 15, 2, false},
+		{"guess past the end, found", slots(0, 10, 20), 10, 1, true},
+		{"one slot, hit", slots(9), 9, 0, true},
+		{"one slot, below", slots(9), 8, 0, false},
+		{"one slot, above", slots(9), 10, 1, false},
+		{"big gaps", slots(100, 1_000, 1_000_000, 1_000_001), 1_000_000, 2, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, found := findSlot(tt.slots, tt.offset)
+			if got != tt.want || found != tt.found {
+				t.Errorf("findSlot(%v, %d) = %d, %v; want %d, %v", tt.slots, tt.offset, got, found, tt.want, tt.found)
+			}
+			// The same answer as a plain binary search.
+			i, ok := slices.BinarySearchFunc(tt.slots, tt.offset, func(s slot, off int64) int { return cmp.Compare(s.off, off) })
+			if i != got || ok != found {
+				t.Errorf("binary search says %d, %v", i, ok)
+			}
+		})
+	}
+}
+
+// Records first seen below the highest emitted offset (after a seek back)
+// are inserted in order, hold back the commit, and are looked up like the
+// others.
+func TestPartitionOffsetsOutOfOrderEmits(t *testing.T) {
+	for seed := range uint64(30) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 7))
+			p, err := NewPartitionOffsets(0, DefaultConfig())
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A random subset of [0, 200), emitted in random order.
+			var offs []int64
+			for off := range int64(200) {
+				if rng.IntN(4) > 0 {
+					offs = append(offs, off)
+				}
+			}
+			rng.Shuffle(len(offs), func(i, j int) { offs[i], offs[j] = offs[j], offs[i] })
+			acked := map[int64]bool{}
+			for i, off := range offs {
+				if !p.Emit(off, t0) {
+					t.Fatalf("Emit(%d) = false", off)
+				}
+				if p.Emit(off, t0) {
+					t.Fatalf("second Emit(%d) = true", off)
+				}
+				// Ack some earlier one.
+				if j := rng.IntN(i + 1); !acked[offs[j]] {
+					if !p.Ack(offs[j]) {
+						t.Fatalf("Ack(%d) = false", offs[j])
+					}
+					acked[offs[j]] = true
+				}
+				if !slices.IsSortedFunc(p.slots, func(a, b slot) int { return cmp.Compare(a.off, b.off) }) {
+					t.Fatalf("slots out of order after Emit(%d)", off)
+				}
+				// The commit position: below the first emitted offset not acked.
+				emitted := slices.Sorted(slices.Values(offs[:i+1]))
+				want := int64(0)
+				for _, o := range emitted {
+					if !acked[o] {
+						break
+					}
+					want = o + 1
+				}
+				if pos, _ := p.NextCommit(); pos != want {
+					t.Fatalf("after Emit(%d): NextCommit() = %d, want %d", off, pos, want)
+				}
+			}
+			// Ack the rest: everything commits, and nothing is left.
+			for _, off := range offs {
+				if !acked[off] && !p.Ack(off) {
+					t.Fatalf("Ack(%d) = false", off)
+				}
+			}
+			want := slices.Max(offs) + 1
+			if pos, ok := p.NextCommit(); pos != want || !ok {
+				t.Fatalf("NextCommit() = %d, %v; want %d, true", pos, ok, want)
+			}
+			p.Committed(want)
+			if p.Uncommitted() != 0 || p.Position() != want {
+				t.Fatalf("after Committed(%d): Uncommitted() = %d, Position() = %d", want, p.Uncommitted(), p.Position())
+			}
+		})
 	}
 }

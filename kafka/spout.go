@@ -37,15 +37,22 @@ type Spout struct {
 	// Ack never comes; a record counts as done once emitted and its offset
 	// is committed then (storm-kafka-client's AT_MOST_ONCE commits on poll).
 	atMostOnce bool
+	maxPending int  // topology.max.spout.pending (0: unlimited), for wake
+	active     bool // between Activate and Deactivate: wake may emit
 	out        topology.SpoutCollector
 	log        *slog.Logger
 	offsets    *Offsets
-	asg        *assignment // nil between generations
-	held       map[MessageID]held
+	asg        *assignment                     // nil between generations
+	held       []partHeld                      // per owned partition of the generation
+	heldIdx    map[TopicPartition]*heldRecords // held by partition, when more than ownedScan
 	due        dueHeap
 	parked     map[TopicPartition][]*sarama.ConsumerMessage
 	paused     map[TopicPartition]bool
 	ready      []*sarama.ConsumerMessage // unparked records, emitted before new ones
+	batch      []*sarama.ConsumerMessage // the rest of the last delivery, in order
+	batchGen   int32                     // the generation batch was read under
+	cur        partCache                 // the partition take saw last
+	slab       []any                     // backing of the default translator's values
 	pending    int                       // tuples of this generation emitted, not yet acked or failed
 	revoking   bool                      // the generation ends: emit nothing, wait for pending
 	drained    chan struct{}             // closed when pending reaches 0 while revoking
@@ -92,6 +99,57 @@ type held struct {
 	cause    error // why it is dead-lettered
 	attempts int   // dead-letter writes that failed
 }
+
+// partHeld is the records held for one owned partition.
+type partHeld struct {
+	tp TopicPartition
+	r  *heldRecords
+}
+
+// heldOf returns the records held for tp in the current generation, or nil.
+func (s *Spout) heldOf(tp TopicPartition) *heldRecords {
+	if s.heldIdx != nil {
+		return s.heldIdx[tp]
+	}
+	for i := range s.held {
+		if h := &s.held[i]; h.tp.Partition == tp.Partition && h.tp.Topic == tp.Topic {
+			return h.r
+		}
+	}
+	return nil
+}
+
+// heldFor returns the records held for id's partition when id is of the
+// current generation, or nil: an id of an older generation must not touch
+// what a new one holds for the same offset.
+func (s *Spout) heldFor(id MessageID) *heldRecords {
+	if s.asg == nil || id.Generation != s.asg.gen {
+		return nil
+	}
+	if c := &s.cur; c.held != nil && c.tp.Partition == id.Partition && c.tp.Topic == id.Topic {
+		return c.held
+	}
+	return s.heldOf(id.TopicPartition())
+}
+
+// partCache is what take needs of the partition of the record it took
+// last: deliveries carry records of one partition, so take looks the
+// partition up once per delivery rather than once per record. The topic and
+// partition are boxed once for the default translator's values (an any
+// holding a value is immutable, so tuples may share it).
+type partCache struct {
+	tp       TopicPartition
+	p        *PartitionOffsets // nil: empty
+	held     *heldRecords
+	topicVal any
+	partVal  any
+}
+
+// valuesSlab is how many default translator tuples share one allocation of
+// values: a tuple's values are a full slice expression into it, so nothing
+// can append into a neighbour's. The slab lives while any of its tuples
+// does.
+const valuesSlab = 64
 
 // deadLetterID is the message id of a tuple on DeadLetterStream.
 type deadLetterID struct{ MessageID }
@@ -141,6 +199,9 @@ func (s *Spout) Open(_ context.Context, tc *topology.Context, out topology.Spout
 	if g, err := tc.Config.Guarantee(); err == nil && g == topology.AtMostOnce {
 		s.atMostOnce = true
 	}
+	if t := tc.Compiled(); t != nil {
+		s.maxPending = t.Runtime.MaxSpoutPending
+	}
 	s.log = tc.Logger
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -158,7 +219,6 @@ func (s *Spout) Open(_ context.Context, tc *topology.Context, out topology.Spout
 				"component", tc.Component)
 		}
 	}
-	s.held = make(map[MessageID]held)
 	s.parked = make(map[TopicPartition][]*sarama.ConsumerMessage)
 	s.paused = make(map[TopicPartition]bool)
 	group := cmp.Or(s.cfg.GroupID, fmt.Sprintf("squall.%s.%s", tc.Topology, tc.Component))
@@ -185,7 +245,9 @@ func (s *Spout) Open(_ context.Context, tc *topology.Context, out topology.Spout
 }
 
 // NextTuple emits one record: a retry or dead letter that is due, a record
-// unparked when its partition fell below the cap, or a new record.
+// unparked when its partition fell below the cap, or a new record. When it
+// finds none, the next delivery from the claim goroutines wakes the task
+// (wake) instead of the runtime's next 1 ms pulse.
 func (s *Spout) NextTuple() {
 	if s.revoking {
 		return
@@ -196,48 +258,108 @@ func (s *Spout) NextTuple() {
 		s.drainStale()
 		return
 	}
-	now := time.Now()
-	if s.soon && now.Sub(s.lastCmt) >= capCommitGap {
-		s.commit(now) // a partition waits at the cap
-	}
-	if s.emitDue(now) {
-		return
+	// The clock is read only when something waits on it: in the steady
+	// state a record is emitted without it (emitNew).
+	if s.soon || len(s.due) > 0 {
+		now := time.Now()
+		if s.soon && now.Sub(s.lastCmt) >= capCommitGap {
+			s.commit(now) // a partition waits at the cap
+		}
+		if s.emitDue(now) {
+			return
+		}
 	}
 	for len(s.ready) > 0 {
 		m := s.ready[0]
 		s.ready[0] = nil
 		s.ready = s.ready[1:]
-		if s.take(m, now) {
+		if s.take(m) {
 			return
 		}
 	}
 	// A few records per call at most: parked and skipped ones emit nothing.
 	for range 64 {
-		select {
-		case d := <-s.shell.recs:
-			if s.asg == nil || d.gen != s.asg.gen {
-				s.metrics.Dropped.Add(1)
-				continue
-			}
-			if s.take(d.msg, now) {
-				return
-			}
-		default:
+		m := s.nextDelivered()
+		if m == nil {
+			return
+		}
+		if s.asg == nil || s.batchGen != s.asg.gen {
+			s.metrics.Dropped.Add(1)
+			continue
+		}
+		if s.take(m) {
 			return
 		}
 	}
 }
 
+// nextDelivered returns the next record from the claim goroutines, or nil
+// when none is waiting.
+func (s *Spout) nextDelivered() *sarama.ConsumerMessage {
+	if len(s.batch) == 0 {
+		d, ok := s.receive()
+		if !ok {
+			return nil
+		}
+		s.batch, s.batchGen = d.msgs, d.gen
+	}
+	m := s.batch[0]
+	s.batch[0] = nil
+	s.batch = s.batch[1:]
+	return m
+}
+
+// receive takes a delivery without waiting. When there is none, the task
+// is marked idle first: the runtime lets an idle spout sleep until its
+// clock's next pulse (1 ms), and the next delivery wakes it sooner (wake).
+func (s *Spout) receive() (delivery, bool) {
+	idle := &s.shell.idle
+	select {
+	case d := <-s.shell.recs:
+		if idle.Load() {
+			idle.Store(false)
+		}
+		return d, true
+	default:
+	}
+	idle.Store(true)
+	// A delivery sent before the flag was set woke nobody: look again.
+	select {
+	case d := <-s.shell.recs:
+		idle.Store(false)
+		return d, true
+	default:
+		return delivery{}, false
+	}
+}
+
+// wake runs on the task goroutine when a delivery arrived while NextTuple
+// had found none: it takes a record now, and its emit makes the runtime call
+// NextTuple again without waiting for the clock. Only a task that found the
+// channel empty, so had room for a tuple, gets a wake.
+func (s *Spout) wake() {
+	if !s.active || s.shell == nil || s.shell.idle.Load() {
+		return // deactivated, or NextTuple ran since and took the delivery
+	}
+	if s.maxPending > 0 && s.pending >= s.maxPending {
+		return // at max.spout.pending the runtime calls NextTuple once acks make room
+	}
+	s.NextTuple()
+}
+
 // drainStale drops records of an ended generation while no generation is
 // assigned, so that their claim goroutines can return.
 func (s *Spout) drainStale() {
+	s.metrics.Dropped.Add(int64(len(s.batch)))
+	clear(s.batch)
+	s.batch = nil
 	if s.shell == nil {
 		return
 	}
 	for range 64 {
 		select {
-		case <-s.shell.recs:
-			s.metrics.Dropped.Add(1)
+		case d := <-s.shell.recs:
+			s.metrics.Dropped.Add(int64(len(d.msgs)))
 		default:
 			return
 		}
@@ -246,15 +368,24 @@ func (s *Spout) drainStale() {
 
 // take emits record m unless its partition is paused (then it is parked) or
 // its offset was seen already. It reports whether a tuple was emitted.
-func (s *Spout) take(m *sarama.ConsumerMessage, now time.Time) bool {
-	tp := TopicPartition{Topic: m.Topic, Partition: m.Partition}
-	if s.paused[tp] {
-		s.parked[tp] = append(s.parked[tp], m)
-		return false
+func (s *Spout) take(m *sarama.ConsumerMessage) bool {
+	c := &s.cur
+	if c.p == nil || c.tp.Partition != m.Partition || c.tp.Topic != m.Topic {
+		tp := TopicPartition{Topic: m.Topic, Partition: m.Partition}
+		p := s.offsets.Partition(tp)
+		if p == nil {
+			if s.paused[tp] {
+				s.parked[tp] = append(s.parked[tp], m)
+			} else {
+				s.metrics.Dropped.Add(1)
+			}
+			return false
+		}
+		*c = partCache{tp: tp, p: p, held: s.heldOf(tp), topicVal: m.Topic, partVal: m.Partition}
 	}
-	p := s.offsets.Partition(tp)
-	if p == nil {
-		s.metrics.Dropped.Add(1)
+	tp, p := c.tp, c.p
+	if len(s.paused) > 0 && s.paused[tp] {
+		s.parked[tp] = append(s.parked[tp], m)
 		return false
 	}
 	if p.AtCap() {
@@ -265,10 +396,10 @@ func (s *Spout) take(m *sarama.ConsumerMessage, now time.Time) bool {
 		s.shell.pause(tp)
 		s.metrics.Pauses.Add(1)
 		s.soon = true
-		s.commit(now)
+		s.commit(time.Now())
 		return false
 	}
-	if !p.Emit(m.Offset, now) {
+	if !p.emitNew(m.Offset) && !p.Emit(m.Offset, time.Now()) {
 		return false // delivered twice (committed, in flight or done)
 	}
 	id := MessageID{Topic: tp.Topic, Partition: tp.Partition, Offset: m.Offset, Generation: s.asg.gen}
@@ -282,7 +413,7 @@ func (s *Spout) take(m *sarama.ConsumerMessage, now time.Time) bool {
 		s.metrics.Skipped.Add(1)
 		return false
 	}
-	s.held[id] = held{msg: m, stream: stream, values: values}
+	c.held.put(id.Offset, held{msg: m, stream: stream, values: values})
 	s.out.EmitStream(stream, values, id)
 	s.pending++
 	s.metrics.Emitted.Add(1)
@@ -294,14 +425,14 @@ func (s *Spout) take(m *sarama.ConsumerMessage, now time.Time) bool {
 
 // translate runs the translator, turning a panic into an error.
 func (s *Spout) translate(m *sarama.ConsumerMessage) (stream topology.StreamID, values topology.Values, err error) {
+	if s.cfg.Translator == nil { // DefaultTranslator, without building a Record
+		return topology.DefaultStream, s.defaultValues(m), nil
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			stream, values, err = "", nil, fmt.Errorf("translator panicked: %v", r)
 		}
 	}()
-	if s.cfg.Translator == nil { // DefaultTranslator, without building a Record
-		return topology.DefaultStream, topology.Values{m.Topic, m.Partition, m.Offset, m.Key, m.Value}, nil
-	}
 	stream, values, err = s.cfg.Translator(recordOf(m))
 	if stream == "" {
 		stream = topology.DefaultStream
@@ -316,6 +447,20 @@ func (s *Spout) translate(m *sarama.ConsumerMessage) (stream topology.StreamID, 
 	return stream, values, err
 }
 
+// defaultValues is DefaultTranslator's tuple of m, a record of the cached
+// partition (take): (topic, partition, offset, key, value), with the topic
+// and partition boxed once per partition and the values cut from a slab.
+func (s *Spout) defaultValues(m *sarama.ConsumerMessage) topology.Values {
+	const n = 5 // len(DefaultFields)
+	if len(s.slab) < n {
+		s.slab = make([]any, n*valuesSlab)
+	}
+	v := s.slab[:n:n]
+	s.slab = s.slab[n:]
+	v[0], v[1], v[2], v[3], v[4] = s.cur.topicVal, s.cur.partVal, m.Offset, m.Key, m.Value
+	return v
+}
+
 // emitDue emits the first due retry or dead letter of the current
 // generation; entries of older generations are discarded.
 func (s *Spout) emitDue(now time.Time) bool {
@@ -324,7 +469,7 @@ func (s *Spout) emitDue(now time.Time) bool {
 		if s.asg == nil || e.id.Generation != s.asg.gen {
 			continue
 		}
-		h, ok := s.held[e.id]
+		h, ok := s.heldFor(e.id).get(e.id.Offset)
 		if !ok {
 			continue
 		}
@@ -363,7 +508,7 @@ func (s *Spout) Ack(msgID any) {
 	switch id := msgID.(type) {
 	case MessageID:
 		s.settled(id.Generation)
-		delete(s.held, id)
+		s.heldFor(id).remove(id.Offset)
 		if s.offsets.Ack(id) {
 			s.metrics.Acked.Add(1)
 		} else {
@@ -395,11 +540,11 @@ func (s *Spout) Fail(msgID any) {
 			}
 		case FailDeadLetter:
 			s.metrics.Failed.Add(1)
-			if h, ok := s.held[id]; ok {
+			if h, ok := s.heldFor(id).get(id.Offset); ok {
 				s.deadLetter(id, h, fmt.Errorf("%w (%d retries)", ErrRetriesExhausted, s.cfg.Offsets.Retry.MaxRetries))
 			}
 		default:
-			delete(s.held, id)
+			s.heldFor(id).remove(id.Offset)
 			s.metrics.Dropped.Add(1)
 		}
 	case deadLetterID:
@@ -412,7 +557,7 @@ func (s *Spout) Fail(msgID any) {
 // reports whether a tuple was emitted (DeadLetterStream).
 func (s *Spout) deadLetter(id MessageID, h held, cause error) bool {
 	h.cause = cause
-	s.held[id] = h
+	s.heldFor(id).put(id.Offset, h)
 	n := s.metrics.DeadLetters.Add(1)
 	if ok, suppressed := s.warnDLQ.allow(time.Now()); ok {
 		s.log.Warn("kafka spout: dead-lettering records", "record", id.String(), "cause", cause,
@@ -447,18 +592,19 @@ func (s *Spout) sendDeadLetter(id MessageID, h held) bool {
 }
 
 func (s *Spout) retryDeadLetter(id MessageID, now time.Time) {
-	h, ok := s.held[id]
+	r := s.heldFor(id)
+	h, ok := r.get(id.Offset)
 	if !ok {
 		return // revoked meanwhile
 	}
 	h.attempts++
-	s.held[id] = h
+	r.put(id.Offset, h)
 	wait := min(100*time.Millisecond<<min(h.attempts-1, 10), 10*time.Second)
 	heap.Push(&s.due, dueEntry{at: now.Add(wait), id: id, kind: dueDeadLetter})
 }
 
 func (s *Spout) confirmDeadLetter(id MessageID) {
-	delete(s.held, id)
+	s.heldFor(id).remove(id.Offset)
 	if s.offsets.DeadLettered(id) {
 		s.metrics.DeadLettered.Add(1)
 	} else {
@@ -491,12 +637,14 @@ func deadLetterMessage(topic string, m *sarama.ConsumerMessage, cause error) *sa
 	return pm
 }
 
-// Activate does nothing: the group member runs from Open to Close, so a
-// deactivated spout keeps its partitions.
-func (s *Spout) Activate() {}
+// Activate lets a delivery wake the task (wake). The group member runs from
+// Open to Close, so a deactivated spout keeps its partitions.
+func (s *Spout) Activate() { s.active = true }
 
-// Deactivate commits the acked prefix.
+// Deactivate commits the acked prefix; no delivery wakes the task until
+// Activate.
 func (s *Spout) Deactivate() {
+	s.active = false
 	if s.offsets != nil {
 		s.commit(time.Now())
 	}
@@ -641,6 +789,16 @@ func (s *Spout) assign(a assignment, positions, highWater map[TopicPartition]int
 		return err
 	}
 	s.asg = &a
+	s.cur = partCache{}
+	for _, tp := range s.offsets.Partitions() {
+		s.held = append(s.held, partHeld{tp: tp, r: new(heldRecords)})
+	}
+	if len(s.held) > ownedScan {
+		s.heldIdx = make(map[TopicPartition]*heldRecords, len(s.held))
+		for _, h := range s.held {
+			s.heldIdx[h.tp] = h.r
+		}
+	}
 	s.setHighWater(highWater)
 	s.pending, s.revoking, s.drained = 0, false, nil
 	s.metrics.Assignments.Add(1)
@@ -689,6 +847,7 @@ func (s *Spout) dropAssignment() {
 	s.offsets.Revoke(s.asg.partitions...)
 	s.forgetPartitions(s.asg.partitions)
 	clear(s.held)
+	s.held, s.heldIdx = s.held[:0], nil
 	clear(s.parked)
 	clear(s.ready)
 	s.ready = s.ready[:0]
@@ -699,6 +858,7 @@ func (s *Spout) dropAssignment() {
 	s.soon = false
 	s.pending, s.revoking, s.drained = 0, false, nil
 	s.asg = nil
+	s.cur = partCache{}
 }
 
 // reportError records err as the task's last error and logs it, at most
