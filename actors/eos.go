@@ -234,7 +234,7 @@ func (k *eosCoordinator) Receive(ctx actor.Context) {
 			cmds = k.c.TaskFailed(now, m.task, m.reason)
 		}
 	case *eosRestored:
-		if k.restored != nil && m.epoch == k.c.Status().Epoch {
+		if k.restored != nil && m.epoch == k.c.Status().Epoch && slices.Contains(k.tasks, m.task) {
 			k.restored[m.task] = true
 			if len(k.restored) == len(k.tasks) {
 				k.restored = nil
