@@ -57,12 +57,19 @@ type Run struct {
 	// window per tuple counted (the whole process: the runtime, the
 	// components, the measuring itself).
 	AllocsPerTuple float64 `json:"allocs_per_tuple"`
-	GoMaxProcs     int     `json:"gomaxprocs,omitempty"`
-	Description    string  `json:"description,omitempty"`
+	// Pending is the trees the spouts waited for at the end of the window;
+	// HeapMiB the live heap then (after a GC), for the flat-cost tables.
+	Pending     int64   `json:"pending,omitempty"`
+	HeapMiB     float64 `json:"heap_mib,omitempty"`
+	GoMaxProcs  int     `json:"gomaxprocs,omitempty"`
+	Description string  `json:"description,omitempty"`
 }
 
 // Spec says what to run.
 type Spec struct {
+	// Heap: measure the live heap at the end of the window (a GC, which
+	// pauses the run: for the flat-cost tables only).
+	Heap            bool
 	Workload        string
 	Acking          bool
 	MaxSpoutPending int     // 0: squall's default (1000)
@@ -294,6 +301,15 @@ func Measure(ctx context.Context, spec Spec) (Run, error) {
 	}
 	if n1 > n0 {
 		run.AllocsPerTuple = float64(ms1.Mallocs-ms0.Mallocs) / float64(n1-n0)
+	}
+	for _, sp := range spouts {
+		run.Pending += sp.Pending.Load()
+	}
+	if spec.Heap {
+		runtime.GC()
+		var hs runtime.MemStats
+		runtime.ReadMemStats(&hs)
+		run.HeapMiB = float64(hs.HeapAlloc) / (1 << 20)
 	}
 	if spec.Workload == FileReadWordCount {
 		run.Unit = "words"
