@@ -144,15 +144,10 @@ func (s *CheckpointedSpout) NextTuple() {
 func (s *CheckpointedSpout) emit(m *sarama.ConsumerMessage) {
 	tp := TopicPartition{Topic: m.Topic, Partition: m.Partition}
 	s.next[tp] = m.Offset + 1
-	rec := Record{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value, Timestamp: m.Timestamp}
-	for _, h := range m.Headers {
-		if h != nil {
-			rec.Headers = append(rec.Headers, Header{Key: string(h.Key), Value: h.Value})
-		}
-	}
+	rec := recordOf(m)
 	stream, values, err := DefaultTranslator(rec)
 	if s.cfg.Translator != nil {
-		stream, values, err = s.cfg.Translator(rec)
+		stream, values, err = translateRecord(s.cfg, rec)
 	}
 	if err != nil {
 		// Nothing can replay one record in exactly-once, and a dead letter

@@ -428,17 +428,23 @@ func (s *Spout) translate(m *sarama.ConsumerMessage) (stream topology.StreamID, 
 	if s.cfg.Translator == nil { // DefaultTranslator, without building a Record
 		return topology.DefaultStream, s.defaultValues(m), nil
 	}
+	return translateRecord(s.cfg, recordOf(m))
+}
+
+// translateRecord runs cfg's Translator on r, checking what it chose
+// against cfg.Streams; a panic is an error.
+func translateRecord(cfg SpoutConfig, r Record) (stream topology.StreamID, values topology.Values, err error) {
 	defer func() {
-		if r := recover(); r != nil {
-			stream, values, err = "", nil, fmt.Errorf("translator panicked: %v", r)
+		if p := recover(); p != nil {
+			stream, values, err = "", nil, fmt.Errorf("translator panicked: %v", p)
 		}
 	}()
-	stream, values, err = s.cfg.Translator(recordOf(m))
+	stream, values, err = cfg.Translator(r)
 	if stream == "" {
 		stream = topology.DefaultStream
 	}
 	if err == nil && values != nil {
-		if fields, ok := s.cfg.Streams[stream]; !ok {
+		if fields, ok := cfg.Streams[stream]; !ok {
 			err = fmt.Errorf("translator chose stream %q, which SpoutConfig.Streams does not declare", stream)
 		} else if len(values) != len(fields) {
 			err = fmt.Errorf("translator gave %d values for stream %q, which declares %v", len(values), stream, fields)
