@@ -577,17 +577,8 @@ func (b *boltTask) resume(snapshot bool) {
 	b.executeCopy(w.drain)
 	msgs := b.deferred
 	b.deferred, b.deferredBytes = nil, 0
-	for i, m := range msgs {
-		if b.waiting != nil {
-			b.deferred = append(b.deferred, msgs[i:]...)
-			for _, m := range b.deferred {
-				for _, t := range m.tuples {
-					b.deferredBytes += tupleSize(t)
-				}
-			}
-			return
-		}
-		b.eosBatch(m)
+	for _, m := range msgs {
+		b.eosBatch(m) // defers again behind a barrier that has to wait
 	}
 }
 

@@ -106,8 +106,7 @@ func newOutput(env *Env, c *topology.Component, task topology.TaskID, tc *topolo
 // startComponent makes the Context and output of a spout or bolt task
 // starting as self, and points the task's stats at this instance.
 func startComponent(env *Env, c *topology.Component, task topology.TaskID, self *actor.PID) (*topology.Context, *output) {
-	tc := topoaccess.NewContext(env.Topology, task, env.Logger.With("component", c.ID, "task", task))
-	topoaccess.SetParallelism(tc, env.Parallelism)
+	tc := newContext(env, c.ID, task)
 	out := newOutput(env, c, task, tc)
 	out.self = self
 	out.bind(tc)
@@ -128,9 +127,15 @@ func (o *output) bind(tc *topology.Context) {
 // component, so that nothing the old instance still holds reaches the new
 // one (exactly-once restores).
 func (o *output) instanceContext() *topology.Context {
-	tc := topoaccess.NewContext(o.env.Topology, o.task, o.env.Logger.With("component", o.comp, "task", o.task))
-	topoaccess.SetParallelism(tc, o.env.Parallelism)
+	tc := newContext(o.env, o.comp, o.task)
 	o.bind(tc)
+	return tc
+}
+
+// newContext is a Context of task, following the live parallelism.
+func newContext(env *Env, comp topology.ComponentID, task topology.TaskID) *topology.Context {
+	tc := topoaccess.NewContext(env.Topology, task, env.Logger.With("component", comp, "task", task))
+	topoaccess.SetParallelism(tc, env.Parallelism)
 	return tc
 }
 
@@ -203,12 +208,10 @@ func (o *output) router(stream topology.StreamID) *streamRouter {
 		return r // most components emit on one stream: no map lookup per emit
 	}
 	r := o.routers[stream]
-	if r != nil {
-		o.lastRouter = r
-	}
 	if r == nil {
 		panic(fmt.Errorf("component %q: emit on undeclared stream %q", o.comp, stream))
 	}
+	o.lastRouter = r
 	return r
 }
 
