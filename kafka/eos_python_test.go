@@ -19,51 +19,8 @@ import (
 	"github.com/squall-streams/squall/kafka/kafkatest"
 	"github.com/squall-streams/squall/local"
 	"github.com/squall-streams/squall/multilang"
-	"github.com/squall-streams/squall/state"
 	"github.com/squall-streams/squall/topology"
 )
-
-// wordCountEOS counts words into keyed state and emits (word, "word:n");
-// at its atN-th word it runs at once (the test's kill).
-type wordCountEOS struct {
-	out   topology.OutputCollector
-	count *state.Value[int64]
-	seen  *atomic.Int64
-	atN   int64
-	at    func()
-	once  *sync.Once
-}
-
-func (b *wordCountEOS) DeclareState() topology.State { return topology.State{Keyed: []string{"count"}} }
-
-func (b *wordCountEOS) Prepare(_ context.Context, tc *topology.Context, c topology.OutputCollector) error {
-	st, err := state.Of(tc)
-	if err != nil {
-		return err
-	}
-	b.out = c
-	b.count, err = state.NewValue(st, "count", state.Int64)
-	return err
-}
-
-func (b *wordCountEOS) Execute(t topology.Tuple) {
-	if b.seen.Add(1) == b.atN {
-		b.once.Do(b.at)
-	}
-	n, _, err := b.count.Get()
-	if err == nil {
-		err = b.count.Set(n + 1)
-	}
-	if err != nil {
-		b.out.Fail(t)
-		return
-	}
-	w := topology.String(t, "word")
-	b.out.Emit(topology.Values{w, w + ":" + strconv.FormatInt(n+1, 10)}, t)
-	b.out.Ack(t)
-}
-
-func (b *wordCountEOS) Cleanup() error { return nil }
 
 // splitSubprocesses are the pids of this process's children running
 // multilang's SplitBolt.
@@ -141,8 +98,9 @@ func TestKafkaPythonExactlyOnce(t *testing.T) {
 	}
 	var seen atomic.Int64
 	var killed atomic.Int64
+	atN, once := int64(total*40/100+rand.IntN(total*30/100)), &sync.Once{} // one kill, whatever restores follow
 	count := func() topology.Bolt {
-		return &wordCountEOS{seen: &seen, atN: int64(total*40/100 + rand.IntN(total*30/100)), once: &sync.Once{}, at: func() {
+		return &keyedWordCount{field: "word", seen: &seen, atN: atN, once: once, at: func() {
 			if pids := splitSubprocesses(t); len(pids) > 0 {
 				pid := pids[rand.IntN(len(pids))]
 				if syscall.Kill(pid, syscall.SIGKILL) == nil {
@@ -172,26 +130,7 @@ func TestKafkaPythonExactlyOnce(t *testing.T) {
 	if killed.Load() == 0 {
 		t.Fatalf("no SplitBolt subprocess was killed (%d words seen)", seen.Load())
 	}
-	got := r.settled()
-	counts := map[string]map[int]int{}
-	for _, v := range got {
-		w, k, _ := strings.Cut(v, ":")
-		c, _ := strconv.Atoi(k)
-		if counts[w] == nil {
-			counts[w] = map[int]int{}
-		}
-		counts[w][c]++
-	}
-	if len(got) != total {
-		t.Errorf("%d records committed, want %d", len(got), total)
-	}
-	for w, n := range want {
-		for c := 1; c <= n; c++ {
-			if counts[w][c] != 1 {
-				t.Errorf("word %q: count %d committed %d times, want once", w, c, counts[w][c])
-			}
-		}
-	}
+	checkRunningCounts(t, r.settled(), want, total)
 	st, _ := cl.Topology().Env().Checkpoints()
 	t.Logf("%d words; SplitBolt pid %d killed; checkpoints %s", total, killed.Load(), fmt.Sprintf("%+v", st))
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,19 +19,25 @@ import (
 	"github.com/squall-streams/squall/topology"
 )
 
-// eosCount keeps a keyed count of the record values and emits (word,
-// "word:n"); it panics once after fail records.
-type eosCount struct {
-	out     topology.OutputCollector
-	count   *state.Value[int64]
-	seen    *atomic.Int64
-	fail    int64
-	crashed *atomic.Bool
+// keyedWordCount keeps a keyed count of the words in field (bytes or a
+// string) and emits (word, "word:n"); at its atN-th tuple it runs at once,
+// from inside Execute (a panic, a kill).
+type keyedWordCount struct {
+	field string
+	seen  *atomic.Int64
+	atN   int64
+	at    func()
+	once  *sync.Once
+
+	out   topology.OutputCollector
+	count *state.Value[int64]
 }
 
-func (b *eosCount) DeclareState() topology.State { return topology.State{Keyed: []string{"count"}} }
+func (b *keyedWordCount) DeclareState() topology.State {
+	return topology.State{Keyed: []string{"count"}}
+}
 
-func (b *eosCount) Prepare(_ context.Context, tc *topology.Context, c topology.OutputCollector) error {
+func (b *keyedWordCount) Prepare(_ context.Context, tc *topology.Context, c topology.OutputCollector) error {
 	st, err := state.Of(tc)
 	if err != nil {
 		return err
@@ -40,11 +47,14 @@ func (b *eosCount) Prepare(_ context.Context, tc *topology.Context, c topology.O
 	return err
 }
 
-func (b *eosCount) Execute(t topology.Tuple) {
-	if b.seen.Add(1) == b.fail && b.crashed.CompareAndSwap(false, true) {
-		panic("thrown once, mid-stream")
+func (b *keyedWordCount) Execute(t topology.Tuple) {
+	if b.seen.Add(1) == b.atN {
+		b.once.Do(b.at)
 	}
-	v, _ := topology.Bytes(t, "value")
+	word := topology.String(t, b.field)
+	if v, ok := topology.Bytes(t, b.field); ok {
+		word = string(v)
+	}
 	n, _, err := b.count.Get()
 	if err == nil {
 		err = b.count.Set(n + 1)
@@ -53,12 +63,36 @@ func (b *eosCount) Execute(t topology.Tuple) {
 		b.out.Fail(t)
 		return
 	}
-	word := string(v)
 	b.out.Emit(topology.Values{word, word + ":" + strconv.FormatInt(n+1, 10)}, t)
 	b.out.Ack(t)
 }
 
-func (b *eosCount) Cleanup() error { return nil }
+func (b *keyedWordCount) Cleanup() error { return nil }
+
+// checkRunningCounts: the committed "word:n" values are n records holding
+// every word's running counts 1..want[word], each exactly once.
+func checkRunningCounts(t *testing.T, got []string, want map[string]int, n int) {
+	t.Helper()
+	counts := map[string]map[int]int{}
+	for _, v := range got {
+		w, k, _ := strings.Cut(v, ":")
+		c, _ := strconv.Atoi(k)
+		if counts[w] == nil {
+			counts[w] = map[int]int{}
+		}
+		counts[w][c]++
+	}
+	if len(got) != n {
+		t.Errorf("%d records committed, want %d", len(got), n)
+	}
+	for w, total := range want {
+		for c := 1; c <= total; c++ {
+			if counts[w][c] != 1 {
+				t.Errorf("word %q: count %d committed %d times, want once", w, c, counts[w][c])
+			}
+		}
+	}
+}
 
 // TestKafkaExactlyOnceCountsThroughAFailure, on the real broker: a
 // checkpointed Kafka spout (2 tasks over 3 partitions) -> a keyed count ->
@@ -95,7 +129,14 @@ func TestKafkaExactlyOnceCountsThroughAFailure(t *testing.T) {
 	fail := int64(n*40/100 + rand.IntN(n*30/100))
 	b := topology.NewBuilder("kafka-eos")
 	b.SetSpout("records", spout, 2)
-	b.SetBolt("count", func() topology.Bolt { return &eosCount{seen: &seen, fail: fail, crashed: &crashed} }, 2).
+	once := &sync.Once{} // shared by the count's tasks and instances: thrown once
+	count := func() topology.Bolt {
+		return &keyedWordCount{field: "value", seen: &seen, atN: fail, once: once, at: func() {
+			crashed.Store(true)
+			panic("thrown once, mid-stream")
+		}}
+	}
+	b.SetBolt("count", count, 2).
 		FieldsGrouping("records", "value").Output("key", "message")
 	b.SetBolt("out", sink, 2).FieldsGrouping("count", "key")
 	topo, err := b.Build(topology.Config{topology.GuaranteeKey: topology.ExactlyOnce, topology.CheckpointIntervalMs: 200})
@@ -112,26 +153,7 @@ func TestKafkaExactlyOnceCountsThroughAFailure(t *testing.T) {
 	if !crashed.Load() {
 		t.Fatalf("the failure was never thrown (%d seen, threshold %d)", seen.Load(), fail)
 	}
-	got := r.settled()
-	counts := map[string]map[int]int{}
-	for _, v := range got {
-		w, k, _ := strings.Cut(v, ":")
-		c, _ := strconv.Atoi(k)
-		if counts[w] == nil {
-			counts[w] = map[int]int{}
-		}
-		counts[w][c]++
-	}
-	if len(got) != n {
-		t.Errorf("%d records committed, want %d", len(got), n)
-	}
-	for w, total := range want {
-		for c := 1; c <= total; c++ {
-			if counts[w][c] != 1 {
-				t.Errorf("word %q: count %d committed %d times, want once", w, c, counts[w][c])
-			}
-		}
-	}
+	checkRunningCounts(t, r.settled(), want, n)
 	st, _ := cl.Topology().Env().Checkpoints()
 	if st.Restores < 1 {
 		t.Errorf("checkpoints %+v: want a restore", st)
