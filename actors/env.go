@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/squall-streams/squall/state"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -37,6 +38,9 @@ type Env struct {
 	System    *actor.ActorSystem
 	Directory Directory
 	Logger    *slog.Logger
+	// OpenStore opens an exactly-once topology's checkpoint store (nil:
+	// squall.state.dir, else memory). Set before StartCheckpoints.
+	OpenStore state.Opener
 
 	stats []*TaskStats // by task-1
 	// inflight counts tuples outside any tree that are queued and not yet

@@ -104,7 +104,13 @@ func (e *Env) StartCheckpoints() error {
 		budget: cp.AlignmentMaxBytes,
 		store:  state.NewMem(),
 	}
-	if cp.StateDir != "" {
+	if e.OpenStore != nil {
+		s, err := e.OpenStore(e.Topology.Name)
+		if err != nil {
+			return fmt.Errorf("topology %q: open the checkpoint store: %w", e.Topology.Name, err)
+		}
+		run.store = s
+	} else if cp.StateDir != "" {
 		d, err := state.OpenDir(cp.StateDir)
 		if err != nil {
 			return fmt.Errorf("topology %q: %s: %w", e.Topology.Name, topology.StateDir, err)

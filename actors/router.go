@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"sync/atomic"
@@ -159,6 +160,11 @@ func (e *Env) Close() {
 		e.closed.Store(true)
 		if e.eos != nil {
 			_ = e.System.Root.StopFuture(e.eos.coord).Wait()
+			if c, ok := e.eos.store.(io.Closer); ok {
+				if err := c.Close(); err != nil {
+					e.Logger.Warn("exactly-once: close the checkpoint store", "err", err)
+				}
+			}
 		}
 		for _, sr := range e.routes {
 			if sr.pid != nil {

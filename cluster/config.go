@@ -16,6 +16,7 @@ import (
 	"github.com/squall-streams/squall/internal/gossipkey"
 	"github.com/squall-streams/squall/internal/httpauth"
 	"github.com/squall-streams/squall/internal/preflight"
+	"github.com/squall-streams/squall/state"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -61,6 +62,10 @@ type Config struct {
 	// barriers do not cross nodes yet, is accepted only by a Solo node.
 	// `node run --http` runs one.
 	Solo bool
+	// CheckpointStore opens the checkpoint store of each exactly-once
+	// topology this node runs (nil: the topology's squall.state.dir, else
+	// memory), for example kafka.CheckpointStore.
+	CheckpointStore state.Opener
 	// HTTP is the address of the HTTP API; empty: no HTTP server.
 	HTTP string
 	// HTTPAnyPort, when HTTP's port is taken, listens on a free port of

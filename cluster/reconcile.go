@@ -211,7 +211,7 @@ func (n *Node) carryOut(ctx context.Context, v *view, st plan.Step) {
 	}
 	t, want := v.topos[name], st.Running
 	tbl := n.directoryTable(v, name, t)
-	a := supervisor.Assignment{Epoch: want.Wire, Instance: n.boot, Tasks: want.Tasks, Active: want.Active, Parallelism: v.Topologies[name].Routing, Linger: lingerMoved}
+	a := supervisor.Assignment{Epoch: want.Wire, Instance: n.boot, Tasks: want.Tasks, Active: want.Active, Parallelism: v.Topologies[name].Routing, Linger: lingerMoved, Store: n.cfg.CheckpointStore}
 	switch st.Op {
 	case plan.Start:
 		d := &directory{t: n.tr}

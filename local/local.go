@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/squall-streams/squall/state"
 	"github.com/squall-streams/squall/supervisor"
 	"github.com/squall-streams/squall/topology"
 )
@@ -22,6 +23,7 @@ type Option func(*options)
 type options struct {
 	logger *slog.Logger
 	drain  time.Duration
+	store  state.Opener
 }
 
 // WithLogger sets the logger (default: discard).
@@ -30,6 +32,11 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 // WithDrainTimeout bounds how long Stop and Run wait for trees in flight
 // (default: the topology's message timeout).
 func WithDrainTimeout(d time.Duration) Option { return func(o *options) { o.drain = d } }
+
+// WithCheckpointStore keeps an exactly-once topology's checkpoints in the
+// store open returns (default: squall.state.dir if set, else memory), for
+// example kafka.CheckpointStore.
+func WithCheckpointStore(open state.Opener) Option { return func(o *options) { o.store = open } }
 
 // Cluster is one topology running in this process.
 type Cluster struct {
@@ -49,7 +56,7 @@ func Start(ctx context.Context, t *topology.Topology, opts ...Option) (*Cluster,
 		opt(&o)
 	}
 	node := supervisor.NewNode(o.logger)
-	r, err := node.Start(ctx, t)
+	r, err := node.StartLocal(ctx, t, o.store)
 	if err != nil {
 		return nil, errors.Join(err, node.Shutdown(ctx))
 	}

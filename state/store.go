@@ -27,6 +27,13 @@ type Store interface {
 	Load(component topology.ComponentID, task topology.TaskID, keyGroups []int) (map[uint32][]Record, error)
 }
 
+// Opener opens the Store of the named topology when an exactly-once
+// topology starts; a Store that is also an io.Closer is closed when the
+// topology stops. It is how a deployment puts checkpoints somewhere other
+// than the topology's settings say (squall.state.dir, else memory): a
+// Kafka-backed store, or one store shared by the nodes of a test cluster.
+type Opener func(topology string) (Store, error)
+
 var (
 	_ Store = (*Dir)(nil)
 	_ Store = (*Mem)(nil)

@@ -18,6 +18,7 @@ import (
 	"github.com/squall-streams/squall/internal/spawnlock"
 	"github.com/squall-streams/squall/internal/topoaccess"
 	"github.com/squall-streams/squall/internal/wire"
+	"github.com/squall-streams/squall/state"
 	"github.com/squall-streams/squall/topology"
 )
 
@@ -82,6 +83,9 @@ type Assignment struct {
 	// at once: a lingering spout would emit alongside its successor. 0:
 	// stop at once.
 	Linger time.Duration
+	// Store opens an exactly-once topology's checkpoint store (nil: as the
+	// topology's settings say, squall.state.dir or memory).
+	Store state.Opener
 }
 
 // The actor names of a topology's actors on a node: its supervisor is
@@ -127,7 +131,13 @@ func (n *Node) Deliver(a wire.TaskAddr, payload any) bool {
 // of each component's tasks, and the trackers) and activates its spouts
 // (local mode).
 func (n *Node) Start(ctx context.Context, t *topology.Topology) (*Running, error) {
-	return n.StartAssigned(ctx, t, Assignment{Epoch: 1, Instance: "local", Tasks: topoaccess.RunningTasksWith(t, nil), Active: true})
+	return n.StartLocal(ctx, t, nil)
+}
+
+// StartLocal runs every task of t here, with an exactly-once topology's
+// checkpoints in the store open returns (nil: as its settings say).
+func (n *Node) StartLocal(ctx context.Context, t *topology.Topology, open state.Opener) (*Running, error) {
+	return n.StartAssigned(ctx, t, Assignment{Epoch: 1, Instance: "local", Tasks: topoaccess.RunningTasksWith(t, nil), Active: true, Store: open})
 }
 
 // StartAssigned runs the tasks of t that a is about on this node.
@@ -243,6 +253,7 @@ func start(ctx context.Context, sys *actor.ActorSystem, t *topology.Topology, lo
 		dir = a.Directory
 	}
 	env := actors.NewEnv(t, a.Epoch, sys, dir, logger)
+	env.OpenStore = a.Store
 	if err := env.Reroute(ctx, a.Epoch, a.Parallelism); err != nil {
 		env.Close()
 		return nil, err
