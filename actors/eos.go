@@ -3,6 +3,7 @@ package actors
 import (
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -102,26 +103,24 @@ func (e *Env) StartCheckpoints() error {
 	run := &eosRun{
 		cfg:    checkpoint.Config{Interval: cp.Interval, Timeout: cp.Timeout, TolerableFailures: cp.TolerableFailures},
 		budget: cp.AlignmentMaxBytes,
-		store:  state.NewMem(),
 	}
-	if e.OpenStore != nil {
-		s, err := e.OpenStore(e.Topology.Name)
-		if err != nil {
-			return fmt.Errorf("topology %q: open the checkpoint store: %w", e.Topology.Name, err)
-		}
-		run.store = s
-	} else if cp.StateDir != "" {
-		d, err := state.OpenDir(cp.StateDir)
-		if err != nil {
-			return fmt.Errorf("topology %q: %s: %w", e.Topology.Name, topology.StateDir, err)
-		}
-		run.store = d
+	open := e.OpenStore
+	if open == nil {
+		open = state.OpenDefault
 	}
+	store, err := open(e.Topology)
+	if err != nil {
+		return fmt.Errorf("topology %q: open the checkpoint store: %w", e.Topology.Name, err)
+	}
+	run.store = store
 	tasks := e.checkpointTasks()
 	last, _ := run.store.Last()
 	coord, err := checkpoint.NewCoordinator[ckptAck](run.cfg, tasks,
 		checkpoint.Resume{LastCompleted: last.ID, LastTriggered: last.ID, Epoch: last.Epoch}, time.Now())
 	if err != nil {
+		if c, ok := store.(io.Closer); ok {
+			_ = c.Close()
+		}
 		return fmt.Errorf("topology %q: %w", e.Topology.Name, err)
 	}
 	e.eos = run

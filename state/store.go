@@ -27,12 +27,27 @@ type Store interface {
 	Load(component topology.ComponentID, task topology.TaskID, keyGroups []int) (map[uint32][]Record, error)
 }
 
-// Opener opens the Store of the named topology when an exactly-once
+// Opener opens the Store of topology t when an exactly-once
 // topology starts; a Store that is also an io.Closer is closed when the
 // topology stops. It is how a deployment puts checkpoints somewhere other
 // than the topology's settings say (squall.state.dir, else memory): a
 // Kafka-backed store, or one store shared by the nodes of a test cluster.
-type Opener func(topology string) (Store, error)
+type Opener func(t *topology.Topology) (Store, error)
+
+// OpenDefault is the store of t's settings: a Dir at squall.state.dir if it
+// is set, else a new Mem. An Opener falls back to it for topologies it
+// leaves alone.
+func OpenDefault(t *topology.Topology) (Store, error) {
+	dir := t.Runtime.Checkpoints.StateDir
+	if dir == "" {
+		return NewMem(), nil
+	}
+	d, err := OpenDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", topology.StateDir, err)
+	}
+	return d, nil
+}
 
 var (
 	_ Store = (*Dir)(nil)
